@@ -1,0 +1,130 @@
+//! Bit tricks over the 64-bit path masks the data plane publishes.
+
+/// The index of the lowest set bit of a non-zero mask.
+#[inline]
+pub(crate) fn lowest(mask: u64) -> usize {
+    // trailing_zeros() <= 64 fits every usize the core builds for.
+    #[allow(clippy::as_conversions)]
+    let i = mask.trailing_zeros() as usize;
+    i
+}
+
+/// The single-bit mask for `slot` (zero when `slot >= 64`).
+#[inline]
+pub(crate) fn bit(slot: usize) -> u64 {
+    u32::try_from(slot)
+        .ok()
+        .and_then(|s| 1u64.checked_shl(s))
+        .unwrap_or(0)
+}
+
+/// The bits of `mask` strictly above `slot`.
+#[inline]
+pub(crate) fn above(mask: u64, slot: usize) -> u64 {
+    let keep = u32::try_from(slot)
+        .ok()
+        .and_then(|s| s.checked_add(1))
+        .and_then(|s| u64::MAX.checked_shl(s))
+        .unwrap_or(0);
+    mask & keep
+}
+
+/// The first set bit of `mask` after `slot`, wrapping around; `None` if the
+/// mask is empty. This is the round-robin step.
+#[inline]
+pub(crate) fn next_after(mask: u64, slot: usize) -> Option<usize> {
+    if mask == 0 {
+        return None;
+    }
+    let hi = above(mask, slot);
+    Some(lowest(if hi != 0 { hi } else { mask }))
+}
+
+/// Iterates the set bits of a mask starting after `start` and wrapping, so
+/// that ties between equally good paths rotate instead of always going to
+/// the lowest slot.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rotated {
+    first: u64,
+    second: u64,
+}
+
+impl Rotated {
+    #[inline]
+    pub(crate) fn new(mask: u64, start: usize) -> Self {
+        let first = above(mask, start);
+        Rotated {
+            first,
+            second: mask & !first,
+        }
+    }
+}
+
+impl Iterator for Rotated {
+    type Item = usize;
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        let m = if self.first != 0 {
+            &mut self.first
+        } else if self.second != 0 {
+            &mut self.second
+        } else {
+            return None;
+        };
+        let i = lowest(*m);
+        *m &= m.wrapping_sub(1);
+        Some(i)
+    }
+}
+
+/// Iterates the set bits of a mask from the lowest.
+#[cfg(test)]
+pub(crate) fn iter(mask: u64) -> Rotated {
+    Rotated {
+        first: mask,
+        second: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use std::vec::Vec;
+
+    #[test]
+    fn next_after_wraps() {
+        let cases = [
+            (0b1011u64, 0usize, Some(1usize)),
+            (0b1011, 1, Some(3)),
+            (0b1011, 3, Some(0)),
+            (0b1011, 63, Some(0)),
+            (1 << 63, 62, Some(63)),
+            (1 << 63, 63, Some(63)),
+            (0, 5, None),
+        ];
+        for (mask, slot, want) in cases {
+            assert_eq!(next_after(mask, slot), want, "{mask:b} after {slot}");
+        }
+    }
+
+    #[test]
+    fn rotated_visits_every_bit_once_starting_after() {
+        let got: Vec<usize> = Rotated::new(0b1101_0110, 2).collect();
+        assert_eq!(got, [4, 6, 7, 1, 2]);
+        let got: Vec<usize> = Rotated::new(u64::MAX, 63).collect();
+        assert_eq!(got.len(), 64);
+        assert_eq!(got[0], 0);
+        let got: Vec<usize> = iter(0b101).collect();
+        assert_eq!(got, [0, 2]);
+    }
+
+    #[test]
+    fn bit_and_above_handle_the_edges() {
+        assert_eq!(bit(0), 1);
+        assert_eq!(bit(63), 1 << 63);
+        assert_eq!(bit(64), 0);
+        assert_eq!(above(u64::MAX, 63), 0);
+        assert_eq!(above(u64::MAX, 62), 1 << 63);
+    }
+}

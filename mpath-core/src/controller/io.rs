@@ -1,0 +1,263 @@
+//! The I/O lifecycle on the control plane: slow-path submission, failed
+//! completions, failover and the requeue.
+
+use super::{Controller, Disposition, HeadState};
+use crate::config::NoPathPolicy;
+use crate::dataplane::DataPlane;
+use crate::error::{Error, Rejected};
+use crate::io::{Io, IoError, IoKind, IoTag, Ticket};
+use crate::outcome::{Completion, Outcome};
+use crate::path::PathId;
+use crate::requeue::Queued;
+use crate::tier::Link;
+use crate::time::Instant;
+use core::borrow::Borrow;
+
+/// What the no-path policy says right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NoPathVerdict {
+    Queue,
+    Fail(IoError),
+}
+
+impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
+    Controller<D, N, Q, G>
+{
+    /// Submit an I/O through the control plane: the slow path for when the
+    /// data plane found no selectable path, and the only path for
+    /// single-threaded embedders. Selects a path if one is usable, else
+    /// applies the no-path policy.
+    pub fn submit(&mut self, io: Io, now: Instant) -> Result<Disposition, Rejected<Io>> {
+        self.enter(now)
+            .map_err(|error| Rejected { error, item: io })?;
+        self.counters.submitted = self.counters.submitted.saturating_add(1);
+        Ok(self.route(io, None, now, now))
+    }
+
+    /// Handle a completion that was not a plain success on the data plane
+    /// (successes may come here too). Consumes the ticket; on a refused
+    /// input (time going backwards) the ticket is handed back untouched.
+    pub fn handle_completion(
+        &mut self,
+        ticket: Ticket,
+        completion: Completion,
+        now: Instant,
+    ) -> Result<Disposition, Rejected<Ticket>> {
+        if let Err(error) = self.enter(now) {
+            return Err(Rejected {
+                error,
+                item: ticket,
+            });
+        }
+        let path = ticket.path;
+        let current = self.rec(path).is_ok();
+        if current {
+            self.apply_notices(path, completion.notices, now);
+        }
+        let outcome = completion.outcome;
+        let disposition = match outcome {
+            Outcome::Success => {
+                let io = self.data_plane_complete(ticket, now);
+                Disposition::Done { io, result: Ok(()) }
+            }
+            Outcome::PathError(kind) => {
+                self.data_plane().end(&ticket);
+                let io = ticket.io;
+                if current {
+                    self.path_error(path, kind, now);
+                }
+                self.counters.failovers = self.counters.failovers.saturating_add(1);
+                if let Ok(p) = self.rec_mut(path) {
+                    p.counters.failovers = p.counters.failovers.saturating_add(1);
+                }
+                // Writes wait until the failed attempt can no longer land.
+                let not_before = match io.kind {
+                    IoKind::Write => self
+                        .rec(path)
+                        .map_or(now.saturating_add(self.cfg.quiesce_time), |p| {
+                            p.quiesce_until
+                        }),
+                    IoKind::Read => now,
+                };
+                // Path errors spend none of the I/O's retry budget.
+                self.republish(now, super::publish::Cause::Other);
+                self.route(io, None, not_before, now)
+            }
+            Outcome::TargetError(e) => {
+                self.data_plane().end(&ticket);
+                self.counters.target_errors = self.counters.target_errors.saturating_add(1);
+                if let Ok(p) = self.rec_mut(path) {
+                    p.counters.target_errors = p.counters.target_errors.saturating_add(1);
+                }
+                Disposition::Done {
+                    io: ticket.io,
+                    result: Err(IoError::Target(e)),
+                }
+            }
+            Outcome::ReservationConflict => {
+                self.data_plane().end(&ticket);
+                self.counters.conflicts = self.counters.conflicts.saturating_add(1);
+                if let Ok(p) = self.rec_mut(path) {
+                    p.counters.conflicts = p.counters.conflicts.saturating_add(1);
+                }
+                Disposition::Done {
+                    io: ticket.io,
+                    result: Err(IoError::ReservationConflict),
+                }
+            }
+            Outcome::Retry { delay, .. } => {
+                self.data_plane().end(&ticket);
+                let mut io = ticket.io;
+                if io.retries == 0 {
+                    self.counters.retries_exhausted =
+                        self.counters.retries_exhausted.saturating_add(1);
+                    Disposition::Done {
+                        io,
+                        result: Err(IoError::RetriesExhausted),
+                    }
+                } else {
+                    io.retries = io.retries.saturating_sub(1);
+                    self.counters.retries = self.counters.retries.saturating_add(1);
+                    if let Ok(p) = self.rec_mut(path) {
+                        p.counters.retries = p.counters.retries.saturating_add(1);
+                    }
+                    self.route(io, Some(path), now.saturating_add(delay), now)
+                }
+            }
+        };
+        if current {
+            self.republish(now, super::publish::Cause::Other);
+        }
+        Ok(disposition)
+    }
+
+    /// Cancel a held I/O (the submitter aborted it). Unknown tags are an
+    /// error; nothing changes.
+    pub fn cancel(&mut self, tag: IoTag, now: Instant) -> Result<Io, Error> {
+        if !self.requeue.iter().any(|q| q.io.tag == tag) {
+            return Err(Error::UnknownIo(tag));
+        }
+        self.enter(now)?;
+        let q = self.requeue.take_tag(tag).ok_or(Error::UnknownIo(tag))?;
+        Ok(q.io)
+    }
+
+    fn data_plane_complete(&mut self, ticket: Ticket, now: Instant) -> Io {
+        let dp: &DataPlane<N> = self.dp.borrow();
+        dp.complete(&mut self.cursor, ticket, now)
+    }
+
+    /// Dispatch now if allowed and possible, else hold or fail per policy.
+    fn route(
+        &mut self,
+        io: Io,
+        prefer: Option<PathId>,
+        not_before: Instant,
+        now: Instant,
+    ) -> Disposition {
+        if self.head == HeadState::Removed {
+            return Disposition::Done {
+                io,
+                result: Err(IoError::HeadRemoved),
+            };
+        }
+        if not_before <= now {
+            if let Some(ticket) = self.try_start(io, prefer, now) {
+                return Disposition::Dispatch(ticket);
+            }
+            if let NoPathVerdict::Fail(error) = self.no_path_verdict(now) {
+                self.counters.no_path_failures = self.counters.no_path_failures.saturating_add(1);
+                return Disposition::Done {
+                    io,
+                    result: Err(error),
+                };
+            }
+        }
+        match self.requeue.push(Queued {
+            io,
+            not_before,
+            prefer,
+        }) {
+            Ok(()) => {
+                self.counters.requeued = self.counters.requeued.saturating_add(1);
+                if let Some(p) = prefer.and_then(|p| self.rec_mut(p).ok()) {
+                    p.counters.requeues = p.counters.requeues.saturating_add(1);
+                }
+                Disposition::Queued
+            }
+            Err(q) => {
+                self.counters.busy = self.counters.busy.saturating_add(1);
+                Disposition::Busy(q.io)
+            }
+        }
+    }
+
+    /// Start `io` on the preferred path if it is selectable, else on what the
+    /// selector picks.
+    pub(crate) fn try_start(
+        &mut self,
+        io: Io,
+        prefer: Option<PathId>,
+        now: Instant,
+    ) -> Option<Ticket> {
+        let dp: &DataPlane<N> = self.dp.borrow();
+        let mask = dp.selectable();
+        let path = match prefer {
+            Some(p) if mask & crate::bits::bit(p.slot()) != 0 && dp.is_current(p) => p,
+            _ => dp.select(&mut self.cursor, &io, now)?,
+        };
+        Some(dp.start(&mut self.cursor, path, io, now))
+    }
+
+    /// Whether a path may become usable without outside help: a transition
+    /// or an activation is under way, or a probe reported pending.
+    pub(crate) fn recovery_expected(&self) -> bool {
+        if self.activation.is_some() {
+            return true;
+        }
+        self.paths.iter().flatten().any(|p| {
+            !p.admin_failed
+                && (p.link == Link::Pending
+                    || (p.link == Link::Up
+                        && self
+                            .group(p.spec.group)
+                            .is_some_and(|g| g.effective().is_transitional())))
+        })
+    }
+
+    /// When held I/O must fail because no path came back, if it must.
+    pub(crate) fn no_path_deadline(&self) -> Option<Instant> {
+        let since = self.no_path_since?;
+        match self.cfg.no_path {
+            NoPathPolicy::Queue => None,
+            NoPathPolicy::QueueFor(d) => Some(since.saturating_add(d)),
+            NoPathPolicy::Fail => {
+                if self.recovery_expected() {
+                    // Bounded by the longest transition under way.
+                    let longest = self
+                        .groups
+                        .iter()
+                        .filter_map(|g| g.transition_deadline)
+                        .max();
+                    let floor = since.saturating_add(self.cfg.access.transition_timeout);
+                    Some(longest.map_or(floor, |t| t.max(floor)))
+                } else {
+                    Some(since)
+                }
+            }
+        }
+    }
+
+    pub(crate) fn no_path_verdict(&self, now: Instant) -> NoPathVerdict {
+        if self.head == HeadState::Removed {
+            return NoPathVerdict::Fail(IoError::HeadRemoved);
+        }
+        if self.published_mask != 0 {
+            return NoPathVerdict::Queue;
+        }
+        match self.no_path_deadline() {
+            Some(t) if t <= now => NoPathVerdict::Fail(IoError::NoPath),
+            _ => NoPathVerdict::Queue,
+        }
+    }
+}

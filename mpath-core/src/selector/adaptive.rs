@@ -1,0 +1,143 @@
+//! Adaptive latency: least EWMA service time x (outstanding I/Os + 1).
+//!
+//! Each successful completion feeds its service time into a per-path
+//! exponentially weighted moving average with weight `1 / 2^shift` (integer
+//! shifts, nanoseconds). A path's score is its estimate times the queue it
+//! would join, so a path twice as slow gets about half the load and a path
+//! with added latency is avoided as soon as its samples show it.
+//!
+//! Estimates go stale: a path that lost the comparison gets no I/O and so no
+//! new samples, and would be avoided forever after one slow spell. When a
+//! selectable path's last sample is older than `stale_after`, the next I/O
+//! goes to it; a compare-and-swap on its sample time lets exactly one CPU
+//! take that probe I/O. A path never sampled scores as if its latency were
+//! 1 ns, so it is tried early and its queue count spreads the first I/Os.
+//!
+//! Compared with the kernel: NVMe's queue-depth and dm's service-time look at
+//! outstanding work only and cannot see a path that is slow per I/O; this
+//! selector sees both. Concurrent completions may overwrite each other's EWMA
+//! update (load then store, no lock); a lost sample only slows convergence.
+
+use crate::bits::Rotated;
+use crate::dataplane::{Cursor, PathHot};
+use crate::time::{Duration, Instant};
+use core::sync::atomic::Ordering;
+
+/// Fold one latency sample into a path's estimate.
+#[inline]
+pub(crate) fn record(hot: &PathHot, latency: Duration, now: Instant, shift: u8) {
+    let sample = latency.as_nanos().max(1);
+    let old = hot.latency_ewma.load(Ordering::Relaxed);
+    let shift = u32::from(shift.min(16));
+    let new = if old == 0 {
+        sample
+    } else if sample >= old {
+        old.saturating_add(sample.wrapping_sub(old) >> shift)
+    } else {
+        old.saturating_sub(old.wrapping_sub(sample) >> shift)
+    };
+    hot.latency_ewma.store(new.max(1), Ordering::Relaxed);
+    hot.last_sample.store(now.as_nanos(), Ordering::Relaxed);
+}
+
+#[inline]
+pub(crate) fn select<const N: usize>(
+    hot: &[PathHot],
+    mask: u64,
+    cursor: &mut Cursor<N>,
+    now: Instant,
+    stale_after: Duration,
+) -> Option<usize> {
+    let stale_before = now.as_nanos().saturating_sub(stale_after.as_nanos());
+    let mut best = None;
+    let mut best_score = u64::MAX;
+    for slot in Rotated::new(mask, cursor.last) {
+        let Some(h) = hot.get(slot) else { continue };
+        let ewma = h.latency_ewma.load(Ordering::Relaxed);
+        if ewma != 0 {
+            let last = h.last_sample.load(Ordering::Relaxed);
+            // One CPU claims the re-sample by moving the sample time; the
+            // others see a fresh time and compare normally.
+            if last < stale_before
+                && h.last_sample
+                    .compare_exchange(last, now.as_nanos(), Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+            {
+                cursor.last = slot;
+                return Some(slot);
+            }
+        }
+        let queue = u64::from(h.inflight.load(Ordering::Relaxed)).saturating_add(1);
+        let score = ewma.max(1).saturating_mul(queue);
+        if best.is_none() || score < best_score {
+            best = Some(slot);
+            best_score = score;
+        }
+    }
+    if let Some(s) = best {
+        cursor.last = s;
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataplane::DataPlane;
+    use crate::path::Locality;
+
+    #[test]
+    fn ewma_converges_with_shift() {
+        let dp: DataPlane<1> = DataPlane::new();
+        let h = &dp.hot[0];
+        record(h, Duration::from_nanos(800), Instant::from_nanos(1), 3);
+        assert_eq!(h.latency_ewma.load(Ordering::Relaxed), 800);
+        record(h, Duration::from_nanos(1600), Instant::from_nanos(2), 3);
+        assert_eq!(h.latency_ewma.load(Ordering::Relaxed), 900);
+        record(h, Duration::from_nanos(100), Instant::from_nanos(3), 3);
+        assert_eq!(h.latency_ewma.load(Ordering::Relaxed), 800);
+        for i in 0..200 {
+            record(
+                h,
+                Duration::from_nanos(10_000),
+                Instant::from_nanos(4 + i),
+                3,
+            );
+        }
+        let v = h.latency_ewma.load(Ordering::Relaxed);
+        assert!((9_900..=10_000).contains(&v), "{v}");
+    }
+
+    #[test]
+    fn prefers_fast_path_weighted_by_queue() {
+        let dp: DataPlane<2> = DataPlane::new();
+        let now = Instant::from_nanos(1_000);
+        let stale = Duration::from_secs(1);
+        dp.hot[0].latency_ewma.store(100, Ordering::Relaxed);
+        dp.hot[1].latency_ewma.store(300, Ordering::Relaxed);
+        dp.hot[0].last_sample.store(900, Ordering::Relaxed);
+        dp.hot[1].last_sample.store(900, Ordering::Relaxed);
+        let mut c: Cursor<2> = Cursor::new(Locality(0));
+        assert_eq!(select(&dp.hot, 0b11, &mut c, now, stale), Some(0));
+        // 100 x 4 = 400 > 300 x 1.
+        dp.hot[0].inflight.store(3, Ordering::Relaxed);
+        assert_eq!(select(&dp.hot, 0b11, &mut c, now, stale), Some(1));
+    }
+
+    #[test]
+    fn stale_path_is_resampled_once() {
+        let dp: DataPlane<2> = DataPlane::new();
+        dp.hot[0].latency_ewma.store(100, Ordering::Relaxed);
+        dp.hot[1].latency_ewma.store(10_000, Ordering::Relaxed);
+        dp.hot[0]
+            .last_sample
+            .store(5_000_000_000, Ordering::Relaxed);
+        dp.hot[1].last_sample.store(1, Ordering::Relaxed);
+        let now = Instant::from_nanos(5_000_000_000);
+        let stale = Duration::from_millis(100);
+        let mut c: Cursor<2> = Cursor::new(Locality(0));
+        assert_eq!(select(&dp.hot, 0b11, &mut c, now, stale), Some(1));
+        // Claimed: the next I/O compares normally again.
+        assert_eq!(select(&dp.hot, 0b11, &mut c, now, stale), Some(0));
+    }
+}
