@@ -343,6 +343,21 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         Ok(())
     }
 
+    /// Switch the path selector at run time (NVMe `iopolicy`, a dm table
+    /// reload). I/O already started unwinds by what its start counted.
+    pub fn set_policy(
+        &mut self,
+        policy: crate::selector::Policy,
+        params: crate::selector::SelectorParams,
+        now: Instant,
+    ) -> Result<(), Error> {
+        self.enter(now)?;
+        self.cfg.policy = policy;
+        self.cfg.selector = params;
+        self.data_plane().publish_policy(policy, &params);
+        Ok(())
+    }
+
     /// Change the no-path policy (dm `queue_if_no_path` / `fail_if_no_path`
     /// messages, multipathd `disablequeueing`).
     pub fn set_no_path_policy(&mut self, policy: NoPathPolicy, now: Instant) -> Result<(), Error> {

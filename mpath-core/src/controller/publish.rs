@@ -17,6 +17,9 @@ pub(crate) enum Cause {
     PathUp(PathId),
     /// Anything else (access-state change, health, configuration).
     Other,
+    /// A deferred failback is due (manual command, delay over): go to the
+    /// best tier without deferring again.
+    Failback,
 }
 
 impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
@@ -86,7 +89,11 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         // Deferred failback: stay on the pinned tier while it has paths.
         let mut chosen = best;
         if let (Some(b), Some(current)) = (best, self.published_tier) {
-            if b < current && tier_mask(current) != 0 && self.failback.pinned.is_none() {
+            if b < current
+                && tier_mask(current) != 0
+                && self.failback.pinned.is_none()
+                && cause != Cause::Failback
+            {
                 let defer = match self.cfg.failback {
                     Failback::Immediate => false,
                     Failback::Manual => true,
@@ -182,7 +189,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
     pub fn failback(&mut self, now: Instant) -> Result<(), crate::error::Error> {
         self.enter(now)?;
         self.failback = Default::default();
-        self.republish(now, Cause::Other);
+        self.republish(now, Cause::Failback);
         Ok(())
     }
 }

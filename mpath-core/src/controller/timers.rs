@@ -110,8 +110,10 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         if let Some(a) = self.activation.as_mut() {
             a.retry.on_timer(now);
         }
+        let mut cause = Cause::Other;
         if self.failback.release_at.is_some_and(|t| t <= now) {
             self.failback = Default::default();
+            cause = Cause::Failback;
             changed = true;
         }
         if let HeadState::Orphaned { remove_at } = self.head {
@@ -122,7 +124,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             }
         }
         if changed {
-            self.republish(now, Cause::Other);
+            self.republish(now, cause);
         }
     }
 

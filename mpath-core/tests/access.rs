@@ -1,0 +1,323 @@
+//! ALUA / ANA access states, tiers, activation, PR gate, switch_group,
+//! failback policies.
+
+mod common;
+use common::*;
+use mpath_core::*;
+
+fn selectable(d: &Dev) -> Vec<PathId> {
+    let mask = d.controller().data_plane().selectable();
+    d.controller()
+        .path_ids()
+        .filter(|p| mask & (1 << p.slot()) != 0)
+        .collect()
+}
+
+#[test]
+fn best_tier_only_and_marginal_as_last_resort() {
+    let mut d = dev(Config::DEFAULT);
+    let ao = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    let ano = add(&mut d, 2, 2, AccessState::NonOptimized, ms(0));
+    let sb = add(&mut d, 3, 3, AccessState::Standby, ms(0));
+    assert_eq!(selectable(&d), vec![ao]);
+    assert_eq!(d.controller().active_tier(), Some(Tier::Optimized));
+    d.controller_mut().set_marginal(ao, ms(1)).unwrap();
+    assert_eq!(selectable(&d), vec![ano]);
+    d.controller_mut().fail_path(ano, ms(2)).unwrap();
+    assert_eq!(
+        selectable(&d),
+        vec![ao],
+        "marginal used when nothing better"
+    );
+    assert_eq!(d.controller().active_tier(), Some(Tier::Marginal));
+    assert_eq!(d.controller().tier(sb).unwrap(), Tier::Ineligible);
+    d.controller_mut().clear_marginal(ao, ms(3)).unwrap();
+    assert_eq!(d.controller().active_tier(), Some(Tier::Optimized));
+}
+
+#[test]
+fn preferred_bit_narrows_within_a_tier() {
+    let mut d = dev(Config::DEFAULT);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    let b = d
+        .controller_mut()
+        .add_path(
+            PathSpec::new(GroupId(2), NexusId(2))
+                .with_access(GroupAccess::preferred(AccessState::Optimized)),
+            ms(0),
+        )
+        .unwrap();
+    assert_eq!(selectable(&d), vec![b]);
+    d.controller_mut().fail_path(b, ms(1)).unwrap();
+    assert_eq!(selectable(&d), vec![a]);
+}
+
+#[test]
+fn pr_gate_admits_only_registered_paths_while_a_key_is_set() {
+    let mut d = dev(Config::DEFAULT);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    let b = add(&mut d, 1, 2, AccessState::Optimized, ms(0));
+    d.controller_mut()
+        .set_reservation_key_active(true, ms(1))
+        .unwrap();
+    assert!(selectable(&d).is_empty());
+    d.controller_mut()
+        .set_path_registered(a, true, ms(2))
+        .unwrap();
+    assert_eq!(selectable(&d), vec![a]);
+    // A new path is not admitted until registered.
+    let c = add(&mut d, 1, 3, AccessState::Optimized, ms(3));
+    assert_eq!(d.controller().tier(c).unwrap(), Tier::Ineligible);
+    d.controller_mut()
+        .set_path_registered(c, true, ms(4))
+        .unwrap();
+    assert_eq!(selectable(&d), vec![a, c]);
+    assert_eq!(d.controller().tier(b).unwrap(), Tier::Ineligible);
+    d.controller_mut()
+        .set_reservation_key_active(false, ms(5))
+        .unwrap();
+    assert_eq!(selectable(&d), vec![a, b, c]);
+}
+
+#[test]
+fn alua_transition_polls_then_times_out_to_standby() {
+    let mut cfg = Config::DEFAULT;
+    cfg.access.transition_timeout = Duration::from_secs(10);
+    cfg.access.transition_poll = Duration::from_secs(2);
+    cfg.no_path = NoPathPolicy::Queue;
+    let mut d = dev(cfg);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    drain(&mut d);
+    // An I/O meets 02/04/0A: failed over (no other path: held) and the
+    // group is taken to be transitioning at once.
+    let t = dispatched(submit(&mut d, Io::read(1, 512, 0), secs(1)));
+    let c: Completion = Completion {
+        outcome: Outcome::PathError(PathErrorKind::Transitioning),
+        notices: Notices::ACCESS_STATE_CHANGED,
+    };
+    assert_eq!(d.complete(t, c, secs(1)).unwrap(), Disposition::Queued);
+    assert_eq!(
+        d.controller().group_access(GroupId(1)).unwrap().state,
+        AccessState::Transitioning
+    );
+    let acts = drain(&mut d);
+    assert!(acts.contains(&Action::RefreshAccessState { via: a }));
+    d.controller_mut()
+        .handle_refresh_result(a, true, secs(1))
+        .unwrap();
+    // Polls every 2 s.
+    d.controller_mut().handle_timeout(secs(3)).unwrap();
+    assert!(drain(&mut d).contains(&Action::RefreshAccessState { via: a }));
+    d.controller_mut()
+        .handle_refresh_result(a, true, secs(3))
+        .unwrap();
+    // Past the timeout: standby; I/O still held (queue policy).
+    d.controller_mut().handle_timeout(secs(11)).unwrap();
+    let acts = drain(&mut d);
+    assert!(acts.contains(&Action::TransitionTimedOut { group: GroupId(1) }));
+    let s = d.controller().path_snapshot(a, &[]).unwrap();
+    assert_eq!(s.access, AccessState::Standby);
+    assert_eq!(d.controller().queued(), 1);
+    // The array finishes: the I/O goes out.
+    d.controller_mut()
+        .handle_access_state(
+            GroupId(1),
+            GroupAccess::new(AccessState::Optimized),
+            secs(12),
+        )
+        .unwrap();
+    assert!(drain(&mut d)
+        .iter()
+        .any(|x| matches!(x, Action::Dispatch(t) if t.path() == a)));
+}
+
+#[test]
+fn ana_change_past_anatt_raises_an_action() {
+    let mut cfg = Config::DEFAULT;
+    cfg.access.protocol = AccessProtocol::Ana;
+    let mut d = dev(cfg);
+    let a = add(&mut d, 7, 1, AccessState::Optimized, secs(0));
+    d.controller_mut()
+        .set_transition_timeout(GroupId(7), Duration::from_secs(5))
+        .unwrap();
+    let t = dispatched(submit(&mut d, Io::read(1, 512, 0), secs(1)));
+    let _ = d
+        .complete(
+            t,
+            Outcome::PathError(PathErrorKind::Transitioning).into(),
+            secs(1),
+        )
+        .unwrap();
+    assert_eq!(
+        d.controller().group_access(GroupId(7)).unwrap().state,
+        AccessState::Change
+    );
+    d.controller_mut().handle_timeout(secs(6)).unwrap();
+    assert!(drain(&mut d).contains(&Action::TransitionTimedOut { group: GroupId(7) }));
+    assert_eq!(
+        d.controller().path_snapshot(a, &[]).unwrap().access,
+        AccessState::Inaccessible
+    );
+}
+
+#[test]
+fn explicit_activation_when_no_optimized_path_is_left() {
+    let mut cfg = Config::DEFAULT;
+    cfg.access.explicit_activation = true;
+    cfg.access.activation_retries = 2;
+    cfg.access.activation_delay = Duration::from_secs(1);
+    cfg.no_path = NoPathPolicy::Queue;
+    let mut d = dev(cfg);
+    let ao = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    let sb = add(&mut d, 2, 2, AccessState::Standby, secs(0));
+    drain(&mut d);
+    d.controller_mut().fail_path(ao, secs(1)).unwrap();
+    let acts = drain(&mut d);
+    assert!(acts.contains(&Action::ActivateGroup {
+        group: GroupId(2),
+        via: sb
+    }));
+    // Busy twice, then the retries run out.
+    d.controller_mut()
+        .handle_activation_result(GroupId(2), ActivationResult::Retry, secs(1))
+        .unwrap();
+    assert!(!drain(&mut d)
+        .iter()
+        .any(|a| matches!(a, Action::ActivateGroup { .. })));
+    d.controller_mut().handle_timeout(secs(2)).unwrap();
+    assert!(drain(&mut d).contains(&Action::ActivateGroup {
+        group: GroupId(2),
+        via: sb
+    }));
+    d.controller_mut()
+        .handle_activation_result(GroupId(2), ActivationResult::Retry, secs(2))
+        .unwrap();
+    d.controller_mut().handle_timeout(secs(3)).unwrap();
+    assert!(drain(&mut d).contains(&Action::ActivateGroup {
+        group: GroupId(2),
+        via: sb
+    }));
+    d.controller_mut()
+        .handle_activation_result(GroupId(2), ActivationResult::Retry, secs(3))
+        .unwrap();
+    d.controller_mut().handle_timeout(secs(10)).unwrap();
+    assert!(
+        !drain(&mut d)
+            .iter()
+            .any(|a| matches!(a, Action::ActivateGroup { .. })),
+        "gave up"
+    );
+    assert_eq!(
+        d.controller_mut()
+            .handle_activation_result(GroupId(2), ActivationResult::Done, secs(10)),
+        Err(Error::NotPending { what: "activation" })
+    );
+    // A state change re-arms it; success is followed by a re-read.
+    d.controller_mut()
+        .handle_access_state(GroupId(2), GroupAccess::new(AccessState::Standby), secs(11))
+        .unwrap();
+    d.controller_mut()
+        .handle_access_state(GroupId(1), GroupAccess::new(AccessState::Standby), secs(11))
+        .unwrap();
+    let acts = drain(&mut d);
+    assert!(acts
+        .iter()
+        .any(|a| matches!(a, Action::ActivateGroup { .. })));
+    let group = acts
+        .iter()
+        .find_map(|a| match a {
+            Action::ActivateGroup { group, .. } => Some(*group),
+            _ => None,
+        })
+        .unwrap();
+    d.controller_mut()
+        .handle_activation_result(group, ActivationResult::Done, secs(12))
+        .unwrap();
+    assert!(drain(&mut d)
+        .iter()
+        .any(|a| matches!(a, Action::RefreshAccessState { .. })));
+}
+
+#[test]
+fn switch_group_overrides_tier_order() {
+    let mut d = dev(Config::DEFAULT);
+    let ao = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    let ano = add(&mut d, 2, 2, AccessState::NonOptimized, ms(0));
+    d.controller_mut()
+        .switch_group(Some(GroupId(2)), ms(1))
+        .unwrap();
+    assert_eq!(selectable(&d), vec![ano]);
+    d.controller_mut().fail_path(ano, ms(2)).unwrap();
+    assert_eq!(selectable(&d), vec![ao], "no usable path in the group");
+    d.controller_mut().switch_group(None, ms(3)).unwrap();
+    assert_eq!(selectable(&d), vec![ao]);
+    assert_eq!(
+        d.controller_mut().switch_group(Some(GroupId(9)), ms(4)),
+        Err(Error::UnknownGroup(GroupId(9)))
+    );
+}
+
+fn failback_case(fb: Failback) -> (Dev, PathId, PathId) {
+    let mut cfg = Config::DEFAULT;
+    cfg.failback = fb;
+    let mut d = dev(cfg);
+    let ao = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    let ano = add(&mut d, 2, 2, AccessState::NonOptimized, secs(0));
+    d.controller_mut()
+        .handle_probe(ao, ProbeResult::Down, secs(1))
+        .unwrap();
+    assert_eq!(selectable(&d), vec![ano]);
+    d.controller_mut()
+        .handle_probe(ao, ProbeResult::Up, secs(2))
+        .unwrap();
+    (d, ao, ano)
+}
+
+#[test]
+fn failback_policies() {
+    let (d, ao, _) = failback_case(Failback::Immediate);
+    assert_eq!(selectable(&d), vec![ao]);
+
+    let (mut d, ao, ano) = failback_case(Failback::Manual);
+    assert_eq!(selectable(&d), vec![ano]);
+    d.controller_mut().handle_timeout(secs(1000)).unwrap();
+    assert_eq!(selectable(&d), vec![ano]);
+    d.controller_mut().failback(secs(1001)).unwrap();
+    assert_eq!(selectable(&d), vec![ao]);
+
+    let (mut d, ao, ano) = failback_case(Failback::Delayed(Duration::from_secs(30)));
+    assert_eq!(selectable(&d), vec![ano]);
+    assert_eq!(
+        d.controller().poll_timeout().map(|t| t <= secs(32)),
+        Some(true)
+    );
+    d.controller_mut().handle_timeout(secs(32)).unwrap();
+    assert_eq!(selectable(&d), vec![ao]);
+
+    // Followover: the first path of its group coming back fails back...
+    let (d, ao, _) = failback_case(Failback::FollowOver);
+    assert_eq!(selectable(&d), vec![ao]);
+    // ...an access-state change (another node moved the LU) does not.
+    let mut cfg = Config::DEFAULT;
+    cfg.failback = Failback::FollowOver;
+    let mut d = dev(cfg);
+    let g1 = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    let g2 = add(&mut d, 2, 2, AccessState::Optimized, secs(0));
+    let set = |d: &mut Dev, g: u32, s: AccessState, t: u64| {
+        d.controller_mut()
+            .handle_access_state(GroupId(g), GroupAccess::new(s), secs(t))
+            .unwrap()
+    };
+    set(&mut d, 1, AccessState::NonOptimized, 1);
+    set(&mut d, 2, AccessState::NonOptimized, 1);
+    assert_eq!(selectable(&d), vec![g1, g2]);
+    // The array makes group 2 optimized (another node asked for it): we
+    // stay where we are, on the non-optimized tier.
+    set(&mut d, 2, AccessState::Optimized, 2);
+    assert_eq!(selectable(&d), vec![g1], "followover stays");
+    assert_eq!(d.controller().active_tier(), Some(Tier::NonOptimized));
+    // The pinned tier empties: the better one is used after all.
+    set(&mut d, 1, AccessState::Standby, 3);
+    assert_eq!(selectable(&d), vec![g2]);
+    assert_eq!(d.controller().active_tier(), Some(Tier::Optimized));
+}

@@ -1,0 +1,363 @@
+//! I/O lifecycle: failover, retries, quiesce, no-path policy, requeue bounds.
+
+mod common;
+use common::*;
+use mpath_core::*;
+
+#[test]
+fn read_fails_over_at_once_without_spending_retries() {
+    let mut d = dev(Config::DEFAULT);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    let b = add(&mut d, 1, 2, AccessState::Optimized, ms(0));
+    let t = dispatched(submit(&mut d, Io::read(7, 4096, 2), ms(1)));
+    let failed_on = t.path();
+    let other = if failed_on == a { b } else { a };
+    let r = dispatched(d.complete(t, path_err(), ms(2)).unwrap());
+    assert_eq!(r.path(), other);
+    assert_eq!(r.io().retries, 2, "path errors spend no retries");
+    assert_eq!(d.controller().tier(failed_on).unwrap(), Tier::Ineligible);
+    let snap = d.controller().path_snapshot(failed_on, &[]).unwrap();
+    assert_eq!(snap.link, Link::Down);
+    assert_eq!(snap.counters.failovers, 1);
+    // The failed path is probed at once.
+    assert!(drain(&mut d).contains(&Action::Probe(failed_on)));
+    assert_eq!(d.complete_ok(r, ms(3)).tag, IoTag(7));
+}
+
+#[test]
+fn write_waits_for_the_failed_paths_quiesce_time() {
+    let mut cfg = Config::DEFAULT;
+    cfg.quiesce_time = Duration::from_millis(50);
+    let mut d = dev(cfg);
+    add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    add(&mut d, 1, 2, AccessState::Optimized, ms(0));
+    let t = dispatched(submit(&mut d, Io::write(9, 4096, 0), ms(10)));
+    let first = t.path();
+    assert_eq!(
+        d.complete(t, path_err(), ms(20)).unwrap(),
+        Disposition::Queued
+    );
+    assert_eq!(d.controller().queued(), 1);
+    // Nothing goes out before 20 + 50 ms, and the timer says when.
+    assert!(drain(&mut d)
+        .iter()
+        .all(|a| !matches!(a, Action::Dispatch(_))));
+    assert_eq!(d.controller().poll_timeout(), Some(ms(70)));
+    d.controller_mut().handle_timeout(ms(69)).unwrap();
+    assert!(drain(&mut d)
+        .iter()
+        .all(|a| !matches!(a, Action::Dispatch(_))));
+    d.controller_mut().handle_timeout(ms(70)).unwrap();
+    let acts = drain(&mut d);
+    let t = acts
+        .into_iter()
+        .find_map(|a| match a {
+            Action::Dispatch(t) => Some(t),
+            _ => None,
+        })
+        .expect("dispatched after quiesce");
+    assert_ne!(t.path(), first);
+    assert_eq!(t.io().tag, IoTag(9));
+    d.complete_ok(t, ms(71));
+}
+
+#[test]
+fn retry_spends_budget_then_ends() {
+    let mut d = dev(Config::DEFAULT);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    let busy: Completion = Outcome::Retry {
+        reason: RetryReason::Busy,
+        delay: Duration::ZERO,
+    }
+    .into();
+    let t = dispatched(submit(&mut d, Io::read(1, 512, 1), ms(1)));
+    let t = dispatched(d.complete(t, busy, ms(2)).unwrap());
+    assert_eq!(t.path(), a, "retried on the same path");
+    assert_eq!(t.io().retries, 0);
+    match d.complete(t, busy, ms(3)).unwrap() {
+        Disposition::Done { io, result } => {
+            assert_eq!(io.tag, IoTag(1));
+            assert_eq!(result, Err(IoError::RetriesExhausted));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A delayed retry (NVMe CRD) is held until the delay passed.
+    let t = dispatched(submit(&mut d, Io::read(2, 512, 1), ms(4)));
+    let crd: Completion = Outcome::Retry {
+        reason: RetryReason::Transient,
+        delay: Duration::from_millis(100),
+    }
+    .into();
+    assert_eq!(d.complete(t, crd, ms(5)).unwrap(), Disposition::Queued);
+    assert_eq!(d.controller().poll_timeout(), Some(ms(105)));
+    d.controller_mut().handle_timeout(ms(105)).unwrap();
+    assert!(drain(&mut d)
+        .iter()
+        .any(|x| matches!(x, Action::Dispatch(t) if t.path() == a)));
+}
+
+#[test]
+fn conflicts_and_target_errors_go_back_and_never_fail_the_path() {
+    let mut d = dev(Config::DEFAULT);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    let cases = [
+        (Outcome::ReservationConflict, IoError::ReservationConflict),
+        (
+            Outcome::TargetError(TargetError::Medium),
+            IoError::Target(TargetError::Medium),
+        ),
+        (
+            Outcome::TargetError(TargetError::IllegalRequest),
+            IoError::Target(TargetError::IllegalRequest),
+        ),
+    ];
+    for (i, (outcome, want)) in cases.into_iter().enumerate() {
+        let now = ms(1 + 2 * i as u64);
+        let t = dispatched(submit(&mut d, Io::write(i as u64, 512, 3), now));
+        match d.complete(t, outcome.into(), now).unwrap() {
+            Disposition::Done { result, .. } => assert_eq!(result, Err(want)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(d.controller().tier(a).unwrap(), Tier::Optimized);
+    }
+    let s = d.controller().path_snapshot(a, &[]).unwrap();
+    assert_eq!(s.counters.conflicts, 1);
+    assert_eq!(s.counters.target_errors, 2);
+    assert_eq!(s.counters.path_errors, 0);
+}
+
+#[test]
+fn no_path_policies() {
+    // Fail: at once.
+    let mut cfg = Config::DEFAULT;
+    cfg.no_path = NoPathPolicy::Fail;
+    let mut d = dev(cfg);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    d.controller_mut().fail_path(a, ms(1)).unwrap();
+    assert_eq!(
+        submit(&mut d, Io::read(1, 512, 0), ms(2)),
+        Disposition::Done {
+            io: Io::read(1, 512, 0),
+            result: Err(IoError::NoPath)
+        }
+    );
+
+    // Queue: held, dispatched when a path returns.
+    let mut cfg = Config::DEFAULT;
+    cfg.no_path = NoPathPolicy::Queue;
+    let mut d = dev(cfg);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    d.controller_mut().fail_path(a, ms(1)).unwrap();
+    assert_eq!(
+        submit(&mut d, Io::read(1, 512, 0), ms(2)),
+        Disposition::Queued
+    );
+    d.controller_mut().handle_timeout(secs(3600)).unwrap();
+    assert_eq!(d.controller().queued(), 1);
+    d.controller_mut().reinstate_path(a, secs(3600)).unwrap();
+    let acts = drain(&mut d);
+    assert!(acts
+        .iter()
+        .any(|x| matches!(x, Action::Dispatch(t) if t.path() == a)));
+
+    // QueueFor: held for the bound after the last path went, then failed,
+    // and what comes after fails at once.
+    let mut cfg = Config::DEFAULT;
+    cfg.no_path = NoPathPolicy::QueueFor(Duration::from_secs(10));
+    let mut d = dev(cfg);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    d.controller_mut().fail_path(a, secs(1)).unwrap();
+    assert_eq!(
+        submit(&mut d, Io::read(1, 512, 0), secs(5)),
+        Disposition::Queued
+    );
+    assert_eq!(
+        d.controller().poll_timeout().map(|t| t <= secs(11)),
+        Some(true)
+    );
+    d.controller_mut().handle_timeout(secs(11)).unwrap();
+    let acts = drain(&mut d);
+    assert!(acts.contains(&Action::Fail {
+        io: Io::read(1, 512, 0),
+        error: IoError::NoPath
+    }));
+    assert!(matches!(
+        submit(&mut d, Io::read(2, 512, 0), secs(12)),
+        Disposition::Done {
+            result: Err(IoError::NoPath),
+            ..
+        }
+    ));
+    // Switching to fail_if_no_path by hand takes effect on held I/O too.
+    let mut cfg = Config::DEFAULT;
+    cfg.no_path = NoPathPolicy::Queue;
+    let mut d = dev(cfg);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    d.controller_mut().fail_path(a, ms(1)).unwrap();
+    assert_eq!(
+        submit(&mut d, Io::read(1, 512, 0), ms(2)),
+        Disposition::Queued
+    );
+    d.controller_mut()
+        .set_no_path_policy(NoPathPolicy::Fail, ms(3))
+        .unwrap();
+    assert!(drain(&mut d).contains(&Action::Fail {
+        io: Io::read(1, 512, 0),
+        error: IoError::NoPath
+    }));
+}
+
+#[test]
+fn fail_policy_still_waits_for_a_transition() {
+    let mut cfg = Config::DEFAULT;
+    cfg.no_path = NoPathPolicy::Fail;
+    let mut d = dev(cfg);
+    add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    d.controller_mut()
+        .handle_access_state(
+            GroupId(1),
+            GroupAccess::new(AccessState::Transitioning),
+            ms(1),
+        )
+        .unwrap();
+    assert_eq!(
+        submit(&mut d, Io::read(1, 512, 0), ms(2)),
+        Disposition::Queued
+    );
+    d.controller_mut()
+        .handle_access_state(
+            GroupId(1),
+            GroupAccess::new(AccessState::Optimized),
+            ms(500),
+        )
+        .unwrap();
+    assert!(drain(&mut d)
+        .iter()
+        .any(|a| matches!(a, Action::Dispatch(_))));
+}
+
+#[test]
+fn full_requeue_hands_the_io_back() {
+    let mut cfg = Config::DEFAULT;
+    cfg.no_path = NoPathPolicy::Queue;
+    let mut d: Multipath<2, 2, 2> = Multipath::new(cfg).unwrap();
+    let a = d
+        .controller_mut()
+        .add_path(PathSpec::new(GroupId(1), NexusId(1)), ms(0))
+        .unwrap();
+    d.controller_mut().fail_path(a, ms(1)).unwrap();
+    assert_eq!(
+        d.submit(Io::read(1, 512, 0), ms(2)).unwrap(),
+        Disposition::Queued
+    );
+    assert_eq!(
+        d.submit(Io::read(2, 512, 0), ms(2)).unwrap(),
+        Disposition::Queued
+    );
+    assert_eq!(
+        d.submit(Io::read(3, 512, 0), ms(2)).unwrap(),
+        Disposition::Busy(Io::read(3, 512, 0))
+    );
+    assert_eq!(d.controller().device_snapshot().counters.busy, 1);
+    // Cancel one; an unknown tag is a typed error.
+    assert_eq!(
+        d.controller_mut().cancel(IoTag(1), ms(3)),
+        Ok(Io::read(1, 512, 0))
+    );
+    assert_eq!(
+        d.controller_mut().cancel(IoTag(1), ms(3)),
+        Err(Error::UnknownIo(IoTag(1)))
+    );
+    assert_eq!(d.controller().queued(), 1);
+}
+
+#[test]
+fn head_lifecycle_and_delayed_removal() {
+    let mut cfg = Config::DEFAULT;
+    cfg.no_path = NoPathPolicy::Queue;
+    cfg.delayed_removal = Duration::from_secs(10);
+    let mut d = dev(cfg);
+    assert_eq!(d.controller().head_state(), HeadState::Waiting);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    assert_eq!(d.controller().head_state(), HeadState::Live);
+    assert_eq!(drain(&mut d), vec![Action::HeadLive]);
+    d.controller_mut().remove_path(a, secs(1)).unwrap();
+    assert_eq!(
+        d.controller().head_state(),
+        HeadState::Orphaned {
+            remove_at: secs(11)
+        }
+    );
+    assert_eq!(
+        submit(&mut d, Io::write(5, 512, 0), secs(2)),
+        Disposition::Queued
+    );
+    // A path returning in time keeps the head and drains the queue.
+    let b = add(&mut d, 1, 2, AccessState::Optimized, secs(3));
+    assert_eq!(d.controller().head_state(), HeadState::Live);
+    let acts = drain(&mut d);
+    assert!(acts
+        .iter()
+        .any(|a| matches!(a, Action::Dispatch(t) if t.path() == b)));
+    for a in acts {
+        if let Action::Dispatch(t) = a {
+            d.complete_ok(t, secs(3));
+        }
+    }
+    // Last path gone for good: queued I/O fails, then the head goes.
+    d.controller_mut().remove_path(b, secs(4)).unwrap();
+    assert_eq!(
+        submit(&mut d, Io::read(6, 512, 0), secs(5)),
+        Disposition::Queued
+    );
+    assert_eq!(d.controller().poll_timeout(), Some(secs(14)));
+    d.controller_mut().handle_timeout(secs(14)).unwrap();
+    assert_eq!(
+        drain(&mut d),
+        vec![
+            Action::Fail {
+                io: Io::read(6, 512, 0),
+                error: IoError::HeadRemoved
+            },
+            Action::HeadRemoved
+        ]
+    );
+    assert_eq!(d.controller().head_state(), HeadState::Removed);
+    assert!(matches!(
+        submit(&mut d, Io::read(7, 512, 0), secs(15)),
+        Disposition::Done {
+            result: Err(IoError::HeadRemoved),
+            ..
+        }
+    ));
+    assert_eq!(
+        d.controller_mut()
+            .add_path(PathSpec::new(GroupId(1), NexusId(3)), secs(16))
+            .map_err(|r| r.error),
+        Err(Error::HeadRemoved)
+    );
+}
+
+#[test]
+fn policy_switch_mid_flight_keeps_counters_balanced() {
+    let mut cfg = Config::DEFAULT;
+    cfg.policy = Policy::QueueDepth;
+    let dp: DataPlane<4> = DataPlane::new();
+    let mut ctl: Controller<&DataPlane<4>, 4> = Controller::new(&dp, cfg).unwrap();
+    let a = ctl
+        .add_path(PathSpec::new(GroupId(1), NexusId(1)), ms(0))
+        .unwrap();
+    let mut c: Cursor<4> = Cursor::new(Locality(0));
+    let t1 = dp.submit(&mut c, Io::read(1, 4096, 0), ms(1)).unwrap();
+    assert_eq!(dp.inflight(a.slot()), 1);
+    ctl.set_policy(Policy::ServiceTime, SelectorParams::DEFAULT, ms(2))
+        .unwrap();
+    let t2 = dp.submit(&mut c, Io::read(2, 4096, 0), ms(3)).unwrap();
+    assert_eq!(dp.inflight_bytes(a.slot()), 4096);
+    dp.complete(&mut c, t1, ms(4));
+    dp.complete(&mut c, t2, ms(5));
+    assert_eq!(dp.inflight(a.slot()), 0);
+    assert_eq!(dp.inflight_bytes(a.slot()), 0);
+    let s = ctl.path_snapshot(a, &[&c]).unwrap();
+    assert_eq!((s.started, s.completed, s.bytes), (2, 2, 8192));
+}

@@ -1,0 +1,263 @@
+//! Probing, zombie (marginal) paths, flap damping.
+
+mod common;
+use common::*;
+use mpath_core::*;
+
+fn probe_due(d: &mut Dev) -> Vec<PathId> {
+    drain(d)
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Probe(p) => Some(p),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn probe_interval_grows_on_a_healthy_path_and_resets_on_change() {
+    let mut d = dev(Config::DEFAULT); // 5 s .. 20 s
+    let a = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    let mut now = secs(0);
+    let mut gaps = Vec::new();
+    for _ in 0..5 {
+        let next = d.controller().poll_timeout().unwrap();
+        gaps.push((next.as_nanos() - now.as_nanos()) / 1_000_000_000);
+        now = next;
+        d.controller_mut().handle_timeout(now).unwrap();
+        assert_eq!(probe_due(&mut d), vec![a]);
+        d.controller_mut()
+            .handle_probe(a, ProbeResult::Up, now)
+            .unwrap();
+    }
+    assert_eq!(gaps, [5, 10, 20, 20, 20]);
+    // Down: back to the minimum, and the path leaves the selectable set.
+    let now = d.controller().poll_timeout().unwrap();
+    d.controller_mut().handle_timeout(now).unwrap();
+    probe_due(&mut d);
+    d.controller_mut()
+        .handle_probe(a, ProbeResult::Down, now)
+        .unwrap();
+    let s = d.controller().path_snapshot(a, &[]).unwrap();
+    assert_eq!(s.probe_interval, Duration::from_secs(5));
+    assert_eq!(s.link, Link::Down);
+    assert!(!s.selectable);
+    assert_eq!(s.counters.probe_failures, 1);
+}
+
+#[test]
+fn tur_meanings() {
+    let mut d = dev(Config::DEFAULT);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    drain(&mut d);
+    let cases = [
+        (ProbeResult::Pending, Link::Pending, true),
+        (ProbeResult::Up, Link::Up, false),
+        // Ghost while we think the group is optimized: state is stale.
+        (ProbeResult::Ghost, Link::Up, true),
+        (ProbeResult::Down, Link::Down, false),
+        (ProbeResult::Up, Link::Up, false),
+    ];
+    for (i, (result, link, refresh)) in cases.into_iter().enumerate() {
+        let now = secs(1 + i as u64);
+        d.controller_mut().handle_probe(a, result, now).unwrap();
+        let acts = drain(&mut d);
+        assert_eq!(
+            d.controller().path_snapshot(a, &[]).unwrap().link,
+            link,
+            "{result:?}"
+        );
+        assert_eq!(
+            acts.contains(&Action::RefreshAccessState { via: a }),
+            refresh,
+            "{result:?}: {acts:?}"
+        );
+        if refresh {
+            d.controller_mut()
+                .handle_refresh_result(a, true, now)
+                .unwrap();
+        }
+    }
+    // Retry asks again after the retry delay without changing the link.
+    d.controller_mut()
+        .handle_probe(a, ProbeResult::Retry, secs(10))
+        .unwrap();
+    assert_eq!(d.controller().poll_timeout(), Some(secs(11)));
+    assert_eq!(d.controller().tier(a).unwrap(), Tier::Optimized);
+}
+
+#[test]
+fn probe_timeout_counts_as_down() {
+    let mut d = dev(Config::DEFAULT); // timeout 30 s
+    let a = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    d.controller_mut().handle_timeout(secs(5)).unwrap();
+    assert_eq!(probe_due(&mut d), vec![a]);
+    assert_eq!(d.controller().poll_timeout(), Some(secs(35)));
+    d.controller_mut().handle_timeout(secs(35)).unwrap();
+    assert_eq!(d.controller().tier(a).unwrap(), Tier::Ineligible);
+    // ...and a new probe goes out at once.
+    assert_eq!(probe_due(&mut d), vec![a]);
+}
+
+/// A zombie: TUR passes, every I/O fails. It must end up used only as a
+/// last resort, while a healthy non-optimized path carries the I/O.
+#[test]
+fn zombie_path_becomes_marginal_and_last_resort() {
+    let mut cfg = Config::DEFAULT;
+    cfg.marginal = MarginalConfig {
+        double_failure_window: Duration::from_secs(60),
+        sample_time: Duration::from_secs(30),
+        error_rate_permille: 500,
+        min_samples: 5,
+        recheck_gap: Duration::from_secs(600),
+    };
+    let mut d = dev(cfg);
+    let zombie = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    let good = add(&mut d, 2, 2, AccessState::NonOptimized, secs(0));
+    drain(&mut d);
+    let mut now = secs(1);
+    let mut tag = 0;
+    // Each I/O fails on the zombie, fails over to `good`, the probe passes
+    // and reinstates the zombie.
+    for _ in 0..8 {
+        tag += 1;
+        let t = dispatched(submit(&mut d, Io::read(tag, 4096, 0), now));
+        assert_eq!(t.path(), zombie);
+        let r = dispatched(d.complete(t, path_err(), now).unwrap());
+        assert_eq!(r.path(), good);
+        d.complete_ok(r, now);
+        for a in drain(&mut d) {
+            if let Action::Probe(p) = a {
+                d.controller_mut()
+                    .handle_probe(p, ProbeResult::Up, now)
+                    .unwrap();
+            }
+        }
+        now = Instant::from_nanos(now.as_nanos() + 1_000_000_000);
+    }
+    let s = d.controller().path_snapshot(zombie, &[]).unwrap();
+    assert_eq!(s.health, Health::Sampling);
+    d.controller_mut().handle_timeout(secs(40)).unwrap();
+    let s = d.controller().path_snapshot(zombie, &[]).unwrap();
+    assert_eq!(s.health, Health::Marginal);
+    assert_eq!(s.tier, Tier::Marginal);
+    assert_eq!(s.counters.marginal_verdicts, 1);
+    // I/O now goes to the healthy non-optimized path...
+    let t = dispatched(submit(&mut d, Io::read(100, 4096, 0), secs(41)));
+    assert_eq!(t.path(), good);
+    d.complete_ok(t, secs(41));
+    // ...and to the zombie only when nothing else is left.
+    d.controller_mut().fail_path(good, secs(42)).unwrap();
+    let t = dispatched(submit(&mut d, Io::read(101, 4096, 0), secs(42)));
+    assert_eq!(t.path(), zombie);
+    let _ = d.complete(t, path_err(), secs(42)).unwrap();
+}
+
+#[test]
+fn good_path_with_rare_errors_stays_healthy() {
+    let mut cfg = Config::DEFAULT;
+    cfg.marginal.sample_time = Duration::from_secs(30);
+    cfg.marginal.min_samples = 5;
+    cfg.marginal.error_rate_permille = 100;
+    let mut d = dev(cfg);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    let b = add(&mut d, 1, 2, AccessState::Optimized, secs(0));
+    drain(&mut d);
+    // Two path errors close together start a sample...
+    let mut failed = 0;
+    let mut tag = 0;
+    while failed < 2 {
+        tag += 1;
+        let t = dispatched(submit(&mut d, Io::read(tag, 512, 0), secs(1)));
+        if t.path() == a {
+            failed += 1;
+            let r = dispatched(d.complete(t, path_err(), secs(1)).unwrap());
+            d.complete_ok(r, secs(1));
+            d.controller_mut()
+                .handle_probe(a, ProbeResult::Up, secs(1))
+                .unwrap();
+        } else {
+            d.complete_ok(t, secs(1));
+        }
+    }
+    assert_eq!(
+        d.controller().path_snapshot(a, &[]).unwrap().health,
+        Health::Sampling
+    );
+    // ...during which many I/Os succeed.
+    for i in 0..200 {
+        let t = dispatched(submit(&mut d, Io::read(1000 + i, 512, 0), secs(2)));
+        d.complete_ok(t, secs(2));
+    }
+    d.controller_mut().handle_timeout(secs(31)).unwrap();
+    let s = d.controller().path_snapshot(a, &[]).unwrap();
+    assert_eq!(s.health, Health::Healthy);
+    assert_eq!(s.tier, Tier::Optimized);
+    let _ = b;
+}
+
+#[test]
+fn flapping_path_is_held_out_for_the_recovery_time() {
+    let mut cfg = Config::DEFAULT;
+    cfg.flap = FlapConfig {
+        threshold: 3,
+        forget_interval: Duration::from_secs(60),
+        recovery_time: Duration::from_secs(120),
+    };
+    let mut d = dev(cfg);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    let _b = add(&mut d, 1, 2, AccessState::Optimized, secs(0));
+    for i in 0..3u64 {
+        d.controller_mut()
+            .handle_probe(a, ProbeResult::Down, secs(1 + 2 * i))
+            .unwrap();
+        d.controller_mut()
+            .handle_probe(a, ProbeResult::Up, secs(2 + 2 * i))
+            .unwrap();
+    }
+    let s = d.controller().path_snapshot(a, &[]).unwrap();
+    assert_eq!(s.health, Health::Damped);
+    assert_eq!(s.tier, Tier::Ineligible);
+    assert_eq!(s.counters.damped, 1);
+    assert_eq!(
+        d.controller().poll_timeout().map(|t| t <= secs(126)),
+        Some(true)
+    );
+    d.controller_mut().handle_timeout(secs(126)).unwrap();
+    let s = d.controller().path_snapshot(a, &[]).unwrap();
+    assert_eq!(s.health, Health::Healthy);
+    assert_eq!(s.tier, Tier::Optimized);
+}
+
+#[test]
+fn transport_marginal_notice_and_manual_commands() {
+    let mut d = dev(Config::DEFAULT);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    d.controller_mut()
+        .handle_notices(a, Notices::PATH_MARGINAL, secs(1))
+        .unwrap();
+    assert_eq!(d.controller().tier(a).unwrap(), Tier::Marginal);
+    d.controller_mut().clear_marginal(a, secs(2)).unwrap();
+    assert_eq!(d.controller().tier(a).unwrap(), Tier::Optimized);
+    // An admin-failed path stays failed whatever the probe says.
+    d.controller_mut().fail_path(a, secs(3)).unwrap();
+    d.controller_mut()
+        .handle_probe(a, ProbeResult::Up, secs(4))
+        .unwrap();
+    assert_eq!(d.controller().tier(a).unwrap(), Tier::Ineligible);
+    d.controller_mut().reinstate_path(a, secs(5)).unwrap();
+    assert_eq!(d.controller().tier(a).unwrap(), Tier::Optimized);
+    // Link events from the transport.
+    d.controller_mut()
+        .handle_link(a, LinkEvent::Down, secs(6))
+        .unwrap();
+    assert_eq!(d.controller().tier(a).unwrap(), Tier::Ineligible);
+    d.controller_mut()
+        .handle_link(a, LinkEvent::Up, secs(7))
+        .unwrap();
+    assert!(drain(&mut d).contains(&Action::Probe(a)));
+    d.controller_mut()
+        .handle_probe(a, ProbeResult::Up, secs(7))
+        .unwrap();
+    assert_eq!(d.controller().tier(a).unwrap(), Tier::Optimized);
+}
