@@ -154,6 +154,22 @@ impl fmt::Display for Duration {
     }
 }
 
+/// Saturating: `Instant::MAX` is "never", not an overflow.
+impl core::ops::Add<Duration> for Instant {
+    type Output = Instant;
+    fn add(self, d: Duration) -> Instant {
+        self.saturating_add(d)
+    }
+}
+
+/// Saturating at the origin.
+impl core::ops::Sub<Duration> for Instant {
+    type Output = Instant;
+    fn sub(self, d: Duration) -> Instant {
+        self.saturating_sub(d)
+    }
+}
+
 /// The core's view of "now": the latest instant any input carried.
 ///
 /// Every `handle_*` input goes through [`Clock::advance`] first, so a caller

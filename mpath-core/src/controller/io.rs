@@ -161,6 +161,11 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 result: Err(IoError::HeadRemoved),
             };
         }
+        if self.published_mask == 0 && self.no_path_since.is_none() {
+            // A head that never had a path: the bound runs from the first
+            // I/O that found none.
+            self.no_path_since = Some(now);
+        }
         if not_before <= now {
             if let Some(ticket) = self.try_start(io, prefer, now) {
                 return Disposition::Dispatch(ticket);

@@ -1,0 +1,227 @@
+//! Several threads select and complete on one shared data plane while
+//! another thread fails and reinstates paths through the controller.
+
+use mpath_core::*;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant as StdInstant;
+
+const PATHS: usize = 8;
+const WORKERS: u64 = 3;
+const IOS_PER_WORKER: u64 = 20_000;
+
+fn now(origin: StdInstant) -> Instant {
+    Instant::from_nanos(origin.elapsed().as_nanos() as u64)
+}
+
+#[test]
+fn concurrent_io_with_path_churn_loses_nothing() {
+    for policy in [
+        Policy::RoundRobin,
+        Policy::QueueDepth,
+        Policy::ServiceTime,
+        Policy::Adaptive,
+    ] {
+        run(policy);
+    }
+}
+
+fn run(policy: Policy) {
+    let origin = StdInstant::now();
+    let dp: DataPlane<PATHS> = DataPlane::new();
+    let mut cfg = Config::DEFAULT;
+    cfg.policy = policy;
+    cfg.no_path = NoPathPolicy::Queue;
+    cfg.quiesce_time = Duration::from_micros(50);
+    let ctl: Mutex<Controller<&DataPlane<PATHS>, PATHS, 4096>> =
+        Mutex::new(Controller::new(&dp, cfg).unwrap());
+    let ids: Vec<PathId> = {
+        let mut c = ctl.lock().unwrap();
+        (0..PATHS as u32)
+            .map(|i| {
+                c.add_path(PathSpec::new(GroupId(1), NexusId(i)), now(origin))
+                    .unwrap()
+            })
+            .collect()
+    };
+    let failed_paths: Vec<AtomicBool> = (0..PATHS).map(|_| AtomicBool::new(false)).collect();
+    let ended = AtomicU64::new(0);
+    let ok = AtomicU64::new(0);
+    let failovers = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+
+    // Carry out the controller's actions: held I/O it dispatches is
+    // completed successfully right here.
+    let drain = |c: &mut Controller<&DataPlane<PATHS>, PATHS, 4096>| {
+        while let Some(a) = c.poll_action() {
+            match a {
+                Action::Dispatch(t) => {
+                    let n = now(origin).max(c.now());
+                    match c.handle_completion(t, Outcome::Success.into(), n).unwrap() {
+                        Disposition::Done { result: Ok(()), .. } => {
+                            ended.fetch_add(1, Ordering::Relaxed);
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                        other => panic!("{other:?}"),
+                    }
+                }
+                Action::Fail { .. } => {
+                    ended.fetch_add(1, Ordering::Relaxed);
+                }
+                Action::Probe(p) => {
+                    let n = now(origin).max(c.now());
+                    let r = if failed_paths[p.slot()].load(Ordering::Relaxed) {
+                        ProbeResult::Down
+                    } else {
+                        ProbeResult::Up
+                    };
+                    c.handle_probe(p, r, n).unwrap();
+                }
+                _ => {}
+            }
+        }
+    };
+
+    std::thread::scope(|s| {
+        for w in 0..WORKERS {
+            let (dp, ctl, ended, ok, failovers, failed_paths) =
+                (&dp, &ctl, &ended, &ok, &failovers, &failed_paths);
+            let drain = &drain;
+            s.spawn(move || {
+                let mut cursor: Cursor<PATHS> = Cursor::new(Locality(w as u32));
+                for i in 0..IOS_PER_WORKER {
+                    let io = Io::write(w << 32 | i, 4096, 2);
+                    let t = match dp.submit(&mut cursor, io, now(origin)) {
+                        Ok(t) => t,
+                        Err(io) => {
+                            let mut c = ctl.lock().unwrap();
+                            let n = now(origin).max(c.now());
+                            match c.submit(io, n).unwrap() {
+                                Disposition::Dispatch(t) => t,
+                                Disposition::Queued => {
+                                    drain(&mut c);
+                                    continue;
+                                }
+                                other => panic!("{other:?}"),
+                            }
+                        }
+                    };
+                    // A path that is failed right now fails its I/O.
+                    if failed_paths[t.path().slot()].load(Ordering::Relaxed) {
+                        failovers.fetch_add(1, Ordering::Relaxed);
+                        let mut c = ctl.lock().unwrap();
+                        let n = now(origin).max(c.now());
+                        let d = c
+                            .handle_completion(
+                                t,
+                                Outcome::PathError(PathErrorKind::Transport).into(),
+                                n,
+                            )
+                            .unwrap();
+                        match d {
+                            Disposition::Dispatch(t) => {
+                                let n = now(origin).max(c.now());
+                                let _ = c.handle_completion(t, Outcome::Success.into(), n);
+                                ended.fetch_add(1, Ordering::Relaxed);
+                                ok.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Disposition::Queued => {}
+                            other => panic!("{other:?}"),
+                        }
+                        drain(&mut c);
+                    } else {
+                        dp.complete(&mut cursor, t, now(origin));
+                        ended.fetch_add(1, Ordering::Relaxed);
+                        ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+        // The churn thread.
+        let (ctl, failed_paths, stop, ids) = (&ctl, &failed_paths, &stop, &ids);
+        let drain = &drain;
+        s.spawn(move || {
+            let mut k = 0usize;
+            while !stop.load(Ordering::Relaxed) && k < 20_000 {
+                let p = ids[k % PATHS];
+                let fail = k % 2 == 0;
+                failed_paths[p.slot()].store(fail, Ordering::Relaxed);
+                {
+                    let mut c = ctl.lock().unwrap();
+                    let n = now(origin).max(c.now());
+                    if fail {
+                        c.fail_path(p, n).unwrap();
+                    } else {
+                        c.reinstate_path(p, n).unwrap();
+                    }
+                    drain(&mut c);
+                }
+                k += 1;
+                std::thread::yield_now();
+            }
+        });
+        // Wait for the workers' I/O to end, then stop the churn.
+        while ended.load(Ordering::Relaxed) < WORKERS * IOS_PER_WORKER {
+            let mut c = ctl.lock().unwrap();
+            let n = now(origin).max(c.now());
+            c.handle_timeout(n).unwrap();
+            drain(&mut c);
+            drop(c);
+            std::thread::yield_now();
+            if origin.elapsed().as_secs() > 60 {
+                panic!(
+                    "I/O lost: {} of {}",
+                    ended.load(Ordering::Relaxed),
+                    WORKERS * IOS_PER_WORKER
+                );
+            }
+            if ended.load(Ordering::Relaxed) + 64 > WORKERS * IOS_PER_WORKER {
+                // Make sure held I/O can go out at the end.
+                for &p in ids.iter() {
+                    failed_paths[p.slot()].store(false, Ordering::Relaxed);
+                }
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+
+    // Reinstate everything and drain what is still held.
+    let mut c = ctl.lock().unwrap();
+    for &p in &ids {
+        let n = now(origin).max(c.now());
+        c.reinstate_path(p, n).unwrap();
+        c.handle_probe(p, ProbeResult::Up, n).unwrap();
+    }
+    let n = now(origin).max(c.now());
+    c.handle_timeout(n + Duration::from_secs(1)).unwrap();
+    drain(&mut c);
+    assert_eq!(c.queued(), 0, "{policy}");
+    assert_eq!(
+        ended.load(Ordering::Relaxed),
+        WORKERS * IOS_PER_WORKER,
+        "{policy}"
+    );
+    assert_eq!(
+        ok.load(Ordering::Relaxed),
+        WORKERS * IOS_PER_WORKER,
+        "{policy}: every I/O succeeded in the end"
+    );
+    for slot in 0..PATHS {
+        assert_eq!(dp.inflight(slot), 0, "{policy}: slot {slot} count balances");
+        assert_eq!(
+            dp.inflight_bytes(slot),
+            0,
+            "{policy}: slot {slot} bytes balance"
+        );
+    }
+    assert!(
+        failovers.load(Ordering::Relaxed) > 0,
+        "{policy}: the churn caused failovers"
+    );
+    let snap = c.device_snapshot();
+    assert_eq!(
+        snap.counters.failovers,
+        failovers.load(Ordering::Relaxed),
+        "{policy}"
+    );
+}
