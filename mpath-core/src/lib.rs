@@ -98,6 +98,11 @@ pub mod selector;
 pub mod tier;
 pub mod time;
 
+/// The README's example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 pub use access::{AccessClass, AccessState, GroupAccess, GroupId};
 pub use config::{
     AccessConfig, AccessProtocol, Config, ConfigError, Failback, FlapConfig, MarginalConfig,

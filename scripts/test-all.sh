@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Every check mpath has, in one command. Installs what it needs on a fresh
+# Debian machine with rustup (targets, components, the MSRV toolchain, Debian
+# packages for the cross-checks, cargo-fuzz). CI runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MSRV=$(sed -n 's/^rust-version *= *"\(.*\)"/\1/p' Cargo.toml)
+NO_STD_CRATES=(mpath-core mpath-scsi mpath-nvme)
+NO_STD_TARGETS=(x86_64-unknown-none thumbv7em-none-eabihf)
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+start=$(date +%s)
+step() { printf '\n=== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); }
+
+step "tools"
+need_apt=()
+command -v sg_decode_sense >/dev/null || need_apt+=(sg3-utils)
+[ -f /usr/include/nvme/types.h ] || need_apt+=(libnvme-dev)
+command -v cc >/dev/null || need_apt+=(gcc)
+command -v nm >/dev/null || need_apt+=(binutils)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_apt[@]}"
+fi
+rustup component add rustfmt clippy >/dev/null
+rustup target add "${NO_STD_TARGETS[@]}" >/dev/null
+rustup toolchain install "$MSRV" --profile minimal >/dev/null
+rustup toolchain install nightly --profile minimal >/dev/null 2>&1 || true
+command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+ok
+
+step "cargo fmt --check"
+cargo fmt --all --check
+ok
+
+step "cargo clippy (workspace, all targets, -D warnings)"
+cargo clippy --workspace --all-targets -- -D warnings
+ok
+
+step "cargo test --workspace"
+cargo test --workspace
+ok
+
+step "no_std builds: ${NO_STD_CRATES[*]} for ${NO_STD_TARGETS[*]}"
+for t in "${NO_STD_TARGETS[@]}"; do
+  for c in "${NO_STD_CRATES[@]}"; do
+    cargo build --release -p "$c" --target "$t"
+  done
+done
+ok
+
+step "kernel-linkable: no float or 128-bit helper calls in the no_std crates"
+for c in "${NO_STD_CRATES[@]}"; do
+  lib="target/x86_64-unknown-none/release/lib${c//-/_}.rlib"
+  bad=$(nm -u "$lib" 2>/dev/null \
+    | grep -E '__(u?div|u?mod|mul|ashl|ashr|lshr)ti3|__(add|sub|mul|div)[sdt]f3|__float|__fix|__(eq|ne|lt|le|gt|ge|unord)[sdt]f2' || true)
+  if [ -n "$bad" ]; then
+    echo "$c references helpers a kernel cannot link:" >&2
+    echo "$bad" >&2
+    exit 1
+  fi
+  echo "$c: clean"
+done
+ok
+
+step "cargo doc (warnings denied)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+ok
+
+step "MSRV $MSRV: cargo check of the library crates"
+msrv_dir=$(mktemp -d)
+trap 'rm -rf "$msrv_dir"' EXIT
+git ls-files -z | xargs -0 -I{} cp --parents {} "$msrv_dir"
+(
+  cd "$msrv_dir"
+  members=$(printf '"%s", ' "${NO_STD_CRATES[@]}")
+  sed -i "s/^members = .*/members = [${members%, }]/" Cargo.toml
+  # Resolve dependency versions that still support the MSRV.
+  CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback cargo update -q
+  for c in "${NO_STD_CRATES[@]}"; do
+    CARGO_TARGET_DIR="$OLDPWD/target/msrv" cargo "+$MSRV" check -q -p "$c" --lib
+  done
+)
+ok
+
+step "fuzz targets, ${FUZZ_SECONDS}s each"
+if [ -f fuzz/Cargo.toml ] && grep -q '^\[\[bin\]\]' fuzz/Cargo.toml; then
+  targets=$(sed -n 's/^name *= *"\(.*\)"/\1/p' fuzz/Cargo.toml | grep -v '^mpath-fuzz$')
+  for t in $targets; do
+    mkdir -p "fuzz/corpus/$t"
+    work=$(mktemp -d)
+    cp -r "fuzz/corpus/$t/." "$work/" 2>/dev/null || true
+    (cd fuzz && cargo +nightly fuzz run "$t" "$work" -- \
+      -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 2>&1 | tail -n 3)
+    rm -rf "$work"
+  done
+  ok
+else
+  echo "no fuzz targets yet"
+fi
+
+echo
+echo "checks: $passed passed, $failed failed"
+echo "total time $(( $(date +%s) - start ))s"
