@@ -32,7 +32,9 @@ use crate::io::{Counted, Io, Ticket};
 use crate::path::{Locality, PathId, MAX_PATHS};
 use crate::selector::{self, Policy, SelectorParams};
 use crate::time::{Duration, Instant};
-use core::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+// Native on every 64-bit target; Cortex-M has no 64-bit atomics.
+use portable_atomic::AtomicU64;
 
 /// Read-mostly facts about a path, written by the control plane.
 #[derive(Debug)]
