@@ -1,0 +1,57 @@
+//! Instruction counts per submit + complete, for `valgrind --tool=callgrind`.
+//!
+//! `icount POLICY PATHS IOS` sets up a device like the criterion benches and
+//! runs `IOS` submit + complete pairs. Run it twice with different `IOS` and
+//! divide the difference in collected instructions by the difference in
+//! I/Os to cancel setup: `benches/scripts/icount.sh` does that for every
+//! policy and floor at 8 paths. Floors are named `floor-POLICY`.
+
+use mpath_benches::floor::Floor;
+use mpath_benches::{io, Cursor, DataPlane, Device, Locality, Policy, CAP};
+use std::hint::black_box;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(policy), Some(paths), Some(ios)) = (args.get(1), args.get(2), args.get(3)) else {
+        eprintln!("usage: icount POLICY PATHS IOS");
+        std::process::exit(2);
+    };
+    let paths: usize = paths.parse().expect("PATHS is a number");
+    let ios: u64 = ios.parse().expect("IOS is a number");
+    if let Some(kind) = policy.strip_prefix("floor-") {
+        let f = Floor::new(paths);
+        let mut last = 63u32;
+        let f = &*f;
+        match kind {
+            "round-robin" => (0..ios).for_each(|_| {
+                black_box(black_box(f).round_robin(&mut last));
+            }),
+            "queue-depth" => (0..ios).for_each(|_| {
+                black_box(black_box(f).queue_depth());
+            }),
+            "service-time" => (0..ios).for_each(|_| {
+                black_box(black_box(f).service_time(4096));
+            }),
+            "adaptive" => (0..ios).for_each(|seq| {
+                black_box(black_box(f).adaptive(seq));
+            }),
+            _ => panic!("unknown floor {kind}"),
+        }
+        return;
+    }
+    let policy = match policy.as_str() {
+        "round-robin" => Policy::RoundRobin,
+        "queue-depth" => Policy::QueueDepth,
+        "queue-bytes" => Policy::QueueBytes,
+        "service-time" => Policy::ServiceTime,
+        "adaptive" => Policy::Adaptive,
+        "numa" => Policy::Locality,
+        other => panic!("unknown policy {other}"),
+    };
+    let dp: DataPlane<CAP> = DataPlane::new();
+    let _dev = Device::new(&dp, policy, paths);
+    let mut cursor: Cursor<CAP> = Cursor::new(Locality(0));
+    for seq in 1..=ios {
+        black_box(io(black_box(&dp), &mut cursor, seq));
+    }
+}

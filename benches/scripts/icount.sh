@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Instructions per submit+complete (and per floor iteration) at PATHS paths,
+# measured with callgrind as the difference between two run lengths.
+# Usage: benches/scripts/icount.sh [PATHS]   (needs valgrind)
+set -euo pipefail
+paths=${1:-8}
+cd "$(dirname "$0")/../.."
+cargo build -q -p mpath-benches --profile bench --example icount
+bin="${CARGO_TARGET_DIR:-target}/release/examples/icount"
+count() {
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$paths" "$2" 2>&1 |
+    sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
+printf '| %s | instructions per iteration |\n|---|---|\n' "at $paths paths"
+for p in round-robin queue-depth queue-bytes service-time adaptive numa \
+  floor-round-robin floor-queue-depth floor-service-time floor-adaptive; do
+  a=$(count "$p" 100000)
+  b=$(count "$p" 200000)
+  echo "| $p | $(( (b - a) / 100000 )) |"
+done

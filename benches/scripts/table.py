@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Print the README tables from criterion's saved estimates.
+
+Usage: python3 benches/scripts/table.py [CRITERION_DIR]
+(default: $CARGO_TARGET_DIR/criterion, else target/criterion). Figures are
+criterion's median estimate, in ns per iteration.
+"""
+import json
+import os
+import sys
+
+root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+    os.environ.get("CARGO_TARGET_DIR", "target"), "criterion")
+PATHS = [1, 2, 4, 8, 16, 32, 64]
+
+
+def est(group, bench):
+    p = os.path.join(root, group, str(bench), "new", "estimates.json")
+    try:
+        with open(p) as f:
+            return json.load(f)["median"]["point_estimate"]
+    except OSError:
+        return None
+
+
+def fmt(v):
+    return "-" if v is None else f"{v:.1f}"
+
+
+def row(label, group):
+    vals = [est(group, n) for n in PATHS]
+    print(f"| {label} | " + " | ".join(fmt(v) for v in vals) + " |")
+    return vals
+
+
+print("| ns per submit+complete | " + " | ".join(map(str, PATHS)) + " |")
+print("|---" * (len(PATHS) + 1) + "|")
+sel = {}
+for p in ["round-robin", "queue-depth", "queue-bytes", "service-time", "adaptive", "numa"]:
+    sel[p] = row(p, f"select_complete_{p}")
+for p in ["queue-depth", "queue-bytes"]:
+    sel[p + " (loaded)"] = row(p + " (every path busy)", f"select_complete_loaded_{p}")
+print()
+print("| floor, ns | " + " | ".join(map(str, PATHS)) + " |")
+print("|---" * (len(PATHS) + 1) + "|")
+flo = {}
+for p in ["round-robin", "queue-depth", "service-time", "adaptive"]:
+    flo[p] = row(p, f"floor_{p}")
+print(f"\nbare fetch_add+fetch_sub pair: {fmt(est('floor_inc_dec', 'pair'))} ns")
+print("\n| at 8 paths | measured | floor | ratio |")
+print("|---|---|---|---|")
+i8 = PATHS.index(8)
+for p, f in [("round-robin", "round-robin"), ("queue-depth", "queue-depth"),
+             ("queue-depth (loaded)", "queue-depth"), ("queue-bytes", "service-time"),
+             ("service-time", "service-time"), ("adaptive", "adaptive"),
+             ("numa", "round-robin")]:
+    m, fl = sel[p][i8], flo[f][i8]
+    r = "-" if None in (m, fl) else f"{m / fl:.2f}x"
+    print(f"| {p} | {fmt(m)} | {fmt(fl)} ({f}) | {r} |")
+print("\n| 8 paths, ns per I/O per thread | 1 thread | 2 threads | aggregate scaling |")
+print("|---|---|---|---|")
+for p in ["round-robin", "queue-depth", "service-time", "adaptive"]:
+    a, b = est(f"threads_8_paths_{p}", 1), est(f"threads_8_paths_{p}", 2)
+    s = "-" if None in (a, b) else f"{2 * a / b:.2f}x"
+    print(f"| {p} | {fmt(a)} | {fmt(b)} | {s} |")
+print("\n| fetch_add+fetch_sub, ns per pair per thread | |")
+print("|---|---|")
+for b in ["1_thread", "2_threads_separate_lines", "2_threads_128_bytes_apart", "2_threads_same_line",
+          "2_threads_same_counter"]:
+    print(f"| {b} | {fmt(est('sharing_inc_dec', b))} |")
+a, b = est("sharing_control_rr_floor", 1), est("sharing_control_rr_floor", 2)
+s = "-" if None in (a, b) else f"{2 * a / b:.2f}x"
+print(f"\ncontrol (round-robin floor, no shared writes): 1 thread {fmt(a)} ns, "
+      f"2 threads {fmt(b)} ns per thread, scaling {s}")
