@@ -108,7 +108,11 @@ impl<'a> Device<'a> {
 pub fn io(dp: &DataPlane<CAP>, cursor: &mut Cursor<CAP>, seq: u64) -> Io {
     let start = Instant::from_nanos(seq.wrapping_mul(STEP_NS));
     let end = Instant::from_nanos(seq.wrapping_mul(STEP_NS).wrapping_add(LATENCY_NS));
-    let t = match dp.submit(cursor, black_box(Io::read(seq, IO_BYTES, 3)), black_box(start)) {
+    let t = match dp.submit(
+        cursor,
+        black_box(Io::read(seq, IO_BYTES, 3)),
+        black_box(start),
+    ) {
         Ok(t) => t,
         Err(_) => panic!("no selectable path"),
     };

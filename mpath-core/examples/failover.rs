@@ -69,8 +69,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ctl = mp.controller_mut();
     let a = ctl.add_path(PathSpec::new(GroupId(1), NexusId(1)).with_access(ao), at(0))?;
     let _b = ctl.add_path(PathSpec::new(GroupId(1), NexusId(2)).with_access(ao), at(0))?;
-    ctl.add_path(PathSpec::new(GroupId(2), NexusId(3)).with_access(ano), at(0))?;
-    ctl.add_path(PathSpec::new(GroupId(2), NexusId(4)).with_access(ano), at(0))?;
+    ctl.add_path(
+        PathSpec::new(GroupId(2), NexusId(3)).with_access(ano),
+        at(0),
+    )?;
+    ctl.add_path(
+        PathSpec::new(GroupId(2), NexusId(4)).with_access(ano),
+        at(0),
+    )?;
     carry_out(&mut mp, at(0));
     show(&mp, "four paths; round-robin over the optimized group");
 

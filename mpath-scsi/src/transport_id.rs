@@ -270,11 +270,12 @@ impl<'a> WireItem<'a> for TransportId<'a> {
                 put(buf, 4, &address.to_be_bytes(), "SAS ADDRESS")
             }
             TransportId::Iscsi { name, isid } => {
-                if name.contains(&0)
-                    || name
-                        .windows(ISID_SEPARATOR.len())
-                        .any(|w| w == ISID_SEPARATOR)
-                {
+                // With an ISID the separator must be unambiguous: parsing splits
+                // at its first occurrence.
+                let has_sep = name
+                    .windows(ISID_SEPARATOR.len())
+                    .any(|w| w == ISID_SEPARATOR);
+                if name.contains(&0) || (has_sep && isid.is_some()) {
                     return Err(WireError::out_of_range("ISCSI NAME", ISCSI_HEADER));
                 }
                 let format = if isid.is_some() { FORMAT_ISCSI_PORT } else { 0 };

@@ -144,6 +144,20 @@ fn malformed_transport_ids() {
         WireErrorKind::OutOfRange
     );
     let bad = TransportId::Iscsi {
+        name: b"a,i,0x1",
+        isid: Some(b"2"),
+    };
+    assert_eq!(
+        bad.emit(&mut out).unwrap_err(),
+        WireError::out_of_range("ISCSI NAME", 4)
+    );
+    // Without an ISID such a name is just bytes, and round-trips.
+    let ok = TransportId::Iscsi {
+        name: b"a,i,0x1",
+        isid: None,
+    };
+    assert_eq!(TransportId::parse_bytes(&emit(&ok)).unwrap().0, ok);
+    let bad = TransportId::Iscsi {
         name: b"a",
         isid: Some(b"xyz"),
     };
