@@ -4,7 +4,7 @@
 //! Two things live here:
 //!
 //! - [`Device`]: a [`DataPlane`] with `n` paths added through a real
-//!   [`Controller`], and [`Device::io`], one `submit` + successful `complete`
+//!   [`Controller`], and [`io`], one `submit` + successful `complete`
 //!   pair, the unit every data-plane bench measures.
 //! - [`floor`]: the bare atomic work each selector cannot avoid, written with
 //!   plain std atomics laid out like the core's (a header line holding the

@@ -324,18 +324,25 @@ impl<const N: usize> DataPlane<N> {
     pub fn complete(&self, cursor: &mut Cursor<N>, ticket: Ticket, now: Instant) -> Io {
         let path = ticket.path;
         self.end(&ticket);
-        if let Some(hot) = self.hot.get(path.slot()) {
-            if self.is_current(path) {
-                if let Ok(latency) = now.checked_duration_since(ticket.started) {
-                    selector::adaptive::record(
-                        hot,
-                        latency,
-                        now,
-                        self.header.ewma_shift.load(Ordering::Relaxed),
-                    );
-                }
-                if self.header.watched.load(Ordering::Relaxed) & bits::bit(path.slot()) != 0 {
-                    hot.sampled_ok.fetch_add(1, Ordering::Relaxed);
+        let watched = self.header.watched.load(Ordering::Relaxed) & bits::bit(path.slot()) != 0;
+        // Only the adaptive selector's I/O and sampled paths write shared
+        // memory here; round-robin and locality completions stay local.
+        if ticket.counted.latency || watched {
+            if let Some(hot) = self.hot.get(path.slot()) {
+                if self.is_current(path) {
+                    if ticket.counted.latency {
+                        if let Ok(latency) = now.checked_duration_since(ticket.started) {
+                            selector::adaptive::record(
+                                hot,
+                                latency,
+                                now,
+                                self.header.ewma_shift.load(Ordering::Relaxed),
+                            );
+                        }
+                    }
+                    if watched {
+                        hot.sampled_ok.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
         }
@@ -449,14 +456,22 @@ impl Policy {
             Policy::RoundRobin | Policy::Locality => Counted {
                 count: false,
                 bytes: false,
+                latency: false,
             },
-            Policy::QueueDepth | Policy::Adaptive => Counted {
+            Policy::QueueDepth => Counted {
                 count: true,
                 bytes: false,
+                latency: false,
+            },
+            Policy::Adaptive => Counted {
+                count: true,
+                bytes: false,
+                latency: true,
             },
             Policy::QueueBytes | Policy::ServiceTime => Counted {
                 count: false,
                 bytes: true,
+                latency: false,
             },
         }
     }

@@ -91,6 +91,9 @@ pub enum IoError {
 pub(crate) struct Counted {
     pub(crate) count: bool,
     pub(crate) bytes: bool,
+    /// Feed the completion's latency to the adaptive selector's estimate
+    /// (the only policy that reads it; the store is a shared write).
+    pub(crate) latency: bool,
 }
 
 /// Proof that an I/O was started on a path. Not `Clone`: it is consumed

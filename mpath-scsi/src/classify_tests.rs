@@ -313,7 +313,7 @@ fn required_mappings() {
 fn check_condition_sense_edge_cases() {
     let cc = status::CHECK_CONDITION;
     // Garbage or empty sense: no usable sense.
-    for bad in [&[][..], &[0x7F, 0, 0, 0, 0, 0, 0, 0], &[0x70, 0, 2]] {
+    for bad in [&[][..], &[0x7F, 0, 0, 0, 0, 0, 0, 0], &[0x70, 0]] {
         assert_eq!(
             rule_for(TransportStatus::Ok, cc, Some(bad)).when,
             Condition::NoSense
@@ -335,6 +335,11 @@ fn check_condition_sense_edge_cases() {
     let t = [0x70, 0, 0x02, 0, 0, 0, 0, 0x0A, 0, 0, 0, 0, 0x04, 0x0B];
     assert_eq!(
         classify_probe(TransportStatus::Ok, cc, Some(&t)),
+        ProbeResult::Ghost
+    );
+    // Cut inside the header: the sense key and ASC/ASCQ still count.
+    assert_eq!(
+        classify_probe(TransportStatus::Ok, cc, Some(&[0x72, 0x02, 0x04, 0x0B])),
         ProbeResult::Ghost
     );
     // Sense with GOOD status is ignored.

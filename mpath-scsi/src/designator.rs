@@ -12,7 +12,7 @@ use crate::error::WireError;
 use crate::inquiry::Peripheral;
 use crate::transport_id::ProtocolId;
 use crate::vpd::{emit_header, page, Vpd, HEADER};
-use crate::wire::{get_be16, get_range, get_u8, len_u8, need, put, List, WireItem};
+use crate::wire::{get_be16, get_range, get_u8, len_u8, need, put, write_at, List, WireItem};
 
 /// CODE SET (SPC-4 7.8.6.1, table 467). Other codes are reserved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -345,12 +345,9 @@ impl<'a> WireItem<'a> for Designation<'a> {
             &[proto << 4 | self.code_set.code(), b1, 0, len],
             "designation descriptor",
         )?;
-        let dst = buf
-            .get_mut(DESCRIPTOR_HEADER..)
-            .ok_or(WireError::too_small("DESIGNATOR", DESCRIPTOR_HEADER))?;
-        self.designator
-            .write(dst)
-            .map_err(|e| e.at(DESCRIPTOR_HEADER))?;
+        write_at(buf, DESCRIPTOR_HEADER, "DESIGNATOR", |b| {
+            self.designator.write(b)
+        })?;
         // Refuse to emit what parse would reject (a 9-byte NAA, say).
         Designator::from_wire(
             self.designator.designator_type(),
@@ -450,10 +447,9 @@ impl<'a> DeviceIdRepr<'a> {
             page::DEVICE_IDENTIFICATION,
             self.designations.buffer_len(),
         )?;
-        let dst = buf
-            .get_mut(HEADER..)
-            .ok_or(WireError::too_small("designation descriptor", HEADER))?;
-        self.designations.emit(dst).map_err(|e| e.at(HEADER))?;
+        write_at(buf, HEADER, "designation descriptor", |b| {
+            self.designations.emit(b)
+        })?;
         Ok(len)
     }
 }

@@ -11,8 +11,8 @@ use crate::error::WireError;
 use crate::pr::{parse_scope_type, scope_type_byte, PrInAction, PrType};
 use crate::transport_id::TransportId;
 use crate::wire::{
-    get_be16, get_be32, get_be64, get_range, get_u8, len_u32, need, put, room, usize_from, zero,
-    List, WireItem,
+    get_be16, get_be32, get_be64, get_range, get_u8, len_u32, need, put, room, usize_from,
+    write_at, zero, List, WireItem,
 };
 
 const HEADER: usize = 8;
@@ -154,12 +154,9 @@ impl<'a> WireItem<'a> for FullStatus<'a> {
             20,
         )?;
         put(buf, 20, &adl.to_be_bytes(), "ADDITIONAL DESCRIPTOR LENGTH")?;
-        let dst = buf
-            .get_mut(FULL_STATUS_HEADER..)
-            .ok_or(WireError::too_small("TransportID", FULL_STATUS_HEADER))?;
-        self.transport_id
-            .encode(dst)
-            .map_err(|e| e.at(FULL_STATUS_HEADER))
+        write_at(buf, FULL_STATUS_HEADER, "TransportID", |b| {
+            self.transport_id.encode(b)
+        })
     }
 }
 
@@ -352,7 +349,7 @@ impl<'a> PrInRepr<'a> {
         match self {
             PrInRepr::ReadKeys { generation, keys } => {
                 header(buf, *generation)?;
-                keys.emit(tail(buf)?).map_err(|e| e.at(HEADER))?;
+                write_at(buf, HEADER, "list", |b| keys.emit(b))?;
             }
             PrInRepr::ReadReservation {
                 generation,
@@ -383,17 +380,11 @@ impl<'a> PrInRepr<'a> {
                 registrations,
             } => {
                 header(buf, *generation)?;
-                registrations.emit(tail(buf)?).map_err(|e| e.at(HEADER))?;
+                write_at(buf, HEADER, "list", |b| registrations.emit(b))?;
             }
         }
         Ok(len)
     }
-}
-
-/// The bytes after the 8-byte header.
-fn tail(buf: &mut [u8]) -> Result<&mut [u8], WireError> {
-    buf.get_mut(HEADER..)
-        .ok_or(WireError::too_small("list", HEADER))
 }
 
 #[cfg(test)]

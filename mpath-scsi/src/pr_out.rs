@@ -8,7 +8,7 @@ use crate::error::WireError;
 use crate::transport_id::TransportId;
 use crate::wire::{
     get_be16, get_be32, get_be64, get_from, get_range, get_u8, len_u32, need, put, room,
-    usize_from, zero, List, WireItem,
+    usize_from, write_at, zero, List, WireItem,
 };
 
 /// The basic list without TransportIDs (SPC-4 6.17.3: PARAMETER LIST
@@ -100,13 +100,7 @@ impl<'a> PrOutParams<'a> {
         let len = self.buffer_len();
         room(buf, len, "PERSISTENT RESERVE OUT parameter list")?;
         zero(buf, 0, BASIC_LEN, "PERSISTENT RESERVE OUT parameter list")?;
-        put(buf, 0, &self.key.to_be_bytes(), "RESERVATION KEY")?;
-        put(
-            buf,
-            8,
-            &self.sa_key.to_be_bytes(),
-            "SERVICE ACTION RESERVATION KEY",
-        )?;
+        emit_keys(buf, self.key, self.sa_key)?;
         let bit = |on: bool, mask: u8| if on { mask } else { 0 };
         let flags = bit(self.spec_i_pt, 0x08) | bit(self.all_tg_pt, 0x04) | bit(self.aptpl, 0x01);
         put(buf, 20, &[flags], "SPEC_I_PT")?;
@@ -122,12 +116,9 @@ impl<'a> PrOutParams<'a> {
                 &tl.to_be_bytes(),
                 "TRANSPORTID PARAMETER DATA LENGTH",
             )?;
-            let dst = buf
-                .get_mut(TRANSPORT_IDS_AT..)
-                .ok_or(WireError::too_small("TransportID", TRANSPORT_IDS_AT))?;
-            self.transport_ids
-                .emit(dst)
-                .map_err(|e| e.at(TRANSPORT_IDS_AT))?;
+            write_at(buf, TRANSPORT_IDS_AT, "TransportID", |b| {
+                self.transport_ids.emit(b)
+            })?;
         }
         Ok(len)
     }
@@ -186,13 +177,7 @@ impl<'a> RegisterAndMoveParams<'a> {
         let len = self.buffer_len();
         room(buf, len, "REGISTER AND MOVE parameter list")?;
         zero(buf, 0, MOVE_HEADER, "REGISTER AND MOVE parameter list")?;
-        put(buf, 0, &self.key.to_be_bytes(), "RESERVATION KEY")?;
-        put(
-            buf,
-            8,
-            &self.sa_key.to_be_bytes(),
-            "SERVICE ACTION RESERVATION KEY",
-        )?;
+        emit_keys(buf, self.key, self.sa_key)?;
         let flags = if self.unreg { 0x02 } else { 0 } | u8::from(self.aptpl);
         let [ph, pl] = self.relative_target_port.to_be_bytes();
         put(buf, 17, &[flags, ph, pl], "UNREG")?;
@@ -207,14 +192,23 @@ impl<'a> RegisterAndMoveParams<'a> {
             &tl.to_be_bytes(),
             "TRANSPORTID PARAMETER DATA LENGTH",
         )?;
-        let dst = buf
-            .get_mut(MOVE_HEADER..)
-            .ok_or(WireError::too_small("TransportID", MOVE_HEADER))?;
-        self.transport_id
-            .encode(dst)
-            .map_err(|e| e.at(MOVE_HEADER))?;
+        write_at(buf, MOVE_HEADER, "TransportID", |b| {
+            self.transport_id.encode(b)
+        })?;
         Ok(len)
     }
+}
+
+/// RESERVATION KEY and SERVICE ACTION RESERVATION KEY, bytes 0-15 of both
+/// parameter lists (SPC-4 tables 172 and 174).
+fn emit_keys(buf: &mut [u8], key: u64, sa_key: u64) -> Result<(), WireError> {
+    put(buf, 0, &key.to_be_bytes(), "RESERVATION KEY")?;
+    put(
+        buf,
+        8,
+        &sa_key.to_be_bytes(),
+        "SERVICE ACTION RESERVATION KEY",
+    )
 }
 
 #[cfg(test)]

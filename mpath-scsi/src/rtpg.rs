@@ -14,8 +14,8 @@ use crate::alua::{AluaState, SupportedStates, TpgStatus};
 use crate::cdb::RtpgFormat;
 use crate::error::WireError;
 use crate::wire::{
-    get_be16, get_be32, get_from, get_range, get_u8, len_u32, need, put, room, usize_from, List,
-    ListIter, WireItem,
+    get_be16, get_be32, get_from, get_range, get_u8, len_u32, need, put, room, usize_from,
+    write_at, List, ListIter, WireItem,
 };
 
 const LENGTH_ONLY_HEADER: usize = 4;
@@ -115,13 +115,12 @@ impl<'a> WireItem<'a> for TpgDescriptor<'a> {
             count,
         ];
         put(buf, 0, &header, "target port group descriptor")?;
-        let dst = buf
-            .get_mut(DESCRIPTOR_HEADER..)
-            .ok_or(WireError::too_small(
-                "RELATIVE TARGET PORT IDENTIFIER",
-                DESCRIPTOR_HEADER,
-            ))?;
-        self.ports.emit(dst).map_err(|e| e.at(DESCRIPTOR_HEADER))?;
+        write_at(
+            buf,
+            DESCRIPTOR_HEADER,
+            "RELATIVE TARGET PORT IDENTIFIER",
+            |b| self.ports.emit(b),
+        )?;
         Ok(())
     }
 }
@@ -283,10 +282,9 @@ impl<'a> RtpgRepr<'a> {
                 "FORMAT TYPE",
             )?;
         }
-        let dst = buf
-            .get_mut(start..)
-            .ok_or(WireError::too_small("target port group descriptor", start))?;
-        self.groups.emit(dst).map_err(|e| e.at(start))?;
+        write_at(buf, start, "target port group descriptor", |b| {
+            self.groups.emit(b)
+        })?;
         Ok(len)
     }
 }

@@ -13,7 +13,8 @@
 use crate::error::WireError;
 use crate::sense_key::{SenseKey, SenseKeySpecific};
 use crate::wire::{
-    get_arr, get_be32, get_be64, get_from, get_range, get_u8, need, put, room, zero, List, WireItem,
+    get_arr, get_be32, get_be64, get_from, get_range, get_u8, need, put, room, write_at, zero,
+    List, WireItem,
 };
 
 /// Fixed format, current error.
@@ -114,7 +115,8 @@ impl<T: AsRef<[u8]>> Sense<T> {
 
     /// Validate `buf`, accepting sense data that the transport cut short
     /// (SPC-4 4.5.1): only the bytes present are read, a partial trailing
-    /// descriptor is ignored. At least the 8-byte header must be there.
+    /// descriptor is ignored, and fields that are missing read as absent or
+    /// zero. The buffer must reach the SENSE KEY.
     pub fn new_truncated(buf: T) -> Result<Self, WireError> {
         Self::check(buf, true)
     }
@@ -130,6 +132,18 @@ impl<T: AsRef<[u8]>> Sense<T> {
             // 7Fh is vendor specific format; anything else is reserved.
             return Err(WireError::unknown("RESPONSE CODE", 0));
         }
+        let descriptor = matches!(code, DESCRIPTOR_CURRENT | DESCRIPTOR_DEFERRED);
+        if allow_truncated && b.len() < HEADER_LEN {
+            // Cut inside the header: like the kernel's scsi_normalize_sense,
+            // read what is there (the sense key at least) and no more.
+            let key_at: usize = if descriptor { 1 } else { 2 };
+            need(b, key_at.saturating_add(1), "SENSE KEY", key_at)?;
+            return Ok(Sense {
+                len: b.len(),
+                buf,
+                truncated: true,
+            });
+        }
         need(b, HEADER_LEN, "ADDITIONAL SENSE LENGTH", ADDITIONAL_LEN)?;
         let claimed = usize::from(get_u8(b, ADDITIONAL_LEN)).saturating_add(HEADER_LEN);
         let truncated = b.len() < claimed;
@@ -140,7 +154,7 @@ impl<T: AsRef<[u8]>> Sense<T> {
             ));
         }
         let mut len = claimed.min(b.len());
-        if code == DESCRIPTOR_CURRENT || code == DESCRIPTOR_DEFERRED {
+        if descriptor {
             let area = get_range(b, HEADER_LEN, len);
             let mut at = 0usize;
             while let Some(rest) = area.get(at..).filter(|r| !r.is_empty()) {
@@ -513,10 +527,7 @@ impl SenseRepr {
                 descriptor_type: dtype,
                 data: body,
             };
-            let dst = buf
-                .get_mut(at..)
-                .ok_or(WireError::too_small("sense data descriptor", at))?;
-            d.encode(dst).map_err(|e| e.at(at))?;
+            write_at(buf, at, "sense data descriptor", |b| d.encode(b))?;
             at = at.saturating_add(d.encoded_len());
             Ok(())
         };

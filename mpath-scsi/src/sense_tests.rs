@@ -136,6 +136,34 @@ fn truncated_sense_still_gives_key_and_asc() {
 }
 
 #[test]
+fn sense_cut_inside_the_header() {
+    type KeyAsc = Option<(SenseKey, u8, u8)>;
+    let cases: &[(&[u8], KeyAsc)] = &[
+        (&[0x70, 0, 0x06, 0], Some((SenseKey::UnitAttention, 0, 0))),
+        (
+            &[0x72, 0x02, 0x04, 0x0B],
+            Some((SenseKey::NotReady, 4, 0x0B)),
+        ),
+        (&[0x72, 0x02, 0x04], Some((SenseKey::NotReady, 4, 0))),
+        (&[0x73, 0x05], Some((SenseKey::IllegalRequest, 0, 0))),
+        (&[0x70, 0], None),
+        (&[0x72], None),
+    ];
+    for &(b, want) in cases {
+        assert!(Sense::new_checked(b).is_err());
+        let got = Sense::new_truncated(b).ok().map(|s| {
+            assert!(s.is_truncated());
+            assert_eq!(
+                (s.information(), s.sks(), s.descriptors().count()),
+                (None, None, 0)
+            );
+            (s.key(), s.asc(), s.ascq())
+        });
+        assert_eq!(got, want, "{b:02x?}");
+    }
+}
+
+#[test]
 fn short_fixed_format_reads_only_what_is_covered() {
     // ADDITIONAL SENSE LENGTH 6: ASC/ASCQ present, FRU and SKS not; the
     // trailing bytes of a zero-filled 96-byte buffer are ignored.

@@ -4,7 +4,7 @@
 use crate::alua::AluaState;
 use crate::error::WireError;
 use crate::wire::{
-    get_be16, get_from, get_range, get_u8, need, put, room, List, ListIter, WireItem,
+    get_be16, get_from, get_range, get_u8, need, put, room, write_at, List, ListIter, WireItem,
 };
 
 const HEADER: usize = 4;
@@ -111,11 +111,9 @@ impl<'a> StpgRepr<'a> {
         let len = self.buffer_len();
         room(buf, len, "SET TARGET PORT GROUPS parameter list")?;
         put(buf, 0, &[0; HEADER], "reserved")?;
-        let dst = buf.get_mut(HEADER..).ok_or(WireError::too_small(
-            "set target port group descriptor",
-            HEADER,
-        ))?;
-        self.descriptors.emit(dst).map_err(|e| e.at(HEADER))?;
+        write_at(buf, HEADER, "set target port group descriptor", |b| {
+            self.descriptors.emit(b)
+        })?;
         Ok(len)
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::error::WireError;
 use crate::inquiry::Peripheral;
-use crate::wire::{get_be16, get_range, get_u8, len_u16, need, put, room, List};
+use crate::wire::{get_be16, get_range, get_u8, len_u16, need, put, room, write_at, List};
 
 /// VPD page codes a multipath stack asks for.
 pub mod page {
@@ -138,10 +138,7 @@ impl<'a> SupportedPagesRepr<'a> {
             page::SUPPORTED_PAGES,
             self.pages.buffer_len(),
         )?;
-        let dst = buf
-            .get_mut(HEADER..)
-            .ok_or(WireError::too_small("PAGE CODE", HEADER))?;
-        self.pages.emit(dst).map_err(|e| e.at(HEADER))?;
+        write_at(buf, HEADER, "PAGE CODE", |b| self.pages.emit(b))?;
         Ok(len)
     }
 }

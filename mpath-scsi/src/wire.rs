@@ -76,6 +76,18 @@ pub(crate) fn put(
     }
 }
 
+/// Run `f` on `buf[at..]` (an encoder for a part that starts at `at`) and
+/// move the offsets of its errors by `at`.
+pub(crate) fn write_at<R>(
+    buf: &mut [u8],
+    at: usize,
+    field: &'static str,
+    f: impl FnOnce(&mut [u8]) -> Result<R, WireError>,
+) -> Result<R, WireError> {
+    let dst = buf.get_mut(at..).ok_or(WireError::too_small(field, at))?;
+    f(dst).map_err(|e| e.at(at))
+}
+
 /// Zero `buf[at..at + len]`.
 pub(crate) fn zero(
     buf: &mut [u8],
@@ -195,8 +207,7 @@ impl<'a, T: WireItem<'a>> List<'a, T> {
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, WireError> {
         let mut at = 0usize;
         for item in self.iter() {
-            let dst = buf.get_mut(at..).ok_or(WireError::too_small("list", at))?;
-            item.encode(dst).map_err(|e| e.at(at))?;
+            write_at(buf, at, "list", |dst| item.encode(dst))?;
             at = at.saturating_add(item.encoded_len());
         }
         Ok(at)
