@@ -143,6 +143,8 @@ pub struct Cursor<const N: usize> {
     pub(crate) node: Locality,
     /// Whether `last` was chosen because it is local (locality selector).
     pub(crate) last_is_local: bool,
+    /// The path the adaptive selector checks for staleness next.
+    pub(crate) stale_scan: usize,
     stats: [QueueStats; N],
 }
 
@@ -164,6 +166,7 @@ impl<const N: usize> Cursor<N> {
             run_bytes: 0,
             node,
             last_is_local: false,
+            stale_scan: NONE,
             stats: [QueueStats {
                 generation: 0,
                 started: 0,
@@ -247,11 +250,22 @@ impl<const N: usize> DataPlane<N> {
     /// control plane decides: queue, fail, or a path appeared meanwhile).
     #[inline]
     pub fn select(&self, cursor: &mut Cursor<N>, io: &Io, now: Instant) -> Option<PathId> {
+        self.select_with(self.policy(), cursor, io, now)
+    }
+
+    #[inline]
+    fn select_with(
+        &self,
+        policy: Policy,
+        cursor: &mut Cursor<N>,
+        io: &Io,
+        now: Instant,
+    ) -> Option<PathId> {
         let mask = self.selectable();
         if mask == 0 {
             return None;
         }
-        let slot = match self.policy() {
+        let slot = match policy {
             Policy::RoundRobin => selector::round_robin::select(
                 mask,
                 cursor,
@@ -283,14 +297,27 @@ impl<const N: usize> DataPlane<N> {
     /// completion must hand back.
     #[inline]
     pub fn start(&self, cursor: &mut Cursor<N>, path: PathId, io: Io, now: Instant) -> Ticket {
-        let counted = self.policy().counts();
-        if let Some(hot) = self.hot.get(path.slot()) {
-            if counted.count {
-                hot.inflight.fetch_add(1, Ordering::Relaxed);
-            }
-            if counted.bytes {
-                hot.inflight_bytes
-                    .fetch_add(u64::from(io.bytes), Ordering::Relaxed);
+        self.start_with(self.policy().counts(), cursor, path, io, now)
+    }
+
+    #[inline]
+    fn start_with(
+        &self,
+        counted: Counted,
+        cursor: &mut Cursor<N>,
+        path: PathId,
+        io: Io,
+        now: Instant,
+    ) -> Ticket {
+        if counted.count || counted.bytes {
+            if let Some(hot) = self.hot.get(path.slot()) {
+                if counted.count {
+                    hot.inflight.fetch_add(1, Ordering::Relaxed);
+                }
+                if counted.bytes {
+                    hot.inflight_bytes
+                        .fetch_add(u64::from(io.bytes), Ordering::Relaxed);
+                }
             }
         }
         if let Some(e) = cursor.entry(path) {
@@ -308,8 +335,11 @@ impl<const N: usize> DataPlane<N> {
     /// back when no path is selectable.
     #[inline]
     pub fn submit(&self, cursor: &mut Cursor<N>, io: Io, now: Instant) -> Result<Ticket, Io> {
-        match self.select(cursor, &io, now) {
-            Some(path) => Ok(self.start(cursor, path, io, now)),
+        // One policy load for both halves, so a concurrent switch cannot
+        // select under one policy and count under another.
+        let policy = self.policy();
+        match self.select_with(policy, cursor, &io, now) {
+            Some(path) => Ok(self.start_with(policy.counts(), cursor, path, io, now)),
             None => Err(io),
         }
     }
@@ -356,6 +386,9 @@ impl<const N: usize> DataPlane<N> {
     /// Undo exactly the counters the ticket's start incremented.
     #[inline]
     pub(crate) fn end(&self, ticket: &Ticket) {
+        if !(ticket.counted.count || ticket.counted.bytes) {
+            return;
+        }
         let Some(hot) = self.hot.get(ticket.path.slot()) else {
             return;
         };
