@@ -15,6 +15,17 @@
 //! buffer is shorter than `buffer_len()`). Lists are iterated in place and never
 //! allocated ([`List`]).
 //!
+//! # Map
+//!
+//! | module | what | clause |
+//! |--------|------|--------|
+//! | [`cdb`] | CDB builders and parser | SPC-4 6.6, 6.16, 6.17, 6.37, 6.45, 6.47; SBC-3 5.11-5.34 |
+//! | [`sense`], [`sense_key`], [`asc`] | sense data, both formats | SPC-4 4.5 |
+//! | [`mod@classify`] | completion and probe classification | SAM-5 5.3; scsi_dh_alua, multipath-tools |
+//! | [`rtpg`], [`stpg`], [`alua`] | target port groups | SPC-4 5.15, 6.37, 6.45 |
+//! | [`inquiry`], [`vpd`], [`designator`] | INQUIRY data, VPD 00h and 83h | SPC-4 6.6.2, 7.8.6, 7.8.16 |
+//! | [`pr`], [`pr_in`], [`pr_out`], [`transport_id`] | persistent reservations | SPC-4 5.13, 6.16, 6.17, 7.6.4 |
+//!
 //! # Panic contract
 //!
 //! No function in this crate panics on any input bytes: every length is

@@ -207,7 +207,8 @@ pub struct RtpgRepr<'a> {
     /// Header format.
     pub format: RtpgFormat,
     /// IMPLICIT TRANSITION TIME in seconds; only the extended header has it,
-    /// so it reads as 0 (and must be 0 to round-trip) with `LengthOnly`.
+    /// so it reads as 0 with `LengthOnly`, and emitting `LengthOnly` with a
+    /// non-zero time is `OutOfRange`.
     pub implicit_transition_time: u8,
     /// The target port groups.
     pub groups: List<'a, TpgDescriptor<'a>>,
@@ -265,6 +266,10 @@ impl<'a> RtpgRepr<'a> {
 
     /// Write the parameter data; returns its length.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, WireError> {
+        if self.format == RtpgFormat::LengthOnly && self.implicit_transition_time != 0 {
+            // The length-only header has no field for it: refuse to drop it.
+            return Err(WireError::out_of_range("IMPLICIT TRANSITION TIME", 5));
+        }
         let len = self.buffer_len();
         room(buf, len, "REPORT TARGET PORT GROUPS parameter data")?;
         let rdl = len_u32(

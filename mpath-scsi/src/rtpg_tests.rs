@@ -75,6 +75,14 @@ fn length_only_header() {
     assert_eq!(r.emit(&mut out).unwrap(), 16);
     assert_eq!(&out[..], &b[..16]);
     assert_eq!(Rtpg::<&[u8]>::required_len(&b), Ok(16));
+    let timed = RtpgRepr {
+        implicit_transition_time: 10,
+        ..r
+    };
+    assert_eq!(
+        timed.emit(&mut out).unwrap_err(),
+        WireError::out_of_range("IMPLICIT TRANSITION TIME", 5)
+    );
 }
 
 #[test]

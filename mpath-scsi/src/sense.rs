@@ -350,11 +350,12 @@ pub struct SenseRepr {
     /// INFORMATION with VALID set. Fixed format holds 32 bits.
     pub information: Option<u64>,
     /// COMMAND-SPECIFIC INFORMATION. Fixed format holds 32 bits and cannot
-    /// say `Some(0)`.
+    /// say `Some(0)` (emitting it is `OutOfRange`).
     pub command_specific: Option<u64>,
     /// The sense-key specific field with SKSV set.
     pub sks: Option<SenseKeySpecific>,
-    /// FIELD REPLACEABLE UNIT CODE. Fixed format cannot say `Some(0)`.
+    /// FIELD REPLACEABLE UNIT CODE. Fixed format cannot say `Some(0)`
+    /// (emitting it is `OutOfRange`).
     pub fru: Option<u8>,
     /// FILEMARK.
     pub filemark: bool,
@@ -472,6 +473,14 @@ impl SenseRepr {
         };
         let info = fit32(self.information, "INFORMATION", 3)?;
         let csi = fit32(self.command_specific, "COMMAND-SPECIFIC INFORMATION", 8)?;
+        // Zero means "not provided" in the fixed format (SPC-4 4.5.3), so
+        // `Some(0)` would come back as `None`: refuse rather than lose it.
+        if self.command_specific == Some(0) {
+            return Err(WireError::out_of_range("COMMAND-SPECIFIC INFORMATION", 8));
+        }
+        if self.fru == Some(0) {
+            return Err(WireError::out_of_range("FIELD REPLACEABLE UNIT CODE", 14));
+        }
         let valid = if self.information.is_some() { 0x80 } else { 0 };
         let flags = if self.filemark { 0x80 } else { 0 }
             | if self.eom { 0x40 } else { 0 }

@@ -202,6 +202,20 @@ fn emit_rejects_small_buffers_and_wide_fixed_information() {
         r.emit(&mut out).unwrap_err(),
         WireError::new(WireErrorKind::OutOfRange, "INFORMATION", 3)
     );
+    r.information = None;
+    r.command_specific = Some(0);
+    assert_eq!(
+        r.emit(&mut out).unwrap_err(),
+        WireError::new(WireErrorKind::OutOfRange, "COMMAND-SPECIFIC INFORMATION", 8)
+    );
+    r.command_specific = None;
+    r.fru = Some(0);
+    assert_eq!(
+        r.emit(&mut out).unwrap_err().field,
+        "FIELD REPLACEABLE UNIT CODE"
+    );
+    r.fru = None;
+    r.information = Some(1 << 32);
     r.format = SenseFormat::Descriptor;
     let mut out = [0u8; 20];
     assert_eq!(r.emit(&mut out).unwrap(), 20);
