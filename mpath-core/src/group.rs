@@ -17,6 +17,9 @@ pub(crate) struct Retry {
     pub(crate) failures: u8,
     /// When the next attempt becomes wanted.
     pub(crate) next_at: Option<Instant>,
+    /// Asked for again while one was in flight: the answer in flight may
+    /// predate the change that prompted the new request, so ask once more.
+    pub(crate) again: bool,
 }
 
 /// Outcome of a failed attempt.
@@ -29,19 +32,28 @@ pub(crate) enum RetryVerdict {
 impl Retry {
     /// Ask for an attempt now unless one is already pending.
     pub(crate) fn request(&mut self) {
-        if !self.in_flight && self.next_at.is_none() {
+        if self.in_flight {
+            self.again = true;
+        } else if self.next_at.is_none() {
             self.wanted = true;
         }
+    }
+    /// Wanted, in flight or waiting to retry.
+    pub(crate) fn pending(&self) -> bool {
+        self.wanted || self.in_flight || self.next_at.is_some()
     }
     pub(crate) fn sent(&mut self) {
         self.wanted = false;
         self.in_flight = true;
     }
     pub(crate) fn succeeded(&mut self) {
+        let again = self.again;
         *self = Retry::default();
+        self.wanted = again;
     }
     pub(crate) fn failed(&mut self, now: Instant, max: u8, delay: Duration) -> RetryVerdict {
         self.in_flight = false;
+        self.again = false;
         self.failures = self.failures.saturating_add(1);
         if self.failures > max {
             *self = Retry::default();
@@ -67,6 +79,8 @@ pub(crate) struct GroupRec {
     /// Transition timeout for this group (RTPG IMPLICIT TRANSITION TIME,
     /// NVMe ANATT).
     pub(crate) transition_timeout: Duration,
+    /// While transitional: when the transition was first reported.
+    pub(crate) transition_started: Option<Instant>,
     /// While transitional: when the state is given up on.
     pub(crate) transition_deadline: Option<Instant>,
     /// While transitional: when to re-read the state next.
@@ -83,6 +97,7 @@ impl GroupRec {
             id,
             access,
             transition_timeout,
+            transition_started: None,
             transition_deadline: None,
             next_poll: None,
             timed_out: false,
@@ -109,11 +124,13 @@ impl GroupRec {
             // A transition that is reported again keeps its first deadline:
             // the timeout bounds the whole transition, not each report.
             if !was_transitional {
+                self.transition_started = Some(now);
                 self.transition_deadline = Some(now.saturating_add(self.transition_timeout));
                 self.timed_out = false;
             }
             self.next_poll = Some(now.saturating_add(poll));
         } else {
+            self.transition_started = None;
             self.transition_deadline = None;
             self.next_poll = None;
             self.timed_out = false;
@@ -122,11 +139,21 @@ impl GroupRec {
         changed
     }
 
+    /// A new transition timeout (RTPG IMPLICIT TRANSITION TIME, ANATT). A
+    /// transition already running is measured against it from its start.
+    pub(crate) fn set_transition_timeout(&mut self, timeout: Duration) {
+        self.transition_timeout = timeout;
+        if let (Some(start), Some(_)) = (self.transition_started, self.transition_deadline) {
+            self.transition_deadline = Some(start.saturating_add(timeout));
+        }
+    }
+
     /// Timer work. Returns (poll now, timed out now).
     pub(crate) fn on_timer(&mut self, now: Instant, poll: Duration) -> (bool, bool) {
         let mut timed_out_now = false;
         if self.transition_deadline.is_some_and(|t| t <= now) {
             self.transition_deadline = None;
+            self.transition_started = None;
             self.timed_out = true;
             self.timeout_report_wanted = true;
             timed_out_now = true;

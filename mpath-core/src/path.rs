@@ -91,6 +91,10 @@ pub struct PathSpec {
     /// state given starts optimized, as a target without ALUA/ANA reports
     /// nothing and serves I/O on every port.
     pub access: Option<GroupAccess>,
+    /// The group's transition timeout if the embedder knows it (NVMe ANATT
+    /// from Identify Controller, RTPG IMPLICIT TRANSITION TIME); otherwise
+    /// the configured default applies.
+    pub transition_timeout: Option<crate::time::Duration>,
 }
 
 impl PathSpec {
@@ -103,6 +107,7 @@ impl PathSpec {
             locality: Locality(0),
             relative_throughput: 1,
             access: None,
+            transition_timeout: None,
         }
     }
     /// The same spec with a locality hint.
@@ -115,6 +120,12 @@ impl PathSpec {
     #[must_use]
     pub const fn with_relative_throughput(mut self, rt: u8) -> Self {
         self.relative_throughput = rt;
+        self
+    }
+    /// The same spec with a known transition timeout.
+    #[must_use]
+    pub const fn with_transition_timeout(mut self, timeout: crate::time::Duration) -> Self {
+        self.transition_timeout = Some(timeout);
         self
     }
     /// The same spec with a known access state.

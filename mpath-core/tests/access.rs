@@ -321,3 +321,103 @@ fn failback_policies() {
     assert_eq!(selectable(&d), vec![g2]);
     assert_eq!(d.controller().active_tier(), Some(Tier::Optimized));
 }
+
+#[test]
+fn transition_timeout_set_late_measures_from_the_start() {
+    let mut cfg = Config::DEFAULT;
+    cfg.access.protocol = AccessProtocol::Ana;
+    let mut d = dev(cfg);
+    let a = d
+        .controller_mut()
+        .add_path(
+            PathSpec::new(GroupId(3), NexusId(1))
+                .with_access(GroupAccess::new(AccessState::Change))
+                .with_transition_timeout(Duration::from_secs(10)),
+            secs(0),
+        )
+        .unwrap();
+    // ANATT from the spec, not the 60 s default.
+    d.controller_mut().handle_timeout(secs(10)).unwrap();
+    assert!(drain(&mut d).contains(&Action::TransitionTimedOut { group: GroupId(3) }));
+    // Learnt while a transition runs: the deadline moves, from its start.
+    d.controller_mut()
+        .handle_access_state(GroupId(3), GroupAccess::new(AccessState::Change), secs(20))
+        .unwrap();
+    d.controller_mut()
+        .set_transition_timeout(GroupId(3), Duration::from_secs(4))
+        .unwrap();
+    d.controller_mut().handle_timeout(secs(24)).unwrap();
+    assert!(drain(&mut d).contains(&Action::TransitionTimedOut { group: GroupId(3) }));
+    assert_eq!(
+        d.controller().path_snapshot(a, &[]).unwrap().access,
+        AccessState::Inaccessible
+    );
+}
+
+#[test]
+fn groups_without_paths_are_forgotten() {
+    let mut cfg = Config::DEFAULT;
+    cfg.delayed_removal = Duration::from_secs(60);
+    let mut d: Multipath<4, 4, 2> = Multipath::new(cfg).unwrap();
+    for round in 0..5u32 {
+        let p = d
+            .controller_mut()
+            .add_path(
+                PathSpec::new(GroupId(100 + round), NexusId(round)),
+                secs(round.into()),
+            )
+            .unwrap();
+        d.controller_mut()
+            .remove_path(p, secs(round.into()))
+            .unwrap();
+        assert_eq!(d.controller().group_access(GroupId(100 + round)), None);
+    }
+}
+
+#[test]
+fn a_refresh_asked_for_during_one_in_flight_is_repeated() {
+    let mut d = dev(Config::DEFAULT);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    drain(&mut d);
+    d.controller_mut()
+        .handle_notices(a, Notices::ACCESS_STATE_CHANGED, secs(1))
+        .unwrap();
+    assert!(drain(&mut d).contains(&Action::RefreshAccessState { via: a }));
+    assert!(d.controller().refresh_pending(a).unwrap());
+    // A second change notice while the first read is out.
+    d.controller_mut()
+        .handle_notices(a, Notices::ACCESS_STATE_CHANGED, secs(2))
+        .unwrap();
+    assert!(!drain(&mut d).contains(&Action::RefreshAccessState { via: a }));
+    d.controller_mut()
+        .handle_refresh_result(a, true, secs(3))
+        .unwrap();
+    assert!(drain(&mut d).contains(&Action::RefreshAccessState { via: a }));
+    d.controller_mut()
+        .handle_refresh_result(a, true, secs(4))
+        .unwrap();
+    assert!(!d.controller().refresh_pending(a).unwrap());
+}
+
+#[test]
+fn ana_refresh_goes_only_through_the_groups_own_controller() {
+    let mut cfg = Config::DEFAULT;
+    cfg.access.protocol = AccessProtocol::Ana;
+    cfg.access.transition_poll = Duration::from_secs(1);
+    let mut d = dev(cfg);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    let b = add(&mut d, 2, 2, AccessState::Optimized, secs(0));
+    d.controller_mut()
+        .handle_access_state(GroupId(1), GroupAccess::new(AccessState::Change), secs(1))
+        .unwrap();
+    d.controller_mut()
+        .handle_probe(a, ProbeResult::Down, secs(1))
+        .unwrap();
+    drain(&mut d);
+    d.controller_mut().handle_timeout(secs(2)).unwrap();
+    let acts = drain(&mut d);
+    assert!(
+        !acts.contains(&Action::RefreshAccessState { via: b }),
+        "{acts:?}"
+    );
+}

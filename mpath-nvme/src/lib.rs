@@ -24,6 +24,13 @@
 //!   commands.
 //! - [`resv_report`]: Reservation Status data structure (report data).
 //! - [`resv_notification`]: the Reservation Notification log page.
+//!
+//! Above the codecs, the sans-IO adapter between them and `mpath-core`:
+//!
+//! - [`identity`]: which head a namespace path belongs to (subsystem NQN +
+//!   NSID) and what the adapter needs to know about its controller.
+//! - [`command`]: the commands the adapter asks the embedder to send.
+//! - [`adapter`]: core actions to commands, results to core events.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -62,16 +69,22 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod adapter;
 pub mod aen;
 pub mod ana;
 pub mod classify;
+pub mod command;
 pub mod error;
 mod field;
 pub mod identify;
+pub mod identity;
 pub mod log_page;
 pub mod reservation;
 pub mod resv_notification;
 pub mod resv_report;
 pub mod status;
 
+pub use adapter::{AdapterError, AenFollowUp, NvmeAdapter};
+pub use command::{LogPurpose, NvmeCommand, RegistrationScope, REGISTRATION_SCOPE};
 pub use error::{Error, Result};
+pub use identity::{IdentityError, NsIdentity, NvmePath};

@@ -223,6 +223,8 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         self.paths.iter().flatten().any(|p| {
             !p.admin_failed
                 && (p.link == Link::Pending
+                    // A state re-read under way may make the path usable.
+                    || (p.link == Link::Up && p.refresh.pending())
                     || (p.link == Link::Up
                         && self
                             .group(p.spec.group)

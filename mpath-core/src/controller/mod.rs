@@ -286,6 +286,12 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         Ok(self.rec(path)?.tier)
     }
 
+    /// Whether an access-state re-read through `path` is wanted, in flight
+    /// or waiting to be retried.
+    pub fn refresh_pending(&self, path: PathId) -> Result<bool, Error> {
+        Ok(self.rec(path)?.refresh.pending())
+    }
+
     /// A group's reported access state.
     pub fn group_access(&self, group: GroupId) -> Option<GroupAccess> {
         self.group(group).map(|g| g.access)

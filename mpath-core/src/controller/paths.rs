@@ -62,6 +62,10 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         self.enter(now).map_err(reject)?;
         let poll = self.cfg.access.transition_poll;
         let timeout = self.cfg.access.transition_timeout;
+        let timeout = spec.transition_timeout.unwrap_or(timeout);
+        if let (Some(t), Some(g)) = (spec.transition_timeout, self.group_mut(spec.group)) {
+            g.set_transition_timeout(t);
+        }
         match (self.group_mut(spec.group), spec.access) {
             (Some(g), Some(a)) => {
                 g.set(a, now, poll);
@@ -125,6 +129,22 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             *g = g.checked_add(1).unwrap_or(1);
         }
         self.dp.borrow().retire_path(slot);
+        // A group no path refers to any more is forgotten, so transports
+        // whose group ids churn (NVMe controllers reconnecting with new
+        // CNTLIDs) never fill the table.
+        let orphaned: heapless::Vec<GroupId, G> = self
+            .groups
+            .iter()
+            .map(|g| g.id)
+            .filter(|&g| !self.paths.iter().flatten().any(|p| p.spec.group == g))
+            .collect();
+        self.groups.retain(|g| !orphaned.contains(&g.id));
+        if self.switched_group.is_some_and(|g| orphaned.contains(&g)) {
+            self.switched_group = None;
+        }
+        if self.activation.is_some_and(|a| orphaned.contains(&a.group)) {
+            self.activation = None;
+        }
         if self.activation.is_some_and(|a| a.via == path) {
             self.activation = None;
         }
@@ -427,7 +447,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             .into());
         }
         let g = self.group_mut(group).ok_or(Error::UnknownGroup(group))?;
-        g.transition_timeout = timeout;
+        g.set_transition_timeout(timeout);
         Ok(())
     }
 

@@ -131,6 +131,9 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
     /// Ask for a state re-read through a reachable path of the group, or of
     /// any group (an RTPG through any port reports every group).
     fn request_refresh_for_group(&mut self, group: crate::access::GroupId) {
+        // ALUA: an RTPG through any port reports every group. ANA: a
+        // controller's log says nothing about another controller's groups.
+        let any_path_will_do = self.cfg.access.protocol == crate::config::AccessProtocol::Alua;
         let pick = |in_group: bool| {
             self.paths.iter().flatten().find(|p| {
                 (!in_group || p.spec.group == group)
@@ -138,7 +141,9 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                     && !p.admin_failed
             })
         };
-        let via = pick(true).or_else(|| pick(false)).map(|p| p.id);
+        let via = pick(true)
+            .or_else(|| if any_path_will_do { pick(false) } else { None })
+            .map(|p| p.id);
         if let Some(p) = via.and_then(|id| self.rec_mut(id).ok()) {
             p.refresh.request();
         }

@@ -1,0 +1,505 @@
+//! The NVMe adapter: core actions to NVMe commands, NVMe results to core
+//! events. Sans-IO like the core: it sends nothing, reads no clock, and
+//! holds only what it must remember per path.
+//!
+//! One [`NvmeAdapter`] serves one multipath head (one [`NsIdentity`]) and
+//! sits beside that head's [`Controller`]. Call order:
+//!
+//! 1. Discover: Identify Controller and Identify Namespace per controller,
+//!    [`NvmePath::from_identify`], optionally read the ANA log, then
+//!    [`NvmeAdapter::add_path`] (which adds the path to the core).
+//! 2. After every core input, drain [`Controller::poll_action`] and pass each
+//!    action to [`NvmeAdapter::map_action`]: `Some(cmd)` is a command to
+//!    send; `None` is an action the embedder carries out itself (dispatch,
+//!    fail, head live/removed); an error names an action that has no NVMe
+//!    command, and [`NvmeAdapter::settle_unmapped`] tells the core so.
+//! 3. Feed results back: [`NvmeAdapter::apply_ana_log`],
+//!    [`NvmeAdapter::apply_probe_result`], [`NvmeAdapter::apply_aen`],
+//!    [`NvmeAdapter::apply_resv_notification`], and for I/O
+//!    [`NvmeAdapter::classify_completion`] before
+//!    [`Controller::handle_completion`].
+//!
+//! # Groups
+//!
+//! ANA state is per controller: the same ANA group can be optimized through
+//! one controller and inaccessible through another, so the core's group is
+//! (CNTLID, ANAGRPID). A namespace has one ANAGRPID, so within one head
+//! there is one such pair per controller. The pair does not fit a
+//! `GroupId(u32)` (CNTLID is 16 bits, ANAGRPID 32), and hashing it could
+//! collide, so the adapter keeps a table: the group of a pair is the group of
+//! a path that already has the pair, else the lowest index `0..P` no path
+//! uses. Ids are therefore at most `P` distinct values, which keeps the
+//! core's group table (it never forgets groups) bounded while fabrics
+//! controllers come back with fresh CNTLIDs. Because an id may be reused,
+//! every [`PathSpec`] the adapter builds carries an access state, so a
+//! reused id never inherits the previous controller's state.
+//!
+//! # No explicit activation
+//!
+//! NVMe has no counterpart of SCSI SET TARGET PORT GROUPS: the controller
+//! alone changes ANA states. Run the core with
+//! `explicit_activation = false` ([`NvmeAdapter::core_config`]);
+//! `Action::ActivateGroup` is refused with a typed error.
+
+use core::borrow::Borrow;
+
+use mpath_core::{
+    AccessProtocol, AccessState, Action, ActivationResult, Config, Controller, DataPlane,
+    GroupAccess, GroupId, Instant, Notices, PathId, PathSpec, ProbeResult,
+};
+
+use crate::ana::AnaState;
+use crate::command::{LogPurpose, NvmeCommand};
+use crate::identify::Crdt;
+use crate::identity::{IdentityError, NsIdentity, NvmePath};
+use crate::log_page::GetLogPage;
+use crate::reservation::{
+    ReservationAcquire, ReservationRegister, ReservationRelease, ReservationReport,
+};
+
+/// Why the adapter refused an input or could not map an action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdapterError {
+    /// The core refused the input the adapter made of it.
+    #[error("core: {0}")]
+    Core(#[from] mpath_core::Error),
+    /// A log page or command could not be parsed or built; names the field
+    /// and its offset.
+    #[error("wire: {0}")]
+    Wire(#[from] crate::Error),
+    /// The path could not be described.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// The adapter has no record of this path (never added, or removed).
+    #[error("path {0} unknown to the NVMe adapter")]
+    UnknownPath(PathId),
+    /// The path belongs to another namespace or subsystem than this head.
+    #[error("path to another namespace than this head's")]
+    WrongHead,
+    /// The adapter's path table (`P`) is full.
+    #[error("adapter path table full")]
+    PathTableFull,
+    /// No path of the adapter is in this group.
+    #[error("no path in group {0:?}")]
+    UnknownGroup(GroupId),
+    /// The controller does not report ANA (CMIC bit 3 clear): there is no
+    /// ANA log to read or apply.
+    #[error("controller of path {0} does not report ANA")]
+    NoAnaReporting(PathId),
+    /// The whole ANA log page does not fit one Get Log Page transfer.
+    #[error("ANA log of controller {cntlid} too large")]
+    AnaLogTooLarge {
+        /// The controller.
+        cntlid: u16,
+    },
+    /// The ANA log (with NSID lists) does not list a namespace the path
+    /// reaches: the page says nothing about the path's state.
+    #[error("ANA log through path {path} does not list NSID {nsid}")]
+    NsidNotInLog {
+        /// The path the log was read through.
+        path: PathId,
+        /// The missing namespace.
+        nsid: u32,
+    },
+    /// The ANA log (read with RGO) has no descriptor for the namespace's
+    /// ANA group.
+    #[error("ANA log through path {path} has no group {anagrpid}")]
+    GroupNotInLog {
+        /// The path the log was read through.
+        path: PathId,
+        /// The missing ANAGRPID.
+        anagrpid: u32,
+    },
+    /// NVMe has no explicit activation; report
+    /// [`ActivationResult::Failed`] (see [`NvmeAdapter::settle_unmapped`]).
+    #[error("NVMe has no explicit activation (group {group:?})")]
+    ActivationUnsupported {
+        /// The group the core wanted activated.
+        group: GroupId,
+    },
+}
+
+/// What the adapter remembers about one path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdapterPath {
+    /// The core's handle.
+    pub id: PathId,
+    /// The controller.
+    pub cntlid: u16,
+    /// The namespace's ANA group through this controller (updated when an
+    /// ANA log lists the namespace in another group).
+    pub anagrpid: u32,
+    /// The core group of (cntlid, anagrpid).
+    pub group: GroupId,
+    /// Whether the controller reports ANA.
+    pub ana_reporting: bool,
+    /// ANATT in seconds.
+    pub anatt: u8,
+    /// ANAGRPMAX, for validating the ANA log.
+    pub anagrpmax: u32,
+    /// Bytes of the ANA log read through this controller.
+    pub ana_log_len: u32,
+    /// Command Retry Delay Times.
+    pub crdt: Crdt,
+}
+
+/// The NVMe adapter of one multipath head with room for `P` paths.
+#[derive(Clone, Debug)]
+pub struct NvmeAdapter<const P: usize> {
+    identity: NsIdentity,
+    rgo: bool,
+    paths: [Option<AdapterPath>; P],
+}
+
+impl<const P: usize> NvmeAdapter<P> {
+    /// An adapter for the head of `identity`, reading ANA logs with NSID
+    /// lists (as Linux does).
+    pub const fn new(identity: NsIdentity) -> Self {
+        NvmeAdapter {
+            identity,
+            rgo: false,
+            paths: [None; P],
+        }
+    }
+
+    /// The same adapter reading ANA logs with Return Groups Only: smaller
+    /// pages; the namespace's group comes from Identify Namespace, so a
+    /// namespace moved to another group is seen only after re-identifying.
+    #[must_use]
+    pub const fn with_rgo(mut self, rgo: bool) -> Self {
+        self.rgo = rgo;
+        self
+    }
+
+    /// `cfg` made fit for NVMe: ANA protocol (I/O reporting a transition marks
+    /// the group in ANA Change), no explicit activation.
+    pub fn core_config(cfg: Config) -> Config {
+        let mut cfg = cfg;
+        cfg.access.protocol = AccessProtocol::Ana;
+        cfg.access.explicit_activation = false;
+        cfg
+    }
+
+    // ----- getters -----
+
+    /// The head's identity.
+    pub fn identity(&self) -> &NsIdentity {
+        &self.identity
+    }
+
+    /// Whether ANA logs are read with Return Groups Only.
+    pub fn rgo(&self) -> bool {
+        self.rgo
+    }
+
+    /// What the adapter remembers about `path`.
+    pub fn path(&self, path: PathId) -> Result<&AdapterPath, AdapterError> {
+        self.paths
+            .iter()
+            .flatten()
+            .find(|p| p.id == path)
+            .ok_or(AdapterError::UnknownPath(path))
+    }
+
+    /// Every path the adapter knows.
+    pub fn paths(&self) -> impl Iterator<Item = &AdapterPath> + '_ {
+        self.paths.iter().flatten()
+    }
+
+    /// The core group of (cntlid, anagrpid): see the module documentation.
+    pub fn group_for(&self, cntlid: u16, anagrpid: u32) -> Result<GroupId, AdapterError> {
+        if let Some(p) = self
+            .paths()
+            .find(|p| p.cntlid == cntlid && p.anagrpid == anagrpid)
+        {
+            return Ok(p.group);
+        }
+        (0..P)
+            .filter_map(|i| u32::try_from(i).ok())
+            .map(GroupId)
+            .find(|g| self.paths().all(|p| p.group != *g))
+            .ok_or(AdapterError::PathTableFull)
+    }
+
+    // ----- membership -----
+
+    /// The core's [`PathSpec`] for `path`, with the ANA state read for it
+    /// (`access`) if any. The spec always carries a state: without ANA,
+    /// optimized; with ANA and no state read yet, inaccessible (Linux does
+    /// not use a path before its ANA state is known), and a state in change
+    /// is also given as inaccessible, so that [`add_path`](Self::add_path)
+    /// can set ANATT before reporting the change.
+    pub fn path_spec(
+        &self,
+        path: &NvmePath,
+        access: Option<AnaState>,
+    ) -> Result<PathSpec, AdapterError> {
+        if path.identity != self.identity {
+            return Err(AdapterError::WrongHead);
+        }
+        let group = self.group_for(path.cntlid, path.anagrpid)?;
+        let state = match access {
+            _ if !path.ana_reporting => AccessState::Optimized,
+            None | Some(AnaState::Change) => AccessState::Inaccessible,
+            Some(s) => s.access_state(),
+        };
+        Ok(PathSpec::new(group, path.nexus)
+            .with_locality(path.locality)
+            .with_access(GroupAccess::new(state)))
+    }
+
+    /// Adds `path` to the core and remembers it. `access` is the state an
+    /// ANA log read during discovery gave for the namespace's group through
+    /// this controller. Without one, the core is told the access state may
+    /// have changed, so its next actions include a `RefreshAccessState` on
+    /// the new path.
+    pub fn add_path<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>(
+        &mut self,
+        ctl: &mut Controller<D, N, Q, G>,
+        path: &NvmePath,
+        access: Option<AnaState>,
+        now: Instant,
+    ) -> Result<PathId, AdapterError> {
+        let spec = self.path_spec(path, access)?;
+        let ana_log_len = if path.ana_reporting {
+            path.ana_log_len(self.rgo)
+                .ok_or(AdapterError::AnaLogTooLarge {
+                    cntlid: path.cntlid,
+                })?
+        } else {
+            0
+        };
+        let slot = self
+            .paths
+            .iter_mut()
+            .find(|s| s.is_none())
+            .ok_or(AdapterError::PathTableFull)?;
+        let id = ctl.add_path(spec, now).map_err(|r| r.error)?;
+        *slot = Some(AdapterPath {
+            id,
+            cntlid: path.cntlid,
+            anagrpid: path.anagrpid,
+            group: spec.group,
+            ana_reporting: path.ana_reporting,
+            anatt: path.anatt,
+            anagrpmax: path.anagrpmax,
+            ana_log_len,
+            crdt: path.crdt,
+        });
+        if let Some(anatt) = path.ana_transition_time() {
+            ctl.set_transition_timeout(spec.group, anatt)?;
+        }
+        match access {
+            Some(AnaState::Change) if path.ana_reporting => {
+                ctl.handle_access_state(spec.group, GroupAccess::new(AccessState::Change), now)?;
+            }
+            None if path.ana_reporting => {
+                ctl.handle_notices(id, Notices::ACCESS_STATE_CHANGED, now)?;
+            }
+            _ => {}
+        }
+        Ok(id)
+    }
+
+    /// Removes `path` from the core and forgets it. The adapter forgets it
+    /// even when the core refuses (a stale or unknown id has nothing left
+    /// to remember).
+    pub fn remove_path<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>(
+        &mut self,
+        ctl: &mut Controller<D, N, Q, G>,
+        path: PathId,
+        now: Instant,
+    ) -> Result<(), AdapterError> {
+        let result = ctl.remove_path(path, now);
+        if !matches!(result, Err(mpath_core::Error::Time(_))) {
+            self.forget(path);
+        }
+        Ok(result?)
+    }
+
+    /// Forgets `path` without telling the core; returns whether it was known.
+    pub fn forget(&mut self, path: PathId) -> bool {
+        match self
+            .paths
+            .iter_mut()
+            .find(|s| s.is_some_and(|p| p.id == path))
+        {
+            Some(slot) => {
+                *slot = None;
+                true
+            }
+            None => false,
+        }
+    }
+
+    // ----- actions to commands -----
+
+    /// The command that carries out `action`, `Ok(None)` for actions that
+    /// are not commands (`Dispatch`, `Fail`, `HeadLive`, `HeadRemoved`: the
+    /// embedder handles them itself).
+    ///
+    /// - `RefreshAccessState { via }`: Get Log Page, ANA, through `via`.
+    /// - `Probe(path)`: the same read. NVMe has no TEST UNIT READY; Linux
+    ///   relies on keep-alive and the controller state. An ANA log read both
+    ///   proves the controller answers admin commands and refreshes states.
+    /// - `TransitionTimedOut { group }`: reset the group's controller, as
+    ///   Linux `nvme_anatt_timeout()` does.
+    /// - `ActivateGroup`: [`AdapterError::ActivationUnsupported`].
+    pub fn map_action(&self, action: &Action) -> Result<Option<NvmeCommand>, AdapterError> {
+        match *action {
+            Action::RefreshAccessState { via } => {
+                self.ana_log_command(via, LogPurpose::AnaRefresh).map(Some)
+            }
+            Action::Probe(path) => self.ana_log_command(path, LogPurpose::AnaProbe).map(Some),
+            Action::TransitionTimedOut { group } => {
+                let p = self
+                    .paths()
+                    .find(|p| p.group == group)
+                    .ok_or(AdapterError::UnknownGroup(group))?;
+                Ok(Some(NvmeCommand::ResetController {
+                    path: p.id,
+                    cntlid: p.cntlid,
+                }))
+            }
+            Action::ActivateGroup { group, .. } => {
+                Err(AdapterError::ActivationUnsupported { group })
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Tells the core how an action that [`map_action`](Self::map_action)
+    /// refused ended, so nothing stays pending: an activation failed (the
+    /// core does not retry until states change); a refresh through a
+    /// controller without ANA is answered with its only state, optimized; a
+    /// refresh or probe through a path the adapter does not know failed.
+    /// Other actions need nothing.
+    pub fn settle_unmapped<
+        D: Borrow<DataPlane<N>>,
+        const N: usize,
+        const Q: usize,
+        const G: usize,
+    >(
+        &self,
+        ctl: &mut Controller<D, N, Q, G>,
+        action: &Action,
+        now: Instant,
+    ) -> Result<(), AdapterError> {
+        match *action {
+            Action::ActivateGroup { group, .. } => {
+                ctl.handle_activation_result(group, ActivationResult::Failed, now)?;
+            }
+            Action::RefreshAccessState { via } => match self.path(via) {
+                Ok(p) if !p.ana_reporting => {
+                    ctl.handle_access_state(
+                        p.group,
+                        GroupAccess::new(AccessState::Optimized),
+                        now,
+                    )?;
+                    finish_refresh(ctl, via, true, now)?;
+                }
+                _ => finish_refresh(ctl, via, false, now)?,
+            },
+            Action::Probe(path) if self.path(path).is_err() => {
+                ctl.handle_probe(path, ProbeResult::Down, now)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Get Log Page for the whole ANA log through `path`.
+    pub fn ana_log_command(
+        &self,
+        path: PathId,
+        purpose: LogPurpose,
+    ) -> Result<NvmeCommand, AdapterError> {
+        let p = self.path(path)?;
+        if !p.ana_reporting && purpose == LogPurpose::AnaRefresh {
+            return Err(AdapterError::NoAnaReporting(path));
+        }
+        // A controller without ANA answers a probe's ANA read with Invalid
+        // Log Page, which still proves it is alive (see `probe_result`); the
+        // smallest read will do.
+        let len = if p.ana_reporting {
+            p.ana_log_len
+        } else {
+            crate::ana::HEADER_LEN.try_into().unwrap_or(16)
+        };
+        Ok(NvmeCommand::GetLogPage {
+            path,
+            purpose,
+            cmd: GetLogPage::ana(len, self.rgo)?,
+        })
+    }
+
+    // ----- reservation commands (host-scoped: any path will do) -----
+
+    /// Reservation Register on `path`'s namespace.
+    pub fn reservation_register(
+        &self,
+        path: PathId,
+        cmd: ReservationRegister,
+    ) -> Result<NvmeCommand, AdapterError> {
+        self.path(path)?;
+        Ok(NvmeCommand::ReservationRegister {
+            path,
+            nsid: self.identity.nsid,
+            cmd,
+        })
+    }
+
+    /// Reservation Acquire on `path`'s namespace.
+    pub fn reservation_acquire(
+        &self,
+        path: PathId,
+        cmd: ReservationAcquire,
+    ) -> Result<NvmeCommand, AdapterError> {
+        self.path(path)?;
+        Ok(NvmeCommand::ReservationAcquire {
+            path,
+            nsid: self.identity.nsid,
+            cmd,
+        })
+    }
+
+    /// Reservation Release on `path`'s namespace.
+    pub fn reservation_release(
+        &self,
+        path: PathId,
+        cmd: ReservationRelease,
+    ) -> Result<NvmeCommand, AdapterError> {
+        self.path(path)?;
+        Ok(NvmeCommand::ReservationRelease {
+            path,
+            nsid: self.identity.nsid,
+            cmd,
+        })
+    }
+
+    /// Reservation Report of `len` bytes on `path`'s namespace, extended
+    /// format (128-bit host identifiers) when `eds`.
+    pub fn reservation_report(
+        &self,
+        path: PathId,
+        len: u32,
+        eds: bool,
+    ) -> Result<NvmeCommand, AdapterError> {
+        self.path(path)?;
+        Ok(NvmeCommand::ReservationReport {
+            path,
+            nsid: self.identity.nsid,
+            cmd: ReservationReport::new(len, eds)?,
+        })
+    }
+}
+
+#[path = "adapter_results.rs"]
+mod results;
+use results::finish_refresh;
+pub use results::{probe_result, AenFollowUp};
+
+#[cfg(test)]
+#[path = "adapter_tests.rs"]
+mod tests;

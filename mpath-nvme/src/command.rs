@@ -1,0 +1,219 @@
+//! Commands the adapter asks the embedder to send on a path.
+//!
+//! An [`NvmeCommand`] says which path (controller) it goes to, whether it is
+//! an admin or an I/O command, its opcode, NSID, command dwords 10-15 and its
+//! data: what a submission queue entry needs, without any transport detail.
+//! The builders behind it are the wire codecs of this crate
+//! ([`crate::log_page`], [`crate::reservation`]).
+//!
+//! # Reservations are host-scoped
+//!
+//! An NVMe registration belongs to the host (its Host Identifier), not to
+//! the controller it was sent through (Base 2.0 "Reservations": a host
+//! registers once per namespace and every controller associated with that
+//! host shares it). So, unlike SCSI without ALL_TG_PT, registering through
+//! any one path registers every path of this host to the namespace, and a
+//! reservation held through one controller is held through all of them.
+//! [`REGISTRATION_SCOPE`] states that for the reservation coordinator; the
+//! builders here take whichever path the coordinator picks.
+
+use mpath_core::path::PathId;
+
+use crate::error::Error;
+use crate::identity::NSID_BROADCAST;
+use crate::log_page::GetLogPage;
+use crate::reservation::{
+    ReservationAcquire, ReservationRegister, ReservationRelease, ReservationReport,
+};
+
+/// Whom a persistent-reservation registration covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RegistrationScope {
+    /// One I_T nexus (SCSI without ALL_TG_PT).
+    Nexus,
+    /// Every initiator port of the target port group set (SCSI ALL_TG_PT).
+    InitiatorPort,
+    /// The whole host: every controller this host reaches the namespace
+    /// through (NVMe).
+    Host,
+}
+
+/// NVMe registrations are host-scoped: register through one path, and every
+/// path of the head is registered.
+pub const REGISTRATION_SCOPE: RegistrationScope = RegistrationScope::Host;
+
+/// Why a log page is read, so its result goes to the right `apply_*`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LogPurpose {
+    /// ANA log for a core `RefreshAccessState`: apply with
+    /// `NvmeAdapter::apply_ana_log`.
+    AnaRefresh,
+    /// ANA log used as a probe (`Action::Probe`): report the transport
+    /// result with `NvmeAdapter::apply_probe_result`, and the data, if it
+    /// came, with `NvmeAdapter::apply_ana_log`.
+    AnaProbe,
+    /// Reservation Notification log after its asynchronous event: apply with
+    /// `NvmeAdapter::apply_resv_notification`.
+    ReservationNotification,
+    /// Changed Namespace List after a namespace attribute event: the
+    /// embedder rescans namespaces (Linux `nvme_scan_work`).
+    ChangedNamespaceList,
+}
+
+/// One command to send on one path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NvmeCommand {
+    /// Admin Get Log Page (opcode 02h).
+    GetLogPage {
+        /// The path (controller) to send it to.
+        path: PathId,
+        /// What the data is for.
+        purpose: LogPurpose,
+        /// The command dwords.
+        cmd: GetLogPage,
+    },
+    /// Reset the controller behind `path` (PCIe: CC.EN toggle; fabrics:
+    /// disconnect and reconnect). Not a command of the command set: Linux
+    /// `nvme_anatt_timeout()` calls `nvme_reset_ctrl()` when a group stays in
+    /// ANA Change past ANATT, and so does the adapter on
+    /// `Action::TransitionTimedOut`.
+    ResetController {
+        /// A path through the controller.
+        path: PathId,
+        /// Its controller ID.
+        cntlid: u16,
+    },
+    /// I/O Reservation Register (opcode 0Dh) on the path's namespace.
+    ReservationRegister {
+        /// The path to send it on (any path: registrations are host-scoped).
+        path: PathId,
+        /// The namespace.
+        nsid: u32,
+        /// The command.
+        cmd: ReservationRegister,
+    },
+    /// I/O Reservation Acquire (opcode 11h).
+    ReservationAcquire {
+        /// The path to send it on.
+        path: PathId,
+        /// The namespace.
+        nsid: u32,
+        /// The command.
+        cmd: ReservationAcquire,
+    },
+    /// I/O Reservation Release (opcode 15h).
+    ReservationRelease {
+        /// The path to send it on.
+        path: PathId,
+        /// The namespace.
+        nsid: u32,
+        /// The command.
+        cmd: ReservationRelease,
+    },
+    /// I/O Reservation Report (opcode 0Eh).
+    ReservationReport {
+        /// The path to send it on.
+        path: PathId,
+        /// The namespace.
+        nsid: u32,
+        /// The command.
+        cmd: ReservationReport,
+    },
+}
+
+impl NvmeCommand {
+    /// The path the command goes to.
+    pub fn path(&self) -> PathId {
+        match *self {
+            NvmeCommand::GetLogPage { path, .. }
+            | NvmeCommand::ResetController { path, .. }
+            | NvmeCommand::ReservationRegister { path, .. }
+            | NvmeCommand::ReservationAcquire { path, .. }
+            | NvmeCommand::ReservationRelease { path, .. }
+            | NvmeCommand::ReservationReport { path, .. } => path,
+        }
+    }
+
+    /// Whether it goes on the admin queue.
+    pub fn is_admin(&self) -> bool {
+        matches!(
+            self,
+            NvmeCommand::GetLogPage { .. } | NvmeCommand::ResetController { .. }
+        )
+    }
+
+    /// The opcode; `None` for [`NvmeCommand::ResetController`], which is a
+    /// controller-level operation rather than a command.
+    pub fn opcode(&self) -> Option<u8> {
+        match self {
+            NvmeCommand::GetLogPage { .. } => Some(GetLogPage::OPCODE),
+            NvmeCommand::ResetController { .. } => None,
+            NvmeCommand::ReservationRegister { .. } => Some(ReservationRegister::OPCODE),
+            NvmeCommand::ReservationAcquire { .. } => Some(ReservationAcquire::OPCODE),
+            NvmeCommand::ReservationRelease { .. } => Some(ReservationRelease::OPCODE),
+            NvmeCommand::ReservationReport { .. } => Some(ReservationReport::OPCODE),
+        }
+    }
+
+    /// The NSID field of the submission queue entry. Log pages multipath
+    /// reads are controller-wide: FFFFFFFFh, as Linux `nvme_get_log()` is
+    /// called with `NVME_NSID_ALL` for the ANA log.
+    pub fn nsid(&self) -> u32 {
+        match *self {
+            NvmeCommand::GetLogPage { .. } => NSID_BROADCAST,
+            NvmeCommand::ResetController { .. } => 0,
+            NvmeCommand::ReservationRegister { nsid, .. }
+            | NvmeCommand::ReservationAcquire { nsid, .. }
+            | NvmeCommand::ReservationRelease { nsid, .. }
+            | NvmeCommand::ReservationReport { nsid, .. } => nsid,
+        }
+    }
+
+    /// Command dwords 10 through 15 (unused ones zero).
+    pub fn cdws(&self) -> [u32; 6] {
+        match self {
+            NvmeCommand::GetLogPage { cmd, .. } => {
+                let [a, b, c, d] = cmd.cdws();
+                [a, b, c, d, 0, 0]
+            }
+            NvmeCommand::ResetController { .. } => [0; 6],
+            NvmeCommand::ReservationRegister { cmd, .. } => [cmd.cdw10(), 0, 0, 0, 0, 0],
+            NvmeCommand::ReservationAcquire { cmd, .. } => [cmd.cdw10(), 0, 0, 0, 0, 0],
+            NvmeCommand::ReservationRelease { cmd, .. } => [cmd.cdw10(), 0, 0, 0, 0, 0],
+            NvmeCommand::ReservationReport { cmd, .. } => [cmd.cdw10(), cmd.cdw11(), 0, 0, 0, 0],
+        }
+    }
+
+    /// Bytes the command sends to the controller (the reservation keys).
+    pub fn data_out_len(&self) -> usize {
+        match self {
+            NvmeCommand::ReservationRegister { .. } => ReservationRegister::DATA_LEN,
+            NvmeCommand::ReservationAcquire { .. } => ReservationAcquire::DATA_LEN,
+            NvmeCommand::ReservationRelease { .. } => ReservationRelease::DATA_LEN,
+            _ => 0,
+        }
+    }
+
+    /// Writes the data the command sends into `buf`; returns its length.
+    pub fn emit_data_out(&self, buf: &mut [u8]) -> Result<usize, Error> {
+        match self {
+            NvmeCommand::ReservationRegister { cmd, .. } => cmd.emit_data(buf)?,
+            NvmeCommand::ReservationAcquire { cmd, .. } => cmd.emit_data(buf)?,
+            NvmeCommand::ReservationRelease { cmd, .. } => cmd.emit_data(buf)?,
+            _ => {}
+        }
+        Ok(self.data_out_len())
+    }
+
+    /// Bytes the command reads from the controller (the buffer to post).
+    pub fn data_in_len(&self) -> u64 {
+        match self {
+            NvmeCommand::GetLogPage { cmd, .. } => cmd.transfer_len(),
+            NvmeCommand::ReservationReport { cmd, .. } => cmd.transfer_len(),
+            _ => 0,
+        }
+    }
+}
