@@ -80,6 +80,11 @@ pub enum IoError {
     /// Same-path retries were used up.
     #[error("retries exhausted")]
     RetriesExhausted,
+    /// Another host preempted this host's persistent-reservation
+    /// registration: the device is fenced until the reservation is set up
+    /// again.
+    #[error("fenced by a persistent-reservation preemption")]
+    Fenced,
     /// The embedder cancelled the I/O while the core held it.
     #[error("cancelled")]
     Cancelled,

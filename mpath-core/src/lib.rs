@@ -94,6 +94,7 @@ mod multipath;
 pub mod outcome;
 pub mod path;
 mod requeue;
+pub mod reservation;
 pub mod selector;
 pub mod tier;
 pub mod time;

@@ -259,7 +259,10 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         if self.head == HeadState::Removed {
             return NoPathVerdict::Fail(IoError::HeadRemoved);
         }
-        if self.published_mask != 0 {
+        if self.pr_fenced {
+            return NoPathVerdict::Fail(IoError::Fenced);
+        }
+        if self.published_mask != 0 || self.pr_quiesced {
             return NoPathVerdict::Queue;
         }
         match self.no_path_deadline() {

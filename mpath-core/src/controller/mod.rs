@@ -198,6 +198,10 @@ where
     pub(crate) head_live_report: bool,
     pub(crate) head_removed_report: bool,
     pub(crate) key_active: bool,
+    /// The PR coordinator is moving the reservation: hold all I/O.
+    pub(crate) pr_quiesced: bool,
+    /// Another host preempted us: fail all I/O.
+    pub(crate) pr_fenced: bool,
     pub(crate) switched_group: Option<GroupId>,
     pub(crate) activation: Option<Activation>,
     /// Activation gave up; do not try again until access states change.
@@ -229,6 +233,8 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             head_live_report: false,
             head_removed_report: false,
             key_active: false,
+            pr_quiesced: false,
+            pr_fenced: false,
             switched_group: None,
             activation: None,
             activation_exhausted: false,

@@ -236,6 +236,26 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         Ok(())
     }
 
+    /// Apply a [`Coordinator`](crate::reservation::Coordinator)'s view: the
+    /// admission gate, per-path registration, quiesce while a reservation
+    /// moves, and the fence after a preemption. Call after every input to
+    /// the coordinator.
+    pub fn apply_reservation(
+        &mut self,
+        pr: &crate::reservation::Coordinator<N>,
+        now: Instant,
+    ) -> Result<(), Error> {
+        self.enter(now)?;
+        self.key_active = pr.key_active();
+        self.pr_quiesced = pr.is_quiesced();
+        self.pr_fenced = pr.is_fenced();
+        for p in self.paths.iter_mut().flatten() {
+            p.registered = pr.admitted(p.id);
+        }
+        self.republish(now, Cause::Other);
+        Ok(())
+    }
+
     /// Record whether a path's nexus is registered with the reservation key.
     pub fn set_path_registered(
         &mut self,

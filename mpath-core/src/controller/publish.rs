@@ -147,6 +147,10 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             }
         }
 
+        // A moving reservation holds I/O; a fence stops it.
+        if self.pr_quiesced || self.pr_fenced {
+            mask = 0;
+        }
         let dp = self.dp.borrow();
         dp.publish_watched(watched);
         dp.publish_selectable(mask);

@@ -43,7 +43,9 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             t = earliest(t, Some(remove_at));
         }
         if !self.requeue.is_empty() {
-            if self.published_mask == 0 {
+            if self.pr_quiesced {
+                // Held until the coordinator says the move is over.
+            } else if self.published_mask == 0 {
                 t = earliest(t, self.no_path_deadline());
             } else {
                 t = earliest(t, self.requeue.next_ready_after(now));

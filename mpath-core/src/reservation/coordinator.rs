@@ -1,0 +1,930 @@
+//! The reservation coordinator state machine. See the module docs of
+//! [`reservation`](super) for the rules.
+
+use super::{
+    PrAction, PrCommand, PrError, PrEvent, PrOp, PrReply, PrReport, PrType, RegState,
+    RegistrationScope,
+};
+use crate::bits;
+use crate::outcome::Notices;
+use crate::path::PathId;
+
+/// One path's nexus as the coordinator sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Member {
+    path: PathId,
+    /// Initiator port (ALL_TG_PT scope) or host; paths with equal ports
+    /// share a registration in those scopes.
+    port: u32,
+    up: bool,
+    state: RegState,
+    /// Wanted and not yet handed out.
+    want: Option<PrCommand>,
+    /// Handed out, reply not back.
+    in_flight: Option<PrCommand>,
+}
+
+/// What the coordinator is busy with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Task {
+    /// A user operation.
+    User(PrOp),
+    /// Move the reservation to a live nexus (holder died) or change its
+    /// type (`user`: a [`PrOp::Reserve`] asked for it): preempt our own key
+    /// from there, re-register the rest.
+    Move { rtype: PrType, user: bool },
+    /// Check our registrations after a notice (READ KEYS).
+    Verify,
+}
+
+/// Where a task is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Registration commands are out on the members; wait for all.
+    Registering,
+    /// One command on one path (`Running::via`), to be retried elsewhere on
+    /// path failure.
+    Single(PrCommand),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Running {
+    task: Task,
+    stage: Stage,
+    /// Paths tried for the single command (bit per slot).
+    tried: u64,
+    /// The path the single command is on, once handed out.
+    via: Option<PathId>,
+    /// The single command is wanted and not yet handed out.
+    want: bool,
+}
+
+/// Keeps one logical persistent reservation correct over a changing set of
+/// paths. Sans-IO: feed it path events, user operations and replies; poll it
+/// for actions and events. `N` is the path capacity (slots as in the
+/// controller's [`PathId`]s).
+#[derive(Debug)]
+pub struct Coordinator<const N: usize> {
+    scope: RegistrationScope,
+    key: Option<u64>,
+    /// The reservation we hold, if any.
+    rtype: Option<PrType>,
+    /// The nexus holding it (single-holder types, per-nexus scopes).
+    holder: Option<PathId>,
+    members: [Option<Member>; N],
+    running: Option<Running>,
+    /// The holder died (or a type change was asked for) while a task ran.
+    move_pending: Option<PrType>,
+    fenced: bool,
+    events: heapless::Deque<PrEvent, 8>,
+}
+
+impl<const N: usize> Coordinator<N> {
+    /// A coordinator with no paths and no key.
+    pub const fn new(scope: RegistrationScope) -> Self {
+        Coordinator {
+            scope,
+            key: None,
+            rtype: None,
+            holder: None,
+            members: [None; N],
+            running: None,
+            move_pending: None,
+            fenced: false,
+            events: heapless::Deque::new(),
+        }
+    }
+
+    // ----- getters -----
+
+    /// The key this host registers, if any.
+    pub fn key(&self) -> Option<u64> {
+        self.key
+    }
+    /// The reservation type held, if any.
+    pub fn reservation(&self) -> Option<PrType> {
+        self.rtype
+    }
+    /// The nexus holding a single-holder reservation.
+    pub fn holder(&self) -> Option<PathId> {
+        self.holder
+    }
+    /// Another host preempted us.
+    pub fn is_fenced(&self) -> bool {
+        self.fenced
+    }
+    /// I/O must be held: the reservation is being moved.
+    pub fn is_quiesced(&self) -> bool {
+        matches!(
+            self.running,
+            Some(Running {
+                task: Task::Move { .. },
+                ..
+            })
+        ) || self.move_pending.is_some()
+    }
+    /// Whether the PR gate is closed to unregistered paths.
+    pub fn key_active(&self) -> bool {
+        self.key.is_some() || self.fenced
+    }
+    /// Whether `path` may carry I/O as far as reservations go.
+    pub fn admitted(&self, path: PathId) -> bool {
+        if self.fenced {
+            return false;
+        }
+        if self.key.is_none() {
+            return true;
+        }
+        self.member(path)
+            .is_some_and(|m| m.state == RegState::Registered)
+    }
+    /// A path's registration state.
+    pub fn state(&self, path: PathId) -> Option<RegState> {
+        self.member(path).map(|m| m.state)
+    }
+
+    fn member(&self, path: PathId) -> Option<&Member> {
+        self.members
+            .get(path.slot())
+            .and_then(Option::as_ref)
+            .filter(|m| m.path == path)
+    }
+    fn member_mut(&mut self, path: PathId) -> Option<&mut Member> {
+        self.members
+            .get_mut(path.slot())
+            .and_then(Option::as_mut)
+            .filter(|m| m.path == path)
+    }
+
+    fn push_event(&mut self, e: PrEvent) {
+        // At most three events follow one input and the embedder drains
+        // them after each; on overflow the oldest goes, never the newest.
+        if self.events.is_full() {
+            let _ = self.events.pop_front();
+        }
+        let _ = self.events.push_back(e);
+    }
+
+    // ----- path events -----
+
+    /// A new path. It is registered before it is admitted while a key is
+    /// set (rule 1), unless its scope is already covered (rule 8).
+    pub fn path_added(&mut self, path: PathId, port: u32, up: bool) {
+        let covered = self.covered(port);
+        let Some(slot) = self.members.get_mut(path.slot()) else {
+            return;
+        };
+        *slot = Some(Member {
+            path,
+            port,
+            up,
+            state: RegState::Unknown,
+            want: None,
+            in_flight: None,
+        });
+        if self.key.is_some() && !self.fenced {
+            if covered {
+                self.set_state(path, RegState::Registered);
+            } else if up {
+                self.want_register(path);
+            } else {
+                self.set_state(path, RegState::Stale);
+            }
+        }
+    }
+
+    /// A path went away. A command in flight on it counts as failed.
+    pub fn path_removed(&mut self, path: PathId) {
+        let in_flight = self.member(path).and_then(|m| m.in_flight);
+        if in_flight.is_some() {
+            self.reply(path, PrReply::PathFailed);
+        }
+        if let Some(slot) = self.members.get_mut(path.slot()) {
+            if slot.is_some_and(|m| m.path == path) {
+                *slot = None;
+            }
+        }
+        self.lost_path(path);
+    }
+
+    /// The path is down. Its registration stays on the target, but it may
+    /// be stale by the time it returns.
+    pub fn path_down(&mut self, path: PathId) {
+        let Some(m) = self.member_mut(path) else {
+            return;
+        };
+        m.up = false;
+        m.want = None;
+        self.lost_path(path);
+        self.maybe_finish_registering();
+    }
+
+    /// The path is back: anything but a current registration is replaced
+    /// (key set) or removed (key dropped) before it is admitted (rule 3).
+    pub fn path_up(&mut self, path: PathId) {
+        let key = self.key;
+        let fenced = self.fenced;
+        let Some(m) = self.member_mut(path) else {
+            return;
+        };
+        m.up = true;
+        match (key, m.state) {
+            (Some(_), RegState::Registered) | (_, RegState::Registering) => {}
+            (Some(_), _) if !fenced => self.want_register(path),
+            (None, RegState::Stale) => {
+                if let Some(m) = self.member_mut(path) {
+                    m.state = RegState::Registering;
+                    m.want = Some(PrCommand::Unregister);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The holder's path is gone: move the reservation (rule 6).
+    fn lost_path(&mut self, path: PathId) {
+        if self.holder != Some(path) {
+            return;
+        }
+        self.holder = None;
+        if let Some(t) = self.rtype {
+            if self.running.is_none() {
+                self.start_move(t);
+            } else {
+                self.move_pending = Some(t);
+            }
+        }
+    }
+
+    /// Notices from completions or asynchronous events on `path`.
+    pub fn handle_notices(&mut self, _path: PathId, notices: Notices) {
+        let pr = Notices::RESERVATIONS_PREEMPTED
+            | Notices::REGISTRATIONS_PREEMPTED
+            | Notices::RESERVATIONS_RELEASED;
+        // Our own move preempts our other registrations and raises these
+        // on their nexuses; only a check of the keys tells who did it.
+        if notices.intersects(pr) && self.key.is_some() && !self.fenced && self.running.is_none() {
+            self.start(Task::Verify, Stage::Single(PrCommand::ReadKeys));
+        }
+    }
+
+    // ----- user operations -----
+
+    /// Start an operation. Its result comes as [`PrEvent::Finished`].
+    pub fn submit(&mut self, op: PrOp) -> Result<(), PrError> {
+        if self.running.is_some() || self.move_pending.is_some() {
+            return Err(PrError::Busy);
+        }
+        match op {
+            PrOp::Register(key) => {
+                self.fenced = false;
+                if self.key != Some(key) {
+                    // Registrations on paths we cannot reach now hold the
+                    // old key (or none): stale until they return.
+                    for m in self.members.iter_mut().flatten() {
+                        m.state = if m.up {
+                            RegState::Unknown
+                        } else {
+                            RegState::Stale
+                        };
+                    }
+                }
+                self.key = Some(key);
+                self.running = Some(Running {
+                    task: Task::User(op),
+                    stage: Stage::Registering,
+                    tried: 0,
+                    via: None,
+                    want: false,
+                });
+                let ups: heapless::Vec<PathId, N> = self
+                    .members
+                    .iter()
+                    .flatten()
+                    .filter(|m| m.up && m.state != RegState::Registered)
+                    .map(|m| m.path)
+                    .collect();
+                for p in ups {
+                    if self.covered_by_other(p) {
+                        continue;
+                    }
+                    self.want_register(p);
+                }
+                self.refresh_coverage();
+                self.maybe_finish_registering();
+                Ok(())
+            }
+            PrOp::Unregister => {
+                self.key = None;
+                self.rtype = None;
+                self.holder = None;
+                self.fenced = false;
+                self.running = Some(Running {
+                    task: Task::User(op),
+                    stage: Stage::Registering,
+                    tried: 0,
+                    via: None,
+                    want: false,
+                });
+                let mut ports_done: u64 = 0;
+                for m in self.members.iter_mut().flatten() {
+                    let port_bit = bits::bit(usize::try_from(m.port & 63).unwrap_or(0));
+                    let skip = self.scope != RegistrationScope::Nexus && ports_done & port_bit != 0;
+                    if m.up && !skip {
+                        m.state = RegState::Registering;
+                        m.want = Some(PrCommand::Unregister);
+                        ports_done |= port_bit;
+                    } else if !m.up {
+                        m.state = RegState::Stale;
+                    } else {
+                        m.state = RegState::Unknown;
+                    }
+                }
+                self.maybe_finish_registering();
+                Ok(())
+            }
+            PrOp::Reserve(t) => {
+                let key = self.key.ok_or(PrError::NotRegistered)?;
+                if self.fenced {
+                    return Err(PrError::Fenced);
+                }
+                match self.rtype {
+                    Some(held) if held == t => {
+                        self.push_event(PrEvent::Finished {
+                            op,
+                            result: Ok(self.report()),
+                        });
+                        Ok(())
+                    }
+                    // A type change is a preempt of our own key (rule 6).
+                    Some(_) => {
+                        self.start(
+                            Task::Move {
+                                rtype: t,
+                                user: true,
+                            },
+                            Stage::Single(PrCommand::ReadReservation),
+                        );
+                        Ok(())
+                    }
+                    None => {
+                        self.start(
+                            Task::User(op),
+                            Stage::Single(PrCommand::Reserve { key, rtype: t }),
+                        );
+                        Ok(())
+                    }
+                }
+            }
+            PrOp::Release => {
+                self.key.ok_or(PrError::NotRegistered)?;
+                // Rule 5: look first.
+                self.start(Task::User(op), Stage::Single(PrCommand::ReadReservation));
+                Ok(())
+            }
+            PrOp::Preempt {
+                victim,
+                rtype,
+                abort,
+            } => {
+                let key = self.key.ok_or(PrError::NotRegistered)?;
+                self.start(
+                    Task::User(op),
+                    Stage::Single(PrCommand::Preempt {
+                        key,
+                        victim,
+                        rtype,
+                        abort,
+                    }),
+                );
+                Ok(())
+            }
+            PrOp::Clear => {
+                let key = self.key.ok_or(PrError::NotRegistered)?;
+                self.start(Task::User(op), Stage::Single(PrCommand::Clear { key }));
+                Ok(())
+            }
+            PrOp::ReadKeys => {
+                self.start(Task::User(op), Stage::Single(PrCommand::ReadKeys));
+                Ok(())
+            }
+            PrOp::ReadReservation => {
+                self.start(Task::User(op), Stage::Single(PrCommand::ReadReservation));
+                Ok(())
+            }
+        }
+    }
+
+    fn start(&mut self, task: Task, stage: Stage) {
+        self.running = Some(Running {
+            task,
+            stage,
+            tried: 0,
+            via: None,
+            want: matches!(stage, Stage::Single(_)),
+        });
+    }
+
+    fn start_move(&mut self, t: PrType) {
+        self.move_pending = None;
+        self.start(
+            Task::Move {
+                rtype: t,
+                user: false,
+            },
+            Stage::Single(PrCommand::ReadReservation),
+        );
+    }
+
+    // ----- outputs -----
+
+    /// The next command to send, or `None`.
+    pub fn poll_action(&mut self) -> Option<PrAction> {
+        if let Some(r) = self.running {
+            if let (true, Stage::Single(cmd)) = (r.want, r.stage) {
+                let Some(via) = self.pick_path(r.tried, needs_registration(cmd)) else {
+                    self.single_failed(PrError::NoPath);
+                    return self.poll_action();
+                };
+                if let Some(r) = self.running.as_mut() {
+                    r.want = false;
+                    r.via = Some(via);
+                    r.tried |= bits::bit(via.slot());
+                }
+                if let Some(m) = self.member_mut(via) {
+                    m.in_flight = Some(cmd);
+                }
+                return Some(PrAction { via, command: cmd });
+            }
+        }
+        for m in self.members.iter_mut().flatten() {
+            if let (Some(cmd), true, None) = (m.want, m.up, m.in_flight) {
+                m.want = None;
+                m.in_flight = Some(cmd);
+                return Some(PrAction {
+                    via: m.path,
+                    command: cmd,
+                });
+            }
+        }
+        None
+    }
+
+    /// The next event, or `None`.
+    pub fn poll_event(&mut self) -> Option<PrEvent> {
+        self.events.pop_front()
+    }
+
+    // ----- replies -----
+
+    /// The transport's answer to the command last handed out on `via`.
+    /// Replies for commands never sent are ignored (and reported `false`).
+    pub fn reply(&mut self, via: PathId, reply: PrReply) -> bool {
+        let Some(cmd) = self.member(via).and_then(|m| m.in_flight) else {
+            return false;
+        };
+        if let Some(m) = self.member_mut(via) {
+            m.in_flight = None;
+        }
+        let single = self
+            .running
+            .is_some_and(|r| r.via == Some(via) && r.stage == Stage::Single(cmd));
+        if single {
+            self.single_reply(via, cmd, reply);
+        } else {
+            self.registration_reply(via, cmd, reply);
+        }
+        true
+    }
+
+    fn registration_reply(&mut self, via: PathId, cmd: PrCommand, reply: PrReply) {
+        let ok = reply == PrReply::Done;
+        let state = match (cmd, ok) {
+            (PrCommand::Register { key }, true) if Some(key) == self.key => RegState::Registered,
+            (PrCommand::Unregister, true) => RegState::Unknown,
+            // A reply for a key we no longer want: ask again.
+            (PrCommand::Register { .. }, true) => RegState::Stale,
+            _ => RegState::Failed,
+        };
+        self.set_state(via, state);
+        if state == RegState::Stale && self.key.is_some() {
+            self.want_register(via);
+        }
+        self.refresh_coverage();
+        self.maybe_finish_registering();
+    }
+
+    /// Registration round over: verify (rule 2) or finish.
+    fn maybe_finish_registering(&mut self) {
+        let Some(r) = self.running else { return };
+        if r.stage != Stage::Registering {
+            return;
+        }
+        let busy = self
+            .members
+            .iter()
+            .flatten()
+            .any(|m| m.up && (m.want.is_some() || m.in_flight.is_some()));
+        if busy {
+            return;
+        }
+        match r.task {
+            Task::User(PrOp::Register(_)) | Task::Move { .. } if self.registered_mask() != 0 => {
+                if let Some(r) = self.running.as_mut() {
+                    r.stage = Stage::Single(PrCommand::ReadKeys);
+                    r.want = true;
+                    r.tried = 0;
+                }
+            }
+            Task::User(op @ PrOp::Register(_)) => self.finish(op, Err(PrError::NoPath)),
+            Task::User(op) => {
+                let report = self.report();
+                self.finish(op, Ok(report));
+            }
+            Task::Move { .. } | Task::Verify => self.finish_internal(),
+        }
+    }
+
+    fn single_reply(&mut self, via: PathId, cmd: PrCommand, reply: PrReply) {
+        let Some(r) = self.running else { return };
+        match reply {
+            PrReply::PathFailed => {
+                // Rule 4: another path.
+                if let Some(r) = self.running.as_mut() {
+                    r.want = true;
+                    r.via = None;
+                }
+                if let Some(m) = self.member_mut(via) {
+                    if needs_registration(cmd) {
+                        m.state = RegState::Failed;
+                    }
+                }
+            }
+            PrReply::Conflict => self.single_failed(PrError::Conflict),
+            PrReply::Refused => self.single_failed(PrError::Refused),
+            _ => self.single_done(r.task, via, cmd, reply),
+        }
+    }
+
+    fn single_failed(&mut self, error: PrError) {
+        let Some(r) = self.running else { return };
+        match r.task {
+            Task::User(op) => self.finish(op, Err(error)),
+            Task::Move {
+                rtype, user: true, ..
+            } => self.finish(PrOp::Reserve(rtype), Err(error)),
+            Task::Move { .. } | Task::Verify => self.finish_internal(),
+        }
+    }
+
+    fn single_done(&mut self, task: Task, via: PathId, cmd: PrCommand, reply: PrReply) {
+        let key = self.key.unwrap_or(0);
+        match (task, cmd, reply) {
+            // Verification after registering (rule 2) or after a notice.
+            (_, PrCommand::ReadKeys, PrReply::Keys { ours, total })
+                if !matches!(task, Task::User(PrOp::ReadKeys)) =>
+            {
+                let expected = self.expected_registrations();
+                if ours == 0 || ours < expected {
+                    if ours == 0 {
+                        self.fence();
+                    } else {
+                        // Some of ours vanished (our own move, or a reset
+                        // with APTPL off): register those again.
+                        self.reregister_all_except(None);
+                        return;
+                    }
+                }
+                match task {
+                    Task::User(op) if !self.fenced => {
+                        let mut report = self.report();
+                        report.keys = Some((ours, total));
+                        self.finish(op, Ok(report));
+                    }
+                    Task::User(op) => self.finish(op, Err(PrError::Fenced)),
+                    Task::Move { rtype, user: true } => {
+                        let report = self.report();
+                        self.finish(PrOp::Reserve(rtype), Ok(report));
+                    }
+                    Task::Move { user: false, .. } => {
+                        if let Some(holder) = self.holder {
+                            self.push_event(PrEvent::Moved { holder });
+                        }
+                        self.finish_internal();
+                    }
+                    Task::Verify => self.finish_internal(),
+                }
+            }
+            (Task::User(op), PrCommand::ReadKeys, PrReply::Keys { ours, total }) => {
+                let mut report = self.report();
+                report.keys = Some((ours, total));
+                self.finish(op, Ok(report));
+            }
+            (Task::User(PrOp::Release), PrCommand::ReadReservation, PrReply::Reservation(r)) => {
+                match r {
+                    Some((k, t)) if k == key && self.key.is_some() => {
+                        // Single-holder types must be released by the holder.
+                        let tried = match self.holder {
+                            Some(h) if !t.all_registrants() => {
+                                self.all_slots() & !bits::bit(h.slot())
+                            }
+                            _ => 0,
+                        };
+                        if let Some(r) = self.running.as_mut() {
+                            r.stage = Stage::Single(PrCommand::Release { key, rtype: t });
+                            r.want = true;
+                            r.tried = tried;
+                        }
+                    }
+                    _ => self.finish(PrOp::Release, Err(PrError::NotHolder)),
+                }
+            }
+            (Task::User(op), PrCommand::ReadReservation, PrReply::Reservation(r)) => {
+                let mut report = self.report();
+                report.reservation = r;
+                self.finish(op, Ok(report));
+            }
+            (Task::User(op), PrCommand::Reserve { rtype, .. }, PrReply::Done) => {
+                self.rtype = Some(rtype);
+                self.holder = self.single_holder(rtype, via);
+                let report = self.report();
+                self.finish(op, Ok(report));
+            }
+            (Task::User(op), PrCommand::Release { .. }, PrReply::Done) => {
+                self.rtype = None;
+                self.holder = None;
+                let report = self.report();
+                self.finish(op, Ok(report));
+            }
+            (Task::User(op), PrCommand::Clear { .. }, PrReply::Done) => {
+                // Every registration and the reservation are gone.
+                self.key = None;
+                self.rtype = None;
+                self.holder = None;
+                for m in self.members.iter_mut().flatten() {
+                    m.state = RegState::Unknown;
+                    m.want = None;
+                }
+                let report = self.report();
+                self.finish(op, Ok(report));
+            }
+            (task, PrCommand::Preempt { victim, rtype, .. }, PrReply::Done) => {
+                self.rtype = Some(rtype);
+                self.holder = self.single_holder(rtype, via);
+                if victim == key {
+                    // Preempting our own key removed our registrations on
+                    // every other nexus: register them again (rule 6).
+                    self.reregister_all_except(Some(via));
+                } else if let Task::User(op) = task {
+                    let report = self.report();
+                    self.finish(op, Ok(report));
+                }
+            }
+            // Moving: look at the reservation, then preempt our own key.
+            (
+                Task::Move { rtype: t, user, .. },
+                PrCommand::ReadReservation,
+                PrReply::Reservation(r),
+            ) => match r {
+                Some((k, _)) if k == key => {
+                    if let Some(r) = self.running.as_mut() {
+                        r.stage = Stage::Single(PrCommand::Preempt {
+                            key,
+                            victim: key,
+                            rtype: t,
+                            abort: false,
+                        });
+                        r.want = true;
+                        r.tried = 0;
+                    }
+                }
+                // Not ours any more: never preempt someone else's (rule 5).
+                _ => {
+                    self.rtype = None;
+                    self.holder = None;
+                    if user {
+                        self.finish(PrOp::Reserve(t), Err(PrError::NotHolder));
+                    } else {
+                        self.finish_internal();
+                    }
+                }
+            },
+            (Task::User(op), _, _) => self.finish(op, Err(PrError::Refused)),
+            _ => self.finish_internal(),
+        }
+    }
+
+    fn single_holder(&self, rtype: PrType, via: PathId) -> Option<PathId> {
+        (!rtype.all_registrants() && self.scope != RegistrationScope::Host).then_some(via)
+    }
+
+    fn reregister_all_except(&mut self, keep: Option<PathId>) {
+        let others: heapless::Vec<PathId, N> = self
+            .members
+            .iter()
+            .flatten()
+            .filter(|m| Some(m.path) != keep)
+            .map(|m| m.path)
+            .collect();
+        for p in others {
+            let up = self.member(p).is_some_and(|m| m.up);
+            if up && !self.covered_by_other(p) {
+                self.want_register(p);
+            } else if !up {
+                self.set_state(p, RegState::Stale);
+            }
+        }
+        self.refresh_coverage();
+        if let Some(r) = self.running.as_mut() {
+            r.stage = Stage::Registering;
+            r.want = false;
+        }
+        self.maybe_finish_registering();
+    }
+
+    fn fence(&mut self) {
+        if !self.fenced {
+            self.fenced = true;
+            self.rtype = None;
+            self.holder = None;
+            for m in self.members.iter_mut().flatten() {
+                m.want = None;
+            }
+            self.push_event(PrEvent::Fenced);
+        }
+    }
+
+    fn finish(&mut self, op: PrOp, result: Result<PrReport, PrError>) {
+        self.running = None;
+        self.push_event(PrEvent::Finished { op, result });
+        self.after_task();
+    }
+
+    fn finish_internal(&mut self) {
+        self.running = None;
+        self.after_task();
+    }
+
+    fn after_task(&mut self) {
+        if let Some(t) = self.move_pending {
+            if self.rtype.is_some() && !self.fenced {
+                self.start_move(t);
+            } else {
+                self.move_pending = None;
+            }
+        }
+    }
+
+    // ----- helpers -----
+
+    fn want_register(&mut self, path: PathId) {
+        let Some(key) = self.key else { return };
+        if let Some(m) = self.member_mut(path) {
+            m.state = RegState::Registering;
+            m.want = Some(PrCommand::Register { key });
+        }
+    }
+
+    fn set_state(&mut self, path: PathId, state: RegState) {
+        if let Some(m) = self.member_mut(path) {
+            m.state = state;
+        }
+    }
+
+    /// Whether a registration in this scope already covers a path on `port`.
+    fn covered(&self, port: u32) -> bool {
+        match self.scope {
+            RegistrationScope::Nexus => false,
+            RegistrationScope::InitiatorPort => self
+                .members
+                .iter()
+                .flatten()
+                .any(|m| m.port == port && m.state == RegState::Registered),
+            RegistrationScope::Host => self
+                .members
+                .iter()
+                .flatten()
+                .any(|m| m.state == RegState::Registered),
+        }
+    }
+
+    /// Another member of the same scope unit is registering or registered.
+    fn covered_by_other(&self, path: PathId) -> bool {
+        let Some(me) = self.member(path) else {
+            return false;
+        };
+        match self.scope {
+            RegistrationScope::Nexus => false,
+            scope => self.members.iter().flatten().any(|m| {
+                m.path != path
+                    && (scope == RegistrationScope::Host || m.port == me.port)
+                    && matches!(m.state, RegState::Registered | RegState::Registering)
+                    && (m.up || m.state == RegState::Registered)
+            }),
+        }
+    }
+
+    /// In the shared scopes, one member's registration covers its peers.
+    fn refresh_coverage(&mut self) {
+        if self.scope == RegistrationScope::Nexus || self.key.is_none() {
+            return;
+        }
+        let registered: heapless::Vec<u32, N> = self
+            .members
+            .iter()
+            .flatten()
+            .filter(|m| m.state == RegState::Registered)
+            .map(|m| m.port)
+            .collect();
+        let host = self.scope == RegistrationScope::Host;
+        for m in self.members.iter_mut().flatten() {
+            if m.want.is_none()
+                && m.in_flight.is_none()
+                && m.state != RegState::Registered
+                && ((host && !registered.is_empty()) || registered.contains(&m.port))
+            {
+                m.state = RegState::Registered;
+            }
+        }
+    }
+
+    /// How many registrations with our key the target should report.
+    fn expected_registrations(&self) -> u32 {
+        let regs = self
+            .members
+            .iter()
+            .flatten()
+            .filter(|m| m.state == RegState::Registered);
+        match self.scope {
+            RegistrationScope::Nexus => u32::try_from(regs.count()).unwrap_or(u32::MAX),
+            // ALL_TG_PT registrations are listed per I_T nexus by some
+            // targets and once by others: require at least one per port.
+            RegistrationScope::InitiatorPort => {
+                let mut ports: heapless::Vec<u32, N> = heapless::Vec::new();
+                for m in regs {
+                    if !ports.contains(&m.port) {
+                        let _ = ports.push(m.port);
+                    }
+                }
+                u32::try_from(ports.len()).unwrap_or(u32::MAX)
+            }
+            RegistrationScope::Host => u32::from(regs.count() > 0),
+        }
+    }
+
+    fn registered_mask(&self) -> u64 {
+        self.members
+            .iter()
+            .flatten()
+            .filter(|m| m.state == RegState::Registered)
+            .fold(0, |a, m| a | bits::bit(m.path.slot()))
+    }
+
+    fn all_slots(&self) -> u64 {
+        self.members
+            .iter()
+            .flatten()
+            .fold(0, |a, m| a | bits::bit(m.path.slot()))
+    }
+
+    fn report(&self) -> PrReport {
+        PrReport {
+            registered: self.registered_mask(),
+            failed: self
+                .members
+                .iter()
+                .flatten()
+                .filter(|m| m.state == RegState::Failed)
+                .fold(0, |a, m| a | bits::bit(m.path.slot())),
+            keys: None,
+            reservation: self.rtype.zip(self.key).map(|(t, k)| (k, t)),
+        }
+    }
+
+    /// An up path not yet tried; registered if the command needs it, the
+    /// holder first.
+    fn pick_path(&self, tried: u64, registered: bool) -> Option<PathId> {
+        let ok = |m: &&Member| {
+            m.up && m.in_flight.is_none()
+                && tried & bits::bit(m.path.slot()) == 0
+                && (!registered || m.state == RegState::Registered)
+        };
+        if let Some(h) = self.holder.and_then(|h| self.member(h)) {
+            if ok(&h) {
+                return Some(h.path);
+            }
+        }
+        self.members.iter().flatten().find(ok).map(|m| m.path)
+    }
+}
+
+/// Commands the target accepts only from a registered nexus.
+fn needs_registration(cmd: PrCommand) -> bool {
+    matches!(
+        cmd,
+        PrCommand::Reserve { .. }
+            | PrCommand::Release { .. }
+            | PrCommand::Preempt { .. }
+            | PrCommand::Clear { .. }
+    )
+}

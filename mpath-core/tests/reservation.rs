@@ -1,0 +1,567 @@
+//! The PR coordinator against a model of an SPC-4 device server: one rule
+//! per test (see `mpath_core::reservation`).
+
+use mpath_core::reservation::*;
+use mpath_core::*;
+
+const OURS: u64 = 0xA1;
+const THEIRS: u64 = 0xB2;
+
+/// A device server as SPC-4 5.13 describes it, keyed by I_T nexus.
+#[derive(Default, Debug)]
+struct Target {
+    /// (nexus, key)
+    regs: Vec<(u32, u64)>,
+    /// (holder nexus, key, type)
+    resv: Option<(u32, u64, PrType)>,
+    /// Nexuses that are unreachable.
+    down: Vec<u32>,
+    /// ALL_TG_PT: nexus -> initiator port; registering one registers all.
+    ports: Vec<(u32, u32)>,
+    log: Vec<(u32, PrCommand)>,
+}
+
+impl Target {
+    fn key_of(&self, nexus: u32) -> Option<u64> {
+        self.regs.iter().find(|r| r.0 == nexus).map(|r| r.1)
+    }
+    fn peers(&self, nexus: u32) -> Vec<u32> {
+        match self.ports.iter().find(|p| p.0 == nexus) {
+            Some(&(_, port)) => self
+                .ports
+                .iter()
+                .filter(|p| p.1 == port)
+                .map(|p| p.0)
+                .collect(),
+            None => vec![nexus],
+        }
+    }
+    fn set_reg(&mut self, nexus: u32, key: u64) {
+        for n in self.peers(nexus) {
+            self.regs.retain(|r| r.0 != n);
+            if key != 0 {
+                self.regs.push((n, key));
+            }
+        }
+    }
+    fn exec(&mut self, nexus: u32, cmd: PrCommand, ours: u64) -> PrReply {
+        if self.down.contains(&nexus) {
+            return PrReply::PathFailed;
+        }
+        self.log.push((nexus, cmd));
+        let registered = self.key_of(nexus);
+        match cmd {
+            PrCommand::Register { key } => {
+                self.set_reg(nexus, key);
+                PrReply::Done
+            }
+            PrCommand::Unregister => {
+                if self
+                    .resv
+                    .is_some_and(|r| r.0 == nexus && !r.2.all_registrants())
+                {
+                    self.resv = None;
+                }
+                self.set_reg(nexus, 0);
+                PrReply::Done
+            }
+            PrCommand::ReadKeys => PrReply::Keys {
+                ours: self.regs.iter().filter(|r| r.1 == ours).count() as u32,
+                total: self.regs.len() as u32,
+            },
+            PrCommand::ReadReservation => PrReply::Reservation(self.resv.map(|r| (r.1, r.2))),
+            PrCommand::Reserve { key, rtype } => {
+                if registered != Some(key) {
+                    return PrReply::Conflict;
+                }
+                match self.resv {
+                    None => {
+                        self.resv = Some((nexus, key, rtype));
+                        PrReply::Done
+                    }
+                    Some((h, _, t)) if h == nexus && t == rtype => PrReply::Done,
+                    Some(_) => PrReply::Conflict,
+                }
+            }
+            PrCommand::Release { key, rtype } => {
+                if registered != Some(key) {
+                    return PrReply::Conflict;
+                }
+                if let Some((h, _, t)) = self.resv {
+                    if h == nexus || t.all_registrants() {
+                        if t != rtype {
+                            return PrReply::Refused;
+                        }
+                        self.resv = None;
+                    }
+                }
+                PrReply::Done
+            }
+            PrCommand::Preempt {
+                key, victim, rtype, ..
+            } => {
+                if registered != Some(key) {
+                    return PrReply::Conflict;
+                }
+                self.regs.retain(|r| r.1 != victim || r.0 == nexus);
+                if self.resv.is_some_and(|r| r.1 == victim) || self.resv.is_none() {
+                    self.resv = Some((nexus, key, rtype));
+                }
+                PrReply::Done
+            }
+            PrCommand::Clear { key } => {
+                if registered != Some(key) {
+                    return PrReply::Conflict;
+                }
+                self.regs.clear();
+                self.resv = None;
+                PrReply::Done
+            }
+        }
+    }
+    /// Would a write from this nexus conflict? (WE-RO / EA-RO semantics.)
+    fn write_conflicts(&self, nexus: u32) -> bool {
+        match self.resv {
+            None => false,
+            Some((h, _, PrType::WriteExclusive | PrType::ExclusiveAccess)) => h != nexus,
+            Some(_) => self.key_of(nexus).is_none(),
+        }
+    }
+}
+
+/// Paths 0..n are nexus 100+slot.
+struct Rig {
+    c: Coordinator<8>,
+    t: Target,
+    paths: Vec<PathId>,
+    events: Vec<PrEvent>,
+    actions: Vec<PrAction>,
+}
+
+fn nexus(p: PathId) -> u32 {
+    100 + p.slot() as u32
+}
+
+impl Rig {
+    fn new(scope: RegistrationScope, n: usize, ports: &[u32]) -> Self {
+        let mut c = Coordinator::new(scope);
+        let mut t = Target::default();
+        let paths: Vec<PathId> = (0..n)
+            .map(|i| PathId::from_raw(0x0001_0000 | i as u32))
+            .collect();
+        for (i, &p) in paths.iter().enumerate() {
+            let port = ports.get(i).copied().unwrap_or(i as u32);
+            c.path_added(p, port, true);
+            if scope == RegistrationScope::InitiatorPort {
+                t.ports.push((nexus(p), port));
+            }
+        }
+        Rig {
+            c,
+            t,
+            paths,
+            events: Vec::new(),
+            actions: Vec::new(),
+        }
+    }
+    /// Carry out every action until quiet.
+    fn run(&mut self) {
+        for _ in 0..1000 {
+            let Some(a) = self.c.poll_action() else { break };
+            self.actions.push(a);
+            let r = self.t.exec(nexus(a.via), a.command, OURS);
+            assert!(self.c.reply(a.via, r));
+        }
+        while let Some(e) = self.c.poll_event() {
+            self.events.push(e);
+        }
+    }
+    fn op(&mut self, op: PrOp) -> Result<PrReport, PrError> {
+        self.events.clear();
+        self.c.submit(op).unwrap();
+        self.run();
+        self.events
+            .iter()
+            .find_map(|e| match e {
+                PrEvent::Finished { op: o, result } if *o == op => Some(*result),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{op:?} did not finish: {:?}", self.events))
+    }
+    fn mask(&self, idx: &[usize]) -> u64 {
+        idx.iter().fold(0, |a, &i| a | 1 << self.paths[i].slot())
+    }
+    fn commands(&self, f: impl Fn(&PrCommand) -> bool) -> usize {
+        self.actions.iter().filter(|a| f(&a.command)).count()
+    }
+}
+
+#[test]
+fn rule1_register_every_nexus_before_it_carries_io() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    for &p in &r.paths {
+        assert!(r.c.admitted(p), "no key: gate open");
+    }
+    let rep = r.op(PrOp::Register(OURS)).unwrap();
+    assert_eq!(rep.registered, r.mask(&[0, 1, 2]));
+    assert_eq!(r.t.regs.len(), 3);
+    assert!(r.c.key_active());
+    // A new path is registered first, then admitted.
+    let p = PathId::from_raw(0x0001_0003);
+    r.c.path_added(p, 3, true);
+    assert!(!r.c.admitted(p));
+    assert_eq!(r.c.state(p), Some(RegState::Registering));
+    r.run();
+    assert!(r.c.admitted(p));
+    assert_eq!(r.t.key_of(nexus(p)), Some(OURS));
+    // Rule-1 consequence on a real device server: WE-RO writes succeed on
+    // every admitted path.
+    r.op(PrOp::Reserve(PrType::WriteExclusiveRegistrantsOnly))
+        .unwrap();
+    for n in 100..104 {
+        assert!(!r.t.write_conflicts(n));
+    }
+}
+
+#[test]
+fn rule2_verify_after_registering_and_notice_preemption() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    let reads = r.commands(|c| *c == PrCommand::ReadKeys);
+    assert_eq!(reads, 1, "READ KEYS after registering");
+    // Another host preempts our key; a unit attention arrives.
+    r.t.regs.retain(|x| x.1 != OURS);
+    r.t.regs.push((900, THEIRS));
+    r.c.handle_notices(r.paths[0], Notices::REGISTRATIONS_PREEMPTED);
+    r.run();
+    assert!(r.events.contains(&PrEvent::Fenced));
+    assert!(r.c.is_fenced());
+}
+
+#[test]
+fn rule3_stale_registration_replaced_or_removed_on_return() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    let p1 = r.paths[1];
+    r.c.path_down(p1);
+    r.t.down.push(nexus(p1));
+    // Key changes while p1 is away: its nexus still holds the old key.
+    r.op(PrOp::Register(0xC3)).unwrap();
+    assert_eq!(r.t.key_of(nexus(p1)), Some(OURS));
+    assert!(!r.c.admitted(p1));
+    assert_eq!(r.c.state(p1), Some(RegState::Stale));
+    r.t.down.clear();
+    r.c.path_up(p1);
+    r.run();
+    assert_eq!(r.t.key_of(nexus(p1)), Some(0xC3));
+    assert!(r.c.admitted(p1));
+    // Key dropped while p1 is away: removed when it returns.
+    r.c.path_down(p1);
+    r.t.down.push(nexus(p1));
+    r.op(PrOp::Unregister).unwrap();
+    assert_eq!(r.t.key_of(nexus(p1)), Some(0xC3));
+    r.t.down.clear();
+    r.c.path_up(p1);
+    r.run();
+    assert_eq!(r.t.key_of(nexus(p1)), None);
+    assert!(r.t.regs.is_empty(), "no key left behind");
+}
+
+#[test]
+fn rule4_one_path_retried_elsewhere_conflict_not_retried() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    // The first path picked fails the RESERVE: it goes to another.
+    r.t.down.push(nexus(r.paths[0]));
+    r.actions.clear();
+    r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    let reserves: Vec<_> = r
+        .actions
+        .iter()
+        .filter(|a| matches!(a.command, PrCommand::Reserve { .. }))
+        .collect();
+    assert_eq!(reserves.len(), 2);
+    assert_ne!(reserves[0].via, reserves[1].via);
+    assert!(r.t.resv.is_some());
+    // Conflict: reported, not retried.
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.t.resv = Some((900, THEIRS, PrType::WriteExclusive));
+    r.actions.clear();
+    assert_eq!(
+        r.op(PrOp::Reserve(PrType::WriteExclusive)),
+        Err(PrError::Conflict)
+    );
+    assert_eq!(r.commands(|c| matches!(c, PrCommand::Reserve { .. })), 1);
+}
+
+#[test]
+fn rule5_never_release_what_we_do_not_hold() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.t.resv = Some((900, THEIRS, PrType::ExclusiveAccess));
+    r.actions.clear();
+    assert_eq!(r.op(PrOp::Release), Err(PrError::NotHolder));
+    assert_eq!(r.commands(|c| matches!(c, PrCommand::Release { .. })), 0);
+    assert!(r.t.resv.is_some());
+    // Ours: released through the holder.
+    r.t.resv = None;
+    r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    let holder = r.c.holder().unwrap();
+    r.actions.clear();
+    r.op(PrOp::Release).unwrap();
+    let rel = r
+        .actions
+        .iter()
+        .find(|a| matches!(a.command, PrCommand::Release { .. }))
+        .unwrap();
+    assert_eq!(rel.via, holder);
+    assert!(r.t.resv.is_none());
+}
+
+#[test]
+fn rule6_holder_dies_reservation_moves_and_others_reregister() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    let old = r.c.holder().unwrap();
+    r.t.down.push(nexus(old));
+    r.events.clear();
+    r.c.path_down(old);
+    assert!(r.c.is_quiesced(), "I/O held while the reservation moves");
+    r.run();
+    assert!(!r.c.is_quiesced());
+    let new = r.c.holder().unwrap();
+    assert_ne!(new, old);
+    assert!(r.events.contains(&PrEvent::Moved { holder: new }));
+    assert_eq!(r.t.resv, Some((nexus(new), OURS, PrType::WriteExclusive)));
+    // Every live nexus holds our key again; writes go through the holder.
+    for &p in &r.paths {
+        if p != old {
+            assert_eq!(r.t.key_of(nexus(p)), Some(OURS), "{p}");
+            assert!(r.c.admitted(p));
+        }
+    }
+    assert!(!r.t.write_conflicts(nexus(new)));
+    // Changing the type is a preempt of our own key too.
+    r.actions.clear();
+    r.op(PrOp::Reserve(PrType::ExclusiveAccessRegistrantsOnly))
+        .unwrap();
+    assert_eq!(
+        r.commands(|c| matches!(c, PrCommand::Preempt { victim: OURS, .. })),
+        1
+    );
+    assert_eq!(
+        r.t.resv.map(|x| x.2),
+        Some(PrType::ExclusiveAccessRegistrantsOnly)
+    );
+    for &p in &r.paths {
+        if p != old {
+            assert_eq!(r.t.key_of(nexus(p)), Some(OURS));
+        }
+    }
+}
+
+#[test]
+fn rule7_fenced_when_preempted_and_nothing_reregisters() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusiveRegistrantsOnly))
+        .unwrap();
+    // The other host preempts us.
+    r.t.regs.push((900, THEIRS));
+    let reply = r.t.exec(
+        900,
+        PrCommand::Preempt {
+            key: THEIRS,
+            victim: OURS,
+            rtype: PrType::WriteExclusiveRegistrantsOnly,
+            abort: true,
+        },
+        OURS,
+    );
+    assert_eq!(reply, PrReply::Done);
+    r.c.handle_notices(r.paths[1], Notices::RESERVATIONS_PREEMPTED);
+    r.run();
+    assert!(r.c.is_fenced());
+    for &p in &r.paths {
+        assert!(!r.c.admitted(p));
+    }
+    // A new path is not registered behind the fence.
+    r.actions.clear();
+    let p = PathId::from_raw(0x0001_0005);
+    r.c.path_added(p, 5, true);
+    r.c.path_up(r.paths[0]);
+    r.run();
+    assert!(r.actions.is_empty(), "{:?}", r.actions);
+    assert!(!r.c.admitted(p));
+    // Until the user registers again.
+    r.op(PrOp::Register(OURS)).unwrap();
+    assert!(!r.c.is_fenced());
+    assert!(r.c.admitted(p));
+}
+
+#[test]
+fn rule8_all_tg_pt_and_host_scope_register_once() {
+    // Two initiator ports, two paths each.
+    let mut r = Rig::new(RegistrationScope::InitiatorPort, 4, &[1, 1, 2, 2]);
+    let rep = r.op(PrOp::Register(OURS)).unwrap();
+    assert_eq!(r.commands(|c| matches!(c, PrCommand::Register { .. })), 2);
+    assert_eq!(rep.registered, r.mask(&[0, 1, 2, 3]));
+    assert_eq!(
+        r.t.regs.len(),
+        4,
+        "target registered every nexus of each port"
+    );
+    // NVMe: once per host.
+    let mut r = Rig::new(RegistrationScope::Host, 3, &[0, 0, 0]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    assert_eq!(r.commands(|c| matches!(c, PrCommand::Register { .. })), 1);
+    for &p in &r.paths {
+        assert!(r.c.admitted(p));
+    }
+    let p = PathId::from_raw(0x0001_0004);
+    r.c.path_added(p, 0, true);
+    assert!(
+        r.c.admitted(p),
+        "the host's registration covers a new controller"
+    );
+}
+
+#[test]
+fn rule9_partial_registration_reports_and_completes_later() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    let p2 = r.paths[2];
+    r.t.down.push(nexus(p2));
+    let rep = r.op(PrOp::Register(OURS)).unwrap();
+    assert_eq!(rep.registered, r.mask(&[0, 1]));
+    assert_eq!(rep.failed, r.mask(&[2]));
+    assert!(!r.c.admitted(p2));
+    // The path comes back: registered, then admitted.
+    r.t.down.clear();
+    r.c.path_down(p2);
+    r.c.path_up(p2);
+    r.run();
+    assert!(r.c.admitted(p2));
+    assert_eq!(r.t.key_of(nexus(p2)), Some(OURS));
+}
+
+#[test]
+fn clear_and_unregister_leave_no_key_behind() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::ExclusiveAccess)).unwrap();
+    r.op(PrOp::Clear).unwrap();
+    assert!(r.t.regs.is_empty() && r.t.resv.is_none());
+    assert!(!r.c.key_active());
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Unregister).unwrap();
+    assert!(r.t.regs.is_empty());
+    let keys = r.op(PrOp::ReadKeys).unwrap();
+    assert_eq!(keys.keys, Some((0, 0)));
+}
+
+#[test]
+fn misuse_is_refused() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    assert_eq!(
+        r.c.submit(PrOp::Reserve(PrType::WriteExclusive)),
+        Err(PrError::NotRegistered)
+    );
+    r.c.submit(PrOp::ReadKeys).unwrap();
+    assert_eq!(r.c.submit(PrOp::ReadKeys), Err(PrError::Busy));
+    // A reply for a command never sent is ignored.
+    assert!(!r.c.reply(PathId::from_raw(0x0001_0007), PrReply::Done));
+    r.run();
+}
+
+/// The coordinator driving a controller's gate: quiesce while the
+/// reservation moves, admit only registered paths, fail I/O when fenced.
+#[test]
+fn controller_gate_follows_the_coordinator() {
+    let t0 = Instant::from_nanos(0);
+    let mut cfg = Config::DEFAULT;
+    cfg.no_path = NoPathPolicy::Fail;
+    let mut mp: Multipath<8> = Multipath::new(cfg).unwrap();
+    let mut c: Coordinator<8> = Coordinator::new(RegistrationScope::Nexus);
+    let mut t = Target::default();
+    let mut paths = Vec::new();
+    for i in 0..3u32 {
+        let p = mp
+            .controller_mut()
+            .add_path(PathSpec::new(GroupId(1), NexusId(i)), t0)
+            .unwrap();
+        c.path_added(p, i, true);
+        paths.push(p);
+    }
+    let mut drive = |c: &mut Coordinator<8>, t: &mut Target, mp: &mut Multipath<8>| {
+        while let Some(a) = c.poll_action() {
+            // While registering, the gate is closed to the unregistered.
+            mp.controller_mut().apply_reservation(c, t0).unwrap();
+            let r = t.exec(nexus(a.via), a.command, OURS);
+            c.reply(a.via, r);
+        }
+        mp.controller_mut().apply_reservation(c, t0).unwrap();
+        while c.poll_event().is_some() {}
+    };
+    c.submit(PrOp::Register(OURS)).unwrap();
+    mp.controller_mut().apply_reservation(&c, t0).unwrap();
+    assert_eq!(
+        mp.controller().data_plane().selectable(),
+        0,
+        "gate closed until registered"
+    );
+    drive(&mut c, &mut t, &mut mp);
+    assert_eq!(mp.controller().data_plane().selectable().count_ones(), 3);
+    c.submit(PrOp::Reserve(PrType::WriteExclusiveRegistrantsOnly))
+        .unwrap();
+    drive(&mut c, &mut t, &mut mp);
+
+    // The holder dies: I/O is held, not failed, even with fail-if-no-path.
+    let holder = c.holder().unwrap();
+    t.down.push(nexus(holder));
+    c.path_down(holder);
+    mp.controller_mut()
+        .handle_probe(holder, ProbeResult::Down, t0)
+        .unwrap();
+    mp.controller_mut().apply_reservation(&c, t0).unwrap();
+    assert!(c.is_quiesced());
+    assert_eq!(
+        mp.submit(Io::write(1, 4096, 0), t0).unwrap(),
+        Disposition::Queued
+    );
+    drive(&mut c, &mut t, &mut mp);
+    assert!(!c.is_quiesced());
+    let mut sent = Vec::new();
+    while let Some(a) = mp.controller_mut().poll_action() {
+        if let Action::Dispatch(tk) = a {
+            sent.push(tk);
+        }
+    }
+    assert_eq!(sent.len(), 1);
+    assert!(
+        !t.write_conflicts(nexus(sent[0].path())),
+        "no conflict from our own move"
+    );
+    mp.complete_ok(sent.pop().unwrap(), t0);
+
+    // Another host preempts us: fenced, I/O fails with a clear error.
+    t.regs.push((900, THEIRS));
+    t.exec(
+        900,
+        PrCommand::Preempt {
+            key: THEIRS,
+            victim: OURS,
+            rtype: PrType::WriteExclusive,
+            abort: false,
+        },
+        OURS,
+    );
+    c.handle_notices(paths[1], Notices::RESERVATIONS_PREEMPTED);
+    drive(&mut c, &mut t, &mut mp);
+    assert!(c.is_fenced());
+    match mp.submit(Io::write(2, 4096, 0), t0).unwrap() {
+        Disposition::Done { result, .. } => assert_eq!(result, Err(IoError::Fenced)),
+        other => panic!("{other:?}"),
+    }
+}
