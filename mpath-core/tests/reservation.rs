@@ -494,7 +494,7 @@ fn controller_gate_follows_the_coordinator() {
         c.path_added(p, i, true);
         paths.push(p);
     }
-    let mut drive = |c: &mut Coordinator<8>, t: &mut Target, mp: &mut Multipath<8>| {
+    let drive = |c: &mut Coordinator<8>, t: &mut Target, mp: &mut Multipath<8>| {
         while let Some(a) = c.poll_action() {
             // While registering, the gate is closed to the unregistered.
             mp.controller_mut().apply_reservation(c, t0).unwrap();
