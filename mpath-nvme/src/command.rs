@@ -26,18 +26,7 @@ use crate::reservation::{
     ReservationAcquire, ReservationRegister, ReservationRelease, ReservationReport,
 };
 
-/// Whom a persistent-reservation registration covers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RegistrationScope {
-    /// One I_T nexus (SCSI without ALL_TG_PT).
-    Nexus,
-    /// Every initiator port of the target port group set (SCSI ALL_TG_PT).
-    InitiatorPort,
-    /// The whole host: every controller this host reaches the namespace
-    /// through (NVMe).
-    Host,
-}
+pub use mpath_core::reservation::RegistrationScope;
 
 /// NVMe registrations are host-scoped: register through one path, and every
 /// path of the head is registered.

@@ -79,6 +79,7 @@ mod field;
 pub mod identify;
 pub mod identity;
 pub mod log_page;
+pub mod pr;
 pub mod reservation;
 pub mod resv_notification;
 pub mod resv_report;

@@ -747,8 +747,10 @@ impl<const N: usize> Coordinator<N> {
             self.fenced = true;
             self.rtype = None;
             self.holder = None;
+            // The preemption removed our registrations: none is current.
             for m in self.members.iter_mut().flatten() {
                 m.want = None;
+                m.state = RegState::Unknown;
             }
             self.push_event(PrEvent::Fenced);
         }

@@ -1,0 +1,332 @@
+//! The core's PR coordinator over NVMe reservation commands, against a model
+//! namespace with host-scoped registrations.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use mpath_core::reservation::*;
+use mpath_core::{Config, Instant, Multipath, PathId};
+use mpath_nvme::classify::Delivery;
+use mpath_nvme::identify::{
+    Anacap, Cmic, Crdt, IdentifyControllerRepr, IdentifyNamespaceRepr, Nmic, Nqn, Oncs, Rescap,
+    Version,
+};
+use mpath_nvme::pr::{core_type, nvme_type, pr_command, pr_reply, PrStep};
+use mpath_nvme::reservation::{AcquireAction, RegisterAction, ReleaseAction, ReservationType};
+use mpath_nvme::resv_report::{Format, RegisteredController, ResvReportHeader, ResvReportRepr};
+use mpath_nvme::status::{Status, StatusCode};
+use mpath_nvme::{NsIdentity, NvmeAdapter, NvmeCommand, NvmePath, REGISTRATION_SCOPE};
+
+const OURS: u64 = 0xA1;
+const THEIRS: u64 = 0xB2;
+const HOST_A: u8 = 0xAA;
+const HOST_B: u8 = 0xBB;
+
+/// A namespace: registrations and the reservation belong to hosts.
+#[derive(Default)]
+struct Namespace {
+    regs: Vec<(u8, u64)>,
+    resv: Option<(u8, ReservationType)>,
+    down: Vec<PathId>,
+    sent: Vec<NvmeCommand>,
+}
+
+fn ok() -> Delivery {
+    Delivery::Completed(Status::SUCCESS)
+}
+fn conflict() -> Delivery {
+    Delivery::Completed(Status::new(StatusCode::RESERVATION_CONFLICT))
+}
+
+impl Namespace {
+    fn key(&self, host: u8) -> Option<u64> {
+        self.regs.iter().find(|r| r.0 == host).map(|r| r.1)
+    }
+    fn exec(&mut self, host: u8, cmd: &NvmeCommand) -> (Delivery, Vec<u8>) {
+        if self.down.contains(&cmd.path()) {
+            return (Delivery::ConnectionLost, Vec::new());
+        }
+        self.sent.push(*cmd);
+        let reg = self.key(host);
+        match *cmd {
+            NvmeCommand::ReservationRegister { cmd: c, .. } => match c.action {
+                RegisterAction::Register if reg.is_some_and(|k| k != c.nrkey) => {
+                    (conflict(), vec![])
+                }
+                RegisterAction::Register => {
+                    self.regs.retain(|r| r.0 != host);
+                    self.regs.push((host, c.nrkey));
+                    (ok(), vec![])
+                }
+                RegisterAction::Replace if reg.is_none() => (conflict(), vec![]),
+                RegisterAction::Replace if !c.iekey && reg != Some(c.crkey) => (conflict(), vec![]),
+                RegisterAction::Replace => {
+                    self.regs.retain(|r| r.0 != host);
+                    self.regs.push((host, c.nrkey));
+                    (ok(), vec![])
+                }
+                RegisterAction::Unregister => {
+                    self.regs.retain(|r| r.0 != host);
+                    if self.resv.is_some_and(|r| r.0 == host) {
+                        self.resv = None;
+                    }
+                    (ok(), vec![])
+                }
+            },
+            NvmeCommand::ReservationAcquire { cmd: c, .. } => {
+                if reg != Some(c.crkey) {
+                    return (conflict(), vec![]);
+                }
+                match c.action {
+                    AcquireAction::Acquire => match self.resv {
+                        Some((h, _)) if h != host => (conflict(), vec![]),
+                        _ => {
+                            self.resv = Some((host, c.rtype));
+                            (ok(), vec![])
+                        }
+                    },
+                    AcquireAction::Preempt | AcquireAction::PreemptAndAbort => {
+                        let victim_hosts: Vec<u8> = self
+                            .regs
+                            .iter()
+                            .filter(|r| r.1 == c.prkey && r.0 != host)
+                            .map(|r| r.0)
+                            .collect();
+                        self.regs.retain(|r| !victim_hosts.contains(&r.0));
+                        self.resv = Some((host, c.rtype));
+                        (ok(), vec![])
+                    }
+                }
+            }
+            NvmeCommand::ReservationRelease { cmd: c, .. } => {
+                if reg != Some(c.crkey) {
+                    return (conflict(), vec![]);
+                }
+                match c.action {
+                    ReleaseAction::Release => {
+                        if self.resv.is_some_and(|r| r.0 == host) {
+                            self.resv = None;
+                        }
+                    }
+                    ReleaseAction::Clear => {
+                        self.regs.clear();
+                        self.resv = None;
+                    }
+                }
+                (ok(), vec![])
+            }
+            NvmeCommand::ReservationReport { .. } => {
+                let regs: Vec<RegisteredController> = self
+                    .regs
+                    .iter()
+                    .map(|&(h, k)| RegisteredController {
+                        cntlid: 0xFFFF,
+                        holds_reservation: self.resv.is_some_and(|r| r.0 == h),
+                        hostid: {
+                            // Regular format: 64-bit host identifiers.
+                            let mut id = [0u8; 16];
+                            id[..8].fill(h);
+                            id
+                        },
+                        rkey: k,
+                    })
+                    .collect();
+                let repr = ResvReportRepr {
+                    format: Format::Regular,
+                    header: ResvReportHeader {
+                        generation: 1,
+                        rtype: self.resv.map(|r| r.1),
+                        regctl: regs.len() as u16,
+                        ptpls: false,
+                    },
+                    registrants: &regs,
+                };
+                let mut buf = vec![0; repr.buffer_len()];
+                repr.emit(&mut buf).unwrap();
+                (ok(), buf)
+            }
+            _ => panic!("not a reservation command: {cmd:?}"),
+        }
+    }
+}
+
+fn nvme_path(cntlid: u16) -> NvmePath {
+    let ctrl = IdentifyControllerRepr {
+        cmic: Cmic::MULTI_PORT | Cmic::MULTI_CONTROLLER | Cmic::ANA_REPORTING,
+        cntlid,
+        ver: Version::from_u32(0x0002_0000),
+        crdt: Crdt([0; 3]),
+        nn: 16,
+        oncs: Oncs::RESERVATIONS,
+        mnan: 0,
+        anatt: 10,
+        anacap: Anacap::all(),
+        anagrpmax: 8,
+        nanagrpid: 8,
+        subnqn: Some(Nqn::new(b"nqn.2014-08.org.example:subsys").unwrap()),
+    };
+    let ns = IdentifyNamespaceRepr {
+        nsze: 1 << 20,
+        ncap: 1 << 20,
+        nuse: 0,
+        nmic: Nmic::SHARED,
+        rescap: Rescap::all(),
+        anagrpid: 1,
+    };
+    NvmePath::from_identify(&ctrl, &ns, 1).unwrap()
+}
+
+struct Rig {
+    ad: NvmeAdapter<8>,
+    c: Coordinator<8>,
+    ns: Namespace,
+    paths: Vec<PathId>,
+    _mp: Multipath<8>,
+}
+
+impl Rig {
+    fn new() -> Self {
+        let mut mp: Multipath<8> =
+            Multipath::new(NvmeAdapter::<8>::core_config(Config::DEFAULT)).unwrap();
+        let mut ad = NvmeAdapter::new(
+            NsIdentity::new(Nqn::new(b"nqn.2014-08.org.example:subsys").unwrap(), 1).unwrap(),
+        );
+        let mut c = Coordinator::new(REGISTRATION_SCOPE);
+        let mut paths = Vec::new();
+        for cntlid in [1, 2] {
+            let p = ad
+                .add_path(
+                    mp.controller_mut(),
+                    &nvme_path(cntlid),
+                    None,
+                    Instant::from_nanos(0),
+                )
+                .unwrap();
+            c.path_added(p, 0, true);
+            paths.push(p);
+        }
+        Rig {
+            ad,
+            c,
+            ns: Namespace::default(),
+            paths,
+            _mp: mp,
+        }
+    }
+    fn run(&mut self) -> Vec<PrEvent> {
+        while let Some(a) = self.c.poll_action() {
+            let mut cmd = pr_command(&self.ad, a).unwrap();
+            loop {
+                let (d, data) = self.ns.exec(HOST_A, &cmd);
+                match pr_reply(&self.ad, a, &cmd, d, &data, self.c.key().unwrap_or(0)).unwrap() {
+                    PrStep::Reply(r) => {
+                        self.c.reply(a.via, r);
+                        break;
+                    }
+                    PrStep::Resend(next) => cmd = next,
+                }
+            }
+        }
+        let mut ev = Vec::new();
+        while let Some(e) = self.c.poll_event() {
+            ev.push(e);
+        }
+        ev
+    }
+    fn op(&mut self, op: PrOp) -> Result<PrReport, PrError> {
+        self.c.submit(op).unwrap();
+        self.run()
+            .into_iter()
+            .find_map(|e| match e {
+                PrEvent::Finished { op: o, result } if o == op => Some(result),
+                _ => None,
+            })
+            .unwrap()
+    }
+}
+
+#[test]
+fn types_map_both_ways() {
+    for t in ReservationType::ALL {
+        assert_eq!(nvme_type(core_type(t)), t);
+    }
+}
+
+#[test]
+fn host_scoped_register_once_and_replace_an_old_key() {
+    let mut r = Rig::new();
+    // The host is still registered with an old key from a previous life.
+    r.ns.regs.push((HOST_A, 0x99));
+    let rep = r.op(PrOp::Register(OURS)).unwrap();
+    assert_eq!(rep.registered.count_ones(), 2, "both controllers admitted");
+    assert_eq!(r.ns.key(HOST_A), Some(OURS));
+    let registers: Vec<_> =
+        r.ns.sent
+            .iter()
+            .filter_map(|c| match c {
+                NvmeCommand::ReservationRegister { cmd, .. } => Some(cmd.action),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(
+        registers,
+        [RegisterAction::Register, RegisterAction::Replace],
+        "one registration for the host, replacing the stale key"
+    );
+    for &p in &r.paths {
+        assert!(r.c.admitted(p));
+    }
+}
+
+#[test]
+fn reserve_fails_over_and_release_checks_the_holder() {
+    let mut r = Rig::new();
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.ns.down.push(r.paths[0]);
+    r.op(PrOp::Reserve(PrType::WriteExclusiveRegistrantsOnly))
+        .unwrap();
+    assert_eq!(
+        r.ns.resv,
+        Some((HOST_A, ReservationType::WriteExclusiveRegistrantsOnly))
+    );
+    assert_eq!(
+        r.c.holder(),
+        None,
+        "NVMe: the host holds it, no nexus to move"
+    );
+    let rep = r.op(PrOp::ReadReservation).unwrap();
+    assert_eq!(
+        rep.reservation,
+        Some((OURS, PrType::WriteExclusiveRegistrantsOnly))
+    );
+    r.op(PrOp::Release).unwrap();
+    assert_eq!(r.ns.resv, None);
+}
+
+#[test]
+fn another_host_preempts_and_we_are_fenced() {
+    let mut r = Rig::new();
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::ExclusiveAccessRegistrantsOnly))
+        .unwrap();
+    r.ns.regs.push((HOST_B, THEIRS));
+    let b = NvmeCommand::ReservationAcquire {
+        path: r.paths[0],
+        nsid: 1,
+        cmd: mpath_nvme::reservation::ReservationAcquire {
+            action: AcquireAction::Preempt,
+            iekey: false,
+            rtype: ReservationType::ExclusiveAccessRegistrantsOnly,
+            crkey: THEIRS,
+            prkey: OURS,
+        },
+    };
+    let (d, _) = r.ns.exec(HOST_B, &b);
+    assert_eq!(d, ok());
+    r.c.handle_notices(r.paths[1], mpath_core::Notices::REGISTRATIONS_PREEMPTED);
+    let ev = r.run();
+    assert!(ev.contains(&PrEvent::Fenced));
+    assert!(!r.c.admitted(r.paths[0]));
+    // Clearing needs a registration; we have none: the target says conflict.
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Clear).unwrap();
+    assert!(r.ns.regs.is_empty() && r.ns.resv.is_none());
+}
