@@ -1,7 +1,8 @@
 //! Property test of the PR coordinator: random path events, operations,
-#![allow(clippy::collapsible_match, clippy::needless_range_loop)]
 //! notices and replies (including nonsense) never panic, and the gate it
 //! publishes stays consistent.
+
+#![allow(clippy::collapsible_match, clippy::needless_range_loop)]
 
 use mpath_core::reservation::*;
 use mpath_core::{Notices, PathId};
