@@ -21,6 +21,9 @@ command -v sg_decode_sense >/dev/null || need_apt+=(sg3-utils)
 [ -f /usr/include/nvme/types.h ] || need_apt+=(libnvme-dev)
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v nm >/dev/null || need_apt+=(binutils)
+command -v tgtd >/dev/null || need_apt+=(tgt)
+[ -f /usr/include/iscsi/iscsi.h ] || need_apt+=(libiscsi-dev)
+command -v pgrep >/dev/null || need_apt+=(procps)
 if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

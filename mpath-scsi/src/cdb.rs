@@ -278,7 +278,8 @@ pub struct Cdb {
 }
 
 impl Cdb {
-    fn from_slice(b: &[u8]) -> Self {
+    /// The first 16 bytes of `b` (builders' arrays are 6 to 16 bytes).
+    pub(crate) fn from_slice(b: &[u8]) -> Self {
         let mut bytes = [0u8; 16];
         let n = b.len().min(16);
         for (d, s) in bytes.iter_mut().zip(b) {

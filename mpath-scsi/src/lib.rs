@@ -3,7 +3,9 @@
 //! PERSISTENT RESERVE IN/OUT parameter data with TransportIDs, and the
 //! classification of a finished command into the core's
 //! [`Completion`](mpath_core::outcome::Completion) and
-//! [`ProbeResult`](mpath_core::outcome::ProbeResult).
+//! [`ProbeResult`](mpath_core::outcome::ProbeResult); and the sans-IO
+//! [`adapter`] that turns the core's actions into SCSI commands and their
+//! responses into core events.
 //!
 //! # Shape
 //!
@@ -25,6 +27,8 @@
 //! | [`rtpg`], [`stpg`], [`alua`] | target port groups | SPC-4 5.15, 6.37, 6.45 |
 //! | [`inquiry`], [`vpd`], [`designator`] | INQUIRY data, VPD 00h and 83h | SPC-4 6.6.2, 7.8.6, 7.8.16 |
 //! | [`pr`], [`pr_in`], [`pr_out`], [`transport_id`] | persistent reservations | SPC-4 5.13, 6.16, 6.17, 7.6.4 |
+//! | [`identity`] | a path's logical unit, target port and group | SPC-4 7.8.6; scsi_dh_alua `alua_check_vpd` |
+//! | [`adapter`], [`command`] | core actions to commands, responses to core events | scsi_dh_alua, multipath-tools TUR checker |
 //!
 //! # Panic contract
 //!
@@ -71,12 +75,15 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod adapter;
 pub mod alua;
 pub mod asc;
 pub mod cdb;
 pub mod classify;
+pub mod command;
 pub mod designator;
 pub mod error;
+pub mod identity;
 pub mod inquiry;
 pub mod pr;
 pub mod pr_in;
@@ -89,11 +96,14 @@ pub mod transport_id;
 pub mod vpd;
 mod wire;
 
+pub use adapter::{classify_io, AdapterError, AdapterPath, Applied, RtpgApplied, ScsiAdapter};
 pub use alua::{AluaState, SupportedStates, TpgStatus};
 pub use cdb::{CdbRepr, Command, RtpgFormat, RwParams};
 pub use classify::{classify, classify_probe, TransportStatus};
+pub use command::{CommandKind, DataOut, ScsiCommand, ScsiResponse};
 pub use designator::{Association, CodeSet, Designation, Designator, DeviceIdRepr};
 pub use error::{WireError, WireErrorKind};
+pub use identity::{path_spec, IdentityError, LuName, PathIdentity, DEFAULT_GROUP};
 pub use inquiry::{Inquiry, InquiryRepr, Peripheral, Tpgs};
 pub use pr::{PrInAction, PrOutAction, PrType};
 pub use pr_in::{PrIn, PrInRepr};

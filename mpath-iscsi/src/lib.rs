@@ -1,0 +1,36 @@
+//! # mpath-iscsi
+//!
+//! The real-target side of mpath's persistent-reservation work, std only:
+//!
+//! - [`nexus`]: one libiscsi session to one LUN, one I_T nexus
+//!   ([`IscsiNexus`]), sending raw CDBs; results in the terms
+//!   `mpath_scsi::classify` takes.
+//! - [`pr_transport`]: the reservation coordinator's commands as PERSISTENT
+//!   RESERVE OUT/IN on mpath-scsi's codecs, and the target's answers back.
+//! - [`tgt`]: a throw-away `tgtd` target on its own ports ([`TgtTarget`]).
+//! - [`fabric`], [`tgt_fabric`], [`host`], [`scenarios`]: the reservation
+//!   scenarios, written once against a small fabric trait and run on tgt.
+//! - [`persist`]: an `mpathpersist`-like tool over every nexus of a LUN.
+//!
+//! libiscsi is a C library (Debian `libiscsi-dev`); the bindings are
+//! hand-written in a private module, the only place with `unsafe` besides
+//! [`nexus`].
+#![deny(missing_docs)]
+
+#[allow(unsafe_code)]
+mod ffi;
+#[allow(unsafe_code)]
+pub mod nexus;
+
+pub mod fabric;
+pub mod host;
+pub mod persist;
+pub mod pr_transport;
+pub mod scenarios;
+pub mod tgt;
+pub mod tgt_fabric;
+
+pub use fabric::{Fabric, FabricError};
+pub use nexus::{CommandResult, IscsiNexus, NexusConfig, NexusError};
+pub use tgt::{TgtError, TgtTarget};
+pub use tgt_fabric::TgtFabric;

@@ -1,0 +1,235 @@
+//! [`Fabric`] on a real target: a [`TgtTarget`] and libiscsi sessions.
+//!
+//! Host A's nexus `i` logs in through its own portal, 127.0.0.`i+2`, with
+//! ISID qualifier `i+1` and alias `mpath-n<i>`; host B uses 127.0.0.1. A
+//! cut deletes the nexus's connection at the target (`tgtadm --op delete
+//! --mode conn`) and removes its portal so nothing can log in there until
+//! it is restored.
+
+use mpath_core::outcome::{Completion, ProbeResult};
+use mpath_core::reservation::PrCommand;
+use mpath_scsi::cdb::{self, RwParams};
+use mpath_scsi::classify::{classify, classify_probe};
+
+use crate::fabric::{Fabric, FabricError};
+use crate::nexus::{CommandResult, IscsiNexus, NexusConfig};
+use crate::pr_transport::{PrExchange, PrTransport};
+use crate::tgt::{TgtTarget, LUN};
+
+/// Our host's initiator name.
+pub const HOST_A: &str = "iqn.2024-01.org.mpath:host-a";
+/// The other host's initiator name.
+pub const HOST_B: &str = "iqn.2024-01.org.mpath:host-b";
+/// tgt's rdwr backing store exports 512-byte blocks.
+pub const BLOCK: usize = 512;
+
+/// The address of host A's nexus `i`'s portal.
+pub fn nexus_host(i: usize) -> String {
+    format!("127.0.0.{}", i + 2)
+}
+
+/// The alias host A's nexus `i` logs in with.
+pub fn nexus_alias(i: usize) -> String {
+    format!("mpath-n{i}")
+}
+
+/// One host-A nexus.
+#[derive(Debug)]
+struct Slot {
+    nexus: IscsiNexus,
+    cut: bool,
+}
+
+/// A tgt target with `n` nexuses from host A and one from host B.
+#[derive(Debug)]
+pub struct TgtFabric {
+    // Declared before the target so sessions log out before it goes away.
+    slots: Vec<Slot>,
+    other: IscsiNexus,
+    transport: PrTransport,
+    target: TgtTarget,
+}
+
+fn err(e: impl std::fmt::Display) -> FabricError {
+    FabricError(e.to_string())
+}
+
+impl TgtFabric {
+    /// Start a target and log in `n` nexuses of host A and one of host B.
+    pub fn start(n: usize) -> Result<Self, FabricError> {
+        let target = TgtTarget::start(1).map_err(err)?;
+        let other = IscsiNexus::connect(NexusConfig::new(
+            &target.portal("127.0.0.1"),
+            target.iqn(),
+            HOST_B,
+            LUN,
+            1,
+        ))
+        .map_err(err)?;
+        let mut f = TgtFabric {
+            slots: Vec::new(),
+            other,
+            transport: PrTransport::default(),
+            target,
+        };
+        for _ in 0..n {
+            f.add_nexus()?;
+        }
+        Ok(f)
+    }
+
+    /// The target.
+    pub fn target(&self) -> &TgtTarget {
+        &self.target
+    }
+
+    /// The target, to stop it or change portals.
+    pub fn target_mut(&mut self) -> &mut TgtTarget {
+        &mut self.target
+    }
+
+    /// Host A's nexus `i`, for raw commands.
+    pub fn nexus_mut(&mut self, i: usize) -> Option<&mut IscsiNexus> {
+        self.slots.get_mut(i).map(|s| &mut s.nexus)
+    }
+
+    fn config(&self, i: usize) -> NexusConfig {
+        let mut c = NexusConfig::new(
+            &self.target.portal(&nexus_host(i)),
+            self.target.iqn(),
+            HOST_A,
+            LUN,
+            u16::try_from(i + 1).unwrap_or(u16::MAX),
+        );
+        c.alias = Some(nexus_alias(i));
+        c
+    }
+
+    fn command(
+        &mut self,
+        i: usize,
+        cdb: &[u8],
+        out: Option<&[u8]>,
+        data_in: usize,
+    ) -> CommandResult {
+        match self.slots.get_mut(i) {
+            Some(s) => s.nexus.command(cdb, out, data_in),
+            None => CommandResult {
+                transport: mpath_scsi::classify::TransportStatus::NoConnect,
+                status: 0,
+                sense: Vec::new(),
+                data: Vec::new(),
+                error: Some(format!("no nexus {i}")),
+            },
+        }
+    }
+}
+
+fn write_cdb(lba: u64, data: &[u8]) -> Option<[u8; 10]> {
+    let blocks = u32::try_from(data.len() / BLOCK).ok()?;
+    cdb::write10(&RwParams::new(lba, blocks)).ok()
+}
+
+impl Fabric for TgtFabric {
+    fn describe(&self) -> String {
+        format!(
+            "tgt (tgtd -C {}, port {}) via libiscsi",
+            self.target.control_port(),
+            self.target.port()
+        )
+    }
+
+    fn nexus_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn block_size(&self) -> usize {
+        BLOCK
+    }
+
+    fn add_nexus(&mut self) -> Result<usize, FabricError> {
+        let i = self.slots.len();
+        let host = nexus_host(i);
+        if !self.target.portals().contains(&self.target.portal(&host)) {
+            self.target.add_portal(&host).map_err(err)?;
+        }
+        let nexus = IscsiNexus::connect(self.config(i)).map_err(err)?;
+        self.slots.push(Slot { nexus, cut: false });
+        Ok(i)
+    }
+
+    fn cut_nexus(&mut self, i: usize) -> Result<(), FabricError> {
+        let alias = nexus_alias(i);
+        let n = self
+            .target
+            .cut_sessions(|s| s.initiator == HOST_A && s.alias == alias)
+            .map_err(err)?;
+        if n == 0 {
+            return Err(FabricError(format!("no session with alias {alias}")));
+        }
+        self.target.remove_portal(&nexus_host(i)).map_err(err)?;
+        if let Some(s) = self.slots.get_mut(i) {
+            s.cut = true;
+        }
+        Ok(())
+    }
+
+    fn restore_nexus(&mut self, i: usize) -> Result<(), FabricError> {
+        let cfg = self.config(i);
+        let Some(s) = self.slots.get_mut(i) else {
+            return Err(FabricError(format!("no nexus {i}")));
+        };
+        if s.cut {
+            self.target.add_portal(&nexus_host(i)).map_err(err)?;
+            s.cut = false;
+        }
+        s.nexus = IscsiNexus::connect(cfg).map_err(err)?;
+        Ok(())
+    }
+
+    fn probe(&mut self, i: usize) -> ProbeResult {
+        let r = self.command(i, &cdb::test_unit_ready(), None, 0);
+        classify_probe(r.transport, r.status, r.sense())
+    }
+
+    fn pr(&mut self, i: usize, cmd: PrCommand) -> PrExchange {
+        let t = self.transport;
+        t.execute(cmd, |c, out, len| self.command(i, c, out, len))
+    }
+
+    fn write(&mut self, i: usize, lba: u64, data: &[u8]) -> Completion {
+        let Some(c) = write_cdb(lba, data) else {
+            return illegal();
+        };
+        let r = self.command(i, &c, Some(data), 0);
+        classify(r.transport, r.status, r.sense())
+    }
+
+    fn read(&mut self, i: usize, lba: u64, blocks: u32) -> (Completion, Vec<u8>) {
+        let Ok(c) = cdb::read10(&RwParams::new(lba, blocks)) else {
+            return (illegal(), Vec::new());
+        };
+        let len = usize::try_from(blocks).unwrap_or(0).saturating_mul(BLOCK);
+        let r = self.command(i, &c, None, len);
+        (classify(r.transport, r.status, r.sense()), r.data)
+    }
+
+    fn other_host_pr(&mut self, cmd: PrCommand) -> PrExchange {
+        let t = self.transport;
+        let other = &mut self.other;
+        t.execute(cmd, |c, out, len| other.command(c, out, len))
+    }
+
+    fn other_host_write(&mut self, lba: u64, data: &[u8]) -> Completion {
+        let Some(c) = write_cdb(lba, data) else {
+            return illegal();
+        };
+        let r = self.other.command(&c, Some(data), 0);
+        classify(r.transport, r.status, r.sense())
+    }
+}
+
+fn illegal() -> Completion {
+    mpath_core::outcome::Outcome::TargetError(mpath_core::outcome::TargetError::IllegalRequest)
+        .into()
+}

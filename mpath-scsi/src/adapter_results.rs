@@ -1,0 +1,307 @@
+//! Responses to core events: TEST UNIT READY probes, REPORT TARGET PORT
+//! GROUPS, SET TARGET PORT GROUPS (see the call order in [`crate::adapter`]).
+
+use core::borrow::Borrow;
+
+use mpath_core::{
+    ActivationResult, Controller, DataPlane, GroupId, Instant, Notices, Outcome, PathErrorKind,
+    PathId, ProbeResult,
+};
+
+use super::{finish_refresh, AdapterError, ScsiAdapter, RTPG_MAX_ALLOC_LEN};
+use crate::classify::{rule_for, status, Condition, Rule, TransportStatus};
+use crate::command::{CommandKind, ScsiCommand, ScsiResponse};
+use crate::inquiry::Tpgs;
+use crate::rtpg::{Rtpg, RtpgRepr};
+use crate::sense::Sense;
+use crate::sense_key::SenseKey;
+use crate::wire::usize_from;
+
+/// INVALID FIELD IN CDB: what a target that does not know the extended
+/// RTPG header answers (scsi_dh_alua then clears the format bit).
+const ASC_INVALID_FIELD_IN_CDB: u8 = 0x24;
+
+/// What a REPORT TARGET PORT GROUPS response did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RtpgApplied {
+    /// The states were given to the core and its refresh finished.
+    Applied {
+        /// Groups of this device whose state was reported to the core.
+        groups: usize,
+    },
+    /// The response cannot be used as it is; send this command instead (a
+    /// larger allocation length, or the length-only header). The core's
+    /// refresh stays in flight until that command's response is applied.
+    Reissue(ScsiCommand),
+}
+
+/// What [`ScsiAdapter::apply`] did with a response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Applied {
+    /// A probe result was given to the core.
+    Probe(ProbeResult),
+    /// An access-state read.
+    Refresh(RtpgApplied),
+    /// An activation result was given to the core.
+    Activation(ActivationResult),
+}
+
+/// The notices a probe passes on. A TUR on a standby or transitioning port
+/// answers 02/04/0B or 02/04/0A every time; those say the state is what the
+/// probe result already tells the core, so only unit attentions (a change
+/// the target announces once) and transport notices are passed on.
+fn probe_notices(rule: &Rule) -> Notices {
+    match rule.when {
+        Condition::Sense(m) if m.key == SenseKey::UnitAttention => rule.notices,
+        _ => rule.notices.difference(Notices::ACCESS_STATE_CHANGED),
+    }
+}
+
+/// How scsi_dh_alua's `alua_stpg()` takes a SET TARGET PORT GROUPS result:
+/// transient conditions (busy, unit attention, a transition under way, a
+/// lost command) are retried; a refusal (ILLEGAL REQUEST: no explicit ALUA
+/// or a group that cannot be set; an unavailable port; a reservation
+/// conflict) is final.
+fn activation_result(outcome: Outcome) -> ActivationResult {
+    match outcome {
+        Outcome::Success => ActivationResult::Done,
+        Outcome::Retry { .. }
+        | Outcome::PathError(
+            PathErrorKind::Transitioning
+            | PathErrorKind::Transport
+            | PathErrorKind::Timeout
+            | PathErrorKind::Aborted
+            | PathErrorKind::PathingError,
+        ) => ActivationResult::Retry,
+        _ => ActivationResult::Failed,
+    }
+}
+
+fn no_data(command: CommandKind, resp: &ScsiResponse<'_>) -> Result<(), AdapterError> {
+    if resp.data_in.is_empty() {
+        Ok(())
+    } else {
+        Err(AdapterError::UnexpectedData {
+            command,
+            len: resp.data_in.len(),
+            allowed: 0,
+        })
+    }
+}
+
+/// Whether the response refuses the extended RTPG header.
+fn refuses_extended_header(resp: &ScsiResponse<'_>) -> bool {
+    resp.transport == TransportStatus::Ok
+        && resp.status == status::CHECK_CONDITION
+        && resp.sense.map(Sense::new_truncated).is_some_and(|s| {
+            s.is_ok_and(|s| {
+                !s.is_deferred()
+                    && s.key() == SenseKey::IllegalRequest
+                    && s.asc() == ASC_INVALID_FIELD_IN_CDB
+            })
+        })
+}
+
+/// A checked RTPG response ready to apply, or the command to send instead.
+enum RtpgRead<'a> {
+    States(RtpgRepr<'a>),
+    Grow(u32),
+    LengthOnly,
+}
+
+impl<const P: usize> ScsiAdapter<P> {
+    /// Applies the response to `cmd`, routed by its [`CommandKind`].
+    pub fn apply<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>(
+        &mut self,
+        ctl: &mut Controller<D, N, Q, G>,
+        cmd: &ScsiCommand,
+        resp: &ScsiResponse<'_>,
+        now: Instant,
+    ) -> Result<Applied, AdapterError> {
+        match cmd.kind {
+            CommandKind::Probe => self
+                .apply_probe(ctl, cmd.path, resp, now)
+                .map(Applied::Probe),
+            CommandKind::RefreshAccessState => self
+                .apply_rtpg(ctl, cmd.path, resp, now)
+                .map(Applied::Refresh),
+            CommandKind::ActivateGroup { group } => self
+                .apply_stpg(ctl, group, cmd.path, resp, now)
+                .map(Applied::Activation),
+        }
+    }
+
+    /// Applies a TEST UNIT READY result on `path`: the probe result as
+    /// multipathd's TUR checker reads it (GOOD and RESERVATION CONFLICT up,
+    /// 02/04/0B ghost, 02/04/0A pending, unit attention and busy retry, the
+    /// rest down), then any unit attention's notices (06/2A/06 makes the
+    /// core re-read access states). Data-in on a TUR makes no sense: the
+    /// response is not applied, and the core's probe timeout takes over.
+    pub fn apply_probe<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>(
+        &self,
+        ctl: &mut Controller<D, N, Q, G>,
+        path: PathId,
+        resp: &ScsiResponse<'_>,
+        now: Instant,
+    ) -> Result<ProbeResult, AdapterError> {
+        self.path(path)?;
+        no_data(CommandKind::Probe, resp)?;
+        let rule = rule_for(resp.transport, resp.status, resp.sense);
+        ctl.handle_probe(path, rule.probe, now)?;
+        let notices = probe_notices(rule);
+        if !notices.is_empty() {
+            ctl.handle_notices(path, notices, now)?;
+        }
+        Ok(rule.probe)
+    }
+
+    /// Applies a REPORT TARGET PORT GROUPS response read through `via`.
+    ///
+    /// On GOOD with well-formed data: for every target port group of this
+    /// device in the response, the IMPLICIT TRANSITION TIME (if non-zero)
+    /// becomes the group's transition timeout and its state goes to the
+    /// core; then the core's refresh through `via` succeeds. Groups no path
+    /// of the device is in are skipped, so a target with many groups cannot
+    /// fill the core's group table.
+    ///
+    /// When the target has more data than was allocated, or refuses the
+    /// extended header (ILLEGAL REQUEST, INVALID FIELD IN CDB), the adapter
+    /// remembers the fix and returns [`RtpgApplied::Reissue`].
+    ///
+    /// Any other failure (a bad status, malformed data, a response missing
+    /// `via`'s own group) changes no access state, fails the core's refresh
+    /// (it retries after its delay), and is returned as an error naming the
+    /// field and offset where the data went wrong. Unit attentions on the
+    /// command also reach the core as notices.
+    pub fn apply_rtpg<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>(
+        &mut self,
+        ctl: &mut Controller<D, N, Q, G>,
+        via: PathId,
+        resp: &ScsiResponse<'_>,
+        now: Instant,
+    ) -> Result<RtpgApplied, AdapterError> {
+        let read = self.read_rtpg(via, resp);
+        let repr = match read {
+            Ok(RtpgRead::States(repr)) => repr,
+            Ok(RtpgRead::Grow(len)) => {
+                // One logical unit answers the same through every port.
+                for p in self.paths.iter_mut().flatten() {
+                    p.rtpg_alloc_len = p.rtpg_alloc_len.max(len);
+                }
+                return Ok(RtpgApplied::Reissue(self.report_target_port_groups(via)?));
+            }
+            Ok(RtpgRead::LengthOnly) => {
+                self.path_mut(via)?.extended_header = false;
+                return Ok(RtpgApplied::Reissue(self.report_target_port_groups(via)?));
+            }
+            Err(e) => {
+                if self.path(via).is_ok() {
+                    let notices = probe_notices(rule_for(resp.transport, resp.status, resp.sense));
+                    if !notices.is_empty() {
+                        ctl.handle_notices(via, notices, now)?;
+                    }
+                    finish_refresh(ctl, via, false, now)?;
+                } else {
+                    // Settle the core's refresh if it has one; our error
+                    // says more than its "unknown path" would.
+                    let _ = finish_refresh(ctl, via, false, now);
+                }
+                return Err(e);
+            }
+        };
+        let timeout = repr.implicit_transition_timeout();
+        let mut groups = 0usize;
+        for d in repr.groups.iter() {
+            if !self.has_target_port_group(d.group) {
+                continue;
+            }
+            let group = GroupId(u32::from(d.group));
+            if let Some(t) = timeout {
+                ctl.set_transition_timeout(group, t)?;
+            }
+            ctl.handle_access_state(group, d.access(), now)?;
+            groups = groups.saturating_add(1);
+        }
+        finish_refresh(ctl, via, true, now)?;
+        Ok(RtpgApplied::Applied { groups })
+    }
+
+    /// Everything about an RTPG response that can go wrong, checked before
+    /// the core hears any of it.
+    fn read_rtpg<'a>(
+        &self,
+        via: PathId,
+        resp: &ScsiResponse<'a>,
+    ) -> Result<RtpgRead<'a>, AdapterError> {
+        let p = self.path(via)?;
+        if p.tpgs == Tpgs::NotSupported {
+            return Err(AdapterError::NotAlua(via));
+        }
+        let command = CommandKind::RefreshAccessState;
+        let allowed = usize_from(p.rtpg_alloc_len);
+        let data = resp.data_in;
+        if data.len() > allowed {
+            return Err(AdapterError::UnexpectedData {
+                command,
+                len: data.len(),
+                allowed,
+            });
+        }
+        if p.extended_header && refuses_extended_header(resp) {
+            return Ok(RtpgRead::LengthOnly);
+        }
+        let outcome = rule_for(resp.transport, resp.status, resp.sense).outcome;
+        if outcome != Outcome::Success {
+            return Err(AdapterError::CommandFailed { command, outcome });
+        }
+        let required = Rtpg::<&[u8]>::required_len(data)?;
+        if required > data.len() && required > allowed {
+            // The target had more to say than we let it (SPC-4 4.3.5.6):
+            // ask again with room for all of it, as scsi_dh_alua does.
+            return match u32::try_from(required) {
+                Ok(len) if len <= RTPG_MAX_ALLOC_LEN => Ok(RtpgRead::Grow(len)),
+                _ => Err(AdapterError::RtpgTooLarge { required }),
+            };
+        }
+        let repr = RtpgRepr::parse_bytes(data)?;
+        if let Some(tpg) = p.target_port_group {
+            if repr.group(tpg).is_none() {
+                return Err(AdapterError::GroupNotInRtpg { tpg });
+            }
+        }
+        Ok(RtpgRead::States(repr))
+    }
+
+    /// Applies a SET TARGET PORT GROUPS result for `group`, sent through
+    /// `via`: GOOD is [`ActivationResult::Done`] (the core then re-reads the
+    /// states, as scsi_dh_alua follows STPG with RTPG); busy, unit
+    /// attention, a transition under way or a lost command is
+    /// [`ActivationResult::Retry`]; a refusal (ILLEGAL REQUEST, an
+    /// unavailable port, a reservation conflict) is
+    /// [`ActivationResult::Failed`]. Unit attentions also reach the
+    /// core as notices. Data-in on an STPG makes no sense: the core is told
+    /// to retry and the error returned.
+    pub fn apply_stpg<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>(
+        &self,
+        ctl: &mut Controller<D, N, Q, G>,
+        group: GroupId,
+        via: PathId,
+        resp: &ScsiResponse<'_>,
+        now: Instant,
+    ) -> Result<ActivationResult, AdapterError> {
+        if let Err(e) = no_data(CommandKind::ActivateGroup { group }, resp) {
+            ctl.handle_activation_result(group, ActivationResult::Retry, now)?;
+            return Err(e);
+        }
+        let rule = rule_for(resp.transport, resp.status, resp.sense);
+        let result = activation_result(rule.outcome);
+        let notices = probe_notices(rule);
+        if !notices.is_empty() && self.path(via).is_ok() {
+            ctl.handle_notices(via, notices, now)?;
+        }
+        ctl.handle_activation_result(group, result, now)?;
+        Ok(result)
+    }
+}
