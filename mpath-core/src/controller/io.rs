@@ -125,7 +125,10 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 }
             }
         };
-        if current {
+        // Path errors republished before routing; otherwise only notices
+        // (marginal, re-read requests) can have changed what is eligible.
+        let path_error = matches!(outcome, Outcome::PathError(_));
+        if current && !path_error && !completion.notices.is_empty() {
             self.republish(now, super::publish::Cause::Other);
         }
         Ok(disposition)
