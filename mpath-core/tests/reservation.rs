@@ -18,10 +18,19 @@ struct Target {
     down: Vec<u32>,
     /// ALL_TG_PT: nexus -> initiator port; registering one registers all.
     ports: Vec<(u32, u32)>,
+    /// A path's nexus replaced by a new one (old, new): a new session.
+    replaced: Vec<(u32, u32)>,
     log: Vec<(u32, PrCommand)>,
 }
 
 impl Target {
+    /// The nexus a path's commands arrive on now.
+    fn current(&self, mut nexus: u32) -> u32 {
+        while let Some(&(_, new)) = self.replaced.iter().find(|r| r.0 == nexus) {
+            nexus = new;
+        }
+        nexus
+    }
     fn key_of(&self, nexus: u32) -> Option<u64> {
         self.regs.iter().find(|r| r.0 == nexus).map(|r| r.1)
     }
@@ -45,6 +54,7 @@ impl Target {
         }
     }
     fn exec(&mut self, nexus: u32, cmd: PrCommand, ours: u64) -> PrReply {
+        let nexus = self.current(nexus);
         if self.down.contains(&nexus) {
             return PrReply::PathFailed;
         }
@@ -265,6 +275,48 @@ fn rule3_stale_registration_replaced_or_removed_on_return() {
     r.run();
     assert_eq!(r.t.key_of(nexus(p1)), None);
     assert!(r.t.regs.is_empty(), "no key left behind");
+}
+
+#[test]
+fn new_nexus_on_a_path_is_registered_before_admission_and_the_reservation_moves() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusiveRegistrantsOnly))
+        .unwrap();
+    let holder = r.c.holder().unwrap();
+    let other = *r.paths.iter().find(|&&p| p != holder).unwrap();
+    // A non-holder path logs in again as a new nexus: the target keeps the
+    // old nexus's registration and knows nothing of the new one.
+    r.t.replaced.push((nexus(other), 200));
+    assert!(r.t.write_conflicts(200), "the new nexus is unregistered");
+    r.c.nexus_replaced(other, 7);
+    assert!(!r.c.admitted(other), "not admitted before it is registered");
+    assert_eq!(r.c.state(other), Some(RegState::Registering));
+    assert!(!r.c.is_quiesced(), "the reservation did not move");
+    r.run();
+    assert!(r.c.admitted(other));
+    assert_eq!(r.t.key_of(200), Some(OURS));
+    assert!(!r.t.write_conflicts(200));
+    assert_eq!(r.c.holder(), Some(holder));
+
+    // The holder's nexus is replaced: the reservation belongs to a nexus
+    // that no longer exists, so it is moved like a dead holder's.
+    r.t.replaced.push((nexus(holder), 201));
+    r.events.clear();
+    r.c.nexus_replaced(holder, 8);
+    assert!(r.c.is_quiesced());
+    assert!(!r.c.admitted(holder));
+    r.run();
+    assert!(!r.c.is_quiesced());
+    let new = r.c.holder().unwrap();
+    assert!(r.events.contains(&PrEvent::Moved { holder: new }));
+    let held_by = r.t.resv.map(|x| x.0).unwrap();
+    assert_eq!(held_by, r.t.current(nexus(new)));
+    assert!(r.c.admitted(holder), "re-registered on its new nexus");
+    assert_eq!(r.t.key_of(201), Some(OURS));
+    // Stale ids and unknown paths are ignored.
+    r.c.nexus_replaced(PathId::from_raw(0x0002_0000), 1);
+    assert!(r.c.poll_action().is_none());
 }
 
 #[test]

@@ -16,6 +16,7 @@ enum Ev {
     Remove(usize),
     Add(usize),
     Notice(usize),
+    Renexus(usize),
     Reply(u8),
     Stray(usize, u8),
 }
@@ -28,6 +29,7 @@ fn ev() -> impl Strategy<Value = Ev> {
         1 => (0usize..6).prop_map(Ev::Remove),
         1 => (0usize..6).prop_map(Ev::Add),
         1 => (0usize..6).prop_map(Ev::Notice),
+        1 => (0usize..6).prop_map(Ev::Renexus),
         4 => (0u8..9).prop_map(Ev::Reply),
         1 => (0usize..8, 0u8..9).prop_map(|(p, r)| Ev::Stray(p, r)),
     ]
@@ -87,6 +89,11 @@ proptest! {
                     up[i] = false;
                     outstanding.retain(|a| a.via != id(i));
                     c.path_removed(id(i));
+                }
+                Ev::Renexus(i) if present[i] => {
+                    // The old nexus's command is failed by the coordinator.
+                    outstanding.retain(|a| a.via != id(i));
+                    c.nexus_replaced(id(i), (i / 2) as u32);
                 }
                 Ev::Notice(i) => c.handle_notices(id(i), Notices::REGISTRATIONS_PREEMPTED),
                 Ev::Reply(n) => {

@@ -177,25 +177,20 @@ impl<'f, F: Fabric> Host<'f, F> {
         self.apply();
     }
 
-    /// Nexus `i` is logged in again. tgt treats the new session as a new
-    /// I_T nexus with no registration (observed with tgt 1.0.85: the old
-    /// session's registration stays listed, the new one gets RESERVATION
-    /// CONFLICT), while the coordinator's `path_up` keeps trusting a
-    /// registration it saw before. So a path that was registered is
-    /// re-added, which registers it before admission; others come up with
-    /// `path_up` (failed or stale ones are registered again there).
+    /// Nexus `i` is logged in again. libiscsi's reconnect opens a new
+    /// session, which tgt treats as a new I_T nexus with no registration
+    /// (observed with tgt 1.0.85: the old session's registration stays
+    /// listed, the new one gets RESERVATION CONFLICT), so the coordinator is
+    /// told the nexus was replaced: the path is registered before it is
+    /// admitted again.
     pub fn path_returned(&mut self, i: usize) {
         let Some(p) = self.path(i) else { return };
         if let Some(d) = self.down.get_mut(i) {
             *d = false;
         }
         let nexus = u32::try_from(i).unwrap_or(u32::MAX);
-        if self.pr.state(p) == Some(mpath_core::reservation::RegState::Registered) {
-            self.pr.path_removed(p);
-            self.pr.path_added(p, nexus, true);
-        } else {
-            self.pr.path_up(p);
-        }
+        self.pr.nexus_replaced(p, nexus);
+        self.pr.path_up(p);
         let now = self.tick();
         let _ = self.mp.controller_mut().handle_link(p, LinkEvent::Up, now);
         let _ = self

@@ -241,6 +241,27 @@ impl<const N: usize> Coordinator<N> {
         }
     }
 
+    /// The path now reaches the logical unit through a new I_T nexus: an
+    /// iSCSI session re-established under a new ISID, a fabric login from a
+    /// new port. Registrations belong to the nexus (SPC-4 5.14.1), so the
+    /// old nexus's key does not cover the new one: the path is registered
+    /// again before it is admitted, as a new path would be (rule 1), and a
+    /// reservation the old nexus held is moved (rule 6). `port` is the new
+    /// nexus's initiator port (or host) for the shared scopes. A command in
+    /// flight on the old nexus counts as failed.
+    ///
+    /// Call this where the transport can tell (a login that did not resume
+    /// the old session); when it cannot, call it on every reconnect: a
+    /// redundant registration costs one command.
+    pub fn nexus_replaced(&mut self, path: PathId, port: u32) {
+        let Some(up) = self.member(path).map(|m| m.up) else {
+            return;
+        };
+        self.path_removed(path);
+        self.path_added(path, port, up);
+        self.maybe_finish_registering();
+    }
+
     /// The holder's path is gone: move the reservation (rule 6).
     fn lost_path(&mut self, path: PathId) {
         if self.holder != Some(path) {

@@ -19,7 +19,10 @@
 //!    instances of our key than registered nexuses, or a unit attention /
 //!    NVMe notification saying so.
 //! 3. A path that returns after the key changed or was dropped has its stale
-//!    registration replaced or removed before it is admitted.
+//!    registration replaced or removed before it is admitted. A path that
+//!    returns over a new I_T nexus (a new iSCSI session, a new fabric
+//!    login; [`Coordinator::nexus_replaced`]) is registered like a new
+//!    path, and a reservation its old nexus held is moved as in rule 6.
 //! 4. Reserve, release, preempt and clear go to one registered path and are
 //!    retried on another on path failure; a reservation conflict is
 //!    reported, not retried.
