@@ -45,19 +45,25 @@ pub(crate) fn next_after(mask: u64, slot: usize) -> Option<usize> {
 /// Iterates the set bits of a mask starting after `start` and wrapping, so
 /// that ties between equally good paths rotate instead of always going to
 /// the lowest slot.
+///
+/// The mask is rotated once so that the slot after `start` becomes bit 0;
+/// the scan is then one register, one `tzcnt` and one clear per path, with
+/// no switch between a "high" and a "low" half.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Rotated {
-    first: u64,
-    second: u64,
+    rest: u64,
+    /// Added to a rotated bit index to give the slot (mod 64).
+    base: u32,
 }
 
 impl Rotated {
     #[inline]
     pub(crate) fn new(mask: u64, start: usize) -> Self {
-        let first = above(mask, start);
+        // `NONE` maps to 63, so the scan starts at slot 0.
+        let base = shift(start).wrapping_add(1) & 63;
         Rotated {
-            first,
-            second: mask & !first,
+            rest: mask.rotate_right(base),
+            base,
         }
     }
 }
@@ -66,16 +72,15 @@ impl Iterator for Rotated {
     type Item = usize;
     #[inline]
     fn next(&mut self) -> Option<usize> {
-        let m = if self.first != 0 {
-            &mut self.first
-        } else if self.second != 0 {
-            &mut self.second
-        } else {
+        if self.rest == 0 {
             return None;
-        };
-        let i = lowest(*m);
-        *m &= m.wrapping_sub(1);
-        Some(i)
+        }
+        let i = self.rest.trailing_zeros();
+        self.rest &= self.rest.wrapping_sub(1);
+        // i < 64 and base < 64: the sum fits; `& 63` wraps it to a slot.
+        #[allow(clippy::as_conversions)]
+        let slot = (i.wrapping_add(self.base) & 63) as usize;
+        Some(slot)
     }
 }
 
@@ -83,8 +88,8 @@ impl Iterator for Rotated {
 #[cfg(test)]
 pub(crate) fn iter(mask: u64) -> Rotated {
     Rotated {
-        first: mask,
-        second: 0,
+        rest: mask,
+        base: 0,
     }
 }
 

@@ -91,14 +91,42 @@ pub enum IoError {
 }
 
 /// Which shared counters an I/O's start incremented, so its end decrements
-/// exactly those even if the selector changed in between.
+/// exactly those even if the selector changed in between. One byte of flags:
+/// the completion path tests it with one instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub(crate) struct Counted {
-    pub(crate) count: bool,
-    pub(crate) bytes: bool,
+pub(crate) struct Counted(u8);
+
+impl Counted {
+    /// Nothing shared (round-robin, locality).
+    pub(crate) const NOTHING: Counted = Counted(0);
+    /// The path's outstanding-I/O count.
+    pub(crate) const COUNT: Counted = Counted(1);
+    /// The path's outstanding-byte count.
+    pub(crate) const BYTES: Counted = Counted(2);
     /// Feed the completion's latency to the adaptive selector's estimate
     /// (the only policy that reads it; the store is a shared write).
-    pub(crate) latency: bool,
+    pub(crate) const LATENCY: Counted = Counted(4);
+
+    pub(crate) const fn with(self, other: Counted) -> Counted {
+        Counted(self.0 | other.0)
+    }
+    #[inline]
+    pub(crate) const fn count(self) -> bool {
+        self.0 & Self::COUNT.0 != 0
+    }
+    #[inline]
+    pub(crate) const fn bytes(self) -> bool {
+        self.0 & Self::BYTES.0 != 0
+    }
+    #[inline]
+    pub(crate) const fn latency(self) -> bool {
+        self.0 & Self::LATENCY.0 != 0
+    }
+    /// Whether the start incremented any shared counter.
+    #[inline]
+    pub(crate) const fn any_counter(self) -> bool {
+        self.0 & (Self::COUNT.0 | Self::BYTES.0) != 0
+    }
 }
 
 /// Proof that an I/O was started on a path. Not `Clone`: it is consumed

@@ -106,7 +106,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         }
         self.dp
             .borrow()
-            .publish_path(id, spec.locality, spec.relative_throughput.min(100));
+            .publish_path(id, spec.locality, spec.relative_throughput);
         if let HeadState::Orphaned { .. } = self.head {
             self.head = HeadState::Live;
         }

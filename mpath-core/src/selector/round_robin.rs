@@ -8,9 +8,10 @@
 //! I/O.
 
 use crate::bits;
-use crate::dataplane::{Cursor, NONE};
+use crate::dataplane::Cursor;
 use crate::io::Io;
 
+/// `switch_ios` is at least 1 (the data plane publishes it so).
 #[inline]
 pub(crate) fn select<const N: usize>(
     mask: u64,
@@ -21,14 +22,16 @@ pub(crate) fn select<const N: usize>(
 ) -> Option<usize> {
     let bytes = u64::from(io.bytes);
     let last = cursor.last;
-    if last != NONE && mask & bits::bit(last) != 0 {
-        let ios_left = cursor.run_ios < switch_ios.max(1);
-        let bytes_left = switch_bytes == 0 || cursor.run_bytes < switch_bytes;
-        if ios_left && bytes_left {
-            cursor.run_ios = cursor.run_ios.saturating_add(1);
-            cursor.run_bytes = cursor.run_bytes.saturating_add(bytes);
-            return Some(last);
-        }
+    // Cheapest test first: with the default of one I/O per path it fails
+    // and the rest is skipped. A fresh cursor's `run_ios` is `u32::MAX`,
+    // so `last` is never `NONE` past this point.
+    if cursor.run_ios < switch_ios
+        && (switch_bytes == 0 || cursor.run_bytes < switch_bytes)
+        && mask & bits::bit(last) != 0
+    {
+        cursor.run_ios = cursor.run_ios.saturating_add(1);
+        cursor.run_bytes = cursor.run_bytes.saturating_add(bytes);
+        return Some(last);
     }
     let next = bits::next_after(mask, last)?;
     cursor.last = next;
@@ -59,8 +62,9 @@ mod tests {
         assert_eq!(run(0b11, 6, 3, 0, 4096), [0, 0, 0, 1, 1, 1]);
         // Byte limit 8 KiB with 4 KiB I/Os: two per path.
         assert_eq!(run(0b11, 6, 1000, 8192, 4096), [0, 0, 1, 1, 0, 0]);
-        // rr_switch_ios 0 behaves as 1.
-        assert_eq!(run(0b11, 3, 0, 0, 512), [0, 1, 0]);
+        // A fresh cursor starts at the lowest slot even when slot 63 is
+        // selectable (NONE must not alias it).
+        assert_eq!(run(1 << 63 | 1, 3, 5, 0, 512), [0, 0, 0]);
     }
 
     #[test]

@@ -15,11 +15,11 @@
 //! products are saturating `u64` (throughput is at most 100, so saturation
 //! needs more than 1.8e17 outstanding bytes). Remaining exact ties rotate from
 //! the caller's last choice instead of going to the first path in list order.
+//! [`better`] shows why the four rules are one lexicographic comparison.
 
 use crate::bits::Rotated;
 use crate::dataplane::{Cursor, PathHot, PathInfo};
 use crate::io::Io;
-use core::cmp::Ordering as Cmp;
 use core::sync::atomic::Ordering;
 
 /// dm's relative throughput range.
@@ -31,20 +31,31 @@ struct Load {
     rt: u64,
 }
 
-/// `Less` when `a` is the better path for an I/O of `incoming` bytes.
-fn compare(a: Load, b: Load, incoming: u64) -> Cmp {
-    if a.rt == b.rt {
-        return a.bytes.cmp(&b.bytes);
-    }
-    if a.bytes == b.bytes || a.rt == 0 || b.rt == 0 {
-        return b.rt.cmp(&a.rt);
+/// Whether `a` is a better path than `b` for an I/O of `incoming` bytes.
+///
+/// dm's four rules fold into one comparison of the cross products, ties
+/// going to the higher throughput and then to fewer bytes:
+/// - equal throughput `t > 0`: `(a + i) t < (b + i) t` is `a < b` (rule 1);
+///   both 0: the products tie and the byte tie-break is rule 1;
+/// - equal bytes, or one throughput 0: the products order by throughput,
+///   or tie at 0 and the throughput tie-break decides (rule 2);
+/// - otherwise the smaller product wins (rule 3), a tie to the higher
+///   throughput (rule 4).
+///
+/// Written without early returns so the scan compiles to a few compares and
+/// conditional moves per path.
+#[inline]
+fn better(a: Load, b: Load, incoming: u64) -> bool {
+    // Equal loads (every path of an idle device) order by throughput alone,
+    // without the multiplications.
+    if a.bytes == b.bytes {
+        return a.rt > b.rt;
     }
     let sa = a.bytes.saturating_add(incoming).saturating_mul(b.rt);
     let sb = b.bytes.saturating_add(incoming).saturating_mul(a.rt);
-    match sa.cmp(&sb) {
-        Cmp::Equal => b.rt.cmp(&a.rt),
-        other => other,
-    }
+    // `(sa, b.rt, a.bytes) < (sb, a.rt, b.bytes)` with non-short-circuit
+    // operators, so it compiles to flag arithmetic rather than branches.
+    (sa < sb) | ((sa == sb) & ((a.rt > b.rt) | ((a.rt == b.rt) & (a.bytes < b.bytes))))
 }
 
 #[inline]
@@ -61,16 +72,13 @@ pub(crate) fn select<const N: usize>(
         let (Some(i), Some(h)) = (info.get(slot), hot.get(slot)) else {
             continue;
         };
+        // The control plane stores throughput already clamped to 0..=100.
         let load = Load {
             bytes: h.inflight_bytes.load(Ordering::Relaxed),
-            rt: u64::from(
-                i.relative_throughput
-                    .load(Ordering::Relaxed)
-                    .min(MAX_RELATIVE_THROUGHPUT),
-            ),
+            rt: u64::from(i.relative_throughput.load(Ordering::Relaxed)),
         };
         match best {
-            Some((_, b)) if compare(load, b, incoming) != Cmp::Less => {}
+            Some((_, b)) if !better(load, b, incoming) => {}
             _ => best = Some((slot, load)),
         }
     }
@@ -91,7 +99,7 @@ mod tests {
             dp.hot[slot].inflight_bytes.store(bytes, Ordering::Relaxed);
             dp.info[slot]
                 .relative_throughput
-                .store(rt, Ordering::Relaxed);
+                .store(rt.min(MAX_RELATIVE_THROUGHPUT), Ordering::Relaxed);
         }
         dp
     }
@@ -123,6 +131,42 @@ mod tests {
             let got = select(&dp.info, &dp.hot, mask, &mut c, &Io::read(0, size, 0));
             assert_eq!(got, Some(want), "{why}");
         }
+    }
+
+    /// dm's `st_compare_load`, rule by rule, as the reference `better`
+    /// must agree with wherever the products do not saturate.
+    fn dm_compare(a: Load, b: Load, incoming: u64) -> core::cmp::Ordering {
+        if a.rt == b.rt {
+            return a.bytes.cmp(&b.bytes);
+        }
+        if a.bytes == b.bytes || a.rt == 0 || b.rt == 0 {
+            return b.rt.cmp(&a.rt);
+        }
+        let sa = (a.bytes + incoming) * b.rt;
+        let sb = (b.bytes + incoming) * a.rt;
+        sa.cmp(&sb).then(b.rt.cmp(&a.rt))
+    }
+
+    #[test]
+    fn one_comparison_equals_dm_rules() {
+        let bytes = [0u64, 1, 2, 3, 512, 4096, 8192, 12288, 1 << 30];
+        let rts = [0u64, 1, 2, 3, 50, 100];
+        let mut checked = 0;
+        for &ab in &bytes {
+            for &ar in &rts {
+                for &bb in &bytes {
+                    for &br in &rts {
+                        for inc in [0u64, 512, 4096] {
+                            let (a, b) = (Load { bytes: ab, rt: ar }, Load { bytes: bb, rt: br });
+                            let want = dm_compare(a, b, inc) == core::cmp::Ordering::Less;
+                            assert_eq!(better(a, b, inc), want, "{a:?} vs {b:?} +{inc}");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 9 * 6 * 9 * 6 * 3);
     }
 
     #[test]
