@@ -393,6 +393,7 @@ impl<const N: usize> DataPlane<N> {
                     latency,
                     now,
                     self.header.ewma_shift.load(Ordering::Relaxed),
+                    Duration::from_nanos(self.header.stale_after.load(Ordering::Relaxed)),
                 );
             }
         }

@@ -14,6 +14,9 @@
 //! so the scan itself reads two words per path. A path never sampled scores as if its latency were
 //! 1 ns, so it is tried early and its queue count spreads the first I/Os.
 //!
+//! A path's sample time is refreshed at `stale_after / 16` resolution (see
+//! [`record`]), so a path may be re-sampled up to that much early.
+//!
 //! Compared with the kernel: NVMe's queue-depth and dm's service-time look at
 //! outstanding work only and cannot see a path that is slow per I/O; this
 //! selector sees both. Concurrent completions may overwrite each other's EWMA
@@ -25,8 +28,24 @@ use crate::time::{Duration, Instant};
 use core::sync::atomic::Ordering;
 
 /// Fold one latency sample into a path's estimate.
-#[inline]
-pub(crate) fn record(hot: &PathHot, latency: Duration, now: Instant, shift: u8) {
+///
+/// Writes only what changed, and the sample time only at a sixteenth of
+/// the staleness resolution: every other CPU's scan reads this cache line,
+/// and a store on each completion would pull it away from all of them. In
+/// a steady state (the estimate converged, completions arriving faster
+/// than `stale_after / 16`) a completion writes nothing here.
+///
+/// Out of line on purpose: every policy's submit and complete inline into
+/// one function, and with this inlined too the round-robin path landed in a
+/// code layout that measured 34 ns instead of 19 ns on Zen 1.
+#[inline(never)]
+pub(crate) fn record(
+    hot: &PathHot,
+    latency: Duration,
+    now: Instant,
+    shift: u8,
+    stale_after: Duration,
+) {
     let sample = latency.as_nanos().max(1);
     let old = hot.latency_ewma.load(Ordering::Relaxed);
     let shift = u32::from(shift.min(16));
@@ -36,9 +55,16 @@ pub(crate) fn record(hot: &PathHot, latency: Duration, now: Instant, shift: u8) 
         old.saturating_add(sample.wrapping_sub(old) >> shift)
     } else {
         old.saturating_sub(old.wrapping_sub(sample) >> shift)
-    };
-    hot.latency_ewma.store(new.max(1), Ordering::Relaxed);
-    hot.last_sample.store(now.as_nanos(), Ordering::Relaxed);
+    }
+    .max(1);
+    if new != old {
+        hot.latency_ewma.store(new, Ordering::Relaxed);
+    }
+    let now = now.as_nanos();
+    let last = hot.last_sample.load(Ordering::Relaxed);
+    if last == 0 || now.saturating_sub(last) >= stale_after.as_nanos() >> 4 {
+        hot.last_sample.store(now, Ordering::Relaxed);
+    }
 }
 
 #[inline]
@@ -94,15 +120,57 @@ mod tests {
     use crate::dataplane::DataPlane;
     use crate::path::Locality;
 
+    const STALE: Duration = Duration::from_millis(100);
+
+    #[test]
+    fn sample_time_kept_at_a_sixteenth_of_staleness() {
+        let dp: DataPlane<1> = DataPlane::new();
+        let h = &dp.hot[0];
+        let ms = |m: u64| Instant::from_nanos(m * 1_000_000);
+        record(h, Duration::from_nanos(500), ms(1), 3, STALE);
+        assert_eq!(
+            h.last_sample.load(Ordering::Relaxed),
+            1_000_000,
+            "first sample"
+        );
+        // 100 ms / 16 = 6.25 ms: samples within that leave the time alone.
+        record(h, Duration::from_nanos(500), ms(7), 3, STALE);
+        assert_eq!(h.last_sample.load(Ordering::Relaxed), 1_000_000);
+        record(h, Duration::from_nanos(500), ms(8), 3, STALE);
+        assert_eq!(h.last_sample.load(Ordering::Relaxed), 8_000_000);
+        // A converged estimate is not rewritten, a moved one is.
+        assert_eq!(h.latency_ewma.load(Ordering::Relaxed), 500);
+        record(h, Duration::from_nanos(1300), ms(9), 3, STALE);
+        assert_eq!(h.latency_ewma.load(Ordering::Relaxed), 600);
+    }
+
     #[test]
     fn ewma_converges_with_shift() {
         let dp: DataPlane<1> = DataPlane::new();
         let h = &dp.hot[0];
-        record(h, Duration::from_nanos(800), Instant::from_nanos(1), 3);
+        record(
+            h,
+            Duration::from_nanos(800),
+            Instant::from_nanos(1),
+            3,
+            STALE,
+        );
         assert_eq!(h.latency_ewma.load(Ordering::Relaxed), 800);
-        record(h, Duration::from_nanos(1600), Instant::from_nanos(2), 3);
+        record(
+            h,
+            Duration::from_nanos(1600),
+            Instant::from_nanos(2),
+            3,
+            STALE,
+        );
         assert_eq!(h.latency_ewma.load(Ordering::Relaxed), 900);
-        record(h, Duration::from_nanos(100), Instant::from_nanos(3), 3);
+        record(
+            h,
+            Duration::from_nanos(100),
+            Instant::from_nanos(3),
+            3,
+            STALE,
+        );
         assert_eq!(h.latency_ewma.load(Ordering::Relaxed), 800);
         for i in 0..200 {
             record(
@@ -110,6 +178,7 @@ mod tests {
                 Duration::from_nanos(10_000),
                 Instant::from_nanos(4 + i),
                 3,
+                STALE,
             );
         }
         let v = h.latency_ewma.load(Ordering::Relaxed);
