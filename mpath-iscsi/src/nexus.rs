@@ -18,6 +18,7 @@ use std::os::raw::c_int;
 use std::ptr::NonNull;
 
 use mpath_scsi::classify::TransportStatus;
+use mpath_scsi::{ScsiCommand, ScsiResponse};
 
 use crate::ffi;
 
@@ -106,6 +107,16 @@ impl CommandResult {
     /// [`mpath_scsi::classify::classify`].
     pub fn sense(&self) -> Option<&[u8]> {
         (!self.sense.is_empty()).then_some(self.sense.as_slice())
+    }
+
+    /// The result as the SCSI adapter takes a response.
+    pub fn response(&self) -> ScsiResponse<'_> {
+        ScsiResponse {
+            transport: self.transport,
+            status: self.status,
+            sense: self.sense(),
+            data_in: &self.data,
+        }
     }
 }
 
@@ -273,6 +284,13 @@ impl IscsiNexus {
             self.ctx = None;
         }
         result
+    }
+
+    /// Send a command the SCSI adapter built, and wait for it.
+    pub fn send(&mut self, cmd: &ScsiCommand) -> CommandResult {
+        let out = cmd.data_out();
+        let data_in = usize::try_from(cmd.data_in_len()).unwrap_or(usize::MAX);
+        self.command(cmd.cdb(), (!out.is_empty()).then_some(out), data_in)
     }
 
     fn run(

@@ -27,7 +27,8 @@ use mpath_core::reservation::{PrCommand, PrOp, PrType, RegState};
 use crate::fabric::{Fabric, FabricError};
 use crate::host::Host;
 use crate::nexus::{IscsiNexus, NexusConfig};
-use crate::pr_transport::{PrAnswer, PrExchange, PrTransport};
+use crate::pr_transport::{self, PrAnswer, PrExchange};
+use mpath_scsi::PrOptions;
 
 /// One command of the tool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,7 +170,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Args, Strin
 #[derive(Debug)]
 struct PortalFabric {
     nexuses: Vec<(String, Option<IscsiNexus>)>,
-    transport: PrTransport,
+    pr: PrOptions,
 }
 
 fn unsupported() -> Completion {
@@ -211,14 +212,10 @@ impl Fabric for PortalFabric {
         }
     }
     fn pr(&mut self, i: usize, cmd: PrCommand) -> PrExchange {
-        let t = self.transport;
+        let opts = self.pr;
         match self.nexus(i) {
-            Some(n) => t.execute(cmd, |c, out, len| n.command(c, out, len)),
-            None => PrExchange {
-                answer: PrAnswer::PathFailed,
-                notices: mpath_core::Notices::empty(),
-                attempts: 0,
-            },
+            Some(n) => pr_transport::execute(&opts, cmd, |c| n.send(c)),
+            None => PrExchange::unsent(PrAnswer::PathFailed),
         }
     }
     fn write(&mut self, _: usize, _: u64, _: &[u8]) -> Completion {
@@ -228,11 +225,7 @@ impl Fabric for PortalFabric {
         (unsupported(), Vec::new())
     }
     fn other_host_pr(&mut self, _: PrCommand) -> PrExchange {
-        PrExchange {
-            answer: PrAnswer::Refused,
-            notices: mpath_core::Notices::empty(),
-            attempts: 0,
-        }
+        PrExchange::unsent(PrAnswer::Refused)
     }
     fn other_host_write(&mut self, _: u64, _: &[u8]) -> Completion {
         unsupported()
@@ -249,7 +242,7 @@ fn io(e: std::io::Error) -> String {
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<(), String> {
     let mut fabric = PortalFabric {
         nexuses: Vec::new(),
-        transport: PrTransport::default(),
+        pr: PrOptions::DEFAULT,
     };
     for (i, portal) in args.portals.iter().enumerate() {
         let mut cfg = NexusConfig::new(

@@ -10,10 +10,11 @@ use mpath_core::outcome::{Completion, ProbeResult};
 use mpath_core::reservation::PrCommand;
 use mpath_scsi::cdb::{self, RwParams};
 use mpath_scsi::classify::{classify, classify_probe};
+use mpath_scsi::PrOptions;
 
 use crate::fabric::{Fabric, FabricError};
 use crate::nexus::{CommandResult, IscsiNexus, NexusConfig};
-use crate::pr_transport::{PrExchange, PrTransport};
+use crate::pr_transport::{self, PrExchange};
 use crate::tgt::{TgtTarget, LUN};
 
 /// Our host's initiator name.
@@ -46,7 +47,7 @@ pub struct TgtFabric {
     // Declared before the target so sessions log out before it goes away.
     slots: Vec<Slot>,
     other: IscsiNexus,
-    transport: PrTransport,
+    pr: PrOptions,
     target: TgtTarget,
 }
 
@@ -69,7 +70,7 @@ impl TgtFabric {
         let mut f = TgtFabric {
             slots: Vec::new(),
             other,
-            transport: PrTransport::default(),
+            pr: PrOptions::DEFAULT,
             target,
         };
         for _ in 0..n {
@@ -112,8 +113,13 @@ impl TgtFabric {
         out: Option<&[u8]>,
         data_in: usize,
     ) -> CommandResult {
+        self.on(i, |n| n.command(cdb, out, data_in))
+    }
+
+    /// `f` on nexus `i`, or a transport failure if there is none.
+    fn on(&mut self, i: usize, f: impl FnOnce(&mut IscsiNexus) -> CommandResult) -> CommandResult {
         match self.slots.get_mut(i) {
-            Some(s) => s.nexus.command(cdb, out, data_in),
+            Some(s) => f(&mut s.nexus),
             None => CommandResult {
                 transport: mpath_scsi::classify::TransportStatus::NoConnect,
                 status: 0,
@@ -193,8 +199,8 @@ impl Fabric for TgtFabric {
     }
 
     fn pr(&mut self, i: usize, cmd: PrCommand) -> PrExchange {
-        let t = self.transport;
-        t.execute(cmd, |c, out, len| self.command(i, c, out, len))
+        let opts = self.pr;
+        pr_transport::execute(&opts, cmd, |c| self.on(i, |n| n.send(c)))
     }
 
     fn write(&mut self, i: usize, lba: u64, data: &[u8]) -> Completion {
@@ -215,9 +221,8 @@ impl Fabric for TgtFabric {
     }
 
     fn other_host_pr(&mut self, cmd: PrCommand) -> PrExchange {
-        let t = self.transport;
         let other = &mut self.other;
-        t.execute(cmd, |c, out, len| other.command(c, out, len))
+        pr_transport::execute(&self.pr, cmd, |c| other.send(c))
     }
 
     fn other_host_write(&mut self, lba: u64, data: &[u8]) -> Completion {

@@ -28,8 +28,13 @@
 //! | `ActivateGroup { group, via }` | SET TARGET PORT GROUPS, one descriptor: `group` active/optimized | `handle_activation_result` |
 //! | `TransitionTimedOut`, `Dispatch`, `Fail`, `HeadLive`, `HeadRemoved` | none | - |
 //!
-//! Persistent-reservation commands (PR IN / PR OUT) will join as further
-//! [`CommandKind`]s when the core's coordinator emits actions for them.
+//! The reservation coordinator ([`Coordinator`]) is a separate state
+//! machine; its [`PrAction`]s become PERSISTENT RESERVE OUT / IN commands
+//! with [`ScsiAdapter::pr_command`], and their responses go back through
+//! [`ScsiAdapter::pr_reply`] (not `apply`: the coordinator, not the
+//! controller, takes them). The mapping is in [`crate::pr_map`]. Run the
+//! coordinator with [`ScsiAdapter::registration_scope`], which also decides
+//! ALL_TG_PT.
 
 use core::borrow::Borrow;
 
@@ -48,10 +53,14 @@ use crate::inquiry::Tpgs;
 use crate::stpg::{StpgDescriptor, StpgRepr};
 use crate::wire::List;
 
+use crate::pr_map::PrOptions;
+
 #[cfg(doc)]
 use crate::command::ScsiResponse;
 #[cfg(doc)]
 use crate::identity::path_spec;
+#[cfg(doc)]
+use mpath_core::reservation::{Coordinator, PrAction};
 
 /// The first REPORT TARGET PORT GROUPS allocation length: scsi_dh_alua's
 /// `ALUA_RTPG_SIZE`, room for a few groups of a few ports each. It grows to
@@ -142,6 +151,24 @@ pub enum AdapterError {
         /// The missing target port group.
         tpg: u16,
     },
+    /// PERSISTENT RESERVE IN says it has more data than a 16-bit
+    /// ALLOCATION LENGTH can ask for.
+    #[error("PERSISTENT RESERVE IN needs {required} bytes")]
+    PrInTooLarge {
+        /// ADDITIONAL LENGTH + 8.
+        required: usize,
+    },
+    /// SCSI registrations belong to an I_T nexus or, with ALL_TG_PT, to an
+    /// initiator port; never to a whole host.
+    #[error("registration scope {0:?} does not exist in SCSI")]
+    RegistrationScope(mpath_core::reservation::RegistrationScope),
+    /// A response was handed to the wrong entry point: PERSISTENT RESERVE
+    /// responses go to `pr_reply`, every other one to `apply`.
+    #[error("{} response handed to the wrong entry point", command.name())]
+    WrongEntry {
+        /// The command whose response it was.
+        command: CommandKind,
+    },
 }
 
 /// What the adapter remembers about one path.
@@ -169,6 +196,7 @@ pub struct AdapterPath {
 pub struct ScsiAdapter<const P: usize> {
     lu: LuName,
     paths: [Option<AdapterPath>; P],
+    pr: PrOptions,
 }
 
 /// Classify an I/O completion for [`Controller::handle_completion`]
@@ -183,7 +211,16 @@ impl<const P: usize> ScsiAdapter<P> {
         ScsiAdapter {
             lu,
             paths: [None; P],
+            pr: PrOptions::DEFAULT,
         }
+    }
+
+    /// The same adapter with these persistent-reservation options
+    /// (registration scope, hence ALL_TG_PT, and APTPL).
+    #[must_use]
+    pub const fn with_pr_options(mut self, pr: PrOptions) -> Self {
+        self.pr = pr;
+        self
     }
 
     /// `cfg` made fit for this logical unit: ALUA protocol (an I/O reporting
@@ -225,6 +262,18 @@ impl<const P: usize> ScsiAdapter<P> {
     /// Every path the adapter knows.
     pub fn paths(&self) -> impl Iterator<Item = &AdapterPath> + '_ {
         self.paths.iter().flatten()
+    }
+
+    /// How PERSISTENT RESERVE OUT commands are built for this device.
+    pub const fn pr_options(&self) -> PrOptions {
+        self.pr
+    }
+
+    /// What one registration covers: give it to the reservation
+    /// coordinator (`Coordinator::new`). ALL_TG_PT is set exactly when it
+    /// is [`RegistrationScope::InitiatorPort`](mpath_core::reservation::RegistrationScope::InitiatorPort).
+    pub const fn registration_scope(&self) -> mpath_core::reservation::RegistrationScope {
+        self.pr.scope()
     }
 
     /// Whether some path of the device is in target port group `tpg`.

@@ -113,6 +113,9 @@ enum RtpgRead<'a> {
 
 impl<const P: usize> ScsiAdapter<P> {
     /// Applies the response to `cmd`, routed by its [`CommandKind`].
+    /// Responses to PERSISTENT RESERVE commands belong to the reservation
+    /// coordinator: they are refused with [`AdapterError::WrongEntry`]; use
+    /// [`ScsiAdapter::pr_reply`].
     pub fn apply<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>(
         &mut self,
         ctl: &mut Controller<D, N, Q, G>,
@@ -130,6 +133,7 @@ impl<const P: usize> ScsiAdapter<P> {
             CommandKind::ActivateGroup { group } => self
                 .apply_stpg(ctl, group, cmd.path, resp, now)
                 .map(Applied::Activation),
+            CommandKind::Reservation { .. } => Err(AdapterError::WrongEntry { command: cmd.kind }),
         }
     }
 

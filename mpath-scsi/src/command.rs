@@ -4,10 +4,13 @@
 //! A [`ScsiCommand`] is complete: the CDB bytes, the parameter list to send
 //! (data-out), how many bytes to accept back (data-in), and the [`CommandKind`]
 //! that says which core action it carries out, so the response can be routed
-//! to [`ScsiAdapter::apply`](crate::adapter::ScsiAdapter::apply).
+//! to [`ScsiAdapter::apply`](crate::adapter::ScsiAdapter::apply), or, for the
+//! reservation coordinator's commands, to
+//! [`ScsiAdapter::pr_reply`](crate::adapter::ScsiAdapter::pr_reply).
 
 use mpath_core::access::GroupId;
 use mpath_core::path::PathId;
+use mpath_core::reservation::PrCommand;
 
 use crate::cdb::Cdb;
 use crate::classify::{status, TransportStatus};
@@ -15,13 +18,10 @@ use crate::error::WireError;
 
 /// The largest parameter list a [`ScsiCommand`] carries. SET TARGET PORT
 /// GROUPS with one descriptor needs 8 bytes; the basic PERSISTENT RESERVE
-/// OUT parameter list (a later addition) 24.
+/// OUT parameter list 24.
 pub const DATA_OUT_MAX: usize = 64;
 
 /// Which core action a command carries out: where its response goes.
-///
-/// Persistent-reservation commands will be added as further variants when
-/// the core's reservation coordinator emits actions for them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CommandKind {
@@ -34,6 +34,17 @@ pub enum CommandKind {
         /// The group being activated.
         group: GroupId,
     },
+    /// PERSISTENT RESERVE OUT or IN for a reservation coordinator
+    /// [`PrAction`](mpath_core::reservation::PrAction): the response goes to
+    /// [`ScsiAdapter::pr_reply`](crate::adapter::ScsiAdapter::pr_reply).
+    Reservation {
+        /// The coordinator's command.
+        command: PrCommand,
+        /// Which send this is on the same path: 1, then counted up by every
+        /// resend after a unit attention or busy target, up to
+        /// [`PR_ATTEMPTS`](crate::pr_map::PR_ATTEMPTS).
+        attempt: u8,
+    },
 }
 
 impl CommandKind {
@@ -43,6 +54,11 @@ impl CommandKind {
             CommandKind::Probe => "TEST UNIT READY",
             CommandKind::RefreshAccessState => "REPORT TARGET PORT GROUPS",
             CommandKind::ActivateGroup { .. } => "SET TARGET PORT GROUPS",
+            CommandKind::Reservation {
+                command: PrCommand::ReadKeys | PrCommand::ReadReservation,
+                ..
+            } => "PERSISTENT RESERVE IN",
+            CommandKind::Reservation { .. } => "PERSISTENT RESERVE OUT",
         }
     }
 }

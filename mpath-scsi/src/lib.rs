@@ -4,8 +4,9 @@
 //! classification of a finished command into the core's
 //! [`Completion`](mpath_core::outcome::Completion) and
 //! [`ProbeResult`](mpath_core::outcome::ProbeResult); and the sans-IO
-//! [`adapter`] that turns the core's actions into SCSI commands and their
-//! responses into core events.
+//! [`adapter`] that turns the core's actions, and the reservation
+//! coordinator's ([`pr_map`]), into SCSI commands and their responses into
+//! core events.
 //!
 //! # Shape
 //!
@@ -29,6 +30,7 @@
 //! | [`pr`], [`pr_in`], [`pr_out`], [`transport_id`] | persistent reservations | SPC-4 5.13, 6.16, 6.17, 7.6.4 |
 //! | [`identity`] | a path's logical unit, target port and group | SPC-4 7.8.6; scsi_dh_alua `alua_check_vpd` |
 //! | [`adapter`], [`command`] | core actions to commands, responses to core events | scsi_dh_alua, multipath-tools TUR checker |
+//! | [`pr_map`] | reservation coordinator actions to PERSISTENT RESERVE OUT/IN, responses to replies | SPC-4 5.13, 6.16, 6.17; mpathpersist |
 //!
 //! # Panic contract
 //!
@@ -87,6 +89,7 @@ pub mod identity;
 pub mod inquiry;
 pub mod pr;
 pub mod pr_in;
+pub mod pr_map;
 pub mod pr_out;
 pub mod rtpg;
 pub mod sense;
@@ -107,6 +110,7 @@ pub use identity::{path_spec, IdentityError, LuName, PathIdentity, DEFAULT_GROUP
 pub use inquiry::{Inquiry, InquiryRepr, Peripheral, Tpgs};
 pub use pr::{PrInAction, PrOutAction, PrType};
 pub use pr_in::{PrIn, PrInRepr};
+pub use pr_map::{PrAnswer, PrDecoded, PrOptions, PrStep};
 pub use pr_out::{PrOutParams, RegisterAndMoveParams};
 pub use rtpg::{RelativePortId, Rtpg, RtpgRepr, TpgDescriptor};
 pub use sense::{Sense, SenseFormat, SenseRepr};

@@ -2,6 +2,8 @@
 //! through two target port groups. Every byte the "target" returns is built
 //! with this crate's emitters.
 
+mod common;
+
 use mpath_core::{
     AccessState, Action, ActivationResult, Config, Disposition, GroupAccess, GroupId, Instant, Io,
     Multipath, NexusId, PathId, Tier,
@@ -9,18 +11,13 @@ use mpath_core::{
 use mpath_scsi::alua::{AluaState, SupportedStates, TpgStatus};
 use mpath_scsi::cdb::RtpgFormat;
 use mpath_scsi::classify::status;
-use mpath_scsi::designator::{Association, CodeSet, Designation, Designator};
-use mpath_scsi::inquiry::{InquiryRepr, Peripheral, Tpgs};
+use mpath_scsi::inquiry::Tpgs;
 use mpath_scsi::rtpg::{RelativePortId, TpgDescriptor};
 use mpath_scsi::{
-    classify_io, path_spec, Applied, CommandKind, DeviceIdRepr, List, PathIdentity, ProtocolId,
-    RtpgApplied, RtpgRepr, ScsiAdapter, ScsiCommand, ScsiResponse, SenseFormat, SenseKey,
-    SenseRepr, StpgRepr, TransportStatus,
+    classify_io, path_spec, Applied, CommandKind, List, PathIdentity, RtpgApplied, RtpgRepr,
+    ScsiAdapter, ScsiCommand, ScsiResponse, SenseFormat, SenseKey, SenseRepr, StpgRepr,
+    TransportStatus,
 };
-
-const NAA: [u8; 16] = [
-    0x60, 0x01, 0x40, 0x5a, 0xbc, 0xde, 0xf0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x12,
-];
 
 fn t(ms: u64) -> Instant {
     Instant::from_nanos(ms * 1_000_000)
@@ -28,52 +25,7 @@ fn t(ms: u64) -> Instant {
 
 /// Standard INQUIRY and VPD 83h through relative port `port` in `tpg`.
 fn discover(tpg: u16, port: u16) -> PathIdentity {
-    let inq = InquiryRepr {
-        peripheral: Peripheral::DISK,
-        rmb: false,
-        version: 6,
-        normaca: false,
-        hisup: true,
-        response_data_format: 2,
-        sccs: false,
-        acc: false,
-        tpgs: Tpgs::Both,
-        third_party_copy: false,
-        protect: false,
-        encserv: false,
-        multip: true,
-        cmdque: true,
-        vendor: *b"LIO-ORG ",
-        product: *b"block0          ",
-        revision: *b"4.0 ",
-    };
-    let target_port = |designator| Designation {
-        piv: true,
-        protocol_id: ProtocolId::ISCSI,
-        code_set: CodeSet::Binary,
-        association: Association::TargetPort,
-        designator,
-    };
-    let ds = [
-        Designation {
-            piv: false,
-            protocol_id: ProtocolId::FCP,
-            code_set: CodeSet::Binary,
-            association: Association::LogicalUnit,
-            designator: Designator::Naa(&NAA),
-        },
-        target_port(Designator::RelativeTargetPort(port)),
-        target_port(Designator::TargetPortGroup(tpg)),
-    ];
-    let mut i = [0u8; 36];
-    inq.emit(&mut i).unwrap();
-    let vpd = DeviceIdRepr {
-        peripheral: Peripheral::DISK,
-        designations: List::Items(&ds),
-    };
-    let mut v = [0u8; 64];
-    let n = vpd.emit(&mut v).unwrap();
-    PathIdentity::from_bytes(&i, &v[..n]).unwrap()
+    common::identity(Tpgs::Both, Some(tpg), port)
 }
 
 /// A two-port-group array: TPG 1 holds relative port 1, TPG 2 port 2.

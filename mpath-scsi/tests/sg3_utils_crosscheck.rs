@@ -342,3 +342,70 @@ fn cdb_names_agree_with_sg_decode_sense() {
         }
     }
 }
+
+/// The CDBs the adapter builds for every reservation coordinator command
+/// are the PERSISTENT RESERVE commands sg3_utils names for them.
+#[test]
+fn reservation_command_cdbs_agree_with_sg_decode_sense() {
+    use mpath_core::reservation::{PrAction, PrCommand, PrType as T};
+    use mpath_core::PathId;
+    use mpath_scsi::PrOptions;
+    let commands = [
+        (
+            PrCommand::Register { key: 1 },
+            "Persistent reserve out, register and ignore existing key",
+        ),
+        (
+            PrCommand::Unregister,
+            "Persistent reserve out, register and ignore existing key",
+        ),
+        (
+            PrCommand::Reserve {
+                key: 1,
+                rtype: T::WriteExclusiveRegistrantsOnly,
+            },
+            "Persistent reserve out, reserve",
+        ),
+        (
+            PrCommand::Release {
+                key: 1,
+                rtype: T::ExclusiveAccess,
+            },
+            "Persistent reserve out, release",
+        ),
+        (
+            PrCommand::Preempt {
+                key: 1,
+                victim: 2,
+                rtype: T::WriteExclusive,
+                abort: false,
+            },
+            "Persistent reserve out, preempt",
+        ),
+        (
+            PrCommand::Preempt {
+                key: 1,
+                victim: 2,
+                rtype: T::WriteExclusive,
+                abort: true,
+            },
+            "Persistent reserve out, preempt and abort",
+        ),
+        (PrCommand::Clear { key: 1 }, "Persistent reserve out, clear"),
+        (PrCommand::ReadKeys, "Persistent reserve in, read keys"),
+        (
+            PrCommand::ReadReservation,
+            "Persistent reserve in, read reservation",
+        ),
+    ];
+    for (command, name) in commands {
+        let c = PrOptions::DEFAULT
+            .command(&PrAction {
+                via: PathId::from_raw(0),
+                command,
+            })
+            .unwrap();
+        let sg = sg_decode(&["--cdb"], c.cdb());
+        assert_eq!(first_line(&sg).trim(), name, "{command:?}");
+    }
+}
