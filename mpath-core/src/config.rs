@@ -110,6 +110,13 @@ pub struct AccessConfig {
     /// path is left and a standby or non-optimized group could take over.
     /// Only for targets that report explicit ALUA support (TPGS 10b/11b).
     pub explicit_activation: bool,
+    /// Also activate a non-optimized group while it carries I/O, to make it
+    /// optimized (scsi_dh_alua's `optimize_stpg`). Off by default, as in
+    /// the kernel: a non-optimized path works, and only standby or
+    /// unavailable groups are activated, when nothing better is usable. A
+    /// group chosen with [`switch_group`](crate::Controller::switch_group)
+    /// is activated either way.
+    pub activate_non_optimized: bool,
     /// Default transition timeout: ALUA's when RTPG reports none (the
     /// kernel's `ALUA_FAILOVER_TIMEOUT` is 60 s), NVMe's ANATT from Identify
     /// Controller otherwise. Adapters set per-group values.
@@ -186,6 +193,7 @@ impl Config {
         access: AccessConfig {
             protocol: AccessProtocol::Alua,
             explicit_activation: false,
+            activate_non_optimized: false,
             transition_timeout: Duration::from_secs(60),
             transition_poll: Duration::from_secs(1),
             refresh_retries: 5,

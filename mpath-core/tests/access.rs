@@ -161,6 +161,52 @@ fn ana_change_past_anatt_raises_an_action() {
 }
 
 #[test]
+fn non_optimized_carrying_io_is_activated_only_when_asked() {
+    let activations = |d: &mut Dev| -> Vec<GroupId> {
+        drain(d)
+            .iter()
+            .filter_map(|a| match a {
+                Action::ActivateGroup { group, .. } => Some(*group),
+                _ => None,
+            })
+            .collect()
+    };
+    for optimize in [false, true] {
+        let mut cfg = Config::DEFAULT;
+        cfg.access.explicit_activation = true;
+        cfg.access.activate_non_optimized = optimize;
+        let mut d = dev(cfg);
+        let ao = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+        let ano = add(&mut d, 2, 2, AccessState::NonOptimized, secs(0));
+        let _sb = add(&mut d, 3, 3, AccessState::Standby, secs(0));
+        drain(&mut d);
+        d.controller_mut().fail_path(ao, secs(1)).unwrap();
+        assert_eq!(selectable(&d), vec![ano]);
+        if optimize {
+            // scsi_dh_alua with optimize_stpg: STPG the group in use.
+            assert_eq!(activations(&mut d), vec![GroupId(2)]);
+            continue;
+        }
+        // The default, as in the kernel: I/O runs on the non-optimized
+        // path and the standby group is left alone.
+        assert_eq!(activations(&mut d), vec![]);
+        // A manual switch to the standby group activates it anyway.
+        d.controller_mut()
+            .switch_group(Some(GroupId(3)), secs(2))
+            .unwrap();
+        assert_eq!(activations(&mut d), vec![GroupId(3)]);
+        d.controller_mut()
+            .handle_activation_result(GroupId(3), ActivationResult::Failed, secs(3))
+            .unwrap();
+        d.controller_mut().switch_group(None, secs(3)).unwrap();
+        drain(&mut d);
+        // With the non-optimized path gone too, standby is the way out.
+        d.controller_mut().fail_path(ano, secs(4)).unwrap();
+        assert_eq!(activations(&mut d), vec![GroupId(3)]);
+    }
+}
+
+#[test]
 fn explicit_activation_when_no_optimized_path_is_left() {
     let mut cfg = Config::DEFAULT;
     cfg.access.explicit_activation = true;

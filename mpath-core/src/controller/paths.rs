@@ -551,8 +551,10 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
     }
 
     /// Start an explicit activation if one is called for: explicit ALUA is
-    /// on, no optimized path is usable, and a standby or non-optimized group
-    /// has a reachable path.
+    /// on, no optimized path is usable, and a standby group (or, with
+    /// `activate_non_optimized`, a non-optimized one) has a reachable path.
+    /// While non-optimized paths carry I/O, standby groups are left alone,
+    /// as scsi_dh_alua does; a switched-to group is activated regardless.
     pub(crate) fn consider_activation(&mut self) {
         if !self.cfg.access.explicit_activation
             || self.activation.is_some()
@@ -562,6 +564,8 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         {
             return;
         }
+        let optimize = self.cfg.access.activate_non_optimized;
+        let non_optimized_usable = self.published_tier == Some(Tier::NonOptimized);
         // Rank: the switched group first, then non-optimized before standby,
         // preferred before not.
         let mut best: Option<(u8, Activation)> = None;
@@ -572,16 +576,17 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             let Some(g) = self.group(p.spec.group) else {
                 continue;
             };
+            let switched = self.switched_group == Some(g.id);
             let class_rank = match g.effective().class() {
-                AccessClass::NonOptimized => 2u8,
-                AccessClass::Activatable => 4,
+                AccessClass::NonOptimized if optimize || switched => 2u8,
+                AccessClass::Activatable if !non_optimized_usable || switched => 4,
                 _ => continue,
             };
             let mut rank = class_rank;
             if g.access.preferred {
                 rank = rank.saturating_sub(1);
             }
-            if self.switched_group == Some(g.id) {
+            if switched {
                 rank = 0;
             }
             if best.is_none_or_worse(rank) {
