@@ -161,6 +161,68 @@ fn ana_change_past_anatt_raises_an_action() {
 }
 
 #[test]
+fn a_path_moves_to_another_group() {
+    let mut d = dev(Config::DEFAULT);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    let b = add(&mut d, 1, 2, AccessState::Optimized, ms(0));
+    let c = add(&mut d, 2, 3, AccessState::NonOptimized, ms(0));
+    assert_eq!(selectable(&d), vec![a, b]);
+    // b's target port now reports in group 2.
+    d.controller_mut()
+        .move_path_to_group(b, GroupId(2), None, ms(1))
+        .unwrap();
+    assert_eq!(selectable(&d), vec![a]);
+    assert_eq!(d.controller().tier(b).unwrap(), Tier::NonOptimized);
+    // a moves to a group not seen before, in standby: group 1 is left
+    // empty and forgotten, and the non-optimized paths carry I/O.
+    d.controller_mut()
+        .move_path_to_group(
+            a,
+            GroupId(3),
+            Some(GroupAccess::new(AccessState::Standby)),
+            ms(2),
+        )
+        .unwrap();
+    assert_eq!(d.controller().group_access(GroupId(1)), None);
+    assert_eq!(selectable(&d), vec![b, c]);
+    assert_eq!(d.controller().tier(a).unwrap(), Tier::Ineligible);
+    let snap = d.controller().path_snapshot(a, &[]).unwrap();
+    assert_eq!(
+        (snap.group, snap.access),
+        (GroupId(3), AccessState::Standby)
+    );
+    // Misuse leaves everything as it was.
+    assert!(matches!(
+        d.controller_mut()
+            .move_path_to_group(a, GroupId(1), None, ms(1)),
+        Err(Error::Time(_))
+    ));
+    add(&mut d, 4, 4, AccessState::Optimized, ms(3));
+    add(&mut d, 5, 5, AccessState::Optimized, ms(3));
+    assert_eq!(
+        d.controller_mut()
+            .move_path_to_group(c, GroupId(9), None, ms(4)),
+        Err(Error::GroupTableFull),
+        "four groups, and group 2 keeps b"
+    );
+    assert_eq!(
+        d.controller().path_snapshot(c, &[]).unwrap().group,
+        GroupId(2)
+    );
+    // The last path of a group may move to a new one: its entry is reused.
+    d.controller_mut()
+        .move_path_to_group(a, GroupId(9), None, ms(4))
+        .unwrap();
+    assert_eq!(d.controller().group_access(GroupId(3)), None);
+    d.controller_mut().remove_path(a, ms(5)).unwrap();
+    assert_eq!(
+        d.controller_mut()
+            .move_path_to_group(a, GroupId(2), None, ms(5)),
+        Err(Error::StalePath(a))
+    );
+}
+
+#[test]
 fn non_optimized_carrying_io_is_activated_only_when_asked() {
     let activations = |d: &mut Dev| -> Vec<GroupId> {
         drain(d)

@@ -27,6 +27,11 @@ enum Op {
     RemovePath {
         pick: usize,
     },
+    MoveGroup {
+        pick: usize,
+        group: u8,
+        access: Option<u8>,
+    },
     FailPath {
         pick: usize,
     },
@@ -80,6 +85,8 @@ fn op() -> impl Strategy<Value = Op> {
         6 => (any::<usize>(), 0u8..12).prop_map(|(pick, outcome)| Op::Complete { pick, outcome }),
         2 => (0u8..4, 0u8..10).prop_map(|(group, access)| Op::AddPath { group, access }),
         1 => any::<usize>().prop_map(|pick| Op::RemovePath { pick }),
+        1 => (any::<usize>(), 0u8..6, proptest::option::of(0u8..10))
+            .prop_map(|(pick, group, access)| Op::MoveGroup { pick, group, access }),
         1 => any::<usize>().prop_map(|pick| Op::FailPath { pick }),
         1 => any::<usize>().prop_map(|pick| Op::ReinstatePath { pick }),
         3 => (any::<usize>(), 0u8..5).prop_map(|(pick, result)| Op::Probe { pick, result }),
@@ -292,6 +299,24 @@ impl Model {
             Op::RemovePath { pick } => {
                 if let Some(p) = self.pick(pick) {
                     self.d.controller_mut().remove_path(p, now).unwrap();
+                }
+            }
+            Op::MoveGroup {
+                pick,
+                group,
+                access,
+            } => {
+                if let Some(p) = self.pick(pick) {
+                    let a = access.map(|a| GroupAccess::new(STATES[a as usize]));
+                    let r = self.d.controller_mut().move_path_to_group(
+                        p,
+                        GroupId(group.into()),
+                        a,
+                        now,
+                    );
+                    // Six group ids over a four-group table: refusals happen
+                    // and must be the table being full, nothing else.
+                    assert!(matches!(r, Ok(()) | Err(Error::GroupTableFull)), "{r:?}");
                 }
             }
             Op::FailPath { pick } => {

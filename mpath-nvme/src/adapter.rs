@@ -29,8 +29,11 @@
 //! collide, so the adapter keeps a table: the group of a pair is the group of
 //! a path that already has the pair, else the lowest index `0..P` no path
 //! uses. Ids are therefore at most `P` distinct values, which keeps the
-//! core's group table (it never forgets groups) bounded while fabrics
-//! controllers come back with fresh CNTLIDs. Because an id may be reused,
+//! core's group table bounded while fabrics controllers come back with
+//! fresh CNTLIDs. A namespace that moves to another ANA group keeps its
+//! core group: a controller is one path of the namespace, so the group is
+//! that path's alone, and the adapter only updates the ANAGRPID it looks
+//! the path up by. Because an id may be reused,
 //! every [`PathSpec`] the adapter builds carries an access state, so a
 //! reused id never inherits the previous controller's state.
 //!

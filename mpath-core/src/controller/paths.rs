@@ -129,9 +129,24 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             *g = g.checked_add(1).unwrap_or(1);
         }
         self.dp.borrow().retire_path(slot);
-        // A group no path refers to any more is forgotten, so transports
-        // whose group ids churn (NVMe controllers reconnecting with new
-        // CNTLIDs) never fill the table.
+        self.forget_orphaned_groups();
+        if self.activation.is_some_and(|a| a.via == path) {
+            self.activation = None;
+        }
+        self.counters.paths_removed = self.counters.paths_removed.saturating_add(1);
+        self.republish(now, Cause::Other);
+        if self.paths.iter().all(Option::is_none) {
+            let remove_at = now.saturating_add(self.cfg.delayed_removal);
+            self.head = HeadState::Orphaned { remove_at };
+            self.run_timers(now);
+        }
+        Ok(())
+    }
+
+    /// A group no path refers to any more is forgotten, so transports whose
+    /// group ids churn (NVMe controllers reconnecting with new CNTLIDs,
+    /// target ports moving between port groups) never fill the table.
+    fn forget_orphaned_groups(&mut self) {
         let orphaned: heapless::Vec<GroupId, G> = self
             .groups
             .iter()
@@ -145,16 +160,65 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         if self.activation.is_some_and(|a| orphaned.contains(&a.group)) {
             self.activation = None;
         }
-        if self.activation.is_some_and(|a| a.via == path) {
-            self.activation = None;
+    }
+
+    /// Move a path to another access-state group: its target port now
+    /// reports in a different target port group (RTPG after a target
+    /// reconfiguration), or its namespace moved to another ANA group. The
+    /// path keeps its id, counters and health; its access state becomes the
+    /// new group's (`access` sets it, for a group the controller has not
+    /// seen yet or with fresher news). An activation sent through the path
+    /// for its old group is dropped, and the old group is forgotten when no
+    /// path is left in it.
+    ///
+    /// Errors, with nothing changed: an unknown or stale path, time going
+    /// backwards, or no room for a new group.
+    pub fn move_path_to_group(
+        &mut self,
+        path: PathId,
+        group: GroupId,
+        access: Option<GroupAccess>,
+        now: Instant,
+    ) -> Result<(), Error> {
+        let old = self.rec(path)?.spec.group;
+        self.clock.check(now)?;
+        let old_left_empty = !self
+            .paths
+            .iter()
+            .flatten()
+            .any(|p| p.spec.group == old && p.id != path);
+        if group != old && self.group(group).is_none() && self.groups.is_full() && !old_left_empty {
+            return Err(Error::GroupTableFull);
         }
-        self.counters.paths_removed = self.counters.paths_removed.saturating_add(1);
+        self.enter(now)?;
+        if let Ok(p) = self.rec_mut(path) {
+            p.spec.group = group;
+        }
+        if group != old {
+            if self
+                .activation
+                .is_some_and(|a| a.via == path && a.group == old)
+            {
+                self.activation = None;
+            }
+            // Frees the old group's entry first when the path was its last.
+            self.forget_orphaned_groups();
+        }
+        let poll = self.cfg.access.transition_poll;
+        if self.group(group).is_none() {
+            let timeout = self.cfg.access.transition_timeout;
+            let g = GroupRec::new(
+                group,
+                GroupAccess::new(crate::access::AccessState::Optimized),
+                timeout,
+            );
+            // Room was checked above.
+            let _ = self.groups.push(g);
+        }
+        if let (Some(a), Some(g)) = (access, self.group_mut(group)) {
+            g.set(a, now, poll);
+        }
         self.republish(now, Cause::Other);
-        if self.paths.iter().all(Option::is_none) {
-            let remove_at = now.saturating_add(self.cfg.delayed_removal);
-            self.head = HeadState::Orphaned { remove_at };
-            self.run_timers(now);
-        }
         Ok(())
     }
 
