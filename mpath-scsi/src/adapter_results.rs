@@ -215,6 +215,7 @@ impl<const P: usize> ScsiAdapter<P> {
                 return Err(e);
             }
         };
+        self.follow_moved_ports(ctl, &repr, now);
         let timeout = repr.implicit_transition_timeout();
         let mut groups = 0usize;
         for d in repr.groups.iter() {
@@ -230,6 +231,44 @@ impl<const P: usize> ScsiAdapter<P> {
         }
         finish_refresh(ctl, via, true, now)?;
         Ok(RtpgApplied::Applied { groups })
+    }
+
+    /// A path whose target port the response lists under another target
+    /// port group than the one VPD 0x83 gave (the target was reconfigured)
+    /// moves to that group in the core, with the group's reported state.
+    /// A move the core refuses (its group table is full) leaves the path
+    /// where it was; the next RTPG tries again.
+    fn follow_moved_ports<
+        D: Borrow<DataPlane<N>>,
+        const N: usize,
+        const Q: usize,
+        const G: usize,
+    >(
+        &mut self,
+        ctl: &mut Controller<D, N, Q, G>,
+        repr: &RtpgRepr<'_>,
+        now: Instant,
+    ) {
+        for slot in self.paths.iter_mut() {
+            let Some(p) = slot.as_mut() else { continue };
+            let (Some(port), Some(known)) = (p.relative_target_port, p.target_port_group) else {
+                continue;
+            };
+            let Some(d) = repr.group_of_port(port) else {
+                continue;
+            };
+            if d.group == known || p.tpgs == Tpgs::NotSupported {
+                continue;
+            }
+            let group = GroupId(u32::from(d.group));
+            if ctl
+                .move_path_to_group(p.id, group, Some(d.access()), now)
+                .is_ok()
+            {
+                p.target_port_group = Some(d.group);
+                p.group = group;
+            }
+        }
     }
 
     /// Everything about an RTPG response that can go wrong, checked before

@@ -101,11 +101,25 @@ fn sense(key: SenseKey, asc: u8, ascq: u8) -> Vec<u8> {
 }
 
 fn rtpg(itt: u8, groups: &[(u16, AluaState)]) -> Vec<u8> {
-    let ports: Vec<[RelativePortId; 1]> = groups.iter().map(|g| [RelativePortId(g.0)]).collect();
+    let ports: Vec<Vec<u16>> = groups.iter().map(|g| alloc::vec![g.0]).collect();
+    let with_ports: Vec<(u16, AluaState, &[u16])> = groups
+        .iter()
+        .zip(&ports)
+        .map(|(&(g, st), p)| (g, st, p.as_slice()))
+        .collect();
+    rtpg_ports(itt, &with_ports)
+}
+
+/// RTPG data with (group, state, relative target ports) per descriptor.
+fn rtpg_ports(itt: u8, groups: &[(u16, AluaState, &[u16])]) -> Vec<u8> {
+    let ports: Vec<Vec<RelativePortId>> = groups
+        .iter()
+        .map(|g| g.2.iter().map(|&p| RelativePortId(p)).collect())
+        .collect();
     let ds: Vec<TpgDescriptor<'_>> = groups
         .iter()
         .zip(&ports)
-        .map(|(&(group, state), ports)| TpgDescriptor {
+        .map(|(&(group, state, _), ports)| TpgDescriptor {
             preferred: false,
             state,
             supported: SupportedStates::all(),
@@ -526,6 +540,42 @@ fn rtpg_larger_than_allocated_is_asked_again() {
             required: usize::try_from(RTPG_MAX_ALLOC_LEN).unwrap() + 4
         })
     );
+}
+
+#[test]
+fn a_target_port_that_moved_group_is_followed() {
+    let (mut mp, mut ad, p1, p2) = setup(Tpgs::Both);
+    let cmds = commands(&mut mp, &ad);
+    let ctl = mp.controller_mut();
+    let first = rtpg(
+        60,
+        &[(1, AluaState::ActiveOptimized), (2, AluaState::Standby)],
+    );
+    ad.apply(ctl, &cmds[0], &ScsiResponse::good(&first), t(1))
+        .unwrap();
+    assert_eq!(ctl.tier(p2), Ok(Tier::Ineligible));
+    // Reconfigured: port 2 now sits in group 1 with port 1; group 2 is
+    // empty and reported unavailable.
+    let ctl = mp.controller_mut();
+    ctl.handle_notices(p1, mpath_core::Notices::ACCESS_STATE_CHANGED, t(2))
+        .unwrap();
+    let again = commands(&mut mp, &ad);
+    let ctl = mp.controller_mut();
+    let moved = rtpg_ports(
+        60,
+        &[
+            (1, AluaState::ActiveOptimized, &[1, 2]),
+            (2, AluaState::Unavailable, &[]),
+        ],
+    );
+    assert_eq!(
+        ad.apply(ctl, &again[0], &ScsiResponse::good(&moved), t(3)),
+        Ok(Applied::Refresh(RtpgApplied::Applied { groups: 1 }))
+    );
+    assert_eq!(ad.path(p2).unwrap().target_port_group, Some(1));
+    assert_eq!(ad.path(p2).unwrap().group, GroupId(1));
+    assert_eq!(ctl.tier(p2), Ok(Tier::Optimized));
+    assert_eq!(ctl.group_access(GroupId(2)), None, "old group forgotten");
 }
 
 #[test]
