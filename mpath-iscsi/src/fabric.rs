@@ -6,7 +6,8 @@
 //! scenarios.
 //!
 //! Results are what a transport adapter reports to the core: I/O as a
-//! classified [`Completion`], PR commands as a [`PrExchange`] (the
+//! classified [`Completion`] (per write for a batch of writes outstanding
+//! together, [`BatchOutcome`]), PR commands as a [`PrExchange`] (the
 //! target's answer plus the notices seen on the way).
 
 use std::fmt;
@@ -27,6 +28,17 @@ impl fmt::Display for FabricError {
 }
 
 impl std::error::Error for FabricError {}
+
+/// How a batch of writes outstanding together on one nexus ended
+/// ([`Fabric::write_batch`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Each write's completion, in the order given.
+    pub completions: Vec<Completion>,
+    /// Writes outstanding (sent, no status yet) when the nexus was cut; 0
+    /// without a cut.
+    pub in_flight_at_cut: usize,
+}
 
 /// Nexuses from our host (and one from another host) to one logical unit.
 pub trait Fabric {
@@ -49,6 +61,16 @@ pub trait Fabric {
     fn pr(&mut self, i: usize, cmd: PrCommand) -> PrExchange;
     /// Write `data` (whole blocks) at `lba` through nexus `i`.
     fn write(&mut self, i: usize, lba: u64, data: &[u8]) -> Completion;
+    /// Queue every write of `writes` (LBA, whole blocks) on nexus `i` at
+    /// once, so that they are outstanding together, and wait for each. With
+    /// `cut`, cut nexus `i` as [`Fabric::cut_nexus`] does while some of them
+    /// are still outstanding; each then completes as the cut left it.
+    fn write_batch(
+        &mut self,
+        i: usize,
+        writes: &[(u64, &[u8])],
+        cut: bool,
+    ) -> Result<BatchOutcome, FabricError>;
     /// Read `blocks` blocks at `lba` through nexus `i`.
     fn read(&mut self, i: usize, lba: u64, blocks: u32) -> (Completion, Vec<u8>);
     /// A PR command from the other host (another initiator name).

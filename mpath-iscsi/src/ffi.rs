@@ -1,6 +1,9 @@
 //! Hand-written bindings for the part of libiscsi (1.19, `iscsi/iscsi.h`
 //! and `iscsi/scsi-lowlevel.h`) the nexus uses: context set-up, a blocking
-//! login, one raw-CDB command at a time, logout.
+//! login, one raw-CDB command at a time, logout; and for batches of
+//! outstanding writes, the asynchronous WRITE(10)/(16) tasks with a
+//! completion callback and the event loop around them (`iscsi_get_fd`,
+//! `iscsi_which_events`, `iscsi_service`, and libc's `poll`).
 //!
 //! Only `struct scsi_task` is laid out here, because the command's status,
 //! sense and data-in are read from it directly (libiscsi has no accessors
@@ -8,7 +11,7 @@
 //! (checked with `offsetof`: size 176, `sense` at 48, `datain` at 64); the
 //! compile-time assertions at the end keep it that way.
 
-use std::os::raw::{c_char, c_int, c_uchar, c_void};
+use std::os::raw::{c_char, c_int, c_short, c_uchar, c_ulong, c_void};
 
 /// `struct iscsi_context`: opaque.
 #[repr(C)]
@@ -88,6 +91,31 @@ pub(crate) struct ScsiTask {
     iovector_out: ScsiIovector,
 }
 
+/// `iscsi_command_cb`: called from inside `iscsi_service` (or a cancel)
+/// when a task ends; `command_data` is the `struct scsi_task`, which the
+/// callback owns from then on.
+pub(crate) type IscsiCommandCb = unsafe extern "C" fn(
+    iscsi: *mut IscsiContext,
+    status: c_int,
+    command_data: *mut c_void,
+    private_data: *mut c_void,
+);
+
+/// `struct pollfd` (poll(2)).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PollFd {
+    pub(crate) fd: c_int,
+    pub(crate) events: c_short,
+    pub(crate) revents: c_short,
+}
+
+/// poll(2) event bits (Linux).
+pub(crate) const POLLIN: c_short = 0x001;
+pub(crate) const POLLOUT: c_short = 0x004;
+pub(crate) const POLLERR: c_short = 0x008;
+pub(crate) const POLLHUP: c_short = 0x010;
+
 /// `struct iscsi_data`: the data-out buffer of a command.
 #[repr(C)]
 #[derive(Debug)]
@@ -144,4 +172,45 @@ extern "C" {
         expxferlen: c_int,
     ) -> *mut ScsiTask;
     pub(crate) fn scsi_free_scsi_task(task: *mut ScsiTask);
+
+    pub(crate) fn iscsi_get_fd(iscsi: *mut IscsiContext) -> c_int;
+    pub(crate) fn iscsi_which_events(iscsi: *mut IscsiContext) -> c_int;
+    pub(crate) fn iscsi_service(iscsi: *mut IscsiContext, revents: c_int) -> c_int;
+    pub(crate) fn iscsi_out_queue_length(iscsi: *mut IscsiContext) -> c_int;
+    pub(crate) fn iscsi_scsi_cancel_all_tasks(iscsi: *mut IscsiContext);
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn iscsi_write10_task(
+        iscsi: *mut IscsiContext,
+        lun: c_int,
+        lba: u32,
+        data: *mut c_uchar,
+        datalen: u32,
+        blocksize: c_int,
+        wrprotect: c_int,
+        dpo: c_int,
+        fua: c_int,
+        fua_nv: c_int,
+        group_number: c_int,
+        cb: IscsiCommandCb,
+        private_data: *mut c_void,
+    ) -> *mut ScsiTask;
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn iscsi_write16_task(
+        iscsi: *mut IscsiContext,
+        lun: c_int,
+        lba: u64,
+        data: *mut c_uchar,
+        datalen: u32,
+        blocksize: c_int,
+        wrprotect: c_int,
+        dpo: c_int,
+        fua: c_int,
+        fua_nv: c_int,
+        group_number: c_int,
+        cb: IscsiCommandCb,
+        private_data: *mut c_void,
+    ) -> *mut ScsiTask;
+
+    /// libc's poll(2); `nfds_t` is `unsigned long` on Linux.
+    pub(crate) fn poll(fds: *mut PollFd, nfds: c_ulong, timeout: c_int) -> c_int;
 }

@@ -13,7 +13,7 @@ use mpath_core::reservation::{
 };
 use mpath_core::{
     Action, Completion, Config, Disposition, Duration, GroupId, Instant, Io, IoError, LinkEvent,
-    Multipath, NexusId, Notices, Outcome, PathId, PathSpec,
+    Multipath, NexusId, Notices, Outcome, PathId, PathSpec, Ticket,
 };
 
 use crate::fabric::Fabric;
@@ -281,11 +281,7 @@ impl<'f, F: Fabric> Host<'f, F> {
             Some(_) => Io::write(self.tag, bytes, 3),
             None => Io::read(self.tag, bytes, 3),
         };
-        let now = self.tick();
-        let mut disp = self
-            .mp
-            .submit(io, now)
-            .map_err(|e| HostIoError::Stuck(format!("submit: {:?}", e.error)))?;
+        let mut disp = self.submit(io)?;
         for _ in 0..512 {
             match disp {
                 Disposition::Dispatch(t) => {
@@ -304,66 +300,105 @@ impl<'f, F: Fabric> Host<'f, F> {
                             self.fabric.read(i, lba, blocks)
                         }
                     };
-                    let now = self.tick();
-                    if c.outcome == Outcome::Success {
-                        self.mp.complete_ok(t, now);
-                        self.notices(path, c.notices);
-                        self.settle();
-                        return Ok((i, got));
-                    }
-                    match c.outcome {
-                        Outcome::ReservationConflict => self.conflicts += 1,
-                        Outcome::PathError(_) => self.failovers += 1,
-                        _ => {}
-                    }
-                    // The coordinator first: a preemption notice fences
-                    // before the retry is routed, a dead holder quiesces.
-                    if c.notices.intersects(PR_NOTICES) {
-                        self.pr.handle_notices(path, c.notices);
-                        self.settle();
-                    }
-                    let path_error = matches!(c.outcome, Outcome::PathError(_));
-                    let now = self.tick();
-                    disp = self
-                        .mp
-                        .complete(t, c, now)
-                        .map_err(|e| HostIoError::Stuck(format!("complete: {:?}", e.error)))?;
-                    if path_error {
-                        self.path_failed(i);
-                        self.settle();
+                    match self.complete_attempt(i, t, c)? {
+                        None => return Ok((i, got)),
+                        Some(next) => disp = next,
                     }
                 }
-                Disposition::Done { result, .. } => {
-                    return Err(HostIoError::Io(result.err().unwrap_or(IoError::NoPath)));
+                Disposition::Queued => {
+                    let mut ready = Vec::new();
+                    self.drive_held(&mut ready)?;
+                    disp = match ready.pop() {
+                        Some(t) => Disposition::Dispatch(t),
+                        None => return Err(HostIoError::Stuck(String::from("nothing dispatched"))),
+                    };
                 }
-                Disposition::Queued => disp = self.wait_held()?,
-                Disposition::Busy(io) => {
-                    let now = self.tick();
-                    disp = self
-                        .mp
-                        .submit(io, now)
-                        .map_err(|e| HostIoError::Stuck(format!("submit: {:?}", e.error)))?;
-                }
-                other => return Err(HostIoError::Stuck(format!("unexpected {other:?}"))),
+                other => return self.not_dispatched(other),
             }
         }
         Err(HostIoError::Stuck(format!("I/O at {lba} did not settle")))
     }
 
-    /// The one held I/O: run the controller's actions, jumping the clock to
-    /// its next deadline, until it is dispatched or failed.
-    fn wait_held(&mut self) -> Result<Disposition, HostIoError> {
+    fn submit(&mut self, io: Io) -> Result<Disposition, HostIoError> {
+        let now = self.tick();
+        let mut disp = self
+            .mp
+            .submit(io, now)
+            .map_err(|e| HostIoError::Stuck(format!("submit: {:?}", e.error)))?;
+        while let Disposition::Busy(io) = disp {
+            let now = self.tick();
+            disp = self
+                .mp
+                .submit(io, now)
+                .map_err(|e| HostIoError::Stuck(format!("submit: {:?}", e.error)))?;
+        }
+        Ok(disp)
+    }
+
+    /// A disposition that is neither a dispatch nor held: the I/O ended.
+    fn not_dispatched<T>(&self, d: Disposition) -> Result<T, HostIoError> {
+        match d {
+            Disposition::Done { result, .. } => {
+                Err(HostIoError::Io(result.err().unwrap_or(IoError::NoPath)))
+            }
+            other => Err(HostIoError::Stuck(format!("unexpected {other:?}"))),
+        }
+    }
+
+    /// Hand the completion of one attempt on nexus `i` to the core:
+    /// `None` when the I/O is done, else what the core does with it next
+    /// (a path error on a write: held until the failed path's quiesce time
+    /// has passed). A path error also takes the path down for the
+    /// controller and the coordinator, which moves the reservation if that
+    /// nexus held it.
+    fn complete_attempt(
+        &mut self,
+        i: usize,
+        t: Ticket,
+        c: Completion,
+    ) -> Result<Option<Disposition>, HostIoError> {
+        let path = t.path();
+        let now = self.tick();
+        if c.outcome == Outcome::Success {
+            self.mp.complete_ok(t, now);
+            self.notices(path, c.notices);
+            self.settle();
+            return Ok(None);
+        }
+        match c.outcome {
+            Outcome::ReservationConflict => self.conflicts += 1,
+            Outcome::PathError(_) => self.failovers += 1,
+            _ => {}
+        }
+        // The coordinator first: a preemption notice fences before the
+        // retry is routed, a dead holder quiesces.
+        if c.notices.intersects(PR_NOTICES) {
+            self.pr.handle_notices(path, c.notices);
+            self.settle();
+        }
+        let path_error = matches!(c.outcome, Outcome::PathError(_));
+        let now = self.tick();
+        let disp = self
+            .mp
+            .complete(t, c, now)
+            .map_err(|e| HostIoError::Stuck(format!("complete: {:?}", e.error)))?;
+        if path_error {
+            self.path_failed(i);
+            self.settle();
+        }
+        Ok(Some(disp))
+    }
+
+    /// Run the controller's actions for held I/O, jumping the clock to its
+    /// next deadline, until something is dispatched (into `ready`); a held
+    /// I/O the core fails ends it with that error.
+    fn drive_held(&mut self, ready: &mut Vec<Ticket>) -> Result<(), HostIoError> {
         for _ in 0..512 {
             self.settle();
             while let Some(a) = self.mp.controller_mut().poll_action() {
                 match a {
-                    Action::Dispatch(t) => return Ok(Disposition::Dispatch(t)),
-                    Action::Fail { io, error } => {
-                        return Ok(Disposition::Done {
-                            io,
-                            result: Err(error),
-                        })
-                    }
+                    Action::Dispatch(t) => ready.push(t),
+                    Action::Fail { error, .. } => return Err(HostIoError::Io(error)),
                     Action::Probe(p) => {
                         let r = match self.nexus_of(p) {
                             Some(i) => self.fabric.probe(i),
@@ -375,6 +410,9 @@ impl<'f, F: Fabric> Host<'f, F> {
                     _ => {}
                 }
             }
+            if !ready.is_empty() {
+                return Ok(());
+            }
             let next = self.mp.controller().poll_timeout();
             let now = match next {
                 Some(t) if t > self.now => t,
@@ -385,4 +423,123 @@ impl<'f, F: Fabric> Host<'f, F> {
         }
         Err(HostIoError::Stuck(String::from("held I/O never left")))
     }
+
+    /// Write many blocks at once through the multipath device. Every
+    /// write is submitted to the core first; each nexus's share then goes
+    /// out as one batch, outstanding together ([`Fabric::write_batch`]).
+    /// With `cut`, that nexus is cut while its batch is outstanding. A
+    /// write that does not complete GOOD goes back to the core like any
+    /// failed attempt (a path error: requeued and held until the quiesce
+    /// time has passed, while the coordinator moves the reservation) and
+    /// is sent again wherever the core dispatches it.
+    pub fn write_batch(
+        &mut self,
+        writes: &[(u64, Vec<u8>)],
+        cut: Option<usize>,
+    ) -> Result<BatchStats, HostIoError> {
+        let first_tag = self.tag + 1;
+        let mut stats = BatchStats {
+            in_flight_at_cut: 0,
+            failed: Vec::new(),
+            reissued: Vec::new(),
+            completed_on: vec![0; self.paths.len()],
+        };
+        let mut ready = Vec::new();
+        for (_, data) in writes {
+            self.tag += 1;
+            let bytes = u32::try_from(data.len()).unwrap_or(u32::MAX);
+            match self.submit(Io::write(self.tag, bytes, 3))? {
+                Disposition::Dispatch(t) => ready.push(t),
+                Disposition::Queued => {}
+                other => return self.not_dispatched(other),
+            }
+        }
+        let index = |t: &Ticket| usize::try_from(t.io().tag.0 - first_tag).unwrap_or(usize::MAX);
+        let mut cut = cut;
+        let mut left = writes.len();
+        for _ in 0..64 {
+            if ready.is_empty() && left > 0 {
+                self.drive_held(&mut ready)?;
+            }
+            let mut groups: Vec<(usize, Vec<Ticket>)> = Vec::new();
+            for t in ready.drain(..) {
+                let i = self
+                    .nexus_of(t.path())
+                    .ok_or_else(|| HostIoError::Stuck(format!("unknown path {}", t.path())))?;
+                match groups.iter_mut().find(|g| g.0 == i) {
+                    Some(g) => g.1.push(t),
+                    None => groups.push((i, vec![t])),
+                }
+            }
+            for (i, tickets) in groups {
+                let mut batch: Vec<(u64, &[u8])> = Vec::with_capacity(tickets.len());
+                for t in &tickets {
+                    let (lba, data) = writes
+                        .get(index(t))
+                        .ok_or_else(|| HostIoError::Stuck(String::from("unknown tag")))?;
+                    if stats.failed.contains(lba) {
+                        let moved = self
+                            .events
+                            .iter()
+                            .any(|e| matches!(e, PrEvent::Moved { .. }));
+                        stats.reissued.push((*lba, i, moved));
+                    }
+                    self.log.push((i, Sent::Write(*lba)));
+                    batch.push((*lba, data));
+                }
+                let cut_here = cut == Some(i);
+                let out = self
+                    .fabric
+                    .write_batch(i, &batch, cut_here)
+                    .map_err(|e| HostIoError::Stuck(format!("write batch on nexus {i}: {e}")))?;
+                if cut_here {
+                    cut = None;
+                    stats.in_flight_at_cut = out.in_flight_at_cut;
+                }
+                if out.completions.len() != tickets.len() {
+                    return Err(HostIoError::Stuck(String::from("batch lost completions")));
+                }
+                for ((t, c), &(lba, _)) in tickets.into_iter().zip(out.completions).zip(&batch) {
+                    match self.complete_attempt(i, t, c)? {
+                        None => {
+                            left -= 1;
+                            if let Some(n) = stats.completed_on.get_mut(i) {
+                                *n += 1;
+                            }
+                        }
+                        Some(d) => {
+                            if !stats.failed.contains(&lba) {
+                                stats.failed.push(lba);
+                            }
+                            match d {
+                                Disposition::Dispatch(t) => ready.push(t),
+                                Disposition::Queued => {}
+                                other => return self.not_dispatched(other),
+                            }
+                        }
+                    }
+                }
+            }
+            if left == 0 {
+                return Ok(stats);
+            }
+        }
+        Err(HostIoError::Stuck(format!(
+            "{left} batch writes did not settle"
+        )))
+    }
+}
+
+/// What [`Host::write_batch`] saw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchStats {
+    /// Writes outstanding on the cut nexus when it was cut.
+    pub in_flight_at_cut: usize,
+    /// LBAs of the writes whose first attempt did not complete GOOD.
+    pub failed: Vec<u64>,
+    /// Every attempt after the first: LBA, nexus, and whether the
+    /// reservation had moved by then.
+    pub reissued: Vec<(u64, usize, bool)>,
+    /// Writes completed per nexus.
+    pub completed_on: Vec<usize>,
 }

@@ -3,7 +3,8 @@
 //! The real-target side of mpath's persistent-reservation work, std only:
 //!
 //! - [`nexus`]: one libiscsi session to one LUN, one I_T nexus
-//!   ([`IscsiNexus`]), sending raw CDBs; results in the terms
+//!   ([`IscsiNexus`]), sending raw CDBs, or a batch of writes outstanding
+//!   together on libiscsi's asynchronous API; results in the terms
 //!   `mpath_scsi::classify` takes.
 //! - [`pr_transport`]: the reservation coordinator's commands as PERSISTENT
 //!   RESERVE OUT/IN on mpath-scsi's codecs, and the target's answers back.
@@ -30,7 +31,7 @@ pub mod scenarios;
 pub mod tgt;
 pub mod tgt_fabric;
 
-pub use fabric::{Fabric, FabricError};
-pub use nexus::{CommandResult, IscsiNexus, NexusConfig, NexusError};
+pub use fabric::{BatchOutcome, Fabric, FabricError};
+pub use nexus::{BatchResult, CommandResult, IscsiNexus, NexusConfig, NexusError};
 pub use tgt::{TgtError, TgtTarget};
 pub use tgt_fabric::TgtFabric;

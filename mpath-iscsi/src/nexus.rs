@@ -93,7 +93,7 @@ pub struct CommandResult {
 }
 
 impl CommandResult {
-    fn transport_failure(transport: TransportStatus, error: String) -> Self {
+    pub(crate) fn transport_failure(transport: TransportStatus, error: String) -> Self {
         CommandResult {
             transport,
             status: 0,
@@ -125,17 +125,41 @@ struct Context(NonNull<ffi::IscsiContext>);
 
 impl Context {
     fn error(&self) -> String {
-        // SAFETY: the context is live; libiscsi returns a NUL-terminated
-        // string it owns (or NULL), valid until the next call on it, and we
-        // copy it out at once.
-        unsafe {
-            let p = ffi::iscsi_get_error(self.0.as_ptr());
-            if p.is_null() {
-                String::from("(no message)")
-            } else {
-                CStr::from_ptr(p).to_string_lossy().into_owned()
-            }
+        // SAFETY: the context is live.
+        unsafe { error_of(self.0.as_ptr()) }
+    }
+}
+
+/// libiscsi's last error message on `ctx`.
+///
+/// # Safety
+/// `ctx` must be a live context.
+unsafe fn error_of(ctx: *mut ffi::IscsiContext) -> String {
+    // SAFETY: per the contract `ctx` is live; libiscsi returns a
+    // NUL-terminated string it owns (or NULL), valid until the next call on
+    // it, and we copy it out at once.
+    unsafe {
+        let p = ffi::iscsi_get_error(ctx);
+        if p.is_null() {
+            String::from("(no message)")
+        } else {
+            CStr::from_ptr(p).to_string_lossy().into_owned()
         }
+    }
+}
+
+/// What a task's status says about delivery: libiscsi's own codes beyond
+/// the SAM status byte mean the command never got a SCSI status.
+fn delivery(status: c_int) -> TransportStatus {
+    match status {
+        ffi::SCSI_STATUS_TIMEOUT => TransportStatus::Timeout,
+        // We cancel tasks only after the connection broke (a batch that
+        // outlived its deadline); libiscsi cancels them itself when the
+        // connection drops with auto-reconnect off (seen on tgt).
+        ffi::SCSI_STATUS_CANCELLED => TransportStatus::Disrupted,
+        ffi::SCSI_STATUS_ERROR => TransportStatus::Disrupted,
+        s if !(0..=0xff).contains(&s) => TransportStatus::Disrupted,
+        _ => TransportStatus::Ok,
     }
 }
 
@@ -346,64 +370,65 @@ impl IscsiNexus {
             CommandResult::transport_failure(TransportStatus::NoConnect, ctx.error())
         } else {
             // SAFETY: the call finished, so libiscsi no longer touches the
-            // task; its `datain` points to `size` bytes the task owns.
-            unsafe { Self::read_task(ctx, task.as_ref()) }
+            // task; its `datain` points to `size` bytes the task owns; the
+            // context is live.
+            unsafe { read_task(ctx.0.as_ptr(), task.as_ref()) }
         };
         // SAFETY: we own the task; nothing refers to it any more.
         unsafe { ffi::scsi_free_scsi_task(task.as_ptr()) };
         result
     }
+}
 
-    /// # Safety
-    /// `task` must be a finished task whose `datain` is valid.
-    unsafe fn read_task(ctx: &Context, task: &ffi::ScsiTask) -> CommandResult {
-        let status = task.status;
-        let transport = match status {
-            ffi::SCSI_STATUS_TIMEOUT => TransportStatus::Timeout,
-            // We never cancel tasks: libiscsi cancels them when the
-            // connection drops with auto-reconnect off (seen on tgt).
-            ffi::SCSI_STATUS_CANCELLED => TransportStatus::Disrupted,
-            ffi::SCSI_STATUS_ERROR => TransportStatus::Disrupted,
-            s if !(0..=0xff).contains(&s) => TransportStatus::Disrupted,
-            _ => TransportStatus::Ok,
-        };
-        if transport != TransportStatus::Ok {
-            return CommandResult::transport_failure(transport, ctx.error());
+/// A finished task as a [`CommandResult`].
+///
+/// # Safety
+/// `ctx` must be a live context and `task` a finished task whose `datain`
+/// is valid.
+unsafe fn read_task(ctx: *mut ffi::IscsiContext, task: &ffi::ScsiTask) -> CommandResult {
+    let status = task.status;
+    let transport = delivery(status);
+    if transport != TransportStatus::Ok {
+        // SAFETY: `ctx` is live per the contract.
+        return CommandResult::transport_failure(transport, unsafe { error_of(ctx) });
+    }
+    let data = match (
+        task.datain.data.is_null(),
+        usize::try_from(task.datain.size),
+    ) {
+        (false, Ok(n)) if n > 0 => {
+            // SAFETY: per this function's contract, `datain.data` points
+            // to `datain.size` readable bytes.
+            unsafe { std::slice::from_raw_parts(task.datain.data, n) }.to_vec()
         }
-        let data = match (
-            task.datain.data.is_null(),
-            usize::try_from(task.datain.size),
-        ) {
-            (false, Ok(n)) if n > 0 => {
-                // SAFETY: per this function's contract, `datain.data` points
-                // to `datain.size` readable bytes.
-                unsafe { std::slice::from_raw_parts(task.datain.data, n) }.to_vec()
-            }
-            _ => Vec::new(),
-        };
-        let status = u8::try_from(status).unwrap_or(0xff);
-        if status == mpath_scsi::classify::status::CHECK_CONDITION {
-            // For CHECK CONDITION libiscsi leaves the SCSI Response PDU's
-            // data segment in `datain`: a 2-byte SenseLength (RFC 7143
-            // 11.4.7.2) followed by the sense data as the target sent it.
-            let sense = sense_from_segment(&data).unwrap_or_else(|| synthesize(&task.sense));
-            return CommandResult {
-                transport,
-                status,
-                sense,
-                data: Vec::new(),
-                error: None,
-            };
-        }
-        CommandResult {
+        _ => Vec::new(),
+    };
+    let status = u8::try_from(status).unwrap_or(0xff);
+    if status == mpath_scsi::classify::status::CHECK_CONDITION {
+        // For CHECK CONDITION libiscsi leaves the SCSI Response PDU's
+        // data segment in `datain`: a 2-byte SenseLength (RFC 7143
+        // 11.4.7.2) followed by the sense data as the target sent it.
+        let sense = sense_from_segment(&data).unwrap_or_else(|| synthesize(&task.sense));
+        return CommandResult {
             transport,
             status,
-            sense: Vec::new(),
-            data,
+            sense,
+            data: Vec::new(),
             error: None,
-        }
+        };
+    }
+    CommandResult {
+        transport,
+        status,
+        sense: Vec::new(),
+        data,
+        error: None,
     }
 }
+
+#[path = "nexus_batch.rs"]
+mod batch;
+pub use batch::BatchResult;
 
 /// The sense data inside a SCSI Response data segment.
 fn sense_from_segment(seg: &[u8]) -> Option<Vec<u8>> {

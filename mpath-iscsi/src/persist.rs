@@ -24,7 +24,7 @@ use std::io::Write;
 use mpath_core::outcome::{Completion, Outcome, ProbeResult, TargetError};
 use mpath_core::reservation::{PrCommand, PrOp, PrType, RegState};
 
-use crate::fabric::{Fabric, FabricError};
+use crate::fabric::{BatchOutcome, Fabric, FabricError};
 use crate::host::Host;
 use crate::nexus::{IscsiNexus, NexusConfig};
 use crate::pr_transport::{self, PrAnswer, PrExchange};
@@ -220,6 +220,14 @@ impl Fabric for PortalFabric {
     }
     fn write(&mut self, _: usize, _: u64, _: &[u8]) -> Completion {
         unsupported()
+    }
+    fn write_batch(
+        &mut self,
+        _: usize,
+        _: &[(u64, &[u8])],
+        _: bool,
+    ) -> Result<BatchOutcome, FabricError> {
+        Err(FabricError(String::from("not supported by mpathpersist")))
     }
     fn read(&mut self, _: usize, _: u64, _: u32) -> (Completion, Vec<u8>) {
         (unsupported(), Vec::new())

@@ -285,19 +285,71 @@ pub fn new_path_registered_first<F: Fabric>(f: &mut F) -> ScenarioResult {
     ))
 }
 
-/// The nexus holding the reservation is cut in the middle of a stream of
-/// writes: the reservation moves, writes continue, every block verifies.
+/// Writes of the in-flight batch: alternately one block (carried whole in
+/// the command PDU as immediate data) and [`LARGE_BLOCKS`] blocks (more
+/// than tgt's 8 KiB MaxRecvDataSegmentLength: the rest waits for an R2T).
+pub const BATCH_WRITES: usize = 12;
+/// Blocks of a large batch write.
+pub const LARGE_BLOCKS: u64 = 32;
+
+/// The nexus holding the reservation is cut while writes are outstanding
+/// on it: a batch of writes is queued on every nexus at once (the holder's
+/// share outstanding together), the holder's connection is deleted before
+/// they complete, every write that did not complete GOOD goes back to the
+/// core as a path error and is sent again on a live nexus after the
+/// reservation moved, writes continue, and every block reads back.
 pub fn holder_cut_mid_write<F: Fabric>(f: &mut F) -> ScenarioResult {
     let n = f.nexus_count();
     let mut h = Host::new(f)?;
     setup(&mut h)?;
+    let bs = h.fabric().block_size();
     let old = h.holder().ok_or("no holder after reserve")?;
     let mut used = vec![0; n];
     write_range(&mut h, 0..8, 3, &mut used)?;
-    h.fabric().cut_nexus(old).map_err(|e| e.to_string())?;
-    write_range(&mut h, 8..32, 3, &mut used)?;
-    ensure(h.failovers > 0, || {
-        String::from("no write hit the cut nexus")
+
+    let mut lba = 8;
+    let mut writes: Vec<(u64, Vec<u8>)> = Vec::new();
+    for k in 0..BATCH_WRITES {
+        let blocks = if k % 2 == 0 { 1 } else { LARGE_BLOCKS };
+        let data: Vec<u8> = (lba..lba + blocks)
+            .flat_map(|b| pattern(bs, b, 3))
+            .collect();
+        writes.push((lba, data));
+        lba += blocks;
+    }
+    let batch_end = lba;
+    let stats = h
+        .write_batch(&writes, Some(old))
+        .map_err(|e| format!("write batch: {e}"))?;
+    println!(
+        "holder cut mid-write: {} write(s) in flight on nexus {old} at the cut, {} failed over \
+         (LBAs {:?}), re-issued on nexuses {:?}, completed per nexus {:?}",
+        stats.in_flight_at_cut,
+        stats.failed.len(),
+        stats.failed,
+        stats.reissued.iter().map(|r| r.1).collect::<Vec<_>>(),
+        stats.completed_on
+    );
+    ensure(stats.in_flight_at_cut > 0, || {
+        String::from("no write was in flight at the cut")
+    })?;
+    ensure(!stats.failed.is_empty(), || {
+        String::from("every write in flight completed GOOD: nothing was failed over")
+    })?;
+    for &lba in &stats.failed {
+        ensure(
+            stats
+                .reissued
+                .iter()
+                .any(|r| r.0 == lba && r.1 != old && r.2),
+            || format!("write at {lba} not re-issued on a new holder after the move"),
+        )?;
+    }
+    ensure(stats.reissued.iter().all(|r| r.1 != old && r.2), || {
+        format!(
+            "re-issued before the move or on the cut nexus: {:?}",
+            stats.reissued
+        )
     })?;
     let moved = h.events.iter().find_map(|e| match e {
         PrEvent::Moved { holder } => Some(*holder),
@@ -311,8 +363,16 @@ pub fn holder_cut_mid_write<F: Fabric>(f: &mut F) -> ScenarioResult {
     ensure(!h.coordinator().is_quiesced(), || {
         String::from("still quiesced")
     })?;
+
+    // Writes continue on the live nexuses.
+    let end = batch_end + 16;
+    write_range(&mut h, batch_end..end, 3, &mut used)?;
+    ensure(
+        used.get(old).copied().unwrap_or(0) > 0 && used.iter().filter(|&&u| u > 0).count() > 1,
+        || format!("writes per nexus {used:?}"),
+    )?;
     ensure(h.conflicts == 0, || format!("{} conflicts", h.conflicts))?;
-    verify(&mut h, 0..32, 3)?;
+    verify(&mut h, 0..end, 3)?;
     let r = reservation(h.fabric())?;
     ensure(r == Some((OURS, RTYPE)), || format!("reservation {r:x?}"))?;
     let k = keys(h.fabric())?;
@@ -320,8 +380,10 @@ pub fn holder_cut_mid_write<F: Fabric>(f: &mut F) -> ScenarioResult {
         format!("keys after the move {k:x?}")
     })?;
     Ok(format!(
-        "holder {old} -> {new}, {} failover(s), 32 blocks verified, {} live keys",
-        h.failovers,
+        "holder {old} -> {new}; {} write(s) in flight at the cut, {} failed over and re-issued \
+         after the move; {end} blocks verified, {} live keys",
+        stats.in_flight_at_cut,
+        stats.failed.len(),
         k.len()
     ))
 }

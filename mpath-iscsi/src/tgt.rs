@@ -300,16 +300,22 @@ impl TgtTarget {
         .map(drop)
     }
 
-    /// Drop every connection of the sessions matching `f`; how many.
-    pub fn cut_sessions(&self, f: impl Fn(&TgtSession) -> bool) -> Result<usize, TgtError> {
+    /// Drop every connection of `sessions`; how many.
+    pub fn cut(&self, sessions: &[TgtSession]) -> Result<usize, TgtError> {
         let mut n = 0;
-        for s in self.sessions()?.into_iter().filter(|s| f(s)) {
+        for s in sessions {
             for &cid in &s.cids {
                 self.cut_connection(s.sid, cid)?;
                 n += 1;
             }
         }
         Ok(n)
+    }
+
+    /// Drop every connection of the sessions matching `f`; how many.
+    pub fn cut_sessions(&self, f: impl Fn(&TgtSession) -> bool) -> Result<usize, TgtError> {
+        let matching: Vec<TgtSession> = self.sessions()?.into_iter().filter(|s| f(s)).collect();
+        self.cut(&matching)
     }
 
     /// Drop every connection of `initiator`; how many.

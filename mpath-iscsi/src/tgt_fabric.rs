@@ -4,7 +4,9 @@
 //! ISID qualifier `i+1` and alias `mpath-n<i>`; host B uses 127.0.0.1. A
 //! cut deletes the nexus's connection at the target (`tgtadm --op delete
 //! --mode conn`) and removes its portal so nothing can log in there until
-//! it is restored.
+//! it is restored. [`Fabric::write_batch`] queues the writes on the
+//! session's asynchronous API and, for a cut, deletes the connection while
+//! they are outstanding.
 
 use mpath_core::outcome::{Completion, ProbeResult};
 use mpath_core::reservation::PrCommand;
@@ -12,10 +14,10 @@ use mpath_scsi::cdb::{self, RwParams};
 use mpath_scsi::classify::{classify, classify_probe};
 use mpath_scsi::PrOptions;
 
-use crate::fabric::{Fabric, FabricError};
+use crate::fabric::{BatchOutcome, Fabric, FabricError};
 use crate::nexus::{CommandResult, IscsiNexus, NexusConfig};
 use crate::pr_transport::{self, PrExchange};
-use crate::tgt::{TgtTarget, LUN};
+use crate::tgt::{TgtSession, TgtTarget, LUN};
 
 /// Our host's initiator name.
 pub const HOST_A: &str = "iqn.2024-01.org.mpath:host-a";
@@ -116,6 +118,32 @@ impl TgtFabric {
         self.on(i, |n| n.command(cdb, out, data_in))
     }
 
+    /// tgt's sessions of host A's nexus `i` (by its alias).
+    fn sessions_of(&self, i: usize) -> Result<Vec<TgtSession>, FabricError> {
+        let alias = nexus_alias(i);
+        let found: Vec<TgtSession> = self
+            .target
+            .sessions()
+            .map_err(err)?
+            .into_iter()
+            .filter(|s| s.initiator == HOST_A && s.alias == alias)
+            .collect();
+        if found.is_empty() {
+            return Err(FabricError(format!("no session with alias {alias}")));
+        }
+        Ok(found)
+    }
+
+    /// Keep nexus `i` down after its cut: remove its portal so that nothing
+    /// logs in there until it is restored.
+    fn keep_down(&mut self, i: usize) -> Result<(), FabricError> {
+        self.target.remove_portal(&nexus_host(i)).map_err(err)?;
+        if let Some(s) = self.slots.get_mut(i) {
+            s.cut = true;
+        }
+        Ok(())
+    }
+
     /// `f` on nexus `i`, or a transport failure if there is none.
     fn on(&mut self, i: usize, f: impl FnOnce(&mut IscsiNexus) -> CommandResult) -> CommandResult {
         match self.slots.get_mut(i) {
@@ -165,19 +193,47 @@ impl Fabric for TgtFabric {
     }
 
     fn cut_nexus(&mut self, i: usize) -> Result<(), FabricError> {
-        let alias = nexus_alias(i);
-        let n = self
-            .target
-            .cut_sessions(|s| s.initiator == HOST_A && s.alias == alias)
-            .map_err(err)?;
-        if n == 0 {
-            return Err(FabricError(format!("no session with alias {alias}")));
+        let sessions = self.sessions_of(i)?;
+        self.target.cut(&sessions).map_err(err)?;
+        self.keep_down(i)
+    }
+
+    fn write_batch(
+        &mut self,
+        i: usize,
+        writes: &[(u64, &[u8])],
+        cut_it: bool,
+    ) -> Result<BatchOutcome, FabricError> {
+        // Found before the writes go out, so that the cut is one tgtadm
+        // call while they are outstanding.
+        let sessions = if cut_it {
+            self.sessions_of(i)?
+        } else {
+            Vec::new()
+        };
+        let target = &self.target;
+        let slot = self
+            .slots
+            .get_mut(i)
+            .ok_or_else(|| FabricError(format!("no nexus {i}")))?;
+        let mut hook = || target.cut(&sessions).map(drop).map_err(|e| e.to_string());
+        let hook: Option<&mut dyn FnMut() -> Result<(), String>> =
+            if cut_it { Some(&mut hook) } else { None };
+        let r = slot.nexus.write_batch(BLOCK, writes, hook);
+        if let Some(e) = r.cut_error {
+            return Err(FabricError(e));
         }
-        self.target.remove_portal(&nexus_host(i)).map_err(err)?;
-        if let Some(s) = self.slots.get_mut(i) {
-            s.cut = true;
+        if cut_it {
+            self.keep_down(i)?;
         }
-        Ok(())
+        Ok(BatchOutcome {
+            completions: r
+                .results
+                .iter()
+                .map(|r| classify(r.transport, r.status, r.sense()))
+                .collect(),
+            in_flight_at_cut: r.in_flight_at_cut,
+        })
     }
 
     fn restore_nexus(&mut self, i: usize) -> Result<(), FabricError> {
