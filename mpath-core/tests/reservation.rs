@@ -249,6 +249,38 @@ fn rule2_verify_after_registering_and_notice_preemption() {
 }
 
 #[test]
+fn rule2_a_preemption_noticed_during_an_operation_is_checked_after_it() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.events.clear();
+    r.c.submit(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    let a = r.c.poll_action().unwrap();
+    // Another host preempts us while our command is out; the unit
+    // attention shows up on the other path before the reply.
+    r.t.regs.retain(|x| x.1 != OURS);
+    r.t.regs.push((900, THEIRS));
+    r.c.handle_notices(r.paths[1], Notices::REGISTRATIONS_PREEMPTED);
+    assert!(!r.c.is_fenced(), "not before the keys are read");
+    let reply = r.t.exec(nexus(a.via), a.command, OURS);
+    assert!(r.c.reply(a.via, reply));
+    r.run();
+    assert!(
+        r.events.iter().any(|e| matches!(
+            e,
+            PrEvent::Finished {
+                op: PrOp::Reserve(_),
+                ..
+            }
+        )),
+        "{:?}",
+        r.events
+    );
+    assert!(r.events.contains(&PrEvent::Fenced), "{:?}", r.events);
+    assert!(r.c.is_fenced());
+    assert!(!r.c.admitted(r.paths[0]));
+}
+
+#[test]
 fn rule3_stale_registration_replaced_or_removed_on_return() {
     let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
     r.op(PrOp::Register(OURS)).unwrap();

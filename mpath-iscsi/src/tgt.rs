@@ -327,9 +327,19 @@ impl TgtTarget {
     /// daemon, and make sure the process we started is gone (killed if it
     /// outlives a 5 s grace period). Idempotent.
     pub fn shutdown(&mut self) -> Result<(), TgtError> {
-        let Some(mut child) = self.child.take() else {
-            return Ok(());
+        let stopped = match self.child.take() {
+            Some(child) => self.stop(child),
+            None => Ok(()),
         };
+        // Ours whether or not tgtd ever started (a start that failed after
+        // creating it must not leave 16 MiB behind in the temp directory).
+        let _ = fs::remove_file(&self.backing);
+        stopped
+    }
+
+    /// Stop the tgtd this fixture spawned, by its control port and PID,
+    /// and remove its control socket.
+    fn stop(&mut self, mut child: Child) -> Result<(), TgtError> {
         let mut errors = Vec::new();
         let steps: [&[&str]; 3] = [
             &[
@@ -358,7 +368,6 @@ impl TgtTarget {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let _ = fs::remove_file(&self.backing);
         for suffix in ["", ".lock"] {
             let _ = fs::remove_file(format!("/var/run/tgtd/socket.{}{suffix}", self.control));
         }

@@ -45,9 +45,10 @@
 //! Every decoded response carries its [`Notices`], resends included: unit
 //! attentions 2A/03 (reservations preempted), 2A/04 (released), 2A/05
 //! (registrations preempted), 29/xx (reset, I_T nexus loss). The embedder
-//! gives them to the controller and the coordinator (`handle_notices`),
-//! the coordinator's after its `reply`: a coordinator in the middle of an
-//! operation does not start the key check a preemption notice calls for.
+//! gives them to the controller and the coordinator (`handle_notices`), in
+//! either order: a preemption notice that reaches the coordinator in the
+//! middle of an operation is kept and its key check runs when the operation
+//! ends.
 //!
 //! # Panic contract
 //!

@@ -75,6 +75,9 @@ pub struct Coordinator<const N: usize> {
     running: Option<Running>,
     /// The holder died (or a type change was asked for) while a task ran.
     move_pending: Option<PrType>,
+    /// A preemption-like notice arrived while a task ran: check the keys
+    /// when it ends.
+    verify_pending: bool,
     fenced: bool,
     events: heapless::Deque<PrEvent, 8>,
 }
@@ -90,6 +93,7 @@ impl<const N: usize> Coordinator<N> {
             members: [None; N],
             running: None,
             move_pending: None,
+            verify_pending: false,
             fenced: false,
             events: heapless::Deque::new(),
         }
@@ -283,9 +287,15 @@ impl<const N: usize> Coordinator<N> {
             | Notices::REGISTRATIONS_PREEMPTED
             | Notices::RESERVATIONS_RELEASED;
         // Our own move preempts our other registrations and raises these
-        // on their nexuses; only a check of the keys tells who did it.
-        if notices.intersects(pr) && self.key.is_some() && !self.fenced && self.running.is_none() {
-            self.start(Task::Verify, Stage::Single(PrCommand::ReadKeys));
+        // on their nexuses; only a check of the keys tells who did it. A
+        // notice during a task is kept for its end: the task's own READ
+        // KEYS, if it had one, may predate the preemption.
+        if notices.intersects(pr) && self.key.is_some() && !self.fenced {
+            if self.running.is_none() {
+                self.start(Task::Verify, Stage::Single(PrCommand::ReadKeys));
+            } else {
+                self.verify_pending = true;
+            }
         }
     }
 
@@ -792,9 +802,12 @@ impl<const N: usize> Coordinator<N> {
         if let Some(t) = self.move_pending {
             if self.rtype.is_some() && !self.fenced {
                 self.start_move(t);
-            } else {
-                self.move_pending = None;
+                return;
             }
+            self.move_pending = None;
+        }
+        if core::mem::take(&mut self.verify_pending) && self.key.is_some() && !self.fenced {
+            self.start(Task::Verify, Stage::Single(PrCommand::ReadKeys));
         }
     }
 
