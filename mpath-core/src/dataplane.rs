@@ -217,7 +217,8 @@ impl<const N: usize> DataPlane<N> {
                 watched: AtomicU64::new(0),
                 policy: AtomicU8::new(Policy::RoundRobin.to_u8()),
                 ewma_shift: AtomicU8::new(SelectorParams::DEFAULT.ewma_shift),
-                rr_switch_ios: AtomicU32::new(1),
+                // The default is 1, which needs no clamping (see `publish_policy`).
+                rr_switch_ios: AtomicU32::new(SelectorParams::DEFAULT.rr_switch_ios),
                 rr_switch_bytes: AtomicU64::new(SelectorParams::DEFAULT.rr_switch_bytes),
                 stale_after: AtomicU64::new(SelectorParams::DEFAULT.stale_after.as_nanos()),
             },
@@ -375,9 +376,6 @@ impl<const N: usize> DataPlane<N> {
     #[inline]
     fn complete_shared(&self, ticket: &Ticket, watched: bool, now: Instant) {
         let path = ticket.path;
-        if !(ticket.counted.latency() || watched) {
-            return;
-        }
         let Some(hot) = self.hot.get(path.slot()) else {
             return;
         };
