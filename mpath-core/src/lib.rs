@@ -93,6 +93,7 @@ pub mod io;
 mod multipath;
 pub mod outcome;
 pub mod path;
+pub mod path_table;
 mod requeue;
 pub mod reservation;
 pub mod selector;
@@ -121,6 +122,7 @@ pub use outcome::{
     Completion, Notices, Outcome, PathErrorKind, ProbeResult, RetryReason, TargetError,
 };
 pub use path::{Locality, NexusId, PathId, PathSpec, MAX_PATHS};
+pub use path_table::{PathRecord, PathTable};
 pub use selector::{Policy, SelectorParams};
 pub use tier::{Eligibility, Health, Link, Tier};
 pub use time::{Clock, Duration, Instant, TimeError};

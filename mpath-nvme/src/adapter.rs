@@ -48,7 +48,7 @@ use core::borrow::Borrow;
 
 use mpath_core::{
     AccessProtocol, AccessState, Action, ActivationResult, Config, Controller, DataPlane,
-    GroupAccess, GroupId, Instant, Notices, PathId, PathSpec, ProbeResult,
+    GroupAccess, GroupId, Instant, Notices, PathId, PathRecord, PathSpec, PathTable, ProbeResult,
 };
 
 use crate::ana::AnaState;
@@ -147,12 +147,18 @@ pub struct AdapterPath {
     pub crdt: Crdt,
 }
 
+impl PathRecord for AdapterPath {
+    fn path_id(&self) -> PathId {
+        self.id
+    }
+}
+
 /// The NVMe adapter of one multipath head with room for `P` paths.
 #[derive(Clone, Debug)]
 pub struct NvmeAdapter<const P: usize> {
     identity: NsIdentity,
     rgo: bool,
-    paths: [Option<AdapterPath>; P],
+    paths: PathTable<AdapterPath, P>,
 }
 
 impl<const P: usize> NvmeAdapter<P> {
@@ -162,7 +168,7 @@ impl<const P: usize> NvmeAdapter<P> {
         NvmeAdapter {
             identity,
             rgo: false,
-            paths: [None; P],
+            paths: PathTable::new(),
         }
     }
 
@@ -198,16 +204,12 @@ impl<const P: usize> NvmeAdapter<P> {
 
     /// What the adapter remembers about `path`.
     pub fn path(&self, path: PathId) -> Result<&AdapterPath, AdapterError> {
-        self.paths
-            .iter()
-            .flatten()
-            .find(|p| p.id == path)
-            .ok_or(AdapterError::UnknownPath(path))
+        self.paths.get(path).ok_or(AdapterError::UnknownPath(path))
     }
 
     /// Every path the adapter knows.
     pub fn paths(&self) -> impl Iterator<Item = &AdapterPath> + '_ {
-        self.paths.iter().flatten()
+        self.paths.iter()
     }
 
     /// The core group of (cntlid, anagrpid): see the module documentation.
@@ -273,13 +275,12 @@ impl<const P: usize> NvmeAdapter<P> {
         } else {
             0
         };
-        let slot = self
-            .paths
-            .iter_mut()
-            .find(|s| s.is_none())
-            .ok_or(AdapterError::PathTableFull)?;
+        if self.paths.is_full() {
+            return Err(AdapterError::PathTableFull);
+        }
         let id = ctl.add_path(spec, now).map_err(|r| r.error)?;
-        *slot = Some(AdapterPath {
+        // Room was checked before the core took the path.
+        let _ = self.paths.insert(AdapterPath {
             id,
             cntlid: path.cntlid,
             anagrpid: path.anagrpid,
@@ -323,17 +324,7 @@ impl<const P: usize> NvmeAdapter<P> {
 
     /// Forgets `path` without telling the core; returns whether it was known.
     pub fn forget(&mut self, path: PathId) -> bool {
-        match self
-            .paths
-            .iter_mut()
-            .find(|s| s.is_some_and(|p| p.id == path))
-        {
-            Some(slot) => {
-                *slot = None;
-                true
-            }
-            None => false,
-        }
+        self.paths.remove(path).is_some()
     }
 
     // ----- actions to commands -----

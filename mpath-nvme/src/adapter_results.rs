@@ -97,7 +97,7 @@ impl<const P: usize> NvmeAdapter<P> {
             }
         };
         let mut updated = 0usize;
-        for (slot, (grpid, state)) in self.paths.iter_mut().zip(found) {
+        for (slot, (grpid, state)) in self.paths.slots_mut().iter_mut().zip(found) {
             let (Some(p), Some(state)) = (slot.as_mut(), state) else {
                 continue;
             };
@@ -132,7 +132,7 @@ impl<const P: usize> NvmeAdapter<P> {
         };
         let page = AnaLog::new_checked(log, opts)?;
         let mut found = [(0u32, None); P];
-        for (out, slot) in found.iter_mut().zip(self.paths.iter()) {
+        for (out, slot) in found.iter_mut().zip(self.paths.slots().iter()) {
             let Some(p) = slot.filter(|p| p.cntlid == v.cntlid) else {
                 continue;
             };

@@ -40,7 +40,8 @@ use core::borrow::Borrow;
 
 use mpath_core::{
     AccessProtocol, AccessState, Action, ActivationResult, Completion, Config, Controller,
-    DataPlane, GroupAccess, GroupId, Instant, Notices, Outcome, PathId, PathSpec,
+    DataPlane, GroupAccess, GroupId, Instant, Notices, Outcome, PathId, PathRecord, PathSpec,
+    PathTable,
 };
 
 use crate::alua::AluaState;
@@ -191,11 +192,17 @@ pub struct AdapterPath {
     pub extended_header: bool,
 }
 
+impl PathRecord for AdapterPath {
+    fn path_id(&self) -> PathId {
+        self.id
+    }
+}
+
 /// The SCSI adapter of one multipath device with room for `P` paths.
 #[derive(Clone, Debug)]
 pub struct ScsiAdapter<const P: usize> {
     lu: LuName,
-    paths: [Option<AdapterPath>; P],
+    paths: PathTable<AdapterPath, P>,
     pr: PrOptions,
 }
 
@@ -210,7 +217,7 @@ impl<const P: usize> ScsiAdapter<P> {
     pub const fn new(lu: LuName) -> Self {
         ScsiAdapter {
             lu,
-            paths: [None; P],
+            paths: PathTable::new(),
             pr: PrOptions::DEFAULT,
         }
     }
@@ -244,24 +251,18 @@ impl<const P: usize> ScsiAdapter<P> {
 
     /// What the adapter remembers about `path`.
     pub fn path(&self, path: PathId) -> Result<&AdapterPath, AdapterError> {
-        self.paths
-            .iter()
-            .flatten()
-            .find(|p| p.id == path)
-            .ok_or(AdapterError::UnknownPath(path))
+        self.paths.get(path).ok_or(AdapterError::UnknownPath(path))
     }
 
     fn path_mut(&mut self, path: PathId) -> Result<&mut AdapterPath, AdapterError> {
         self.paths
-            .iter_mut()
-            .flatten()
-            .find(|p| p.id == path)
+            .get_mut(path)
             .ok_or(AdapterError::UnknownPath(path))
     }
 
     /// Every path the adapter knows.
     pub fn paths(&self) -> impl Iterator<Item = &AdapterPath> + '_ {
-        self.paths.iter().flatten()
+        self.paths.iter()
     }
 
     /// How PERSISTENT RESERVE OUT commands are built for this device.
@@ -305,13 +306,12 @@ impl<const P: usize> ScsiAdapter<P> {
                 got: spec.group,
             });
         }
-        let slot = self
-            .paths
-            .iter_mut()
-            .find(|s| s.is_none())
-            .ok_or(AdapterError::PathTableFull)?;
+        if self.paths.is_full() {
+            return Err(AdapterError::PathTableFull);
+        }
         let id = ctl.add_path(spec, now).map_err(|r| r.error)?;
-        *slot = Some(AdapterPath {
+        // Room was checked before the core took the path.
+        let _ = self.paths.insert(AdapterPath {
             id,
             relative_target_port: identity.relative_target_port,
             target_port_group: identity.target_port_group,
@@ -344,17 +344,7 @@ impl<const P: usize> ScsiAdapter<P> {
 
     /// Forgets `path` without telling the core; returns whether it was known.
     pub fn forget(&mut self, path: PathId) -> bool {
-        match self
-            .paths
-            .iter_mut()
-            .find(|s| s.is_some_and(|p| p.id == path))
-        {
-            Some(slot) => {
-                *slot = None;
-                true
-            }
-            None => false,
-        }
+        self.paths.remove(path).is_some()
     }
 
     // ----- actions to commands -----

@@ -191,7 +191,7 @@ impl<const P: usize> ScsiAdapter<P> {
             Ok(RtpgRead::States(repr)) => repr,
             Ok(RtpgRead::Grow(len)) => {
                 // One logical unit answers the same through every port.
-                for p in self.paths.iter_mut().flatten() {
+                for p in self.paths.iter_mut() {
                     p.rtpg_alloc_len = p.rtpg_alloc_len.max(len);
                 }
                 return Ok(RtpgApplied::Reissue(self.report_target_port_groups(via)?));
@@ -249,8 +249,7 @@ impl<const P: usize> ScsiAdapter<P> {
         repr: &RtpgRepr<'_>,
         now: Instant,
     ) {
-        for slot in self.paths.iter_mut() {
-            let Some(p) = slot.as_mut() else { continue };
+        for p in self.paths.iter_mut() {
             let (Some(port), Some(known)) = (p.relative_target_port, p.target_port_group) else {
                 continue;
             };
