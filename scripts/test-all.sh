@@ -48,6 +48,11 @@ step "cargo test --workspace"
 cargo test --workspace
 ok
 
+step "the README's main job runs (failover example)"
+out=$(cargo run -q -p mpath-core --example failover)
+grep -q '^summary: ' <<<"$out" || { echo "failover example printed no summary"; false; }
+ok
+
 step "no_std builds: ${NO_STD_CRATES[*]} for ${NO_STD_TARGETS[*]}"
 for t in "${NO_STD_TARGETS[@]}"; do
   for c in "${NO_STD_CRATES[@]}"; do
