@@ -7,7 +7,12 @@
 //! [`PathId`], in a fixed array: no allocation, like the rest of the core.
 //! A full table hands the record back.
 
+use crate::controller::Controller;
+use crate::dataplane::DataPlane;
+use crate::error::Error;
 use crate::path::PathId;
+use crate::time::Instant;
+use core::borrow::Borrow;
 
 /// A record that belongs to one path.
 pub trait PathRecord {
@@ -109,6 +114,25 @@ impl<T: PathRecord, const P: usize> PathTable<T, P> {
     }
 }
 
+impl<T: PathRecord, const P: usize> PathTable<T, P> {
+    /// Remove `path` from the controller and its record from the table,
+    /// keeping the two in step: the record goes even when the controller
+    /// refuses the id as unknown or stale (nothing is left to describe),
+    /// and stays when it refuses the time (the path is still there).
+    pub fn remove_from<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>(
+        &mut self,
+        ctl: &mut Controller<D, N, Q, G>,
+        path: PathId,
+        now: Instant,
+    ) -> Result<(), Error> {
+        let result = ctl.remove_path(path, now);
+        if !matches!(result, Err(Error::Time(_))) {
+            let _ = self.remove(path);
+        }
+        result
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +179,34 @@ mod tests {
             t.iter().map(|r| r.1).collect::<heapless::Vec<u32, 2>>(),
             [30, 20]
         );
+    }
+
+    #[test]
+    fn remove_from_keeps_table_and_controller_in_step() {
+        use crate::{Config, GroupId, NexusId, PathSpec};
+        let dp: DataPlane<4> = DataPlane::new();
+        let mut ctl: Controller<&DataPlane<4>, 4> = Controller::new(&dp, Config::DEFAULT).unwrap();
+        let t = Instant::from_nanos;
+        let p = ctl
+            .add_path(PathSpec::new(GroupId(1), NexusId(1)), t(10))
+            .unwrap();
+        let mut table: PathTable<Rec, 4> = PathTable::new();
+        table.insert(Rec(p, 1)).unwrap();
+        // Time went back: the path stays in both.
+        assert!(matches!(
+            table.remove_from(&mut ctl, p, t(5)),
+            Err(Error::Time(_))
+        ));
+        assert!(table.get(p).is_some());
+        assert!(ctl.tier(p).is_ok());
+        assert_eq!(table.remove_from(&mut ctl, p, t(20)), Ok(()));
+        assert!(table.is_empty());
+        // A record the controller no longer knows is dropped all the same.
+        table.insert(Rec(p, 2)).unwrap();
+        assert_eq!(
+            table.remove_from(&mut ctl, p, t(30)),
+            Err(Error::StalePath(p))
+        );
+        assert!(table.is_empty());
     }
 }

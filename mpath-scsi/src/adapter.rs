@@ -326,20 +326,16 @@ impl<const P: usize> ScsiAdapter<P> {
         Ok(id)
     }
 
-    /// Removes `path` from the core and forgets it. The adapter forgets it
-    /// even when the core refuses (a stale or unknown id has nothing left to
-    /// remember), except when the core refused because time went back.
+    /// Removes `path` from the core and forgets it, as
+    /// [`PathTable::remove_from`] does: forgotten even when the core refuses
+    /// a stale or unknown id, kept when it refuses the time.
     pub fn remove_path<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>(
         &mut self,
         ctl: &mut Controller<D, N, Q, G>,
         path: PathId,
         now: Instant,
     ) -> Result<(), AdapterError> {
-        let result = ctl.remove_path(path, now);
-        if !matches!(result, Err(mpath_core::Error::Time(_))) {
-            self.forget(path);
-        }
-        Ok(result?)
+        Ok(self.paths.remove_from(ctl, path, now)?)
     }
 
     /// Forgets `path` without telling the core; returns whether it was known.
