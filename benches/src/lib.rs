@@ -94,7 +94,8 @@ impl<'a> Device<'a> {
     /// Complete tickets from [`Device::load_every_path`].
     pub fn drain(&self, cursor: &mut Cursor<CAP>, tickets: Vec<Ticket>) {
         for t in tickets {
-            black_box(self.dp.complete(cursor, t, Instant::from_nanos(1)));
+            let done = self.dp.complete(cursor, t, Instant::from_nanos(1));
+            assert!(black_box(done).is_ok(), "a ticket of this device");
         }
     }
 }
@@ -116,7 +117,10 @@ pub fn io(dp: &DataPlane<CAP>, cursor: &mut Cursor<CAP>, seq: u64) -> Io {
         Ok(t) => t,
         Err(_) => panic!("no selectable path"),
     };
-    dp.complete(cursor, t, black_box(end))
+    match dp.complete(cursor, t, black_box(end)) {
+        Ok(io) => io,
+        Err(_) => panic!("a ticket of another device"),
+    }
 }
 
 /// Bare atomic floors, laid out like `mpath_core::DataPlane`.

@@ -40,7 +40,7 @@ fn carry_out(mp: &mut Multipath<8>, now: Instant) {
         match action {
             Action::Dispatch(t) => {
                 println!("  held io {} -> path {}", t.io().tag.0, t.path());
-                mp.complete_ok(t, now);
+                mp.complete_ok(t, now).unwrap();
             }
             Action::Probe(p) => {
                 println!("  probe path {p}: up");
@@ -85,7 +85,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         tickets.extend(send(&mut mp, tag, at(1)));
     }
     for t in tickets.drain(..) {
-        mp.complete_ok(t, at(2));
+        mp.complete_ok(t, at(2)).unwrap();
     }
 
     println!("\n== path {a} drops a write: it fails over, after the quiesce time");
@@ -94,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if t.path() == a {
             break t;
         }
-        mp.complete_ok(t, at(3));
+        mp.complete_ok(t, at(3)).unwrap();
     };
     let d = mp.complete(t, Outcome::PathError(PathErrorKind::Timeout).into(), at(4))?;
     println!("  completion on {a}: {d:?}");
@@ -117,7 +117,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     show(&mp, "non-optimized group carries the I/O");
     for t in tickets.drain(..) {
-        mp.complete_ok(t, at(101));
+        mp.complete_ok(t, at(101)).unwrap();
     }
 
     let now = at(2_000);
@@ -128,7 +128,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         tickets.extend(send(&mut mp, tag, now));
     }
     for t in tickets.drain(..) {
-        mp.complete_ok(t, at(2_001));
+        mp.complete_ok(t, at(2_001)).unwrap();
     }
     show(&mp, "transition over: back on the optimized group");
     let s = mp.controller().device_snapshot();

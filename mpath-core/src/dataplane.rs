@@ -18,23 +18,60 @@
 //! Exactly one control plane ([`Controller`](crate::Controller)) writes the
 //! published state, from `&mut self` under whatever serialisation the
 //! embedder uses (a mutex in a kernel or daemon, nothing single-threaded). It
-//! publishes a path's facts before setting its bit in the mask (release
-//! store), and clears the bit before retiring the facts, so a selector that
-//! sees a bit sees that path's facts. A selector can still pick a path that
-//! the control plane fails a moment later; that dispatch comes back as a path
+//! publishes a path's facts, id last, before setting its bit in the mask
+//! (release stores), and clears the bit before retiring the id
+//! ([`DataPlane::withdraw_path`]). A freed slot is reused at once by the next
+//! path added, so a slot number alone names no path: a selection confirms
+//! its choice by reading the slot's id (acquire), the mask again (acquire)
+//! and the id again, and returns the path only if its bit is set and the id
+//! did not change in between. Ids carry a generation and never repeat in a
+//! slot (until 65 535 reuses), so the returned path's bit was set at the
+//! moment of that second mask load: a selection never returns a path that
+//! was never selectable. `tests/loom_select.rs` checks this against every
+//! interleaving of a selection with the controller removing a path and
+//! adding another in its slot. A selector can still pick a path that the
+//! control plane fails a moment later; that dispatch comes back as a path
 //! error and is failed over, exactly as in dm-multipath and NVMe multipath.
 //!
-//! Orderings: the mask is stored with `Release` and loaded with `Acquire`;
-//! counters are `Relaxed` (they are load estimates, not synchronisation).
+//! Orderings: the mask and the ids are stored with `Release` and loaded
+//! with `Acquire` where a selection relies on them; counters are `Relaxed`
+//! (they are load estimates, not synchronisation).
+//!
+//! Every data plane has a [`DeviceId`], and every [`Ticket`] it issues
+//! carries it: a ticket completed on another device is refused with
+//! [`Error::ForeignTicket`], with nothing changed.
 
 use crate::bits;
-use crate::io::{Counted, Io, Ticket};
+use crate::error::{Error, Rejected};
+use crate::io::{Counted, Io, IoKind, Ticket};
 use crate::path::{Locality, PathId, MAX_PATHS};
 use crate::selector::{self, Policy, SelectorParams};
+use crate::sync::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use crate::time::{Duration, Instant};
-use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
-// Native on every 64-bit target; Cortex-M has no 64-bit atomics.
-use portable_atomic::AtomicU64;
+use core::fmt;
+
+/// A data plane's identity, carried by every ticket it issues so that a
+/// completion handed to the wrong device is recognised. Drawn from a
+/// process-wide counter when a data plane is created; ids repeat only after
+/// 2^32 devices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DeviceId(pub u32);
+
+impl fmt::Display for DeviceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "dev{}", self.0)
+    }
+}
+
+/// The next [`DeviceId`]. Not a loom atomic: identity is not part of the
+/// concurrency model.
+static NEXT_DEVICE: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(1);
+
+impl DeviceId {
+    fn next() -> DeviceId {
+        DeviceId(NEXT_DEVICE.fetch_add(1, core::sync::atomic::Ordering::Relaxed))
+    }
+}
 
 /// Read-mostly facts about a path, written by the control plane.
 #[derive(Debug)]
@@ -46,7 +83,7 @@ pub(crate) struct PathInfo {
 }
 
 impl PathInfo {
-    const fn new() -> Self {
+    fn new() -> Self {
         PathInfo {
             id: AtomicU32::new(0),
             locality: AtomicU32::new(0),
@@ -73,7 +110,7 @@ pub(crate) struct PathHot {
 }
 
 impl PathHot {
-    const fn new() -> Self {
+    fn new() -> Self {
         PathHot {
             inflight: AtomicU32::new(0),
             inflight_bytes: AtomicU64::new(0),
@@ -99,6 +136,10 @@ struct Header {
     rr_switch_ios: AtomicU32,
     rr_switch_bytes: AtomicU64,
     stale_after: AtomicU64,
+    /// `Instant` nanoseconds before which no write may be selected: raised
+    /// when a failed-over write could not be held (see
+    /// [`Controller::write_fence`](crate::Controller::write_fence)).
+    write_fence: AtomicU64,
 }
 
 /// The shared, lock-free half of a multipath device. See the module docs for
@@ -106,6 +147,7 @@ struct Header {
 #[derive(Debug)]
 pub struct DataPlane<const N: usize> {
     header: Header,
+    device: DeviceId,
     pub(crate) info: [PathInfo; N],
     pub(crate) hot: [PathHot; N],
 }
@@ -141,8 +183,10 @@ pub struct Cursor<const N: usize> {
     pub(crate) run_bytes: u64,
     /// The submitting CPU's node, for the locality selector.
     pub(crate) node: Locality,
-    /// Whether `last` was chosen because it is local (locality selector).
-    pub(crate) last_is_local: bool,
+    /// The id (`PathId::to_raw`) of the local path the locality selector
+    /// keeps using, 0 for none. An id, not a slot: a slot is reused by the
+    /// next path added and may hold a remote path by the next I/O.
+    pub(crate) local: u32,
     /// The path the adaptive selector checks for staleness next.
     pub(crate) stale_scan: usize,
     stats: [QueueStats; N],
@@ -166,7 +210,7 @@ impl<const N: usize> Cursor<N> {
             run_ios: u32::MAX,
             run_bytes: 0,
             node,
-            last_is_local: false,
+            local: 0,
             stale_scan: NONE,
             stats: [QueueStats {
                 generation: 0,
@@ -207,11 +251,19 @@ impl<const N: usize> DataPlane<N> {
     /// Compile-time capacity check: one mask word holds every path.
     const CAPACITY_OK: () = assert!(N > 0 && N <= MAX_PATHS, "1..=64 paths per device");
 
-    /// An empty data plane: no path selectable, round-robin policy.
+    /// An empty data plane with a fresh [`DeviceId`]: no path selectable,
+    /// round-robin policy.
+    pub fn new() -> Self {
+        Self::with_device_id(DeviceId::next())
+    }
+
+    /// An empty data plane with an id the embedder chose (one it keeps
+    /// unique among the devices whose tickets could be confused).
     #[allow(clippy::let_unit_value)]
-    pub const fn new() -> Self {
+    pub fn with_device_id(device: DeviceId) -> Self {
         let () = Self::CAPACITY_OK;
         DataPlane {
+            device,
             header: Header {
                 selectable: AtomicU64::new(0),
                 watched: AtomicU64::new(0),
@@ -221,10 +273,16 @@ impl<const N: usize> DataPlane<N> {
                 rr_switch_ios: AtomicU32::new(SelectorParams::DEFAULT.rr_switch_ios),
                 rr_switch_bytes: AtomicU64::new(SelectorParams::DEFAULT.rr_switch_bytes),
                 stale_after: AtomicU64::new(SelectorParams::DEFAULT.stale_after.as_nanos()),
+                write_fence: AtomicU64::new(0),
             },
-            info: [const { PathInfo::new() }; N],
-            hot: [const { PathHot::new() }; N],
+            info: core::array::from_fn(|_| PathInfo::new()),
+            hot: core::array::from_fn(|_| PathHot::new()),
         }
+    }
+
+    /// This device's identity, carried by its tickets.
+    pub fn device_id(&self) -> DeviceId {
+        self.device
     }
 
     /// The mask of paths selection may use right now.
@@ -267,6 +325,13 @@ impl<const N: usize> DataPlane<N> {
         if mask == 0 {
             return None;
         }
+        // A write may not overtake a failed-over write the controller could
+        // not hold: none goes out before that write's quiesce time.
+        if io.kind == IoKind::Write
+            && now.as_nanos() < self.header.write_fence.load(Ordering::Relaxed)
+        {
+            return None;
+        }
         let slot = match policy {
             Policy::RoundRobin => selector::round_robin::select(
                 mask,
@@ -289,10 +354,22 @@ impl<const N: usize> DataPlane<N> {
             ),
             Policy::Locality => selector::locality::select(&self.info, mask, cursor),
         }?;
-        let raw = self.info.get(slot)?.id.load(Ordering::Relaxed);
-        // Zero: the slot was retired after we loaded the mask. Let the
-        // control plane's slow path decide rather than dispatch blind.
-        (raw != 0).then(|| PathId::from_raw(raw))
+        self.confirm(slot)
+    }
+
+    /// The path in `slot`, if its bit is set in the mask while the slot
+    /// holds it (see the module docs for why this order of loads proves
+    /// it). `None` when the slot was retired or reused since the mask was
+    /// read: the control plane's slow path decides then.
+    #[inline]
+    fn confirm(&self, slot: usize) -> Option<PathId> {
+        let info = self.info.get(slot)?;
+        let raw = info.id.load(Ordering::Acquire);
+        let selectable = self.header.selectable.load(Ordering::Acquire) & bits::bit(slot) != 0;
+        if raw == 0 || !selectable || info.id.load(Ordering::Relaxed) != raw {
+            return None;
+        }
+        Some(PathId::from_raw(raw))
     }
 
     /// Account the start of `io` on `path` and return the ticket its
@@ -328,6 +405,7 @@ impl<const N: usize> DataPlane<N> {
         Ticket {
             io,
             path,
+            device: self.device,
             started: now,
             counted,
         }
@@ -348,12 +426,41 @@ impl<const N: usize> DataPlane<N> {
 
     /// Account a successful completion and return the I/O.
     ///
-    /// Completions cannot be refused, so this takes no errors: a `now`
-    /// earlier than the start (clock skew between CPUs) only skips the
-    /// latency sample. Failed completions go to
+    /// A `now` earlier than the start (clock skew between CPUs) only skips
+    /// the latency sample. The one refusal is a ticket another device
+    /// issued ([`Error::ForeignTicket`]): it is handed back and nothing
+    /// changes. Failed completions go to
     /// [`Controller::handle_completion`](crate::Controller::handle_completion).
     #[inline]
-    pub fn complete(&self, cursor: &mut Cursor<N>, ticket: Ticket, now: Instant) -> Io {
+    pub fn complete(
+        &self,
+        cursor: &mut Cursor<N>,
+        ticket: Ticket,
+        now: Instant,
+    ) -> Result<Io, Rejected<Ticket>> {
+        let ticket = self.check_ticket(ticket)?;
+        Ok(self.complete_own(cursor, ticket, now))
+    }
+
+    /// Refuse a ticket another device issued, handing it back.
+    #[inline]
+    pub(crate) fn check_ticket(&self, ticket: Ticket) -> Result<Ticket, Rejected<Ticket>> {
+        if ticket.device == self.device {
+            Ok(ticket)
+        } else {
+            Err(Rejected {
+                error: Error::ForeignTicket {
+                    issued_by: ticket.device,
+                    device: self.device,
+                },
+                item: ticket,
+            })
+        }
+    }
+
+    /// [`complete`](Self::complete) for a ticket already checked.
+    #[inline]
+    pub(crate) fn complete_own(&self, cursor: &mut Cursor<N>, ticket: Ticket, now: Instant) -> Io {
         let path = ticket.path;
         let watched = self.header.watched.load(Ordering::Relaxed) & bits::bit(path.slot()) != 0;
         // Round-robin and locality I/O on an unsampled path writes no
@@ -490,10 +597,20 @@ impl<const N: usize> DataPlane<N> {
         }
     }
 
-    pub(crate) fn retire_path(&self, slot: usize) {
+    /// Take a path out of selection for good: publish `mask` (which no
+    /// longer has the slot's bit) first, then retire the slot's id, so a
+    /// selection that still sees the id also sees the bit cleared.
+    pub(crate) fn withdraw_path(&self, slot: usize, mask: u64) {
+        self.publish_selectable(mask & !bits::bit(slot));
         if let Some(info) = self.info.get(slot) {
             info.id.store(0, Ordering::Release);
         }
+    }
+
+    pub(crate) fn publish_write_fence(&self, fence: Instant) {
+        self.header
+            .write_fence
+            .store(fence.as_nanos(), Ordering::Relaxed);
     }
 
     pub(crate) fn take_sampled_ok(&self, slot: usize) -> u32 {

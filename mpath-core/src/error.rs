@@ -31,6 +31,15 @@ pub enum Error {
     /// No group with this id is known.
     #[error("unknown group {0:?}")]
     UnknownGroup(GroupId),
+    /// A ticket issued by another device's data plane: nothing was
+    /// changed on either device, and the ticket is handed back.
+    #[error("ticket issued by {issued_by}, completed on {device}")]
+    ForeignTicket {
+        /// The device that issued the ticket.
+        issued_by: crate::dataplane::DeviceId,
+        /// The device it was handed to.
+        device: crate::dataplane::DeviceId,
+    },
     /// The core holds no I/O with this tag.
     #[error("unknown I/O {0:?}")]
     UnknownIo(IoTag),

@@ -193,6 +193,15 @@ impl MarginalState {
         }
     }
 
+    /// The checker found the path down: a lone earlier error and a sample
+    /// under way were the outage's doing and are forgotten. A marginal
+    /// verdict stands (it was reached while probes passed).
+    pub(crate) fn on_outage(&mut self) {
+        if !self.is_marginal() {
+            *self = MarginalState::HEALTHY;
+        }
+    }
+
     pub(crate) fn is_marginal(&self) -> bool {
         matches!(self, MarginalState::Marginal { .. })
     }

@@ -137,6 +137,7 @@ impl Counted {
 pub struct Ticket {
     pub(crate) io: Io,
     pub(crate) path: PathId,
+    pub(crate) device: crate::dataplane::DeviceId,
     pub(crate) started: Instant,
     pub(crate) counted: Counted,
 }
@@ -149,6 +150,10 @@ impl Ticket {
     /// The path it was sent on.
     pub const fn path(&self) -> PathId {
         self.path
+    }
+    /// The device whose data plane issued it.
+    pub const fn device(&self) -> crate::dataplane::DeviceId {
+        self.device
     }
     /// When it started.
     pub const fn started(&self) -> Instant {

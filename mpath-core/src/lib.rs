@@ -39,12 +39,12 @@
 //!
 //! // Path `a` fails the first I/O: it is failed over to `b`.
 //! let (failed, ok) = if t1.path() == a { (t1, t2) } else { (t2, t1) };
-//! mp.complete_ok(ok, t0);
+//! mp.complete_ok(ok, t0).unwrap();
 //! let d = mp.complete(failed, Outcome::PathError(PathErrorKind::Transport).into(), t0)
 //!     .unwrap();
 //! let retry = dispatch(d);
 //! assert_eq!(retry.path(), b);
-//! mp.complete_ok(retry, t0);
+//! mp.complete_ok(retry, t0).unwrap();
 //! ```
 #![no_std]
 #![forbid(unsafe_code)]
@@ -97,6 +97,7 @@ pub mod path_table;
 mod requeue;
 pub mod reservation;
 pub mod selector;
+mod sync;
 pub mod tier;
 pub mod time;
 
@@ -114,7 +115,7 @@ pub use controller::{
     Action, ActivationResult, Controller, DeviceCounters, DeviceSnapshot, Disposition, HeadState,
     LinkEvent, PathCounters, PathSnapshot, Topology,
 };
-pub use dataplane::{Cursor, DataPlane, QueueStats};
+pub use dataplane::{Cursor, DataPlane, DeviceId, QueueStats};
 pub use error::{Error, Rejected};
 pub use io::{Io, IoError, IoKind, IoTag, Ticket};
 pub use multipath::Multipath;

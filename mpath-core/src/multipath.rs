@@ -53,8 +53,9 @@ impl<const N: usize, const Q: usize, const G: usize> Multipath<N, Q, G> {
         self.ctl.submit(io, now)
     }
 
-    /// A successful completion, on the fast path.
-    pub fn complete_ok(&mut self, ticket: Ticket, now: Instant) -> Io {
+    /// A successful completion, on the fast path. A ticket another device
+    /// issued is handed back.
+    pub fn complete_ok(&mut self, ticket: Ticket, now: Instant) -> Result<Io, Rejected<Ticket>> {
         self.ctl
             .data_plane()
             .complete(&mut self.cursor, ticket, now)

@@ -21,7 +21,7 @@ fn read_fails_over_at_once_without_spending_retries() {
     assert_eq!(snap.counters.failovers, 1);
     // The failed path is probed at once.
     assert!(drain(&mut d).contains(&Action::Probe(failed_on)));
-    assert_eq!(d.complete_ok(r, ms(3)).tag, IoTag(7));
+    assert_eq!(d.complete_ok(r, ms(3)).unwrap().tag, IoTag(7));
 }
 
 #[test]
@@ -58,7 +58,7 @@ fn write_waits_for_the_failed_paths_quiesce_time() {
         .expect("dispatched after quiesce");
     assert_ne!(t.path(), first);
     assert_eq!(t.io().tag, IoTag(9));
-    d.complete_ok(t, ms(71));
+    d.complete_ok(t, ms(71)).unwrap();
 }
 
 #[test]
@@ -301,7 +301,7 @@ fn head_lifecycle_and_delayed_removal() {
         .any(|a| matches!(a, Action::Dispatch(t) if t.path() == b)));
     for a in acts {
         if let Action::Dispatch(t) = a {
-            d.complete_ok(t, secs(3));
+            d.complete_ok(t, secs(3)).unwrap();
         }
     }
     // Last path gone for good: queued I/O fails, then the head goes.
@@ -354,10 +354,78 @@ fn policy_switch_mid_flight_keeps_counters_balanced() {
         .unwrap();
     let t2 = dp.submit(&mut c, Io::read(2, 4096, 0), ms(3)).unwrap();
     assert_eq!(dp.inflight_bytes(a.slot()), 4096);
-    dp.complete(&mut c, t1, ms(4));
-    dp.complete(&mut c, t2, ms(5));
+    dp.complete(&mut c, t1, ms(4)).unwrap();
+    dp.complete(&mut c, t2, ms(5)).unwrap();
     assert_eq!(dp.inflight(a.slot()), 0);
     assert_eq!(dp.inflight_bytes(a.slot()), 0);
     let s = ctl.path_snapshot(a, &[&c]).unwrap();
     assert_eq!((s.started, s.completed, s.bytes), (2, 2, 8192));
+}
+
+/// Requeue depth 1: two writes fail on path A at 10 ms; one is held, the
+/// other comes back as `Busy`. Whatever the caller does with it (here: it
+/// submits it again at once, and again every millisecond), no write goes
+/// out on another path before A's quiesce time (100 ms) has passed.
+#[test]
+fn back_pressure_never_lets_a_write_overtake_the_quiesce_time() {
+    let mut d: Multipath<4, 1, 2> = Multipath::new(Config::DEFAULT).unwrap();
+    let a = d
+        .controller_mut()
+        .add_path(PathSpec::new(GroupId(1), NexusId(1)), ms(0))
+        .unwrap();
+    let b = d
+        .controller_mut()
+        .add_path(PathSpec::new(GroupId(1), NexusId(2)), ms(0))
+        .unwrap();
+    while d.controller_mut().poll_action().is_some() {}
+    let mut on_a = Vec::new();
+    for tag in 0..4 {
+        let t = dispatched(d.submit(Io::write(tag, 4096, 3), ms(0)).unwrap());
+        if t.path() == a {
+            on_a.push(t);
+        } else {
+            let _ = d.complete(t, Outcome::Success.into(), ms(0)).unwrap();
+        }
+    }
+    assert_eq!(on_a.len(), 2);
+    let mut busy = Vec::new();
+    for t in on_a {
+        match d.complete(t, path_err(), ms(10)).unwrap() {
+            Disposition::Queued => {}
+            Disposition::Busy(io) => busy.push(io),
+            other => panic!("a failed write is held or handed back: {other:?}"),
+        }
+    }
+    assert_eq!(busy.len(), 1, "requeue depth 1 holds one");
+    let mut pending = busy.pop();
+    let mut now = ms(10);
+    let mut sent = Vec::new();
+    while now < ms(300) {
+        if let Some(io) = pending.take() {
+            match d.submit(io, now).unwrap() {
+                Disposition::Dispatch(t) => sent.push((now, t)),
+                Disposition::Busy(io) => pending = Some(io),
+                Disposition::Queued => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        d.controller_mut().handle_timeout(now).unwrap();
+        while let Some(act) = d.controller_mut().poll_action() {
+            match act {
+                Action::Dispatch(t) => sent.push((now, t)),
+                Action::Probe(p) => d
+                    .controller_mut()
+                    .handle_probe(p, ProbeResult::Down, now)
+                    .unwrap(),
+                other => panic!("{other:?}"),
+            }
+        }
+        now = now.saturating_add(Duration::from_millis(1));
+    }
+    assert_eq!(sent.len(), 2, "both writes went out again: {sent:?}");
+    for (at, t) in sent {
+        assert_eq!(t.path(), b);
+        assert!(at >= ms(110), "write {:?} re-sent at {at:?}", t.io().tag);
+        let _ = d.complete(t, Outcome::Success.into(), now).unwrap();
+    }
 }

@@ -125,7 +125,7 @@ fn zombie_path_becomes_marginal_and_last_resort() {
         assert_eq!(t.path(), zombie);
         let r = dispatched(d.complete(t, path_err(), now).unwrap());
         assert_eq!(r.path(), good);
-        d.complete_ok(r, now);
+        d.complete_ok(r, now).unwrap();
         for a in drain(&mut d) {
             if let Action::Probe(p) = a {
                 d.controller_mut()
@@ -145,7 +145,7 @@ fn zombie_path_becomes_marginal_and_last_resort() {
     // I/O now goes to the healthy non-optimized path...
     let t = dispatched(submit(&mut d, Io::read(100, 4096, 0), secs(41)));
     assert_eq!(t.path(), good);
-    d.complete_ok(t, secs(41));
+    d.complete_ok(t, secs(41)).unwrap();
     // ...and to the zombie only when nothing else is left.
     d.controller_mut().fail_path(good, secs(42)).unwrap();
     let t = dispatched(submit(&mut d, Io::read(101, 4096, 0), secs(42)));
@@ -172,12 +172,12 @@ fn good_path_with_rare_errors_stays_healthy() {
         if t.path() == a {
             failed += 1;
             let r = dispatched(d.complete(t, path_err(), secs(1)).unwrap());
-            d.complete_ok(r, secs(1));
+            d.complete_ok(r, secs(1)).unwrap();
             d.controller_mut()
                 .handle_probe(a, ProbeResult::Up, secs(1))
                 .unwrap();
         } else {
-            d.complete_ok(t, secs(1));
+            d.complete_ok(t, secs(1)).unwrap();
         }
     }
     assert_eq!(
@@ -187,7 +187,7 @@ fn good_path_with_rare_errors_stays_healthy() {
     // ...during which many I/Os succeed.
     for i in 0..200 {
         let t = dispatched(submit(&mut d, Io::read(1000 + i, 512, 0), secs(2)));
-        d.complete_ok(t, secs(2));
+        d.complete_ok(t, secs(2)).unwrap();
     }
     d.controller_mut().handle_timeout(secs(31)).unwrap();
     let s = d.controller().path_snapshot(a, &[]).unwrap();
@@ -260,4 +260,178 @@ fn transport_marginal_notice_and_manual_commands() {
         .handle_probe(a, ProbeResult::Up, secs(7))
         .unwrap();
     assert_eq!(d.controller().tier(a).unwrap(), Tier::Optimized);
+}
+
+/// Finish every action: probes of `down` answer Down, others Up; held
+/// I/O completes OK.
+fn answer_all(d: &mut Dev, down: Option<PathId>, now: Instant) {
+    while let Some(a) = d.controller_mut().poll_action() {
+        match a {
+            Action::Probe(p) => {
+                let r = if Some(p) == down {
+                    ProbeResult::Down
+                } else {
+                    ProbeResult::Up
+                };
+                d.controller_mut().handle_probe(p, r, now).unwrap()
+            }
+            Action::Dispatch(t) => {
+                let _ = d.complete(t, Outcome::Success.into(), now).unwrap();
+            }
+            _ => {}
+        }
+    }
+}
+
+fn health(d: &Dev, p: PathId) -> Health {
+    d.controller().path_snapshot(p, &[]).unwrap().health
+}
+
+/// One link drop with 32 reads outstanding is one failure event: the
+/// probe comes back up, clean I/O follows, and the path is healthy. Errors
+/// from I/O that was already in flight when the path failed say nothing
+/// about the path after it came back.
+#[test]
+fn one_outage_with_a_burst_of_timeouts_leaves_the_path_healthy() {
+    let mut d = dev(Config::DEFAULT);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    let b = add(&mut d, 1, 2, AccessState::Optimized, secs(0));
+    drain(&mut d);
+    let mut on_a = Vec::new();
+    for tag in 0..64 {
+        let t = dispatched(submit(&mut d, Io::read(tag, 4096, 3), secs(1)));
+        if t.path() == a {
+            on_a.push(t);
+        } else {
+            let _ = d.complete(t, Outcome::Success.into(), secs(1)).unwrap();
+        }
+    }
+    assert_eq!(on_a.len(), 32);
+    for t in on_a {
+        let c = Outcome::PathError(PathErrorKind::Timeout).into();
+        match d.complete(t, c, secs(30)).unwrap() {
+            Disposition::Dispatch(retry) => {
+                assert_eq!(retry.path(), b);
+                let _ = d
+                    .complete(retry, Outcome::Success.into(), secs(30))
+                    .unwrap();
+            }
+            other => panic!("a read fails over at once: {other:?}"),
+        }
+    }
+    answer_all(&mut d, None, secs(31));
+    assert_eq!(d.controller().tier(a).unwrap(), Tier::Optimized);
+    for tag in 100..200 {
+        let t = dispatched(submit(&mut d, Io::read(tag, 4096, 3), secs(32)));
+        let _ = d.complete(t, Outcome::Success.into(), secs(32)).unwrap();
+    }
+    // Past any sample window the outage could have started.
+    for s in [60, 95, 130, 400] {
+        d.controller_mut().handle_timeout(secs(s)).unwrap();
+        answer_all(&mut d, None, secs(s));
+        assert_eq!(health(&d, a), Health::Healthy, "at {s} s");
+        assert_eq!(d.controller().tier(a).unwrap(), Tier::Optimized, "at {s} s");
+    }
+    let s = d.controller().path_snapshot(a, &[]).unwrap();
+    assert_eq!(s.counters.marginal_verdicts, 0);
+    assert_eq!(s.counters.marginal_samples, 0);
+}
+
+/// A two-minute outage with failing probes and 16 I/Os outstanding: the
+/// checker saw the path down, so the errors are the outage's, not a sign
+/// of a marginal path. Back up, it is healthy.
+#[test]
+fn a_long_outage_seen_by_the_checker_is_not_marginal() {
+    let mut d = dev(Config::DEFAULT);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    let b = add(&mut d, 1, 2, AccessState::Optimized, secs(0));
+    drain(&mut d);
+    let mut on_a = Vec::new();
+    for tag in 0..32 {
+        let t = dispatched(submit(&mut d, Io::read(tag, 4096, 3), secs(1)));
+        if t.path() == a {
+            on_a.push(t);
+        } else {
+            let _ = d.complete(t, Outcome::Success.into(), secs(1)).unwrap();
+        }
+    }
+    assert_eq!(on_a.len(), 16);
+    // The first error, then the checker fails for two minutes; the rest of
+    // the outstanding I/O times out along the way.
+    let mut on_a = on_a.into_iter();
+    let first = on_a.next().unwrap();
+    let c = Outcome::PathError(PathErrorKind::Timeout).into();
+    let retry = dispatched(d.complete(first, c, secs(2)).unwrap());
+    assert_eq!(retry.path(), b);
+    let _ = d.complete(retry, Outcome::Success.into(), secs(2)).unwrap();
+    let mut now = secs(2);
+    for s in (5..=120).step_by(5) {
+        now = secs(s);
+        d.controller_mut().handle_timeout(now).unwrap();
+        answer_all(&mut d, Some(a), now);
+        if let Some(t) = on_a.next() {
+            let c = Outcome::PathError(PathErrorKind::Timeout).into();
+            let retry = dispatched(d.complete(t, c, now).unwrap());
+            let _ = d.complete(retry, Outcome::Success.into(), now).unwrap();
+        }
+    }
+    assert!(on_a.next().is_none());
+    now = now.saturating_add(Duration::from_secs(1));
+    d.controller_mut()
+        .handle_probe(a, ProbeResult::Up, now)
+        .unwrap();
+    for tag in 100..140 {
+        let t = dispatched(submit(&mut d, Io::read(tag, 4096, 3), now));
+        let _ = d.complete(t, Outcome::Success.into(), now).unwrap();
+    }
+    for s in [130, 200, 500] {
+        d.controller_mut().handle_timeout(secs(s)).unwrap();
+        answer_all(&mut d, None, secs(s));
+        assert_eq!(health(&d, a), Health::Healthy, "at {s} s");
+    }
+    assert_eq!(
+        d.controller()
+            .path_snapshot(a, &[])
+            .unwrap()
+            .counters
+            .marginal_verdicts,
+        0
+    );
+}
+
+/// A zombie whose failures each come from I/O started after the probe
+/// reinstated it is still found, with every error in a burst counted once.
+#[test]
+fn a_zombie_is_still_found_when_bursts_count_once() {
+    let mut cfg = Config::DEFAULT;
+    cfg.marginal.sample_time = Duration::from_secs(60);
+    cfg.marginal.min_samples = 10;
+    let mut d = dev(cfg);
+    let zombie = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    let _good = add(&mut d, 1, 2, AccessState::Optimized, secs(0));
+    drain(&mut d);
+    let mut tag = 0;
+    for s in 1..=70u64 {
+        let now = secs(s);
+        // Four I/Os at once: two land on the zombie, and both fail.
+        let mut failed = Vec::new();
+        for _ in 0..4 {
+            tag += 1;
+            let t = dispatched(submit(&mut d, Io::read(tag, 4096, 3), now));
+            if t.path() == zombie {
+                failed.push(t);
+            } else {
+                let _ = d.complete(t, Outcome::Success.into(), now).unwrap();
+            }
+        }
+        for t in failed {
+            let c = Outcome::PathError(PathErrorKind::Transport).into();
+            if let Disposition::Dispatch(r) = d.complete(t, c, now).unwrap() {
+                let _ = d.complete(r, Outcome::Success.into(), now).unwrap();
+            }
+        }
+        answer_all(&mut d, None, now);
+    }
+    assert_eq!(health(&d, zombie), Health::Marginal);
+    assert_eq!(d.controller().tier(zombie).unwrap(), Tier::Marginal);
 }

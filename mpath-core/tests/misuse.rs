@@ -167,7 +167,7 @@ fn completion_for_a_removed_path_is_failed_over_not_lost() {
     let other = if gone == a { b } else { a };
     let r = dispatched(d.complete(t, path_err(), secs(4)).unwrap());
     assert_eq!(r.path(), other);
-    d.complete_ok(r, secs(4));
+    d.complete_ok(r, secs(4)).unwrap();
 }
 
 #[test]
@@ -190,4 +190,51 @@ fn topology_reads_like_multipath_ll() {
     assert!(lines[2].contains("tier=ineligible"), "{text}");
     assert!(lines[3].contains("group 2 access=standby"), "{text}");
     assert_eq!(lines.len(), 5, "{text}");
+}
+
+/// A ticket carries the identity of the device that issued it. Completing
+/// device 1's ticket on device 2, as a failure or a success, is refused
+/// with the ticket handed back; device 2's paths, counters and in-flight
+/// counts are untouched, and device 1 still takes it.
+#[test]
+fn a_ticket_from_another_device_is_refused_and_changes_nothing() {
+    let mut cfg = Config::DEFAULT;
+    cfg.policy = Policy::QueueDepth;
+    let mut d1 = dev(cfg);
+    let mut d2 = dev(cfg);
+    assert_ne!(
+        d1.controller().data_plane().device_id(),
+        d2.controller().data_plane().device_id()
+    );
+    let a1 = add(&mut d1, 1, 1, AccessState::Optimized, secs(0));
+    let a2 = add(&mut d2, 1, 1, AccessState::Optimized, secs(0));
+    assert_eq!(a1, a2, "same slot and generation on both devices");
+    let t1 = dispatched(submit(&mut d1, Io::write(1, 4096, 3), secs(1)));
+    let t2 = dispatched(submit(&mut d2, Io::write(2, 4096, 3), secs(1)));
+    let before = fingerprint(&d2);
+    let clock = d2.controller().now();
+    let inflight = d2.controller().data_plane().inflight(a2.slot());
+    assert_eq!(inflight, 1);
+
+    let refused = d2.complete(t1, path_err(), secs(2)).unwrap_err();
+    assert_eq!(
+        refused.error,
+        Error::ForeignTicket {
+            issued_by: d1.controller().data_plane().device_id(),
+            device: d2.controller().data_plane().device_id(),
+        }
+    );
+    let t1 = refused.item;
+    let refused = d2.complete_ok(t1, secs(2)).unwrap_err();
+    assert!(matches!(refused.error, Error::ForeignTicket { .. }));
+    let t1 = refused.item;
+    assert_eq!(fingerprint(&d2), before);
+    assert_eq!(d2.controller().data_plane().inflight(a2.slot()), 1);
+    assert_eq!(d2.controller().tier(a2).unwrap(), Tier::Optimized);
+    assert_eq!(d2.controller().now(), clock, "not even the clock moved");
+
+    assert_eq!(d1.complete_ok(t1, secs(2)).unwrap().tag, IoTag(1));
+    assert_eq!(d1.controller().data_plane().inflight(a1.slot()), 0);
+    assert_eq!(d2.complete_ok(t2, secs(2)).unwrap().tag, IoTag(2));
+    assert_eq!(d2.controller().data_plane().inflight(a2.slot()), 0);
 }

@@ -627,7 +627,7 @@ fn controller_gate_follows_the_coordinator() {
         !t.write_conflicts(nexus(sent[0].path())),
         "no conflict from our own move"
     );
-    mp.complete_ok(sent.pop().unwrap(), t0);
+    mp.complete_ok(sent.pop().unwrap(), t0).unwrap();
 
     // Another host preempts us: fenced, I/O fails with a clear error.
     t.regs.push((900, THEIRS));

@@ -131,7 +131,7 @@ fn run(policy: Policy) {
                         }
                         drain(&mut c);
                     } else {
-                        dp.complete(&mut cursor, t, now(origin));
+                        dp.complete(&mut cursor, t, now(origin)).unwrap();
                         ended.fetch_add(1, Ordering::Relaxed);
                         ok.fetch_add(1, Ordering::Relaxed);
                     }

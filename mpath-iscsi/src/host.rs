@@ -360,7 +360,9 @@ impl<'f, F: Fabric> Host<'f, F> {
         let path = t.path();
         let now = self.tick();
         if c.outcome == Outcome::Success {
-            self.mp.complete_ok(t, now);
+            self.mp
+                .complete_ok(t, now)
+                .map_err(|r| HostIoError::Stuck(format!("completion refused: {}", r.error)))?;
             self.notices(path, c.notices);
             self.settle();
             return Ok(None);

@@ -172,7 +172,7 @@ fn ana_states_per_controller_then_change_then_anatt_reset() {
     for tag in 0..8 {
         let tk = dispatch(mp.submit(Io::read(tag, 4096, 3), t(2)).unwrap());
         assert_eq!(tk.path(), p1, "only the optimized path is selected");
-        mp.complete_ok(tk, t(2));
+        mp.complete_ok(tk, t(2)).unwrap();
     }
 
     // ANA change event on controller 1: the core asks for a re-read through
@@ -203,7 +203,7 @@ fn ana_states_per_controller_then_change_then_anatt_reset() {
     assert_eq!(mp.controller().tier(p1).unwrap(), Tier::Ineligible);
     let tk = dispatch(mp.submit(Io::read(100, 4096, 3), t(5)).unwrap());
     assert_eq!(tk.path(), p2);
-    mp.complete_ok(tk, t(5));
+    mp.complete_ok(tk, t(5)).unwrap();
 
     // Step the virtual clock: the core polls the group while it transitions
     // (answered with the same page) until ANATT, taken from Identify

@@ -114,7 +114,7 @@ fn pump(mp: &mut Mp, ad: &mut ScsiAdapter<8>, array: &mut Array, now: Instant) -
     while let Some(action) = mp.controller_mut().poll_action() {
         if let Action::Dispatch(tk) = action {
             array.io_paths.push(tk.path());
-            mp.complete_ok(tk, now);
+            mp.complete_ok(tk, now).unwrap();
             continue;
         }
         let Some(mut cmd) = ad.map_action(&action).unwrap() else {
@@ -186,7 +186,7 @@ fn alua_failover_transition_timeout_and_explicit_activation() {
     for tag in 0..4 {
         let tk = dispatch(mp.submit(Io::read(tag, 4096, 3), t(1)).unwrap());
         assert_eq!(tk.path(), p1, "only the TPG 1 path");
-        mp.complete_ok(tk, t(1));
+        mp.complete_ok(tk, t(1)).unwrap();
     }
 
     // A write on path 1 meets NOT READY, ASYMMETRIC ACCESS STATE TRANSITION.
@@ -293,6 +293,6 @@ fn alua_failover_transition_timeout_and_explicit_activation() {
     for tag in 20..24 {
         let tk = dispatch(mp.submit(Io::read(tag, 4096, 3), now).unwrap());
         assert_eq!(tk.path(), p1, "I/O is back on path 1");
-        mp.complete_ok(tk, now);
+        mp.complete_ok(tk, now).unwrap();
     }
 }

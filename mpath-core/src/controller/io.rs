@@ -43,6 +43,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         completion: Completion,
         now: Instant,
     ) -> Result<Disposition, Rejected<Ticket>> {
+        let ticket = self.data_plane().check_ticket(ticket)?;
         if let Err(error) = self.enter(now) {
             return Err(Rejected {
                 error,
@@ -64,7 +65,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 self.data_plane().end(&ticket);
                 let io = ticket.io;
                 if current {
-                    self.path_error(path, kind, now);
+                    self.path_error(path, kind, ticket.started, now);
                 }
                 self.counters.failovers = self.counters.failovers.saturating_add(1);
                 if let Ok(p) = self.rec_mut(path) {
@@ -81,7 +82,13 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 };
                 // Path errors spend none of the I/O's retry budget.
                 self.republish(now, super::publish::Cause::Other);
-                self.route(io, None, not_before, now)
+                let d = self.route(io, None, not_before, now);
+                if let (Disposition::Busy(_), IoKind::Write) = (&d, io.kind) {
+                    // The write goes back to the caller, who may submit it
+                    // again at once: no write is selected before it may go.
+                    self.raise_write_fence(not_before);
+                }
+                d
             }
             Outcome::TargetError(e) => {
                 self.data_plane().end(&ticket);
@@ -147,7 +154,25 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
 
     fn data_plane_complete(&mut self, ticket: Ticket, now: Instant) -> Io {
         let dp: &DataPlane<N> = self.dp.borrow();
-        dp.complete(&mut self.cursor, ticket, now)
+        dp.complete_own(&mut self.cursor, ticket, now)
+    }
+
+    /// No write is selected before `until`, on the data plane or here, and
+    /// writes already held wait for it too (they would otherwise be blocked
+    /// past their own readiness with no timer armed for the fence).
+    fn raise_write_fence(&mut self, until: Instant) {
+        if until <= self.write_fence {
+            return;
+        }
+        self.write_fence = until;
+        self.data_plane().publish_write_fence(until);
+        self.requeue.delay_writes_until(until);
+    }
+
+    /// When the write fence ends, if it is still up: writes the caller
+    /// submits before then are held or handed back, never dispatched.
+    pub fn write_fence(&self) -> Option<Instant> {
+        (self.write_fence > self.clock.now()).then_some(self.write_fence)
     }
 
     /// Dispatch now if allowed and possible, else hold or fail per policy.
@@ -164,6 +189,10 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 result: Err(IoError::HeadRemoved),
             };
         }
+        let not_before = match io.kind {
+            IoKind::Write => not_before.max(self.write_fence),
+            IoKind::Read => not_before,
+        };
         if self.published_mask == 0 && self.no_path_since.is_none() {
             // A head that never had a path: the bound runs from the first
             // I/O that found none.

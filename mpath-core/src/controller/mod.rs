@@ -155,8 +155,25 @@ pub(crate) struct PathRec {
     pub(crate) probe: ProbeSchedule,
     pub(crate) refresh: Retry,
     pub(crate) quiesce_until: Instant,
+    /// When the path last went from up to down (a path error, a failed or
+    /// timed-out probe, the transport's word). I/O started before then
+    /// belongs to that failure: its errors are not counted again.
+    pub(crate) failed_at: Option<Instant>,
     pub(crate) tier: Tier,
     pub(crate) counters: PathCounters,
+}
+
+impl PathRec {
+    /// The checker or the transport found the path down. What failed on
+    /// it was an outage, not a marginal path: multipath-tools judges a path
+    /// marginal only from errors while its checker passes.
+    pub(crate) fn went_down(&mut self, now: Instant) {
+        if self.link != Link::Down {
+            self.failed_at = Some(now);
+        }
+        self.link = Link::Down;
+        self.marginal.on_outage();
+    }
 }
 
 /// Deferred failback (manual, delayed, followover).
@@ -211,6 +228,9 @@ where
     /// The tier published last (`None` when nothing is selectable).
     pub(crate) published_tier: Option<Tier>,
     pub(crate) published_mask: u64,
+    /// No write is dispatched before this (see
+    /// [`write_fence`](Controller::write_fence)).
+    pub(crate) write_fence: Instant,
     pub(crate) counters: DeviceCounters,
 }
 
@@ -242,6 +262,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             failback: FailbackHold::default(),
             published_tier: None,
             published_mask: 0,
+            write_fence: Instant::from_nanos(0),
             counters: DeviceCounters::default(),
         };
         ctl.data_plane().publish_policy(cfg.policy, &cfg.selector);

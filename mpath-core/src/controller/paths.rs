@@ -98,6 +98,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             probe: ProbeSchedule::new(now, &self.cfg.probe),
             refresh: Default::default(),
             quiesce_until: now,
+            failed_at: None,
             tier: Tier::Ineligible,
             counters: PathCounters::default(),
         };
@@ -122,13 +123,15 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         self.rec(path)?;
         self.enter(now)?;
         let slot = path.slot();
+        // Bit first, id second: see the data plane's publication order.
+        self.published_mask &= !crate::bits::bit(slot);
+        self.dp.borrow().withdraw_path(slot, self.published_mask);
         if let Some(s) = self.paths.get_mut(slot) {
             *s = None;
         }
         if let Some(g) = self.generations.get_mut(slot) {
             *g = g.checked_add(1).unwrap_or(1);
         }
-        self.dp.borrow().retire_path(slot);
         self.forget_orphaned_groups();
         if self.activation.is_some_and(|a| a.via == path) {
             self.activation = None;
@@ -147,17 +150,13 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
     /// group ids churn (NVMe controllers reconnecting with new CNTLIDs,
     /// target ports moving between port groups) never fill the table.
     fn forget_orphaned_groups(&mut self) {
-        let orphaned: heapless::Vec<GroupId, G> = self
-            .groups
-            .iter()
-            .map(|g| g.id)
-            .filter(|&g| !self.paths.iter().flatten().any(|p| p.spec.group == g))
-            .collect();
-        self.groups.retain(|g| !orphaned.contains(&g.id));
-        if self.switched_group.is_some_and(|g| orphaned.contains(&g)) {
+        let paths = &self.paths;
+        let in_use = |g: GroupId| paths.iter().flatten().any(|p| p.spec.group == g);
+        self.groups.retain(|g| in_use(g.id));
+        if self.switched_group.is_some_and(|g| !in_use(g)) {
             self.switched_group = None;
         }
-        if self.activation.is_some_and(|a| orphaned.contains(&a.group)) {
+        if self.activation.is_some_and(|a| !in_use(a.group)) {
             self.activation = None;
         }
     }
@@ -411,7 +410,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 if was == Link::Up {
                     p.flap.on_failure(now, &cfg.flap);
                 }
-                p.link = Link::Down;
+                p.went_down(now);
             }
             ProbeResult::Retry => p.probe.retry(now, &cfg.probe),
         }
@@ -428,14 +427,21 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             if p.link == Link::Up {
                 p.flap.on_failure(now, &cfg.flap);
             }
-            p.link = Link::Down;
+            p.went_down(now);
             p.quiesce_until = p.quiesce_until.max(now.saturating_add(cfg.quiesce_time));
             p.probe.expedite(&cfg.probe);
         }
     }
 
-    /// Path-state consequences of a path error on an I/O.
-    pub(crate) fn path_error(&mut self, path: PathId, kind: PathErrorKind, now: Instant) {
+    /// Path-state consequences of a path error on an I/O started at
+    /// `started`.
+    pub(crate) fn path_error(
+        &mut self,
+        path: PathId,
+        kind: PathErrorKind,
+        started: Instant,
+        now: Instant,
+    ) {
         let cfg = self.cfg;
         let poll = cfg.access.transition_poll;
         let Ok(p) = self.rec_mut(path) else { return };
@@ -447,11 +453,21 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 // dm-multipath fails the path on a path error and lets the
                 // checker reinstate it; a path whose probes keep passing
                 // while I/O keeps failing is what marginal detection sees.
-                if p.marginal.on_path_error(now, &cfg.marginal) == MarginalChange::StartSampling {
-                    p.counters.marginal_samples = p.counters.marginal_samples.saturating_add(1);
-                }
-                if p.link == Link::Up {
+                // One failure is one event: only the first error of a path
+                // that is up counts, and only from I/O started since the
+                // path last failed (the rest of a burst of timeouts, or late
+                // errors of I/O from before an outage, are that failure's).
+                let new_event =
+                    p.link == Link::Up && p.failed_at.map_or(true, |failed| started >= failed);
+                if new_event {
+                    if p.marginal.on_path_error(now, &cfg.marginal) == MarginalChange::StartSampling
+                    {
+                        p.counters.marginal_samples = p.counters.marginal_samples.saturating_add(1);
+                    }
                     p.flap.on_failure(now, &cfg.flap);
+                }
+                if p.link != Link::Down {
+                    p.failed_at = Some(now);
                 }
                 p.link = Link::Down;
                 p.probe.expedite(&cfg.probe);

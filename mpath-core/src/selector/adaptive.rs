@@ -24,8 +24,8 @@
 
 use crate::bits::Rotated;
 use crate::dataplane::{Cursor, PathHot};
+use crate::sync::Ordering;
 use crate::time::{Duration, Instant};
-use core::sync::atomic::Ordering;
 
 /// Fold one latency sample into a path's estimate.
 ///

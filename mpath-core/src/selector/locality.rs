@@ -11,7 +11,7 @@
 
 use crate::bits::{self, Rotated};
 use crate::dataplane::{Cursor, PathInfo, NONE};
-use core::sync::atomic::Ordering;
+use crate::sync::Ordering;
 
 #[inline]
 pub(crate) fn select<const N: usize>(
@@ -20,23 +20,31 @@ pub(crate) fn select<const N: usize>(
     cursor: &mut Cursor<N>,
 ) -> Option<usize> {
     let last = cursor.last;
-    if cursor.last_is_local && last != NONE && mask & bits::bit(last) != 0 {
+    // The cached path is kept only while its slot still holds it: a freed
+    // slot is reused at once, perhaps by a remote path.
+    if cursor.local != 0
+        && last != NONE
+        && mask & bits::bit(last) != 0
+        && info
+            .get(last)
+            .is_some_and(|i| i.id.load(Ordering::Relaxed) == cursor.local)
+    {
         return Some(last);
     }
     let node = cursor.node.0;
     for slot in Rotated::new(mask, last) {
-        if info
+        if let Some(i) = info
             .get(slot)
-            .is_some_and(|i| i.locality.load(Ordering::Relaxed) == node)
+            .filter(|i| i.locality.load(Ordering::Relaxed) == node)
         {
             cursor.last = slot;
-            cursor.last_is_local = true;
+            cursor.local = i.id.load(Ordering::Relaxed);
             return Some(slot);
         }
     }
     let next = bits::next_after(mask, last)?;
     cursor.last = next;
-    cursor.last_is_local = false;
+    cursor.local = 0;
     Some(next)
 }
 
@@ -44,13 +52,16 @@ pub(crate) fn select<const N: usize>(
 mod tests {
     use super::*;
     use crate::dataplane::DataPlane;
-    use crate::path::Locality;
+    use crate::path::{Locality, PathId};
 
     #[test]
     fn sticks_to_local_and_falls_back() {
         let dp: DataPlane<4> = DataPlane::new();
-        for (slot, node) in [(0, 0u32), (1, 1), (2, 1), (3, 0)] {
-            dp.info[slot].locality.store(node, Ordering::Relaxed);
+        for (slot, node) in [(0u16, 0u32), (1, 1), (2, 1), (3, 0)] {
+            let info = &dp.info[usize::from(slot)];
+            info.locality.store(node, Ordering::Relaxed);
+            info.id
+                .store(PathId::new(slot, 1).to_raw(), Ordering::Relaxed);
         }
         let mut c: Cursor<4> = Cursor::new(Locality(1));
         assert_eq!(select(&dp.info, 0b1111, &mut c), Some(1));

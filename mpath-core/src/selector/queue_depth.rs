@@ -8,7 +8,7 @@
 
 use crate::bits::Rotated;
 use crate::dataplane::{Cursor, PathHot};
-use core::sync::atomic::Ordering;
+use crate::sync::Ordering;
 
 #[inline]
 fn least<const N: usize>(

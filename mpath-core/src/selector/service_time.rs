@@ -20,7 +20,7 @@
 use crate::bits::Rotated;
 use crate::dataplane::{Cursor, PathHot, PathInfo};
 use crate::io::Io;
-use core::sync::atomic::Ordering;
+use crate::sync::Ordering;
 
 /// dm's relative throughput range.
 pub(crate) const MAX_RELATIVE_THROUGHPUT: u8 = 100;
