@@ -649,3 +649,66 @@ fn controller_gate_follows_the_coordinator() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Events are state, not a bounded queue: an embedder that polls late
+/// loses none. Every accepted operation yields exactly one result (a new
+/// one is refused as busy until the last result is polled), and a move
+/// and a fence that happen meanwhile are both reported.
+#[test]
+fn late_polling_loses_no_event() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    let run_actions = |r: &mut Rig| {
+        while let Some(a) = r.c.poll_action() {
+            let reply = r.t.exec(nexus(a.via), a.command, OURS);
+            assert!(r.c.reply(a.via, reply));
+        }
+    };
+    let mut accepted = 0;
+    for _ in 0..12 {
+        match r.c.submit(PrOp::ReadKeys) {
+            Ok(()) => accepted += 1,
+            Err(e) => assert_eq!(e, PrError::Busy),
+        }
+        run_actions(&mut r);
+    }
+    // The holder's nexus dies: the reservation moves.
+    let holder = r.c.holder().unwrap();
+    r.t.down.push(nexus(holder));
+    r.c.path_down(holder);
+    run_actions(&mut r);
+    let moved_to = r.c.holder().unwrap();
+    assert_ne!(moved_to, holder);
+    // Another host preempts us, and we hear of it.
+    r.t.regs.retain(|reg| reg.1 != OURS);
+    r.t.resv = None;
+    r.c.handle_notices(moved_to, Notices::REGISTRATIONS_PREEMPTED);
+    run_actions(&mut r);
+    let mut events = Vec::new();
+    while let Some(e) = r.c.poll_event() {
+        events.push(e);
+    }
+    let finished = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                PrEvent::Finished {
+                    op: PrOp::ReadKeys,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(finished, accepted, "{events:?}");
+    assert!(
+        events.contains(&PrEvent::Moved { holder: moved_to }),
+        "{events:?}"
+    );
+    assert!(events.contains(&PrEvent::Fenced), "{events:?}");
+    assert!(
+        r.c.submit(PrOp::ReadKeys).is_ok(),
+        "polled: not busy any more"
+    );
+}

@@ -226,3 +226,78 @@ fn run(policy: Policy) {
         "{policy}"
     );
 }
+
+/// Slot-reuse churn: slot 0 alternates between an optimized path and a
+/// standby path (never selectable while slot 1's optimized path is up)
+/// while workers select without a lock. No worker may ever be handed a
+/// standby path. `tests/loom_select.rs` proves the same over every
+/// interleaving of one swap; this runs millions of real ones.
+#[test]
+fn selection_under_add_remove_churn_never_returns_an_unselectable_path() {
+    const SWAPS: usize = 20_000;
+    for policy in [Policy::RoundRobin, Policy::Locality, Policy::QueueDepth] {
+        let dp: DataPlane<2> = DataPlane::new();
+        let mut cfg = Config::DEFAULT;
+        cfg.policy = policy;
+        let mut ctl: Controller<&DataPlane<2>, 2, 16, 4> = Controller::new(&dp, cfg).unwrap();
+        let t0 = Instant::from_nanos(0);
+        let spec = |group, nexus, state| {
+            PathSpec::new(GroupId(group), NexusId(nexus))
+                .with_access(GroupAccess::new(state))
+                .with_locality(Locality(1))
+        };
+        let mut slot0 = ctl
+            .add_path(spec(1, 0, AccessState::Optimized), t0)
+            .unwrap();
+        let _steady = ctl
+            .add_path(spec(1, 1, AccessState::Optimized), t0)
+            .unwrap();
+        let stop = AtomicBool::new(false);
+        let standby_ids = Mutex::new(Vec::new());
+        let picked: Vec<Vec<u32>> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..2)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut cursor: Cursor<2> = Cursor::new(Locality(1));
+                        let io = Io::read(0, 4096, 0);
+                        let mut seen = Vec::new();
+                        while !stop.load(Ordering::Relaxed) {
+                            if let Some(p) = dp.select(&mut cursor, &io, t0) {
+                                seen.push(p.to_raw());
+                            }
+                        }
+                        seen.sort_unstable();
+                        seen.dedup();
+                        seen
+                    })
+                })
+                .collect();
+            for i in 0..SWAPS {
+                ctl.remove_path(slot0, t0).unwrap();
+                let (group, state) = if i % 2 == 0 {
+                    (2, AccessState::Standby)
+                } else {
+                    (1, AccessState::Optimized)
+                };
+                slot0 = ctl.add_path(spec(group, 2 + i as u32, state), t0).unwrap();
+                assert_eq!(slot0.slot(), 0);
+                if state == AccessState::Standby {
+                    standby_ids.lock().unwrap().push(slot0.to_raw());
+                }
+            }
+            stop.store(true, Ordering::Relaxed);
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        let standby = standby_ids.into_inner().unwrap();
+        for seen in picked {
+            assert!(!seen.is_empty());
+            for raw in seen {
+                assert!(
+                    !standby.contains(&raw),
+                    "{policy:?}: selected standby path {:?}",
+                    PathId::from_raw(raw)
+                );
+            }
+        }
+    }
+}

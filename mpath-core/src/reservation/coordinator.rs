@@ -79,7 +79,16 @@ pub struct Coordinator<const N: usize> {
     /// when it ends.
     verify_pending: bool,
     fenced: bool,
-    events: heapless::Deque<PrEvent, 8>,
+    /// Events are state, not a queue, so none can be dropped: at most one
+    /// of each kind is pending. The last operation's result, until polled
+    /// (no new operation starts before it is).
+    finished: Option<(PrOp, Result<PrReport, PrError>)>,
+    /// A fence not yet reported.
+    fenced_report: bool,
+    /// The holder after the latest automatic move not yet reported. A
+    /// second move before the first is polled supersedes it: the first
+    /// holder no longer holds anything.
+    moved_report: Option<PathId>,
 }
 
 impl<const N: usize> Coordinator<N> {
@@ -95,7 +104,9 @@ impl<const N: usize> Coordinator<N> {
             move_pending: None,
             verify_pending: false,
             fenced: false,
-            events: heapless::Deque::new(),
+            finished: None,
+            fenced_report: false,
+            moved_report: None,
         }
     }
 
@@ -158,15 +169,6 @@ impl<const N: usize> Coordinator<N> {
             .get_mut(path.slot())
             .and_then(Option::as_mut)
             .filter(|m| m.path == path)
-    }
-
-    fn push_event(&mut self, e: PrEvent) {
-        // At most three events follow one input and the embedder drains
-        // them after each; on overflow the oldest goes, never the newest.
-        if self.events.is_full() {
-            let _ = self.events.pop_front();
-        }
-        let _ = self.events.push_back(e);
     }
 
     // ----- path events -----
@@ -302,8 +304,10 @@ impl<const N: usize> Coordinator<N> {
     // ----- user operations -----
 
     /// Start an operation. Its result comes as [`PrEvent::Finished`].
+    /// [`PrError::Busy`] while another operation or a move runs, or while
+    /// the previous operation's result has not been polled.
     pub fn submit(&mut self, op: PrOp) -> Result<(), PrError> {
-        if self.running.is_some() || self.move_pending.is_some() {
+        if self.running.is_some() || self.move_pending.is_some() || self.finished.is_some() {
             return Err(PrError::Busy);
         }
         match op {
@@ -381,10 +385,7 @@ impl<const N: usize> Coordinator<N> {
                 }
                 match self.rtype {
                     Some(held) if held == t => {
-                        self.push_event(PrEvent::Finished {
-                            op,
-                            result: Ok(self.report()),
-                        });
+                        self.finished = Some((op, Ok(self.report())));
                         Ok(())
                     }
                     // A type change is a preempt of our own key (rule 6).
@@ -501,9 +502,17 @@ impl<const N: usize> Coordinator<N> {
         None
     }
 
-    /// The next event, or `None`.
+    /// The next event, or `None`. Events are computed from state: a move,
+    /// then a fence, then an operation's result.
     pub fn poll_event(&mut self) -> Option<PrEvent> {
-        self.events.pop_front()
+        if let Some(holder) = self.moved_report.take() {
+            return Some(PrEvent::Moved { holder });
+        }
+        if core::mem::take(&mut self.fenced_report) {
+            return Some(PrEvent::Fenced);
+        }
+        let (op, result) = self.finished.take()?;
+        Some(PrEvent::Finished { op, result })
     }
 
     // ----- replies -----
@@ -639,7 +648,7 @@ impl<const N: usize> Coordinator<N> {
                     }
                     Task::Move { user: false, .. } => {
                         if let Some(holder) = self.holder {
-                            self.push_event(PrEvent::Moved { holder });
+                            self.moved_report = Some(holder);
                         }
                         self.finish_internal();
                     }
@@ -783,13 +792,13 @@ impl<const N: usize> Coordinator<N> {
                 m.want = None;
                 m.state = RegState::Unknown;
             }
-            self.push_event(PrEvent::Fenced);
+            self.fenced_report = true;
         }
     }
 
     fn finish(&mut self, op: PrOp, result: Result<PrReport, PrError>) {
         self.running = None;
-        self.push_event(PrEvent::Finished { op, result });
+        self.finished = Some((op, result));
         self.after_task();
     }
 
