@@ -86,6 +86,7 @@ mod bits;
 pub mod config;
 mod controller;
 pub mod dataplane;
+mod device;
 mod error;
 mod group;
 mod health;
@@ -116,6 +117,7 @@ pub use controller::{
     LinkEvent, PathCounters, PathSnapshot, Topology,
 };
 pub use dataplane::{Cursor, DataPlane, DeviceId, QueueStats};
+pub use device::{Device, DeviceError, DeviceEvent};
 pub use error::{Error, Rejected};
 pub use io::{Io, IoError, IoKind, IoTag, Ticket};
 pub use multipath::Multipath;

@@ -87,6 +87,12 @@ pub enum Action {
     /// The head outlived its last path by the configured delay: remove the
     /// block device. Every held I/O is failed before this is returned.
     HeadRemoved,
+    /// Send this persistent-reservation command (SCSI PERSISTENT RESERVE
+    /// OUT/IN, NVMe Reservation Register/Acquire/Release/Report) and report
+    /// the answer with
+    /// [`Device::handle_reservation_reply`](crate::Device::handle_reservation_reply).
+    /// Only a [`Device`](crate::Device) returns it.
+    Reservation(crate::reservation::PrAction),
 }
 
 /// What happens to an I/O the control plane was handed.
@@ -331,6 +337,19 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
     }
 
     // ----- internal lookups -----
+
+    /// The path in `slot` and whether it can carry commands now (up and
+    /// not failed by hand).
+    pub(crate) fn path_reachable(&self, slot: usize) -> Option<(PathId, bool)> {
+        let p = self.paths.get(slot)?.as_ref()?;
+        Some((p.id, p.link == Link::Up && !p.admin_failed))
+    }
+
+    /// The path in `slot` and its tier.
+    pub(crate) fn path_tier(&self, slot: usize) -> Option<(PathId, Tier)> {
+        let p = self.paths.get(slot)?.as_ref()?;
+        Some((p.id, p.tier))
+    }
 
     pub(crate) fn rec(&self, path: PathId) -> Result<&PathRec, Error> {
         match self.paths.get(path.slot()) {

@@ -309,6 +309,17 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         now: Instant,
     ) -> Result<(), Error> {
         self.enter(now)?;
+        self.adopt_reservation(pr, now);
+        Ok(())
+    }
+
+    /// [`apply_reservation`](Self::apply_reservation) once the time has
+    /// been checked.
+    pub(crate) fn adopt_reservation(
+        &mut self,
+        pr: &crate::reservation::Coordinator<N>,
+        now: Instant,
+    ) {
         self.key_active = pr.key_active();
         self.pr_quiesced = pr.is_quiesced();
         self.pr_fenced = pr.is_fenced();
@@ -316,7 +327,6 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             p.registered = pr.admitted(p.id);
         }
         self.republish(now, Cause::Other);
-        Ok(())
     }
 
     /// Record whether a path's nexus is registered with the reservation key.

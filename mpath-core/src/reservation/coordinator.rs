@@ -153,6 +153,15 @@ impl<const N: usize> Coordinator<N> {
         self.member(path)
             .is_some_and(|m| m.state == RegState::Registered)
     }
+    /// Whether the coordinator counts `path` as able to carry its commands
+    /// (`None` for a path it does not know).
+    pub fn is_up(&self, path: PathId) -> Option<bool> {
+        self.member(path).map(|m| m.up)
+    }
+    /// Whether a command handed out on `via` awaits its reply.
+    pub fn awaiting_reply(&self, via: PathId) -> bool {
+        self.member(via).is_some_and(|m| m.in_flight.is_some())
+    }
     /// A path's registration state.
     pub fn state(&self, path: PathId) -> Option<RegState> {
         self.member(path).map(|m| m.state)

@@ -3,6 +3,8 @@
 
 use mpath_core::*;
 
+pub mod spc4;
+
 pub type Dev = Multipath<8, 16, 4>;
 
 pub fn ms(v: u64) -> Instant {

@@ -1,0 +1,137 @@
+//! A model of an SPC-4 device server's persistent-reservation state
+//! (SPC-4 5.13), keyed by I_T nexus: what the coordinator and the device
+//! are tested against.
+
+use mpath_core::reservation::*;
+
+/// A device server as SPC-4 5.13 describes it, keyed by I_T nexus.
+#[derive(Default, Debug)]
+pub struct Target {
+    /// (nexus, key)
+    pub regs: Vec<(u32, u64)>,
+    /// (holder nexus, key, type)
+    pub resv: Option<(u32, u64, PrType)>,
+    /// Nexuses that are unreachable.
+    pub down: Vec<u32>,
+    /// ALL_TG_PT: nexus -> initiator port; registering one registers all.
+    pub ports: Vec<(u32, u32)>,
+    /// A path's nexus replaced by a new one (old, new): a new session.
+    pub replaced: Vec<(u32, u32)>,
+    pub log: Vec<(u32, PrCommand)>,
+}
+
+impl Target {
+    /// The nexus a path's commands arrive on now.
+    pub fn current(&self, mut nexus: u32) -> u32 {
+        while let Some(&(_, new)) = self.replaced.iter().find(|r| r.0 == nexus) {
+            nexus = new;
+        }
+        nexus
+    }
+    pub fn key_of(&self, nexus: u32) -> Option<u64> {
+        self.regs.iter().find(|r| r.0 == nexus).map(|r| r.1)
+    }
+    pub fn peers(&self, nexus: u32) -> Vec<u32> {
+        match self.ports.iter().find(|p| p.0 == nexus) {
+            Some(&(_, port)) => self
+                .ports
+                .iter()
+                .filter(|p| p.1 == port)
+                .map(|p| p.0)
+                .collect(),
+            None => vec![nexus],
+        }
+    }
+    pub fn set_reg(&mut self, nexus: u32, key: u64) {
+        for n in self.peers(nexus) {
+            self.regs.retain(|r| r.0 != n);
+            if key != 0 {
+                self.regs.push((n, key));
+            }
+        }
+    }
+    pub fn exec(&mut self, nexus: u32, cmd: PrCommand, ours: u64) -> PrReply {
+        let nexus = self.current(nexus);
+        if self.down.contains(&nexus) {
+            return PrReply::PathFailed;
+        }
+        self.log.push((nexus, cmd));
+        let registered = self.key_of(nexus);
+        match cmd {
+            PrCommand::Register { key } => {
+                self.set_reg(nexus, key);
+                PrReply::Done
+            }
+            PrCommand::Unregister => {
+                if self
+                    .resv
+                    .is_some_and(|r| r.0 == nexus && !r.2.all_registrants())
+                {
+                    self.resv = None;
+                }
+                self.set_reg(nexus, 0);
+                PrReply::Done
+            }
+            PrCommand::ReadKeys => PrReply::Keys {
+                ours: self.regs.iter().filter(|r| r.1 == ours).count() as u32,
+                total: self.regs.len() as u32,
+            },
+            PrCommand::ReadReservation => PrReply::Reservation(self.resv.map(|r| (r.1, r.2))),
+            PrCommand::Reserve { key, rtype } => {
+                if registered != Some(key) {
+                    return PrReply::Conflict;
+                }
+                match self.resv {
+                    None => {
+                        self.resv = Some((nexus, key, rtype));
+                        PrReply::Done
+                    }
+                    Some((h, _, t)) if h == nexus && t == rtype => PrReply::Done,
+                    Some(_) => PrReply::Conflict,
+                }
+            }
+            PrCommand::Release { key, rtype } => {
+                if registered != Some(key) {
+                    return PrReply::Conflict;
+                }
+                if let Some((h, _, t)) = self.resv {
+                    if h == nexus || t.all_registrants() {
+                        if t != rtype {
+                            return PrReply::Refused;
+                        }
+                        self.resv = None;
+                    }
+                }
+                PrReply::Done
+            }
+            PrCommand::Preempt {
+                key, victim, rtype, ..
+            } => {
+                if registered != Some(key) {
+                    return PrReply::Conflict;
+                }
+                self.regs.retain(|r| r.1 != victim || r.0 == nexus);
+                if self.resv.is_some_and(|r| r.1 == victim) || self.resv.is_none() {
+                    self.resv = Some((nexus, key, rtype));
+                }
+                PrReply::Done
+            }
+            PrCommand::Clear { key } => {
+                if registered != Some(key) {
+                    return PrReply::Conflict;
+                }
+                self.regs.clear();
+                self.resv = None;
+                PrReply::Done
+            }
+        }
+    }
+    /// Would a write from this nexus conflict? (WE-RO / EA-RO semantics.)
+    pub fn write_conflicts(&self, nexus: u32) -> bool {
+        match self.resv {
+            None => false,
+            Some((h, _, PrType::WriteExclusive | PrType::ExclusiveAccess)) => h != nexus,
+            Some(_) => self.key_of(nexus).is_none(),
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! The device: one door for the controller and the reservation
+//! coordinator. Each fact goes in once and reaches both halves; actions and
+//! events come out of one `poll_action` and one `poll_event`.
+
+mod common;
+use common::spc4::Target;
+use common::{ms, secs};
+use mpath_core::reservation::*;
+use mpath_core::*;
+
+const OURS: u64 = 0xA1;
+
+type Dev = Device<DataPlane<8>, 8, 16, 4>;
+
+fn nexus(p: PathId) -> u32 {
+    100 + p.slot() as u32
+}
+
+/// A device and the target it talks to.
+struct Rig {
+    d: Dev,
+    t: Target,
+    paths: Vec<PathId>,
+    events: Vec<DeviceEvent>,
+}
+
+impl Rig {
+    fn new(n: u32) -> Rig {
+        let mut d = Dev::new(DataPlane::new(), Config::DEFAULT, RegistrationScope::Nexus).unwrap();
+        let paths = (0..n)
+            .map(|i| {
+                d.add_path(PathSpec::new(GroupId(1), NexusId(i)), i, ms(0))
+                    .unwrap()
+            })
+            .collect();
+        Rig {
+            d,
+            t: Target::default(),
+            paths,
+            events: Vec::new(),
+        }
+    }
+
+    /// Carry out every action at `now`: reservation commands on the
+    /// target, probes answered by whether the target reaches the path.
+    fn run(&mut self, now: Instant) {
+        for _ in 0..1000 {
+            let Some(a) = self.d.poll_action() else { break };
+            match a {
+                Action::Reservation(pa) => {
+                    let reply = self.t.exec(nexus(pa.via), pa.command, OURS);
+                    self.d.handle_reservation_reply(pa.via, reply, now).unwrap();
+                }
+                Action::Probe(p) => {
+                    let r = if self.t.down.contains(&nexus(p)) {
+                        ProbeResult::Down
+                    } else {
+                        ProbeResult::Up
+                    };
+                    self.d.handle_probe(p, r, now).unwrap();
+                }
+                Action::Dispatch(t) => {
+                    let c = if self.t.down.contains(&nexus(t.path())) {
+                        Outcome::PathError(PathErrorKind::Transport)
+                    } else {
+                        Outcome::Success
+                    };
+                    let _ = self.d.handle_completion(t, c.into(), now).unwrap();
+                }
+                _ => {}
+            }
+        }
+        while let Some(e) = self.d.poll_event() {
+            self.events.push(e);
+        }
+    }
+
+    fn op(&mut self, op: PrOp, now: Instant) -> Result<PrReport, PrError> {
+        self.events.clear();
+        self.d.reservation(op, now).unwrap();
+        self.run(now);
+        self.events
+            .iter()
+            .find_map(|e| match e {
+                DeviceEvent::Reservation(PrEvent::Finished { op: o, result }) if *o == op => {
+                    Some(*result)
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{op:?} did not finish: {:?}", self.events))
+    }
+}
+
+/// A path error on the nexus holding the reservation is found by the
+/// controller; the device tells the coordinator, which moves the
+/// reservation to a live nexus, and held writes go out only after it.
+#[test]
+fn a_path_error_on_the_holder_moves_the_reservation() {
+    let mut r = Rig::new(3);
+    r.run(ms(0));
+    r.op(PrOp::Register(OURS), ms(1)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusive), ms(2)).unwrap();
+    let holder = r.d.coordinator().holder().unwrap();
+    assert_eq!(r.t.resv.unwrap().0, nexus(holder));
+    for &p in &r.paths {
+        assert!(r.d.coordinator().admitted(p));
+    }
+    // Write on the holder's nexus; the holder's link dies under it.
+    let mut cursor: Cursor<8> = Cursor::new(Locality(0));
+    let ticket = loop {
+        let t =
+            r.d.data_plane()
+                .submit(&mut cursor, Io::write(1, 4096, 3), ms(10))
+                .unwrap();
+        if t.path() == holder {
+            break t;
+        }
+        r.d.data_plane().complete(&mut cursor, t, ms(10)).unwrap();
+    };
+    r.t.down.push(nexus(holder));
+    let c = Outcome::PathError(PathErrorKind::Transport).into();
+    assert_eq!(
+        r.d.handle_completion(ticket, c, ms(20)).unwrap(),
+        Disposition::Queued,
+        "held: the reservation moves and the write quiesces"
+    );
+    r.run(ms(20));
+    let new_holder = r.d.coordinator().holder().unwrap();
+    assert_ne!(new_holder, holder);
+    assert_eq!(r.t.resv.unwrap().0, nexus(new_holder));
+    assert!(r.events.contains(&DeviceEvent::PathFailed(holder)));
+    assert!(r.events.contains(&DeviceEvent::Reservation(PrEvent::Moved {
+        holder: new_holder
+    })));
+    // After the quiesce time the write goes out on the new holder's nexus
+    // (write exclusive: only the holder may write).
+    let wake = r.d.poll_timeout().unwrap();
+    r.d.handle_timeout(wake).unwrap();
+    let mut sent = None;
+    while let Some(a) = r.d.poll_action() {
+        if let Action::Dispatch(t) = a {
+            sent = Some(t);
+        }
+    }
+    let t = sent.expect("the held write goes out");
+    assert!(!r.t.write_conflicts(nexus(t.path())) || t.path() == new_holder);
+    let _ =
+        r.d.handle_completion(t, Outcome::Success.into(), wake)
+            .unwrap();
+}
+
+/// A probe that times out takes the path down for the coordinator too:
+/// when it comes back it is registered again before it is admitted.
+#[test]
+fn a_probe_timeout_reaches_the_coordinator() {
+    let mut r = Rig::new(2);
+    r.run(ms(0));
+    r.op(PrOp::Register(OURS), ms(1)).unwrap();
+    let p = r.paths[0];
+    assert_eq!(r.d.coordinator().is_up(p), Some(true));
+    // The probe goes out at 5 s and never comes back.
+    r.d.handle_timeout(secs(5)).unwrap();
+    let probes: Vec<_> = std::iter::from_fn(|| r.d.poll_action()).collect();
+    assert!(probes.contains(&Action::Probe(p)), "{probes:?}");
+    r.d.handle_timeout(secs(35)).unwrap();
+    assert_eq!(r.d.coordinator().is_up(p), Some(false));
+    assert_eq!(r.d.controller().tier(p).unwrap(), Tier::Ineligible);
+    // A reservation operation meanwhile registers only the reachable path;
+    // the one that was down is registered when it returns, before it is
+    // admitted.
+    r.d.handle_timeout(secs(36)).unwrap();
+    r.t.down.push(nexus(p));
+    r.op(PrOp::Unregister, secs(36)).unwrap();
+    r.op(PrOp::Register(OURS), secs(36)).unwrap();
+    assert_eq!(r.d.coordinator().state(p), Some(RegState::Stale));
+    let sent_before = r.t.log.len();
+    r.t.down.clear();
+    r.d.handle_probe(p, ProbeResult::Up, secs(37)).unwrap();
+    assert_eq!(r.d.coordinator().is_up(p), Some(true), "probe passed");
+    assert!(
+        !r.d.coordinator().admitted(p),
+        "not before it is registered"
+    );
+    assert_eq!(r.d.controller().tier(p).unwrap(), Tier::Ineligible);
+    r.run(secs(37));
+    assert!(
+        r.t.log[sent_before..].contains(&(nexus(p), PrCommand::Register { key: OURS })),
+        "registered again: {:?}",
+        r.t.log
+    );
+    assert!(r.d.coordinator().admitted(p));
+    assert_eq!(r.d.controller().tier(p).unwrap(), Tier::Optimized);
+}
+
+/// Reservation notices that come with a completion reach the coordinator:
+/// it reads the keys, finds our registrations gone, and fences the device.
+#[test]
+fn a_preemption_notice_in_a_completion_fences_the_device() {
+    let mut r = Rig::new(2);
+    r.run(ms(0));
+    r.op(PrOp::Register(OURS), ms(1)).unwrap();
+    r.events.clear();
+    let t = match r.d.submit(Io::write(1, 4096, 3), ms(2)).unwrap() {
+        Disposition::Dispatch(t) => t,
+        other => panic!("{other:?}"),
+    };
+    // Another host preempts us; the write's status carries the notice.
+    r.t.regs.retain(|reg| reg.1 != OURS);
+    let c = Completion {
+        outcome: Outcome::ReservationConflict,
+        notices: Notices::REGISTRATIONS_PREEMPTED,
+    };
+    let _ = r.d.handle_completion(t, c, ms(3)).unwrap();
+    r.run(ms(3));
+    assert!(r.d.coordinator().is_fenced());
+    assert!(r
+        .events
+        .contains(&DeviceEvent::Reservation(PrEvent::Fenced)));
+    assert_eq!(r.d.data_plane().selectable(), 0, "nothing goes out");
+    match r.d.submit(Io::write(2, 4096, 3), ms(4)).unwrap() {
+        Disposition::Done { result, .. } => assert_eq!(result, Err(IoError::Fenced)),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Misuse is refused with a typed error and nothing changes: a reply for
+/// a command never sent, on a stale path, or with time going backwards.
+#[test]
+fn misuse_is_refused_without_change() {
+    let mut r = Rig::new(2);
+    r.run(ms(0));
+    let before = format!("{:?}", r.d);
+    assert_eq!(
+        r.d.handle_reservation_reply(r.paths[0], PrReply::Done, ms(1)),
+        Err(Error::NotPending {
+            what: "reservation command"
+        })
+    );
+    let stale = PathId::from_raw(r.paths[1].to_raw() + 0x0001_0000);
+    assert_eq!(
+        r.d.handle_reservation_reply(stale, PrReply::Done, ms(1)),
+        Err(Error::UnknownPath(stale))
+    );
+    assert_eq!(format!("{:?}", r.d), before);
+    r.d.handle_timeout(ms(10)).unwrap();
+    let snapshot = format!("{:?}", r.d);
+    assert!(matches!(
+        r.d.reservation(PrOp::Register(OURS), ms(5)),
+        Err(DeviceError::Device(Error::Time(_)))
+    ));
+    assert!(matches!(
+        r.d.nexus_replaced(r.paths[0], 7, ms(5)),
+        Err(Error::Time(_))
+    ));
+    assert_eq!(format!("{:?}", r.d), snapshot);
+    assert_eq!(r.d.poll_action(), None);
+}
+
+/// Path events come out of `poll_event`, computed from state: polled late,
+/// every change is still reported once, and a path that failed and came
+/// back before the poll is reported in its current state.
+#[test]
+fn path_events_are_reported_from_state() {
+    let mut r = Rig::new(2);
+    let (a, b) = (r.paths[0], r.paths[1]);
+    let events: Vec<_> = std::iter::from_fn(|| r.d.poll_event()).collect();
+    assert_eq!(
+        events,
+        [
+            DeviceEvent::PathReinstated {
+                path: a,
+                tier: Tier::Optimized
+            },
+            DeviceEvent::PathReinstated {
+                path: b,
+                tier: Tier::Optimized
+            },
+            DeviceEvent::ActiveTier(Some(Tier::Optimized)),
+        ]
+    );
+    assert_eq!(r.d.poll_event(), None);
+    r.d.set_marginal(a, ms(1)).unwrap();
+    r.d.fail_path(b, ms(2)).unwrap();
+    let events: Vec<_> = std::iter::from_fn(|| r.d.poll_event()).collect();
+    assert_eq!(
+        events,
+        [
+            DeviceEvent::PathMarginal(a),
+            DeviceEvent::PathFailed(b),
+            DeviceEvent::ActiveTier(Some(Tier::Marginal)),
+        ]
+    );
+    // Failed and reinstated between polls: nothing to report for b.
+    r.d.fail_path(a, ms(3)).unwrap();
+    r.d.fail_path(b, ms(3)).unwrap();
+    r.d.reinstate_path(b, ms(4)).unwrap();
+    r.d.handle_probe(b, ProbeResult::Up, ms(4)).unwrap();
+    let events: Vec<_> = std::iter::from_fn(|| r.d.poll_event()).collect();
+    assert_eq!(
+        events,
+        [
+            DeviceEvent::PathFailed(a),
+            DeviceEvent::PathReinstated {
+                path: b,
+                tier: Tier::Optimized
+            },
+            DeviceEvent::ActiveTier(Some(Tier::Optimized)),
+        ]
+    );
+    r.d.fail_path(b, ms(5)).unwrap();
+    let events: Vec<_> = std::iter::from_fn(|| r.d.poll_event()).collect();
+    assert_eq!(
+        events,
+        [DeviceEvent::PathFailed(b), DeviceEvent::ActiveTier(None)]
+    );
+}
