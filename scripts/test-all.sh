@@ -48,6 +48,12 @@ step "cargo test --workspace"
 cargo test --workspace
 ok
 
+step "loom model check: selection against slot reuse (mpath-core/tests/loom_select.rs)"
+# Its own target dir: --cfg loom rebuilds the core on loom's atomics.
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS=3 \
+  cargo test -p mpath-core --release --test loom_select
+ok
+
 step "the README's main job runs (failover example)"
 out=$(cargo run -q -p mpath-core --example failover)
 grep -q '^summary: ' <<<"$out" || { echo "failover example printed no summary"; false; }

@@ -272,16 +272,12 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> fm
                     ""
                 },
             )?;
-            let members: heapless::Vec<PathId, N> = c
-                .paths
-                .iter()
-                .flatten()
-                .filter(|p| p.spec.group == g.id)
-                .map(|p| p.id)
-                .collect();
-            let m = members.len();
-            for (pi, id) in members.iter().enumerate() {
-                let Ok(s) = c.path_snapshot(*id, &[]) else {
+            // Iterated, not collected: a fixed-capacity collect keeps a
+            // panic path in the object code even where it cannot overflow.
+            let members = || c.paths.iter().flatten().filter(|p| p.spec.group == g.id);
+            let m = members().count();
+            for (pi, rec) in members().enumerate() {
+                let Ok(s) = c.path_snapshot(rec.id, &[]) else {
                     continue;
                 };
                 let twig = if pi.saturating_add(1) == m {

@@ -173,6 +173,9 @@ impl<const N: usize> Coordinator<N> {
             .and_then(Option::as_ref)
             .filter(|m| m.path == path)
     }
+    fn member_in(&self, slot: usize) -> Option<&Member> {
+        self.members.get(slot).and_then(Option::as_ref)
+    }
     fn member_mut(&mut self, path: PathId) -> Option<&mut Member> {
         self.members
             .get_mut(path.slot())
@@ -341,18 +344,17 @@ impl<const N: usize> Coordinator<N> {
                     via: None,
                     want: false,
                 });
-                let ups: heapless::Vec<PathId, N> = self
-                    .members
-                    .iter()
-                    .flatten()
-                    .filter(|m| m.up && m.state != RegState::Registered)
-                    .map(|m| m.path)
-                    .collect();
-                for p in ups {
-                    if self.covered_by_other(p) {
+                for slot in 0..N {
+                    let Some(p) = self
+                        .member_in(slot)
+                        .filter(|m| m.up && m.state != RegState::Registered)
+                        .map(|m| m.path)
+                    else {
                         continue;
+                    };
+                    if !self.covered_by_other(p) {
+                        self.want_register(p);
                     }
-                    self.want_register(p);
                 }
                 self.refresh_coverage();
                 self.maybe_finish_registering();
@@ -768,14 +770,14 @@ impl<const N: usize> Coordinator<N> {
     }
 
     fn reregister_all_except(&mut self, keep: Option<PathId>) {
-        let others: heapless::Vec<PathId, N> = self
-            .members
-            .iter()
-            .flatten()
-            .filter(|m| Some(m.path) != keep)
-            .map(|m| m.path)
-            .collect();
-        for p in others {
+        for slot in 0..N {
+            let Some(p) = self
+                .member_in(slot)
+                .map(|m| m.path)
+                .filter(|&p| Some(p) != keep)
+            else {
+                continue;
+            };
             let up = self.member(p).is_some_and(|m| m.up);
             if up && !self.covered_by_other(p) {
                 self.want_register(p);
@@ -883,21 +885,26 @@ impl<const N: usize> Coordinator<N> {
         if self.scope == RegistrationScope::Nexus || self.key.is_none() {
             return;
         }
-        let registered: heapless::Vec<u32, N> = self
-            .members
-            .iter()
-            .flatten()
-            .filter(|m| m.state == RegState::Registered)
-            .map(|m| m.port)
-            .collect();
         let host = self.scope == RegistrationScope::Host;
-        for m in self.members.iter_mut().flatten() {
+        // Marking a member registered only adds a port already counted, so
+        // checking as we go gives what a snapshot taken first would.
+        for slot in 0..N {
+            let Some(m) = self.member_in(slot) else {
+                continue;
+            };
+            let covered = self
+                .members
+                .iter()
+                .flatten()
+                .any(|r| r.state == RegState::Registered && (host || r.port == m.port));
             if m.want.is_none()
                 && m.in_flight.is_none()
                 && m.state != RegState::Registered
-                && ((host && !registered.is_empty()) || registered.contains(&m.port))
+                && covered
             {
-                m.state = RegState::Registered;
+                if let Some(Some(m)) = self.members.get_mut(slot) {
+                    m.state = RegState::Registered;
+                }
             }
         }
     }
