@@ -43,10 +43,10 @@
 
 use crate::bits;
 use crate::error::{Error, Rejected};
-use crate::io::{Counted, Io, IoKind, Ticket};
+use crate::io::{Counted, Io, Ticket};
 use crate::path::{Locality, PathId, MAX_PATHS};
 use crate::selector::{self, Policy, SelectorParams};
-use crate::sync::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use crate::sync::{AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use crate::time::{Duration, Instant};
 use core::fmt;
 
@@ -136,10 +136,26 @@ struct Header {
     rr_switch_ios: AtomicU32,
     rr_switch_bytes: AtomicU64,
     stale_after: AtomicU64,
-    /// `Instant` nanoseconds before which no write may be selected: raised
-    /// when a failed-over write could not be held (see
-    /// [`Controller::write_fence`](crate::Controller::write_fence)).
-    write_fence: AtomicU64,
+}
+
+/// How many admission credits a cursor takes from the shared pool at once,
+/// and half of how many it keeps before giving some back. A cursor whose
+/// CPU submits and completes in turn touches the pool not at all; a burst
+/// touches it once per `CREDIT_BATCH` I/Os.
+pub const CREDIT_BATCH: u32 = BATCH.unsigned_abs();
+
+/// [`CREDIT_BATCH`] for the signed pool.
+const BATCH: i32 = 4;
+
+/// The device's admission budget: credits not held by any cursor, ticket
+/// or held I/O. On its own cache line: written only when a cursor refills
+/// or gives back a batch.
+#[derive(Debug)]
+#[repr(align(64))]
+struct Admission {
+    /// Signed: a refill takes a batch first and gives back what was not
+    /// there, so it never loops; the pool may dip below zero meanwhile.
+    pool: AtomicI32,
 }
 
 /// The shared, lock-free half of a multipath device. See the module docs for
@@ -147,6 +163,7 @@ struct Header {
 #[derive(Debug)]
 pub struct DataPlane<const N: usize> {
     header: Header,
+    admission: Admission,
     device: DeviceId,
     pub(crate) info: [PathInfo; N],
     pub(crate) hot: [PathHot; N],
@@ -189,6 +206,8 @@ pub struct Cursor<const N: usize> {
     pub(crate) local: u32,
     /// The path the adaptive selector checks for staleness next.
     pub(crate) stale_scan: usize,
+    /// Admission credits this cursor keeps (see `DataPlane::take_credit`).
+    pub(crate) credits: u32,
     stats: [QueueStats; N],
 }
 
@@ -202,6 +221,11 @@ impl<const N: usize> Default for Cursor<N> {
 pub(crate) const NONE: usize = usize::MAX;
 
 impl<const N: usize> Cursor<N> {
+    /// Admission credits this cursor keeps for its next I/Os.
+    pub const fn credits(&self) -> u32 {
+        self.credits
+    }
+
     /// A fresh cursor for a CPU on `node`.
     pub const fn new(node: Locality) -> Self {
         Cursor {
@@ -212,6 +236,7 @@ impl<const N: usize> Cursor<N> {
             node,
             local: 0,
             stale_scan: NONE,
+            credits: 0,
             stats: [QueueStats {
                 generation: 0,
                 started: 0,
@@ -273,7 +298,9 @@ impl<const N: usize> DataPlane<N> {
                 rr_switch_ios: AtomicU32::new(SelectorParams::DEFAULT.rr_switch_ios),
                 rr_switch_bytes: AtomicU64::new(SelectorParams::DEFAULT.rr_switch_bytes),
                 stale_after: AtomicU64::new(SelectorParams::DEFAULT.stale_after.as_nanos()),
-                write_fence: AtomicU64::new(0),
+            },
+            admission: Admission {
+                pool: AtomicI32::new(0),
             },
             info: core::array::from_fn(|_| PathInfo::new()),
             hot: core::array::from_fn(|_| PathHot::new()),
@@ -325,13 +352,6 @@ impl<const N: usize> DataPlane<N> {
         if mask == 0 {
             return None;
         }
-        // A write may not overtake a failed-over write the controller could
-        // not hold: none goes out before that write's quiesce time.
-        if io.kind == IoKind::Write
-            && now.as_nanos() < self.header.write_fence.load(Ordering::Relaxed)
-        {
-            return None;
-        }
         let slot = match policy {
             Policy::RoundRobin => selector::round_robin::select(
                 mask,
@@ -373,10 +393,102 @@ impl<const N: usize> DataPlane<N> {
     }
 
     /// Account the start of `io` on `path` and return the ticket its
-    /// completion must hand back.
+    /// completion must hand back. The I/O takes one admission credit; with
+    /// none left (the device's outstanding-I/O budget, its requeue depth,
+    /// is spent) it is handed back unstarted: back-pressure, before
+    /// dispatch.
     #[inline]
-    pub fn start(&self, cursor: &mut Cursor<N>, path: PathId, io: Io, now: Instant) -> Ticket {
+    pub fn start(
+        &self,
+        cursor: &mut Cursor<N>,
+        path: PathId,
+        io: Io,
+        now: Instant,
+    ) -> Result<Ticket, Io> {
+        if !self.take_credit(cursor) {
+            return Err(io);
+        }
+        Ok(self.start_with(self.policy().counts(), cursor, path, io, now))
+    }
+
+    /// Start an I/O that already holds a credit (a held I/O the controller
+    /// dispatches again).
+    #[inline]
+    pub(crate) fn start_held(
+        &self,
+        cursor: &mut Cursor<N>,
+        path: PathId,
+        io: Io,
+        now: Instant,
+    ) -> Ticket {
         self.start_with(self.policy().counts(), cursor, path, io, now)
+    }
+
+    // ----- admission -----
+    //
+    // The device admits at most its requeue depth `Q` of I/O at once,
+    // started or held: every ticket and every held I/O owns one credit, so
+    // a failed completion always finds room in the requeue, and
+    // back-pressure happens at submit, before dispatch, never at failover.
+    // Credits not in use sit in the shared pool or, a few at a time, in
+    // the cursors, so that a CPU's start and completion touch no shared
+    // memory for admission.
+
+    /// Take one credit for an I/O this cursor starts.
+    #[inline]
+    pub(crate) fn take_credit(&self, cursor: &mut Cursor<N>) -> bool {
+        if cursor.credits == 0 && !self.refill(cursor) {
+            return false;
+        }
+        cursor.credits = cursor.credits.saturating_sub(1);
+        true
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn refill(&self, cursor: &mut Cursor<N>) -> bool {
+        let before = self.admission.pool.fetch_sub(BATCH, Ordering::Relaxed);
+        let got = before.clamp(0, BATCH);
+        if got < BATCH {
+            self.admission
+                .pool
+                .fetch_add(BATCH.saturating_sub(got), Ordering::Relaxed);
+        }
+        cursor.credits = cursor.credits.saturating_add(got.unsigned_abs());
+        got > 0
+    }
+
+    /// Give back the credit of an I/O that ended.
+    #[inline]
+    pub(crate) fn give_credit(&self, cursor: &mut Cursor<N>) {
+        cursor.credits = cursor.credits.saturating_add(1);
+        if cursor.credits > CREDIT_BATCH.saturating_mul(2) {
+            self.give_back_batch(cursor);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn give_back_batch(&self, cursor: &mut Cursor<N>) {
+        cursor.credits = cursor.credits.saturating_sub(CREDIT_BATCH);
+        self.admission.pool.fetch_add(BATCH, Ordering::Relaxed);
+    }
+
+    /// Return every credit `cursor` keeps to the shared pool: call it for
+    /// a CPU that goes idle or offline, so the credits it kept (at most
+    /// `2 * CREDIT_BATCH`) serve the others.
+    pub fn release_credits(&self, cursor: &mut Cursor<N>) {
+        let kept = core::mem::take(&mut cursor.credits);
+        self.admission
+            .pool
+            .fetch_add(i32::try_from(kept).unwrap_or(i32::MAX), Ordering::Relaxed);
+    }
+
+    /// Credits in the shared pool now (not counting those the cursors
+    /// keep): how many more I/Os the device admits before back-pressure,
+    /// give or take the cursors' few.
+    pub fn credits_available(&self) -> u32 {
+        u32::try_from(self.admission.pool.load(Ordering::Relaxed)).unwrap_or(0)
     }
 
     #[inline]
@@ -419,8 +531,10 @@ impl<const N: usize> DataPlane<N> {
         // select under one policy and count under another.
         let policy = self.policy();
         match self.select_with(policy, cursor, &io, now) {
-            Some(path) => Ok(self.start_with(policy.counts(), cursor, path, io, now)),
-            None => Err(io),
+            Some(path) if self.take_credit(cursor) => {
+                Ok(self.start_with(policy.counts(), cursor, path, io, now))
+            }
+            _ => Err(io),
         }
     }
 
@@ -475,6 +589,7 @@ impl<const N: usize> DataPlane<N> {
             e.completed = e.completed.wrapping_add(1);
             e.bytes = e.bytes.wrapping_add(u64::from(ticket.io.bytes));
         }
+        self.give_credit(cursor);
         ticket.io
     }
 
@@ -607,10 +722,11 @@ impl<const N: usize> DataPlane<N> {
         }
     }
 
-    pub(crate) fn publish_write_fence(&self, fence: Instant) {
-        self.header
-            .write_fence
-            .store(fence.as_nanos(), Ordering::Relaxed);
+    /// Put `credits` into the admission pool (the controller, once, with
+    /// its requeue depth).
+    pub(crate) fn add_credits(&self, credits: u32) {
+        let c = i32::try_from(credits).unwrap_or(i32::MAX);
+        self.admission.pool.fetch_add(c, Ordering::Relaxed);
     }
 
     pub(crate) fn take_sampled_ok(&self, slot: usize) -> u32 {

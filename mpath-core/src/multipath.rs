@@ -7,7 +7,6 @@ use crate::dataplane::{Cursor, DataPlane};
 use crate::error::Rejected;
 use crate::io::{Io, Ticket};
 use crate::outcome::Completion;
-use crate::path::Locality;
 use crate::time::Instant;
 
 /// A multipath device for a single thread (simulators, tests, simple
@@ -15,7 +14,6 @@ use crate::time::Instant;
 #[derive(Debug)]
 pub struct Multipath<const N: usize, const Q: usize = 256, const G: usize = 16> {
     ctl: Controller<DataPlane<N>, N, Q, G>,
-    cursor: Cursor<N>,
 }
 
 impl<const N: usize, const Q: usize, const G: usize> Multipath<N, Q, G> {
@@ -23,7 +21,6 @@ impl<const N: usize, const Q: usize, const G: usize> Multipath<N, Q, G> {
     pub fn new(cfg: Config) -> Result<Self, ConfigError> {
         Ok(Multipath {
             ctl: Controller::new(DataPlane::new(), cfg)?,
-            cursor: Cursor::new(Locality(0)),
         })
     }
 
@@ -37,17 +34,19 @@ impl<const N: usize, const Q: usize, const G: usize> Multipath<N, Q, G> {
         &mut self.ctl
     }
 
-    /// The cursor the fast path uses.
+    /// The cursor the fast path uses: the controller's own, so that the
+    /// admission credits it keeps serve the slow path too.
     pub fn cursor(&self) -> &Cursor<N> {
-        &self.cursor
+        &self.ctl.cursor
     }
 
     /// Submit: the data plane's fast path when a path is selectable, the
     /// control plane's no-path handling otherwise.
     pub fn submit(&mut self, io: Io, now: Instant) -> Result<Disposition, Rejected<Io>> {
         if self.ctl.now() <= now {
-            if let Ok(t) = self.ctl.data_plane().submit(&mut self.cursor, io, now) {
-                return Ok(Disposition::Dispatch(t));
+            match self.ctl.fast_submit(io, now) {
+                Ok(t) => return Ok(Disposition::Dispatch(t)),
+                Err(back) => return self.ctl.submit(back, now),
             }
         }
         self.ctl.submit(io, now)
@@ -56,9 +55,7 @@ impl<const N: usize, const Q: usize, const G: usize> Multipath<N, Q, G> {
     /// A successful completion, on the fast path. A ticket another device
     /// issued is handed back.
     pub fn complete_ok(&mut self, ticket: Ticket, now: Instant) -> Result<Io, Rejected<Ticket>> {
-        self.ctl
-            .data_plane()
-            .complete(&mut self.cursor, ticket, now)
+        self.ctl.fast_complete(ticket, now)
     }
 
     /// Any completion.

@@ -1,7 +1,7 @@
 //! The bounded requeue: I/O held by the control plane after a failover, a
 //! delayed retry, or while no path is usable.
 
-use crate::io::{Io, IoKind, IoTag};
+use crate::io::{Io, IoTag};
 use crate::path::PathId;
 use crate::time::Instant;
 
@@ -54,14 +54,6 @@ impl<const Q: usize> Requeue<Q> {
     pub(crate) fn take_tag(&mut self, tag: IoTag) -> Option<Queued> {
         let i = self.entries.iter().position(|q| q.io.tag == tag)?;
         Some(self.entries.remove(i))
-    }
-    /// Hold every write until at least `until` (the write fence).
-    pub(crate) fn delay_writes_until(&mut self, until: Instant) {
-        for q in self.entries.iter_mut() {
-            if q.io.kind == IoKind::Write {
-                q.not_before = q.not_before.max(until);
-            }
-        }
     }
     /// The earliest `not_before` still in the future.
     pub(crate) fn next_ready_after(&self, now: Instant) -> Option<Instant> {

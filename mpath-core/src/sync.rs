@@ -4,9 +4,9 @@
 //! explores the interleavings of the real selection and publication code.
 
 #[cfg(not(loom))]
-pub(crate) use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+pub(crate) use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU8, Ordering};
 #[cfg(not(loom))]
 pub(crate) use portable_atomic::AtomicU64;
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering};

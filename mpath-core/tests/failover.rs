@@ -362,13 +362,16 @@ fn policy_switch_mid_flight_keeps_counters_balanced() {
     assert_eq!((s.started, s.completed, s.bytes), (2, 2, 8192));
 }
 
-/// Requeue depth 1: two writes fail on path A at 10 ms; one is held, the
-/// other comes back as `Busy`. Whatever the caller does with it (here: it
-/// submits it again at once, and again every millisecond), no write goes
-/// out on another path before A's quiesce time (100 ms) has passed.
+/// Back-pressure happens at submit, before dispatch, never at failover.
+/// Requeue depth 4 bounds the I/O started and held together: eight writes
+/// are submitted at once and four come back `Busy` unstarted. The caller
+/// submits those again every millisecond. The writes on path A fail at
+/// 10 ms: each failed completion finds room in the requeue, and none goes
+/// out on another path before A's quiesce time (110 ms), whatever the
+/// caller does meanwhile. Every write ends exactly once.
 #[test]
-fn back_pressure_never_lets_a_write_overtake_the_quiesce_time() {
-    let mut d: Multipath<4, 1, 2> = Multipath::new(Config::DEFAULT).unwrap();
+fn back_pressure_is_at_submit_and_never_lets_a_write_overtake_the_quiesce_time() {
+    let mut d: Multipath<4, 4, 2> = Multipath::new(Config::DEFAULT).unwrap();
     let a = d
         .controller_mut()
         .add_path(PathSpec::new(GroupId(1), NexusId(1)), ms(0))
@@ -378,41 +381,44 @@ fn back_pressure_never_lets_a_write_overtake_the_quiesce_time() {
         .add_path(PathSpec::new(GroupId(1), NexusId(2)), ms(0))
         .unwrap();
     while d.controller_mut().poll_action().is_some() {}
-    let mut on_a = Vec::new();
-    for tag in 0..4 {
-        let t = dispatched(d.submit(Io::write(tag, 4096, 3), ms(0)).unwrap());
-        if t.path() == a {
-            on_a.push(t);
-        } else {
-            let _ = d.complete(t, Outcome::Success.into(), ms(0)).unwrap();
+    let mut in_flight = Vec::new();
+    let mut waiting = Vec::new();
+    for tag in 0..8 {
+        match d.submit(Io::write(tag, 4096, 3), ms(0)).unwrap() {
+            Disposition::Dispatch(t) => in_flight.push(t),
+            Disposition::Busy(io) => waiting.push(io),
+            other => panic!("{other:?}"),
         }
     }
-    assert_eq!(on_a.len(), 2);
-    let mut busy = Vec::new();
-    for t in on_a {
-        match d.complete(t, path_err(), ms(10)).unwrap() {
-            Disposition::Queued => {}
-            Disposition::Busy(io) => busy.push(io),
-            other => panic!("a failed write is held or handed back: {other:?}"),
-        }
-    }
-    assert_eq!(busy.len(), 1, "requeue depth 1 holds one");
-    let mut pending = busy.pop();
+    assert_eq!((in_flight.len(), waiting.len()), (4, 4));
+    let mut failed_on_a = Vec::new();
+    let mut done = Vec::new();
     let mut now = ms(10);
-    let mut sent = Vec::new();
-    while now < ms(300) {
-        if let Some(io) = pending.take() {
-            match d.submit(io, now).unwrap() {
-                Disposition::Dispatch(t) => sent.push((now, t)),
-                Disposition::Busy(io) => pending = Some(io),
+    for t in in_flight.drain(..) {
+        if t.path() == a {
+            failed_on_a.push(t.io().tag);
+            match d.complete(t, path_err(), now).unwrap() {
                 Disposition::Queued => {}
+                other => panic!("a failed write is held: {other:?}"),
+            }
+        } else {
+            done.push(d.complete_ok(t, now).unwrap().tag);
+        }
+    }
+    assert_eq!(failed_on_a.len(), 2);
+    let mut resent = Vec::new();
+    while now < ms(300) {
+        for io in std::mem::take(&mut waiting) {
+            match d.submit(io, now).unwrap() {
+                Disposition::Dispatch(t) => resent.push((now, t)),
+                Disposition::Busy(io) => waiting.push(io),
                 other => panic!("{other:?}"),
             }
         }
         d.controller_mut().handle_timeout(now).unwrap();
         while let Some(act) = d.controller_mut().poll_action() {
             match act {
-                Action::Dispatch(t) => sent.push((now, t)),
+                Action::Dispatch(t) => resent.push((now, t)),
                 Action::Probe(p) => d
                     .controller_mut()
                     .handle_probe(p, ProbeResult::Down, now)
@@ -420,12 +426,16 @@ fn back_pressure_never_lets_a_write_overtake_the_quiesce_time() {
                 other => panic!("{other:?}"),
             }
         }
+        for (at, t) in resent.drain(..) {
+            assert_eq!(t.path(), b);
+            if failed_on_a.contains(&t.io().tag) {
+                assert!(at >= ms(110), "write {:?} re-sent at {at:?}", t.io().tag);
+            }
+            done.push(d.complete_ok(t, now).unwrap().tag);
+        }
         now = now.saturating_add(Duration::from_millis(1));
     }
-    assert_eq!(sent.len(), 2, "both writes went out again: {sent:?}");
-    for (at, t) in sent {
-        assert_eq!(t.path(), b);
-        assert!(at >= ms(110), "write {:?} re-sent at {at:?}", t.io().tag);
-        let _ = d.complete(t, Outcome::Success.into(), now).unwrap();
-    }
+    done.sort();
+    assert_eq!(done, (0..8).map(IoTag).collect::<Vec<_>>(), "each once");
+    assert_eq!(d.controller().queued(), 0);
 }

@@ -17,6 +17,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         if self.head == HeadState::Removed {
             // Fail everything held before announcing removal.
             if let Some(q) = self.requeue.take_first() {
+                self.give_credit();
                 return Some(Action::Fail {
                     io: q.io,
                     error: IoError::HeadRemoved,
@@ -38,6 +39,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                     if let Some(q) = self.requeue.take_first() {
                         self.counters.no_path_failures =
                             self.counters.no_path_failures.saturating_add(1);
+                        self.give_credit();
                         return Some(Action::Fail { io: q.io, error });
                     }
                 }

@@ -27,11 +27,34 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
     /// data plane found no selectable path, and the only path for
     /// single-threaded embedders. Selects a path if one is usable, else
     /// applies the no-path policy.
+    ///
+    /// [`Disposition::Busy`] hands the I/O back unstarted when the device's
+    /// outstanding-I/O budget (its requeue depth `Q`: I/O started and held
+    /// together) is spent: back-pressure at submit, so that every failed
+    /// completion finds room in the requeue.
     pub fn submit(&mut self, io: Io, now: Instant) -> Result<Disposition, Rejected<Io>> {
         self.enter(now)
             .map_err(|error| Rejected { error, item: io })?;
         self.counters.submitted = self.counters.submitted.saturating_add(1);
+        let dp: &DataPlane<N> = self.dp.borrow();
+        if !dp.take_credit(&mut self.cursor) {
+            self.counters.busy = self.counters.busy.saturating_add(1);
+            return Ok(Disposition::Busy(io));
+        }
         Ok(self.route(io, None, now, now))
+    }
+
+    /// The credit of an I/O that ended goes back to the pool, through
+    /// the controller's cursor.
+    pub(crate) fn give_credit(&mut self) {
+        let dp: &DataPlane<N> = self.dp.borrow();
+        dp.give_credit(&mut self.cursor);
+    }
+
+    /// An I/O that holds a credit ends here with `result`.
+    fn done(&mut self, io: Io, result: Result<(), IoError>) -> Disposition {
+        self.give_credit();
+        Disposition::Done { io, result }
     }
 
     /// Handle a completion that was not a plain success on the data plane
@@ -82,13 +105,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 };
                 // Path errors spend none of the I/O's retry budget.
                 self.republish(now, super::publish::Cause::Other);
-                let d = self.route(io, None, not_before, now);
-                if let (Disposition::Busy(_), IoKind::Write) = (&d, io.kind) {
-                    // The write goes back to the caller, who may submit it
-                    // again at once: no write is selected before it may go.
-                    self.raise_write_fence(not_before);
-                }
-                d
+                self.route(io, None, not_before, now)
             }
             Outcome::TargetError(e) => {
                 self.data_plane().end(&ticket);
@@ -96,10 +113,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 if let Ok(p) = self.rec_mut(path) {
                     p.counters.target_errors = p.counters.target_errors.saturating_add(1);
                 }
-                Disposition::Done {
-                    io: ticket.io,
-                    result: Err(IoError::Target(e)),
-                }
+                self.done(ticket.io, Err(IoError::Target(e)))
             }
             Outcome::ReservationConflict => {
                 self.data_plane().end(&ticket);
@@ -107,10 +121,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 if let Ok(p) = self.rec_mut(path) {
                     p.counters.conflicts = p.counters.conflicts.saturating_add(1);
                 }
-                Disposition::Done {
-                    io: ticket.io,
-                    result: Err(IoError::ReservationConflict),
-                }
+                self.done(ticket.io, Err(IoError::ReservationConflict))
             }
             Outcome::Retry { delay, .. } => {
                 self.data_plane().end(&ticket);
@@ -118,10 +129,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 if io.retries == 0 {
                     self.counters.retries_exhausted =
                         self.counters.retries_exhausted.saturating_add(1);
-                    Disposition::Done {
-                        io,
-                        result: Err(IoError::RetriesExhausted),
-                    }
+                    self.done(io, Err(IoError::RetriesExhausted))
                 } else {
                     io.retries = io.retries.saturating_sub(1);
                     self.counters.retries = self.counters.retries.saturating_add(1);
@@ -149,7 +157,25 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         }
         self.enter(now)?;
         let q = self.requeue.take_tag(tag).ok_or(Error::UnknownIo(tag))?;
+        self.give_credit();
         Ok(q.io)
+    }
+
+    /// The data plane's `submit` with the controller's cursor
+    /// ([`Multipath`](crate::Multipath)'s fast path).
+    pub(crate) fn fast_submit(&mut self, io: Io, now: Instant) -> Result<Ticket, Io> {
+        let dp: &DataPlane<N> = self.dp.borrow();
+        dp.submit(&mut self.cursor, io, now)
+    }
+
+    /// The data plane's `complete` with the controller's cursor.
+    pub(crate) fn fast_complete(
+        &mut self,
+        ticket: Ticket,
+        now: Instant,
+    ) -> Result<Io, Rejected<Ticket>> {
+        let dp: &DataPlane<N> = self.dp.borrow();
+        dp.complete(&mut self.cursor, ticket, now)
     }
 
     fn data_plane_complete(&mut self, ticket: Ticket, now: Instant) -> Io {
@@ -157,25 +183,9 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         dp.complete_own(&mut self.cursor, ticket, now)
     }
 
-    /// No write is selected before `until`, on the data plane or here, and
-    /// writes already held wait for it too (they would otherwise be blocked
-    /// past their own readiness with no timer armed for the fence).
-    fn raise_write_fence(&mut self, until: Instant) {
-        if until <= self.write_fence {
-            return;
-        }
-        self.write_fence = until;
-        self.data_plane().publish_write_fence(until);
-        self.requeue.delay_writes_until(until);
-    }
-
-    /// When the write fence ends, if it is still up: writes the caller
-    /// submits before then are held or handed back, never dispatched.
-    pub fn write_fence(&self) -> Option<Instant> {
-        (self.write_fence > self.clock.now()).then_some(self.write_fence)
-    }
-
     /// Dispatch now if allowed and possible, else hold or fail per policy.
+    /// `io` holds an admission credit, which goes with it: into a ticket,
+    /// into the requeue, or back to the pool when it ends here.
     fn route(
         &mut self,
         io: Io,
@@ -184,15 +194,8 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         now: Instant,
     ) -> Disposition {
         if self.head == HeadState::Removed {
-            return Disposition::Done {
-                io,
-                result: Err(IoError::HeadRemoved),
-            };
+            return self.done(io, Err(IoError::HeadRemoved));
         }
-        let not_before = match io.kind {
-            IoKind::Write => not_before.max(self.write_fence),
-            IoKind::Read => not_before,
-        };
         if self.published_mask == 0 && self.no_path_since.is_none() {
             // A head that never had a path: the bound runs from the first
             // I/O that found none.
@@ -204,10 +207,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             }
             if let NoPathVerdict::Fail(error) = self.no_path_verdict(now) {
                 self.counters.no_path_failures = self.counters.no_path_failures.saturating_add(1);
-                return Disposition::Done {
-                    io,
-                    result: Err(error),
-                };
+                return self.done(io, Err(error));
             }
         }
         match self.requeue.push(Queued {
@@ -223,7 +223,10 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 Disposition::Queued
             }
             Err(q) => {
+                // Not reached: every held I/O owns one of the `Q` credits
+                // and the requeue holds `Q`. Handed back rather than lost.
                 self.counters.busy = self.counters.busy.saturating_add(1);
+                self.give_credit();
                 Disposition::Busy(q.io)
             }
         }
@@ -243,7 +246,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             Some(p) if mask & crate::bits::bit(p.slot()) != 0 && dp.is_current(p) => p,
             _ => dp.select(&mut self.cursor, &io, now)?,
         };
-        Some(dp.start(&mut self.cursor, path, io, now))
+        Some(dp.start_held(&mut self.cursor, path, io, now))
     }
 
     /// Whether a path may become usable without outside help: a transition

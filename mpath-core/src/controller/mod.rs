@@ -112,8 +112,11 @@ pub enum Disposition {
     /// The controller holds it; a later [`Action::Dispatch`] or
     /// [`Action::Fail`] ends it.
     Queued,
-    /// The requeue is full: the I/O is handed back and the caller must hold
-    /// it and submit it again later (block-layer `BLK_STS_RESOURCE`).
+    /// The device's outstanding-I/O budget (the requeue depth `Q`, I/O
+    /// started and held together) is spent: the I/O is handed back
+    /// unstarted, and the caller holds it and submits it again after a
+    /// completion (block-layer `BLK_STS_RESOURCE`). Only a submission gets
+    /// this: a failed completion always finds room.
     Busy(Io),
 }
 
@@ -234,9 +237,6 @@ where
     /// The tier published last (`None` when nothing is selectable).
     pub(crate) published_tier: Option<Tier>,
     pub(crate) published_mask: u64,
-    /// No write is dispatched before this (see
-    /// [`write_fence`](Controller::write_fence)).
-    pub(crate) write_fence: Instant,
     pub(crate) counters: DeviceCounters,
 }
 
@@ -268,10 +268,11 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             failback: FailbackHold::default(),
             published_tier: None,
             published_mask: 0,
-            write_fence: Instant::from_nanos(0),
             counters: DeviceCounters::default(),
         };
         ctl.data_plane().publish_policy(cfg.policy, &cfg.selector);
+        ctl.data_plane()
+            .add_credits(u32::try_from(Q).unwrap_or(u32::MAX));
         ctl.data_plane().publish_selectable(0);
         ctl.data_plane().publish_watched(0);
         Ok(ctl)
@@ -302,6 +303,12 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
     /// The tier selection currently uses, `None` when no path is usable.
     pub fn active_tier(&self) -> Option<Tier> {
         self.published_tier
+    }
+
+    /// Admission credits the controller's own cursor keeps (see
+    /// [`DataPlane::credits_available`]).
+    pub fn cursor_credits(&self) -> u32 {
+        self.cursor.credits()
     }
 
     /// I/Os the controller holds.

@@ -5,7 +5,7 @@ use mpath_core::*;
 
 pub mod spc4;
 
-pub type Dev = Multipath<8, 16, 4>;
+pub type Dev = Multipath<8, 64, 4>;
 
 pub fn ms(v: u64) -> Instant {
     Instant::from_nanos(v * 1_000_000)
