@@ -90,6 +90,7 @@ mod device;
 mod error;
 mod group;
 mod health;
+mod inputs;
 pub mod io;
 mod multipath;
 pub mod outcome;
@@ -119,6 +120,7 @@ pub use controller::{
 pub use dataplane::{Cursor, DataPlane, DeviceId, QueueStats};
 pub use device::{Device, DeviceError, DeviceEvent};
 pub use error::{Error, Rejected};
+pub use inputs::DeviceInputs;
 pub use io::{Io, IoError, IoKind, IoTag, Ticket};
 pub use multipath::Multipath;
 pub use outcome::{

@@ -115,6 +115,11 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
         self.ctl.now()
     }
 
+    /// A path's current tier (unknown and stale paths are errors).
+    pub fn tier(&self, path: PathId) -> Result<Tier, Error> {
+        self.ctl.tier(path)
+    }
+
     // ----- inputs -----
 
     /// Add a path whose registrations count for `port` (the initiator port
@@ -220,6 +225,16 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
         self.ctl.handle_access_state(group, access, now)?;
         self.sync(now);
         Ok(())
+    }
+
+    /// A group's transition timeout (RTPG IMPLICIT TRANSITION TIME, NVMe
+    /// ANATT).
+    pub fn set_transition_timeout(
+        &mut self,
+        group: GroupId,
+        timeout: crate::time::Duration,
+    ) -> Result<(), Error> {
+        self.ctl.set_transition_timeout(group, timeout)
     }
 
     /// The end of an access-state re-read.
