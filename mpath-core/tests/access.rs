@@ -52,30 +52,64 @@ fn preferred_bit_narrows_within_a_tier() {
     assert_eq!(selectable(&d), vec![a]);
 }
 
+/// The admission gate follows the reservation coordinator: while a key
+/// is set, only paths whose nexus is registered carry I/O; a new path is
+/// registered before it is admitted.
 #[test]
 fn pr_gate_admits_only_registered_paths_while_a_key_is_set() {
+    use mpath_core::reservation::{Coordinator, PrCommand, PrOp, PrReply, RegistrationScope};
     let mut d = dev(Config::DEFAULT);
     let a = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
     let b = add(&mut d, 1, 2, AccessState::Optimized, ms(0));
-    d.controller_mut()
-        .set_reservation_key_active(true, ms(1))
-        .unwrap();
-    assert!(selectable(&d).is_empty());
-    d.controller_mut()
-        .set_path_registered(a, true, ms(2))
-        .unwrap();
+    let mut pr: Coordinator<8> = Coordinator::new(RegistrationScope::Nexus);
+    pr.path_added(a, 1, true);
+    pr.path_added(b, 2, true);
+    pr.submit(PrOp::Register(0xA1)).unwrap();
+    // The coordinator asks for both registrations; `b`'s fails.
+    let mut asked = Vec::new();
+    while let Some(act) = pr.poll_action() {
+        asked.push(act.via);
+        let reply = match act.command {
+            PrCommand::Register { .. } if act.via == b => PrReply::PathFailed,
+            PrCommand::ReadKeys => PrReply::Keys { ours: 1, total: 1 },
+            _ => PrReply::Done,
+        };
+        assert!(pr.reply(act.via, reply));
+        d.controller_mut().apply_reservation(&pr, ms(1)).unwrap();
+        if act.via == a && act.command == (PrCommand::Register { key: 0xA1 }) {
+            assert!(
+                !selectable(&d).contains(&b),
+                "not admitted before it is registered"
+            );
+        }
+    }
+    assert!(asked.contains(&a) && asked.contains(&b));
     assert_eq!(selectable(&d), vec![a]);
+    assert_eq!(d.controller().tier(b).unwrap(), Tier::Ineligible);
     // A new path is not admitted until registered.
     let c = add(&mut d, 1, 3, AccessState::Optimized, ms(3));
+    pr.path_added(c, 3, true);
+    d.controller_mut().apply_reservation(&pr, ms(3)).unwrap();
     assert_eq!(d.controller().tier(c).unwrap(), Tier::Ineligible);
-    d.controller_mut()
-        .set_path_registered(c, true, ms(4))
-        .unwrap();
+    while let Some(act) = pr.poll_action() {
+        let reply = match act.command {
+            PrCommand::ReadKeys => PrReply::Keys { ours: 2, total: 2 },
+            _ => PrReply::Done,
+        };
+        assert!(pr.reply(act.via, reply));
+    }
+    d.controller_mut().apply_reservation(&pr, ms(4)).unwrap();
     assert_eq!(selectable(&d), vec![a, c]);
-    assert_eq!(d.controller().tier(b).unwrap(), Tier::Ineligible);
-    d.controller_mut()
-        .set_reservation_key_active(false, ms(5))
-        .unwrap();
+    // Unregistered everywhere: the gate opens for every path.
+    assert!(matches!(
+        pr.poll_event(),
+        Some(mpath_core::reservation::PrEvent::Finished { .. })
+    ));
+    pr.submit(PrOp::Unregister).unwrap();
+    while let Some(act) = pr.poll_action() {
+        assert!(pr.reply(act.via, PrReply::Done));
+    }
+    d.controller_mut().apply_reservation(&pr, ms(5)).unwrap();
     assert_eq!(selectable(&d), vec![a, b, c]);
 }
 

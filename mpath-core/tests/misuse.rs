@@ -97,7 +97,10 @@ fn time_going_backwards_is_refused_everywhere_without_change() {
         c.handle_access_state(GroupId(1), GroupAccess::new(AccessState::Standby), back),
         Err(want)
     );
-    assert_eq!(c.set_reservation_key_active(true, back), Err(want));
+    let pr = mpath_core::reservation::Coordinator::<8>::new(
+        mpath_core::reservation::RegistrationScope::Nexus,
+    );
+    assert_eq!(c.apply_reservation(&pr, back), Err(want));
     assert_eq!(
         c.add_path(PathSpec::new(GroupId(1), NexusId(5)), back)
             .unwrap_err()

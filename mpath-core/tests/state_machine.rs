@@ -54,13 +54,6 @@ enum Op {
     SwitchGroup {
         group: Option<u8>,
     },
-    Key {
-        active: bool,
-    },
-    Register {
-        pick: usize,
-        registered: bool,
-    },
     NoPath {
         policy: u8,
     },
@@ -94,9 +87,6 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(group, access, preferred)| Op::Access { group, access, preferred }),
         1 => (any::<usize>(), any::<bool>()).prop_map(|(pick, set)| Op::Marginal { pick, set }),
         1 => proptest::option::of(0u8..4).prop_map(|group| Op::SwitchGroup { group }),
-        1 => any::<bool>().prop_map(|active| Op::Key { active }),
-        2 => (any::<usize>(), any::<bool>())
-            .prop_map(|(pick, registered)| Op::Register { pick, registered }),
         1 => (0u8..3).prop_map(|policy| Op::NoPath { policy }),
         1 => (0u8..6).prop_map(|policy| Op::Policy { policy }),
         1 => any::<bool>().prop_map(|ok| Op::AnswerRefresh { ok }),
@@ -369,19 +359,6 @@ impl Model {
                 let g = group.map(|g| GroupId(g.into()));
                 if self.d.controller_mut().switch_group(g, now).is_ok() {
                     self.switched = g.is_some();
-                }
-            }
-            Op::Key { active } => self
-                .d
-                .controller_mut()
-                .set_reservation_key_active(active, now)
-                .unwrap(),
-            Op::Register { pick, registered } => {
-                if let Some(p) = self.pick(pick) {
-                    self.d
-                        .controller_mut()
-                        .set_path_registered(p, registered, now)
-                        .unwrap();
                 }
             }
             Op::NoPath { policy } => {

@@ -290,15 +290,6 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         Ok(())
     }
 
-    /// Close or open the PR admission gate: while a key is set, only paths
-    /// whose nexus is registered carry I/O.
-    pub fn set_reservation_key_active(&mut self, active: bool, now: Instant) -> Result<(), Error> {
-        self.enter(now)?;
-        self.key_active = active;
-        self.republish(now, Cause::Other);
-        Ok(())
-    }
-
     /// Apply a [`Coordinator`](crate::reservation::Coordinator)'s view: the
     /// admission gate, per-path registration, quiesce while a reservation
     /// moves, and the fence after a preemption. Call after every input to
@@ -327,22 +318,6 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             p.registered = pr.admitted(p.id);
         }
         self.republish(now, Cause::Other);
-    }
-
-    /// Record whether a path's nexus is registered with the reservation key.
-    pub fn set_path_registered(
-        &mut self,
-        path: PathId,
-        registered: bool,
-        now: Instant,
-    ) -> Result<(), Error> {
-        self.rec(path)?;
-        self.enter(now)?;
-        if let Ok(p) = self.rec_mut(path) {
-            p.registered = registered;
-        }
-        self.republish(now, Cause::PathUp(path));
-        Ok(())
     }
 
     /// A transport event about a path.
