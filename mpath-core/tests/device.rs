@@ -314,3 +314,66 @@ fn path_events_are_reported_from_state() {
         [DeviceEvent::PathFailed(b), DeviceEvent::ActiveTier(None)]
     );
 }
+
+/// Flap damping the controller applies by itself reaches the coordinator:
+/// a holder whose path keeps failing and returning is held out, and the
+/// reservation moves to a steady path.
+#[test]
+fn a_damped_holder_loses_the_reservation_to_a_steady_path() {
+    let mut cfg = Config::DEFAULT;
+    cfg.flap = FlapConfig {
+        threshold: 2,
+        forget_interval: Duration::from_secs(100),
+        recovery_time: Duration::from_secs(60),
+    };
+    let mut d = Dev::new(DataPlane::new(), cfg, RegistrationScope::Nexus).unwrap();
+    let paths: Vec<PathId> = (0..2)
+        .map(|i| {
+            d.add_path(PathSpec::new(GroupId(1), NexusId(i)), i, ms(0))
+                .unwrap()
+        })
+        .collect();
+    let mut r = Rig {
+        d,
+        t: Target::default(),
+        paths,
+        events: Vec::new(),
+    };
+    r.run(ms(0));
+    r.op(PrOp::Register(OURS), ms(1)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusive), ms(2)).unwrap();
+    let holder = r.d.coordinator().holder().unwrap();
+    // The holder's path fails twice and comes back: damped on return.
+    for s in [10, 20] {
+        r.d.handle_probe(holder, ProbeResult::Down, secs(s))
+            .unwrap();
+        r.run(secs(s));
+        r.d.handle_probe(holder, ProbeResult::Up, secs(s + 1))
+            .unwrap();
+    }
+    r.run(secs(21));
+    assert_eq!(
+        r.d.controller().path_snapshot(holder, &[]).unwrap().health,
+        Health::Damped
+    );
+    let now_holder = r.d.coordinator().holder().unwrap();
+    assert_ne!(now_holder, holder, "moved when the path first failed");
+    assert_eq!(r.t.resv.unwrap().0, nexus(now_holder));
+    // Up for the checker, but held out: not up for the coordinator, which
+    // sends it nothing until the recovery time has passed.
+    assert_eq!(r.d.coordinator().is_up(holder), Some(false));
+    let sent = r.t.log.len();
+    r.d.handle_timeout(secs(50)).unwrap();
+    r.run(secs(50));
+    assert!(r.t.log[sent..].iter().all(|(n, _)| *n != nexus(holder)));
+    r.d.handle_timeout(secs(82)).unwrap();
+    r.run(secs(82));
+    assert_eq!(r.d.coordinator().is_up(holder), Some(true), "recovered");
+    assert!(
+        r.d.coordinator().admitted(holder),
+        "{:?} {:?} {:?}",
+        r.d.coordinator().state(holder),
+        &r.t.log[sent..],
+        r.d.controller().path_snapshot(holder, &[]).unwrap()
+    );
+}

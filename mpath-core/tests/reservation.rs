@@ -582,3 +582,32 @@ fn late_polling_loses_no_event() {
         "polled: not busy any more"
     );
 }
+
+/// A path that comes back and goes down again before its registration was
+/// sent still owes that registration: when it returns, it is registered
+/// and admitted (it used to stay "Registering" with nothing to send).
+#[test]
+fn a_registration_never_sent_is_not_forgotten_across_an_outage() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    let p = r.paths[0];
+    // Re-registered while `p` is down: its registration is stale.
+    r.c.path_down(p);
+    r.t.down.push(nexus(p));
+    r.op(PrOp::Unregister).unwrap();
+    r.op(PrOp::Register(OURS)).unwrap();
+    assert_eq!(r.c.state(p), Some(RegState::Stale));
+    r.t.down.clear();
+    r.c.path_up(p);
+    assert_eq!(r.c.state(p), Some(RegState::Registering));
+    r.c.path_down(p);
+    assert_ne!(
+        r.c.state(p),
+        Some(RegState::Registering),
+        "nothing in flight"
+    );
+    r.c.path_up(p);
+    r.run();
+    assert_eq!(r.c.state(p), Some(RegState::Registered));
+    assert!(r.c.admitted(p));
+}

@@ -345,11 +345,15 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
 
     // ----- internal lookups -----
 
-    /// The path in `slot` and whether it can carry commands now (up and
-    /// not failed by hand).
+    /// The path in `slot` and whether the reservation coordinator may use
+    /// it: up, not failed by hand, and not held out by flap damping (a
+    /// damped holder's reservation moves to a steady path).
     pub(crate) fn path_reachable(&self, slot: usize) -> Option<(PathId, bool)> {
         let p = self.paths.get(slot)?.as_ref()?;
-        Some((p.id, p.link == Link::Up && !p.admin_failed))
+        Some((
+            p.id,
+            p.link == Link::Up && !p.admin_failed && !p.flap.is_damped(),
+        ))
     }
 
     /// The path in `slot` and its tier.

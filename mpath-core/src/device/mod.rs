@@ -419,9 +419,10 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
         }
     }
 
-    /// Tell the coordinator which paths can carry its commands (up and not
-    /// failed by hand), as the controller now sees them, and close the
-    /// controller's admission gate to what the coordinator does not admit.
+    /// Tell the coordinator which paths can carry its commands (up, not
+    /// failed by hand, not damped), as the controller now sees them, and
+    /// close the controller's admission gate to what the coordinator does
+    /// not admit.
     fn sync(&mut self, now: Instant) {
         for slot in 0..N {
             let Some((path, usable)) = self.ctl.path_reachable(slot) else {

@@ -232,7 +232,12 @@ impl<const N: usize> Coordinator<N> {
             return;
         };
         m.up = false;
-        m.want = None;
+        // A registration wanted and never sent is still owed: without
+        // this, the path would come back "Registering" with nothing to
+        // send, and never be registered or admitted again.
+        if m.want.take().is_some() && m.in_flight.is_none() {
+            m.state = RegState::Stale;
+        }
         self.lost_path(path);
         self.maybe_finish_registering();
     }
