@@ -20,7 +20,7 @@
 //! embedder uses (a mutex in a kernel or daemon, nothing single-threaded). It
 //! publishes a path's facts, id last, before setting its bit in the mask
 //! (release stores), and clears the bit before retiring the id
-//! ([`DataPlane::withdraw_path`]). A freed slot is reused at once by the next
+//! (`DataPlane::withdraw_path`). A freed slot is reused at once by the next
 //! path added, so a slot number alone names no path: a selection confirms
 //! its choice by reading the slot's id (acquire), the mask again (acquire)
 //! and the id again, and returns the path only if its bit is set and the id

@@ -563,3 +563,105 @@ fn ana_refresh_goes_only_through_the_groups_own_controller() {
         "{acts:?}"
     );
 }
+
+/// `NoPathPolicy::Fail` holds I/O only while a path may come back without
+/// outside help: a probe reported a transition (pending), a re-read of the
+/// access states is under way on a reachable path, or a reachable path's
+/// group is transitioning. Otherwise I/O with no usable path fails at once.
+#[test]
+fn fail_policy_holds_io_only_while_recovery_is_expected() {
+    type Setup = fn(&mut Dev, PathId);
+    let cases: [(&str, Setup, bool); 7] = [
+        ("failed by hand", |d, a| d.controller_mut().fail_path(a, ms(1)).unwrap(), false),
+        ("probe pending", |d, a| {
+            d.controller_mut().handle_probe(a, ProbeResult::Pending, ms(1)).unwrap()
+        }, true),
+        ("probe down", |d, a| {
+            d.controller_mut().handle_probe(a, ProbeResult::Down, ms(1)).unwrap()
+        }, false),
+        ("standby, re-read under way", |d, a| {
+            let c = d.controller_mut();
+            c.handle_access_state(GroupId(1), GroupAccess::new(AccessState::Standby), ms(1))
+                .unwrap();
+            c.handle_notices(a, Notices::ACCESS_STATE_CHANGED, ms(1)).unwrap();
+        }, true),
+        ("down, re-read wanted on it", |d, a| {
+            let c = d.controller_mut();
+            c.handle_probe(a, ProbeResult::Down, ms(1)).unwrap();
+            c.handle_notices(a, Notices::ACCESS_STATE_CHANGED, ms(1)).unwrap();
+        }, false),
+        ("up, group transitioning", |d, _| {
+            d.controller_mut()
+                .handle_access_state(
+                    GroupId(1),
+                    GroupAccess::new(AccessState::Transitioning),
+                    ms(1),
+                )
+                .unwrap()
+        }, true),
+        ("down, group transitioning", |d, a| {
+            let c = d.controller_mut();
+            c.handle_access_state(
+                GroupId(1),
+                GroupAccess::new(AccessState::Transitioning),
+                ms(1),
+            )
+            .unwrap();
+            c.handle_probe(a, ProbeResult::Down, ms(1)).unwrap();
+        }, false),
+    ];
+    for (name, setup, held) in cases {
+        let mut cfg = Config::DEFAULT;
+        cfg.no_path = NoPathPolicy::Fail;
+        let mut d = dev(cfg);
+        let a = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+        setup(&mut d, a);
+        assert_eq!(d.controller().active_tier(), None, "{name}: no usable path");
+        match submit(&mut d, Io::read(1, 512, 0), ms(2)) {
+            Disposition::Queued => assert!(held, "{name}: held, expected to fail"),
+            Disposition::Done { result, .. } => {
+                assert!(!held, "{name}: failed, expected to be held");
+                assert_eq!(result, Err(IoError::NoPath), "{name}");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
+
+/// While a group transitions its state is re-read periodically through a
+/// reachable path: one of the group's own that is neither down nor failed
+/// by hand, or, with ALUA (an RTPG through any port reports every group),
+/// any such path. ANA has no such fallback: a controller's log says nothing
+/// about another controller's groups.
+#[test]
+fn transition_polls_go_through_a_reachable_path() {
+    for protocol in [AccessProtocol::Alua, AccessProtocol::Ana] {
+        let mut cfg = Config::DEFAULT;
+        cfg.access.protocol = protocol;
+        let mut d = dev(cfg);
+        let failed = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+        let other = add(&mut d, 2, 2, AccessState::Optimized, secs(0));
+        let down = add(&mut d, 1, 3, AccessState::Optimized, secs(0));
+        let c = d.controller_mut();
+        c.fail_path(failed, secs(0)).unwrap();
+        c.handle_probe(down, ProbeResult::Down, secs(0)).unwrap();
+        let transitioning = GroupAccess::new(protocol.transitioning());
+        c.handle_access_state(GroupId(1), transitioning, secs(0)).unwrap();
+        drain(&mut d);
+        let poll = d.controller().config().access.transition_poll;
+        let at = secs(0).saturating_add(poll);
+        d.controller_mut().handle_timeout(at).unwrap();
+        let refreshes: Vec<PathId> = drain(&mut d)
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::RefreshAccessState { via } => Some(via),
+                _ => None,
+            })
+            .collect();
+        let want: Vec<PathId> = match protocol {
+            AccessProtocol::Alua => vec![other],
+            AccessProtocol::Ana => vec![],
+        };
+        assert_eq!(refreshes, want, "{protocol:?}");
+    }
+}

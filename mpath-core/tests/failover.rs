@@ -439,3 +439,98 @@ fn back_pressure_is_at_submit_and_never_lets_a_write_overtake_the_quiesce_time()
     assert_eq!(done, (0..8).map(IoTag).collect::<Vec<_>>(), "each once");
     assert_eq!(d.controller().queued(), 0);
 }
+
+/// A same-path retry (BUSY, a unit attention) goes back to the path it
+/// came from while that path is selectable, whatever round-robin would
+/// pick next, at once or after its delay.
+#[test]
+fn a_same_path_retry_stays_on_its_path() {
+    let mut d = dev(Config::DEFAULT);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    let _b = add(&mut d, 1, 2, AccessState::Optimized, ms(0));
+    drain(&mut d);
+    for (k, delay) in [Duration::ZERO, Duration::from_millis(5)].into_iter().enumerate() {
+        let base = 100 * (k as u64 + 1);
+        let t = loop {
+            let t = dispatched(submit(&mut d, Io::read(1, 512, 3), ms(base)));
+            if t.path() == a {
+                break t;
+            }
+            d.complete_ok(t, ms(base)).unwrap();
+        };
+        let busy = Outcome::Retry {
+            reason: RetryReason::Busy,
+            delay,
+        };
+        let retry = match d.complete(t, busy.into(), ms(base + 1)).unwrap() {
+            Disposition::Dispatch(r) => r,
+            Disposition::Queued => {
+                let wake = d.controller().poll_timeout().unwrap();
+                assert_eq!(wake, ms(base + 1).saturating_add(delay));
+                d.controller_mut().handle_timeout(wake).unwrap();
+                match d.controller_mut().poll_action() {
+                    Some(Action::Dispatch(r)) => r,
+                    other => panic!("{other:?}"),
+                }
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(retry.path(), a, "delay {delay:?}");
+        assert_eq!(retry.io().retries, 2);
+        let now = d.controller().now();
+        d.complete_ok(retry, now).unwrap();
+    }
+}
+
+/// Notices that come with a completion other than a path error (a
+/// success carrying a "path is marginal" notice) change what is
+/// selectable at once.
+#[test]
+fn notices_on_a_good_completion_are_published_at_once() {
+    let mut d = dev(Config::DEFAULT);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    let b = add(&mut d, 1, 2, AccessState::Optimized, ms(0));
+    drain(&mut d);
+    let t = loop {
+        let t = dispatched(submit(&mut d, Io::read(1, 512, 3), ms(1)));
+        if t.path() == a {
+            break t;
+        }
+        d.complete_ok(t, ms(1)).unwrap();
+    };
+    let c = Completion {
+        outcome: Outcome::Success,
+        notices: Notices::PATH_MARGINAL,
+    };
+    let _ = d.complete(t, c, ms(2)).unwrap();
+    let mask = d.controller().data_plane().selectable();
+    assert_eq!(mask, 1 << b.slot(), "the marginal path left the mask");
+    // No notices: nothing to republish, nothing changes.
+    let t = dispatched(submit(&mut d, Io::read(2, 512, 3), ms(3)));
+    let publishes = d.controller().device_snapshot().counters.publishes;
+    let _ = d.complete(t, Outcome::Success.into(), ms(3)).unwrap();
+    assert_eq!(d.controller().data_plane().selectable(), 1 << b.slot());
+    assert_eq!(
+        d.controller().device_snapshot().counters.publishes,
+        publishes
+    );
+}
+
+/// Cancelling a tag the device does not hold is an error that changes
+/// nothing, not even the clock, while other I/O is held.
+#[test]
+fn cancel_of_an_unknown_tag_changes_nothing() {
+    let mut cfg = Config::DEFAULT;
+    cfg.no_path = NoPathPolicy::Queue;
+    let mut d = dev(cfg);
+    assert_eq!(submit(&mut d, Io::read(1, 512, 0), ms(1)), Disposition::Queued);
+    let before = d.controller().now();
+    assert_eq!(
+        d.controller_mut().cancel(IoTag(2), ms(50)),
+        Err(Error::UnknownIo(IoTag(2)))
+    );
+    assert_eq!(d.controller().now(), before);
+    assert_eq!(d.controller().queued(), 1);
+    assert_eq!(d.controller_mut().cancel(IoTag(1), ms(60)).unwrap().tag, IoTag(1));
+    assert_eq!(d.controller().queued(), 0);
+}

@@ -90,7 +90,9 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             }
             p.refresh.on_timer(now);
         }
-        for id in timed_out {
+        // By reference: a heapless vector's by-value iterator keeps a
+        // bounds-checked slice in its drop, a panic path in object code.
+        for &id in timed_out.iter() {
             if let Ok(p) = self.rec_mut(id) {
                 p.counters.probe_failures = p.counters.probe_failures.saturating_add(1);
             }
@@ -106,7 +108,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             }
             changed |= expired;
         }
-        for group in polls {
+        for &group in polls.iter() {
             self.request_refresh_for_group(group);
         }
         if let Some(a) = self.activation.as_mut() {
