@@ -1,0 +1,149 @@
+//! Errno mapping: the core's typed errors as the negative errno values the
+//! exports return, and I/O errors as the errno a block driver turns into a
+//! `blk_status_t` (`errno_to_blk_status`).
+//!
+//! The numbers are Linux's generic ones (`asm-generic/errno*.h`), the same
+//! on x86, arm, arm64, riscv and the other architectures that use them;
+//! alpha, mips, parisc and sparc number some differently and would need
+//! their own table. The core stays free of errno: the mapping is kernel
+//! glue (STYLE.md).
+//!
+//! | errno | export refused because |
+//! |---|---|
+//! | `-EFAULT` | a required pointer was `NULL` |
+//! | `-EINVAL` | a code outside its table, a flag not 0/1, an unknown path, an invalid configuration |
+//! | `-ESTALE` | the path was removed (its slot may hold another path now) |
+//! | `-ENOENT` | unknown group, no held I/O with that tag, not a coordinator member, an empty ticket slot |
+//! | `-EEXIST` | a path over that nexus exists; an output ticket slot already holds a started I/O |
+//! | `-ENOSPC` | the path or group table is full |
+//! | `-ERANGE` | `now` is earlier than a time already seen |
+//! | `-EXDEV` | the ticket was issued by another device's data plane |
+//! | `-EPROTO` | a result for a command that is not pending |
+//! | `-ENODEV` | the multipath head was removed |
+//! | `-EAGAIN` | another reservation operation runs (or its result is unpolled) |
+//! | `-ENOLINK` | no registered path to send a reservation command on |
+//! | `-ENOKEY` | no reservation key registered |
+//! | `-EBADE` | reservation conflict |
+//! | `-EREMOTEIO` | the target refused the reservation command |
+//! | `-EPERM` | release of a reservation this host does not hold |
+//! | `-EACCES` | fenced by another host's preemption |
+//! | `-EIO` | an error this library predates |
+
+use core::ffi::c_int;
+use mpath_core::reservation::PrError;
+use mpath_core::{ConfigError, Error, IoError, TargetError, TimeError};
+
+/// Operation not permitted.
+pub const EPERM: c_int = 1;
+/// No such entry.
+pub const ENOENT: c_int = 2;
+/// I/O error.
+pub const EIO: c_int = 5;
+/// Try again.
+pub const EAGAIN: c_int = 11;
+/// Permission denied.
+pub const EACCES: c_int = 13;
+/// Bad address (a `NULL` pointer).
+pub const EFAULT: c_int = 14;
+/// Exists.
+pub const EEXIST: c_int = 17;
+/// Cross-device link (a ticket from another device).
+pub const EXDEV: c_int = 18;
+/// No such device.
+pub const ENODEV: c_int = 19;
+/// Invalid argument.
+pub const EINVAL: c_int = 22;
+/// No space left.
+pub const ENOSPC: c_int = 28;
+/// Result out of range (time going backwards).
+pub const ERANGE: c_int = 34;
+/// Invalid exchange (`BLK_STS_RESV_CONFLICT`).
+pub const EBADE: c_int = 52;
+/// No data (`BLK_STS_MEDIUM`).
+pub const ENODATA: c_int = 61;
+/// Link severed (`BLK_STS_TRANSPORT`).
+pub const ENOLINK: c_int = 67;
+/// Protocol error.
+pub const EPROTO: c_int = 71;
+/// Illegal byte sequence (`BLK_STS_PROTECTION`).
+pub const EILSEQ: c_int = 84;
+/// Stale handle.
+pub const ESTALE: c_int = 116;
+/// Remote I/O error (`BLK_STS_TARGET`).
+pub const EREMOTEIO: c_int = 121;
+/// Cancelled.
+pub const ECANCELED: c_int = 125;
+/// Required key not available.
+pub const ENOKEY: c_int = 126;
+
+/// A controller or data-plane error as a negative errno.
+pub fn of_error(e: Error) -> c_int {
+    match e {
+        Error::Time(t) => of_time(t),
+        Error::UnknownPath(_) => -EINVAL,
+        Error::StalePath(_) => -ESTALE,
+        Error::DuplicateNexus(_) => -EEXIST,
+        Error::PathTableFull | Error::GroupTableFull => -ENOSPC,
+        Error::UnknownGroup(_) | Error::UnknownIo(_) => -ENOENT,
+        Error::ForeignTicket { .. } => -EXDEV,
+        Error::NotPending { .. } => -EPROTO,
+        Error::Config(c) => of_config(c),
+        Error::HeadRemoved => -ENODEV,
+        _ => -EIO,
+    }
+}
+
+/// A time error as a negative errno.
+pub fn of_time(e: TimeError) -> c_int {
+    match e {
+        TimeError::WentBackwards { .. } => -ERANGE,
+        _ => -EIO,
+    }
+}
+
+/// A configuration error as a negative errno.
+pub fn of_config(_e: ConfigError) -> c_int {
+    -EINVAL
+}
+
+/// A reservation-operation error as a negative errno (distinct per
+/// variant, so C can tell them apart by errno alone).
+pub fn of_pr_error(e: PrError) -> c_int {
+    match e {
+        PrError::Busy => -EAGAIN,
+        PrError::NoPath => -ENOLINK,
+        PrError::NotRegistered => -ENOKEY,
+        PrError::Conflict => -EBADE,
+        PrError::Refused => -EREMOTEIO,
+        PrError::NotHolder => -EPERM,
+        PrError::Fenced => -EACCES,
+        _ => -EIO,
+    }
+}
+
+/// The errno a block driver completes an I/O with, by the kernel's
+/// `blk_status_t` mapping: no path is `BLK_STS_IOERR` (as dm-multipath and
+/// NVMe multipath end I/O with no path), a conflict or a fence
+/// `BLK_STS_RESV_CONFLICT`, target errors by kind. Not one-to-one: the
+/// [`MpathIoError`](crate::codes::MpathIoError) code says exactly why.
+pub fn of_io_error(e: IoError) -> c_int {
+    match e {
+        IoError::NoPath | IoError::RetriesExhausted => -EIO,
+        IoError::HeadRemoved => -ENODEV,
+        IoError::Target(t) => of_target_error(t),
+        IoError::ReservationConflict | IoError::Fenced => -EBADE,
+        IoError::Cancelled => -ECANCELED,
+        _ => -EIO,
+    }
+}
+
+/// A target error as the errno of its `blk_status_t`.
+pub fn of_target_error(e: TargetError) -> c_int {
+    match e {
+        TargetError::Medium => -ENODATA,
+        TargetError::IllegalRequest | TargetError::DataProtect => -EREMOTEIO,
+        TargetError::NoSpace => -ENOSPC,
+        TargetError::Protection => -EILSEQ,
+        _ => -EIO,
+    }
+}
