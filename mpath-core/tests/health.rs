@@ -435,3 +435,45 @@ fn a_zombie_is_still_found_when_bursts_count_once() {
     assert_eq!(health(&d, zombie), Health::Marginal);
     assert_eq!(d.controller().tier(zombie).unwrap(), Tier::Marginal);
 }
+
+/// The error rate is errors over all sampled I/O: successes counted on the
+/// data plane while the path is sampled weigh in. Two errors among two
+/// hundred good completions is 1 %, below a 10 % threshold: healthy.
+#[test]
+fn sampled_successes_weigh_in_the_error_rate() {
+    let mut cfg = Config::DEFAULT;
+    cfg.marginal.sample_time = Duration::from_secs(30);
+    cfg.marginal.min_samples = 2;
+    cfg.marginal.error_rate_permille = 100;
+    let mut d = dev(cfg);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    let _b = add(&mut d, 1, 2, AccessState::Optimized, secs(0));
+    drain(&mut d);
+    let mut tag = 0;
+    let mut errors = 0;
+    while errors < 2 {
+        tag += 1;
+        let t = dispatched(submit(&mut d, Io::read(tag, 512, 0), secs(1)));
+        if t.path() == a {
+            errors += 1;
+            let r = dispatched(d.complete(t, path_err(), secs(1)).unwrap());
+            d.complete_ok(r, secs(1)).unwrap();
+            d.controller_mut()
+                .handle_probe(a, ProbeResult::Up, secs(1))
+                .unwrap();
+        } else {
+            d.complete_ok(t, secs(1)).unwrap();
+        }
+    }
+    assert_eq!(health(&d, a), Health::Sampling);
+    let mut on_a = 0;
+    while on_a < 200 {
+        tag += 1;
+        let t = dispatched(submit(&mut d, Io::read(tag, 512, 0), secs(2)));
+        on_a += usize::from(t.path() == a);
+        d.complete_ok(t, secs(2)).unwrap();
+    }
+    d.controller_mut().handle_timeout(secs(31)).unwrap();
+    assert_eq!(health(&d, a), Health::Healthy);
+    assert_eq!(d.controller().tier(a).unwrap(), Tier::Optimized);
+}

@@ -32,3 +32,19 @@ fn locality_cache_does_not_follow_a_reused_slot() {
         assert_eq!(dp.select(&mut cpu, &io, secs(3)), Some(other_local));
     }
 }
+
+/// A removed path is no longer current on the data plane: its slot's id is
+/// retired with it, so a late completion cannot feed its statistics to
+/// whatever takes the slot next.
+#[test]
+fn a_removed_path_is_retired_from_the_data_plane() {
+    let mut d = dev(Config::DEFAULT);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    let b = add(&mut d, 1, 2, AccessState::Optimized, secs(0));
+    assert!(d.controller().data_plane().is_current(a));
+    d.controller_mut().remove_path(a, secs(1)).unwrap();
+    let dp = d.controller().data_plane();
+    assert!(!dp.is_current(a));
+    assert!(dp.is_current(b));
+    assert_eq!(dp.selectable(), 1 << b.slot());
+}

@@ -126,6 +126,50 @@ impl Target {
             }
         }
     }
+    /// Would a read from this nexus conflict? (SPC-4 table 217: Write
+    /// Exclusive types let anyone read; Exclusive Access lets only the
+    /// holder read, the registrants-only and all-registrants variants
+    /// every registered nexus.)
+    pub fn read_conflicts(&self, nexus: u32) -> bool {
+        match self.resv {
+            None => false,
+            Some((h, _, PrType::ExclusiveAccess)) => h != nexus,
+            Some((
+                _,
+                _,
+                PrType::ExclusiveAccessRegistrantsOnly | PrType::ExclusiveAccessAllRegistrants,
+            )) => self.key_of(nexus).is_none(),
+            Some(_) => false,
+        }
+    }
+    /// Would this I/O from this nexus conflict?
+    pub fn io_conflicts(&self, nexus: u32, write: bool) -> bool {
+        if write {
+            self.write_conflicts(nexus)
+        } else {
+            self.read_conflicts(nexus)
+        }
+    }
+    /// What `exec` leaves to the device server's other rules (SPC-4
+    /// 5.13.11): a single-holder reservation whose holder is no longer
+    /// registered is released, an all-registrants one goes with the last
+    /// registration, and the reservation key follows a holder that
+    /// registered again under another key (REGISTER AND IGNORE EXISTING
+    /// KEY). Call after every `exec`.
+    pub fn settle(&mut self) {
+        let Some((h, key, t)) = self.resv else { return };
+        if t.all_registrants() {
+            if self.regs.is_empty() {
+                self.resv = None;
+            }
+            return;
+        }
+        match self.key_of(h) {
+            None => self.resv = None,
+            Some(k) if k != key => self.resv = Some((h, k, t)),
+            Some(_) => {}
+        }
+    }
     /// Would a write from this nexus conflict? (WE-RO / EA-RO semantics.)
     pub fn write_conflicts(&self, nexus: u32) -> bool {
         match self.resv {
