@@ -572,43 +572,77 @@ fn ana_refresh_goes_only_through_the_groups_own_controller() {
 fn fail_policy_holds_io_only_while_recovery_is_expected() {
     type Setup = fn(&mut Dev, PathId);
     let cases: [(&str, Setup, bool); 7] = [
-        ("failed by hand", |d, a| d.controller_mut().fail_path(a, ms(1)).unwrap(), false),
-        ("probe pending", |d, a| {
-            d.controller_mut().handle_probe(a, ProbeResult::Pending, ms(1)).unwrap()
-        }, true),
-        ("probe down", |d, a| {
-            d.controller_mut().handle_probe(a, ProbeResult::Down, ms(1)).unwrap()
-        }, false),
-        ("standby, re-read under way", |d, a| {
-            let c = d.controller_mut();
-            c.handle_access_state(GroupId(1), GroupAccess::new(AccessState::Standby), ms(1))
-                .unwrap();
-            c.handle_notices(a, Notices::ACCESS_STATE_CHANGED, ms(1)).unwrap();
-        }, true),
-        ("down, re-read wanted on it", |d, a| {
-            let c = d.controller_mut();
-            c.handle_probe(a, ProbeResult::Down, ms(1)).unwrap();
-            c.handle_notices(a, Notices::ACCESS_STATE_CHANGED, ms(1)).unwrap();
-        }, false),
-        ("up, group transitioning", |d, _| {
-            d.controller_mut()
-                .handle_access_state(
+        (
+            "failed by hand",
+            |d, a| d.controller_mut().fail_path(a, ms(1)).unwrap(),
+            false,
+        ),
+        (
+            "probe pending",
+            |d, a| {
+                d.controller_mut()
+                    .handle_probe(a, ProbeResult::Pending, ms(1))
+                    .unwrap()
+            },
+            true,
+        ),
+        (
+            "probe down",
+            |d, a| {
+                d.controller_mut()
+                    .handle_probe(a, ProbeResult::Down, ms(1))
+                    .unwrap()
+            },
+            false,
+        ),
+        (
+            "standby, re-read under way",
+            |d, a| {
+                let c = d.controller_mut();
+                c.handle_access_state(GroupId(1), GroupAccess::new(AccessState::Standby), ms(1))
+                    .unwrap();
+                c.handle_notices(a, Notices::ACCESS_STATE_CHANGED, ms(1))
+                    .unwrap();
+            },
+            true,
+        ),
+        (
+            "down, re-read wanted on it",
+            |d, a| {
+                let c = d.controller_mut();
+                c.handle_probe(a, ProbeResult::Down, ms(1)).unwrap();
+                c.handle_notices(a, Notices::ACCESS_STATE_CHANGED, ms(1))
+                    .unwrap();
+            },
+            false,
+        ),
+        (
+            "up, group transitioning",
+            |d, _| {
+                d.controller_mut()
+                    .handle_access_state(
+                        GroupId(1),
+                        GroupAccess::new(AccessState::Transitioning),
+                        ms(1),
+                    )
+                    .unwrap()
+            },
+            true,
+        ),
+        (
+            "down, group transitioning",
+            |d, a| {
+                let c = d.controller_mut();
+                c.handle_access_state(
                     GroupId(1),
                     GroupAccess::new(AccessState::Transitioning),
                     ms(1),
                 )
-                .unwrap()
-        }, true),
-        ("down, group transitioning", |d, a| {
-            let c = d.controller_mut();
-            c.handle_access_state(
-                GroupId(1),
-                GroupAccess::new(AccessState::Transitioning),
-                ms(1),
-            )
-            .unwrap();
-            c.handle_probe(a, ProbeResult::Down, ms(1)).unwrap();
-        }, false),
+                .unwrap();
+                c.handle_probe(a, ProbeResult::Down, ms(1)).unwrap();
+            },
+            false,
+        ),
     ];
     for (name, setup, held) in cases {
         let mut cfg = Config::DEFAULT;
@@ -646,7 +680,8 @@ fn transition_polls_go_through_a_reachable_path() {
         c.fail_path(failed, secs(0)).unwrap();
         c.handle_probe(down, ProbeResult::Down, secs(0)).unwrap();
         let transitioning = GroupAccess::new(protocol.transitioning());
-        c.handle_access_state(GroupId(1), transitioning, secs(0)).unwrap();
+        c.handle_access_state(GroupId(1), transitioning, secs(0))
+            .unwrap();
         drain(&mut d);
         let poll = d.controller().config().access.transition_poll;
         let at = secs(0).saturating_add(poll);

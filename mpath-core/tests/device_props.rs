@@ -391,7 +391,14 @@ fn setup() -> impl Strategy<Value = Setup> {
         (access_state(), proptest::bool::weighted(0.3)),
     ];
     (
-        (no_path, failback, quiesce, any::<bool>(), any::<bool>(), policy),
+        (
+            no_path,
+            failback,
+            quiesce,
+            any::<bool>(),
+            any::<bool>(),
+            policy,
+        ),
         groups,
         proptest::collection::vec(0u8..3, 1..5),
         any::<bool>(),
@@ -764,7 +771,11 @@ impl Sim {
     fn pre(&self) -> Pre {
         let pr = self.d.coordinator();
         Pre {
-            admitted: self.paths().into_iter().map(|p| (p, pr.admitted(p))).collect(),
+            admitted: self
+                .paths()
+                .into_iter()
+                .map(|p| (p, pr.admitted(p)))
+                .collect(),
             gate: self.gate(),
             active: self.last_active,
             key: pr.key(),
@@ -859,7 +870,10 @@ impl Sim {
             if s.tier != mine {
                 self.fail(
                     2,
-                    format!("{what}: {:?} tier {:?}, computed {mine:?} from {f:?}", f.path, s.tier),
+                    format!(
+                        "{what}: {:?} tier {:?}, computed {mine:?} from {f:?}",
+                        f.path, s.tier
+                    ),
                 );
             }
         }
@@ -925,7 +939,10 @@ impl Sim {
         // Every I/O accounted for, and every admission credit.
         let held = self.held();
         if c.queued() != held {
-            self.fail(1, format!("{what}: device holds {}, model {held}", c.queued()));
+            self.fail(
+                1,
+                format!("{what}: device holds {}, model {held}", c.queued()),
+            );
         }
         let credits = self.flights.len()
             + held
@@ -960,7 +977,10 @@ impl Sim {
     fn end(&mut self, io: &Io, how: &'static str, result: Result<(), IoError>) {
         let tag = io.tag.0;
         let Some(rec) = self.ios.get(&tag) else {
-            self.fail(1, format!("I/O {tag} ended ({how}) but was never submitted"));
+            self.fail(
+                1,
+                format!("I/O {tag} ended ({how}) but was never submitted"),
+            );
         };
         if let St::Ended(before) = rec.st {
             self.fail(1, format!("I/O {tag} ended twice: {before}, then {how}"));
@@ -1000,9 +1020,10 @@ impl Sim {
     /// Invariant 4: a NoPath failure only when the policy allows it now.
     fn check_no_path_failure(&self, tag: u64, how: &str) {
         match self.cfg.no_path {
-            NoPathPolicy::Queue => {
-                self.fail(4, format!("I/O {tag} failed with NoPath ({how}) under Queue"))
-            }
+            NoPathPolicy::Queue => self.fail(
+                4,
+                format!("I/O {tag} failed with NoPath ({how}) under Queue"),
+            ),
             NoPathPolicy::QueueFor(d) => {
                 let since = self.no_path_since.unwrap_or(self.now);
                 if self.now < since.saturating_add(d) {
@@ -1035,7 +1056,10 @@ impl Sim {
         let tag = t.io().tag.0;
         let path = t.path();
         if self.fenced || fenced {
-            self.fail(8, format!("I/O {tag} dispatched ({how}) on {path:?} while fenced"));
+            self.fail(
+                8,
+                format!("I/O {tag} dispatched ({how}) on {path:?} while fenced"),
+            );
         }
         if allowed.0 & bit(path) == 0 {
             let inv = if allowed.1 & bit(path) != 0 { 5 } else { 2 };
@@ -1048,7 +1072,10 @@ impl Sim {
             );
         }
         let Some(fp) = self.fabric.get(&path).copied() else {
-            self.fail(2, format!("I/O {tag} dispatched ({how}) on a removed path {path:?}"));
+            self.fail(
+                2,
+                format!("I/O {tag} dispatched ({how}) on a removed path {path:?}"),
+            );
         };
         if let Some(k) = key {
             if self.t.key_of(fp.nexus) != Some(k) && !self.foreign_unverified {
@@ -1182,7 +1209,10 @@ impl Sim {
                     if allowed.0 != 0 {
                         self.fail(
                             4,
-                            format!("I/O {tag} failed with NoPath ({how}) while {:#b} usable", allowed.0),
+                            format!(
+                                "I/O {tag} failed with NoPath ({how}) while {:#b} usable",
+                                allowed.0
+                            ),
                         );
                     }
                 }
@@ -1346,9 +1376,23 @@ impl Sim {
             _ => {}
         }
         self.probes_out.remove(&p);
-        trace(format_args!("      DBG before {p:?} {r:?}: link {:?} up {:?}", self.d.controller().path_snapshot(p, &[]).map(|s| (s.link, s.admin_failed)), self.d.coordinator().is_up(p)));
+        trace(format_args!(
+            "      DBG before {p:?} {r:?}: link {:?} up {:?}",
+            self.d
+                .controller()
+                .path_snapshot(p, &[])
+                .map(|s| (s.link, s.admin_failed)),
+            self.d.coordinator().is_up(p)
+        ));
         self.d.handle_probe(p, r, self.now).unwrap();
-        trace(format_args!("      DBG after: link {:?} up {:?}", self.d.controller().path_snapshot(p, &[]).map(|s| (s.link, s.admin_failed)), self.d.coordinator().is_up(p)));
+        trace(format_args!(
+            "      DBG after: link {:?} up {:?}",
+            self.d
+                .controller()
+                .path_snapshot(p, &[])
+                .map(|s| (s.link, s.admin_failed)),
+            self.d.coordinator().is_up(p)
+        ));
         self.check_state(what);
     }
 
@@ -1483,7 +1527,10 @@ impl Sim {
                 }
                 Action::Fail { io, error } => {
                     if self.expect_mask != 0 && error == IoError::NoPath {
-                        self.fail(4, format!("held I/O {:?} failed NoPath with paths selectable", io.tag));
+                        self.fail(
+                            4,
+                            format!("held I/O {:?} failed NoPath with paths selectable", io.tag),
+                        );
                     }
                     self.end(&io, "failed", Err(error));
                 }
@@ -1549,7 +1596,11 @@ impl Sim {
 
     fn reservation(&mut self, op: PrOp) {
         let r = self.d.reservation(op, self.now);
-        count(if r.is_ok() { "pr op started" } else { "pr op refused" });
+        count(if r.is_ok() {
+            "pr op started"
+        } else {
+            "pr op refused"
+        });
         if r.is_ok() {
             match op {
                 PrOp::Register(_) | PrOp::Unregister => self.fenced = false,
@@ -1574,10 +1625,9 @@ impl Sim {
         let (cmd, notice) = match act {
             OtherAct::Register => (PrCommand::Register { key: OTHER }, Notices::empty()),
             OtherAct::Unregister => (PrCommand::Unregister, Notices::RESERVATIONS_RELEASED),
-            OtherAct::Reserve(rtype) => (
-                PrCommand::Reserve { key: OTHER, rtype },
-                Notices::empty(),
-            ),
+            OtherAct::Reserve(rtype) => {
+                (PrCommand::Reserve { key: OTHER, rtype }, Notices::empty())
+            }
             OtherAct::Release => match self.t.resv {
                 Some((_, OTHER, rtype)) => (
                     PrCommand::Release { key: OTHER, rtype },
@@ -1585,7 +1635,10 @@ impl Sim {
                 ),
                 _ => return,
             },
-            OtherAct::Clear => (PrCommand::Clear { key: OTHER }, Notices::RESERVATIONS_PREEMPTED),
+            OtherAct::Clear => (
+                PrCommand::Clear { key: OTHER },
+                Notices::RESERVATIONS_PREEMPTED,
+            ),
             OtherAct::Preempt(rtype) => {
                 let victim = self.key().unwrap_or(OURS);
                 let notice = if self.t.resv.is_some_and(|r| r.1 == victim) {
@@ -1607,7 +1660,8 @@ impl Sim {
         if !matches!(act, OtherAct::Register | OtherAct::Unregister)
             && self.t.key_of(OTHER_NEXUS).is_none()
         {
-            self.t.exec(OTHER_NEXUS, PrCommand::Register { key: OTHER }, OTHER);
+            self.t
+                .exec(OTHER_NEXUS, PrCommand::Register { key: OTHER }, OTHER);
         }
         let had_resv = held_by_other(&self.t);
         self.t.exec(OTHER_NEXUS, cmd, OTHER);
@@ -1708,7 +1762,10 @@ impl Sim {
         }
         // Invariant 8: fenced I/O ends at once.
         if pre.fenced && !failed_at_once && !matches!(self.ios[&tag].st, St::Ended(_)) {
-            self.fail(8, format!("I/O {tag} submitted while fenced was not failed"));
+            self.fail(
+                8,
+                format!("I/O {tag} submitted while fenced was not failed"),
+            );
         }
     }
 
@@ -1726,10 +1783,7 @@ impl Sim {
                     || (self.cfg.access.explicit_activation
                         && f.link == Link::Up
                         && (!gate.key_active || f.registered)
-                        && matches!(
-                            f.access,
-                            AccessState::Standby | AccessState::NonOptimized
-                        )))
+                        && matches!(f.access, AccessState::Standby | AccessState::NonOptimized)))
         })
     }
 
@@ -1740,7 +1794,9 @@ impl Sim {
             .filter(|fp| fp.nexus == f.nexus)
             .map(|fp| fp.link);
         match (link, f.fate) {
-            (Some(FLink::Down), _) | (_, Fate::Down) => Outcome::PathError(PathErrorKind::Transport),
+            (Some(FLink::Down), _) | (_, Fate::Down) => {
+                Outcome::PathError(PathErrorKind::Transport)
+            }
             (Some(FLink::Hang), _) | (_, Fate::Hang) => Outcome::PathError(PathErrorKind::Timeout),
             (_, Fate::Denied) => Outcome::PathError(PathErrorKind::AccessDenied),
             (_, Fate::Transitioning) => Outcome::PathError(PathErrorKind::Transitioning),
@@ -1758,7 +1814,11 @@ impl Sim {
         let path = f.t.path();
         let tag = f.t.io().tag.0;
         let current = self.fabric.contains_key(&path);
-        let ua = if self.fabric.get(&path).is_some_and(|fp| fp.link == FLink::Up) {
+        let ua = if self
+            .fabric
+            .get(&path)
+            .is_some_and(|fp| fp.link == FLink::Up)
+        {
             self.take_ua(f.nexus)
         } else {
             Notices::empty()
@@ -1827,7 +1887,14 @@ impl Sim {
         }
         let d = self
             .d
-            .handle_completion(f.t, Completion { outcome, notices: ua }, self.now)
+            .handle_completion(
+                f.t,
+                Completion {
+                    outcome,
+                    notices: ua,
+                },
+                self.now,
+            )
             .unwrap();
         // The result must be the outcome's.
         if let Disposition::Done { result, .. } = &d {
@@ -1850,7 +1917,10 @@ impl Sim {
             }
         } else if expect_exhausted {
             self.fail(6, format!("I/O {tag} retried with no retries left: {d:?}"));
-        } else if matches!(outcome, Outcome::Success | Outcome::TargetError(_) | Outcome::ReservationConflict) {
+        } else if matches!(
+            outcome,
+            Outcome::Success | Outcome::TargetError(_) | Outcome::ReservationConflict
+        ) {
             self.fail(1, format!("I/O {tag} completed with {outcome:?} but {d:?}"));
         }
         self.disposition(tag, d, &pre, "completion");
@@ -1891,7 +1961,8 @@ impl Sim {
             }
             Op::Cut { pick, hang, tell } => {
                 if let Some(p) = self.pick(pick) {
-                    self.fabric.get_mut(&p).unwrap().link = if hang { FLink::Hang } else { FLink::Down };
+                    self.fabric.get_mut(&p).unwrap().link =
+                        if hang { FLink::Hang } else { FLink::Down };
                     if tell {
                         self.link.insert(p, Link::Down);
                         self.d.handle_link(p, LinkEvent::Down, now).unwrap();
@@ -1989,7 +2060,9 @@ impl Sim {
                     let held = matches!(self.ios[&tag].st, St::Held { .. });
                     match self.d.cancel(IoTag(tag), now) {
                         Ok(io) if held => self.end(&io, "cancelled", Ok(())),
-                        Ok(io) => self.fail(1, format!("cancelled I/O {tag} that was not held: {io:?}")),
+                        Ok(io) => {
+                            self.fail(1, format!("cancelled I/O {tag} that was not held: {io:?}"))
+                        }
                         Err(Error::UnknownIo(_)) if !held => {}
                         Err(e) => self.fail(1, format!("cancel of held I/O {tag}: {e:?}")),
                     }
@@ -2070,9 +2143,11 @@ impl Sim {
         if k != key || t.all_registrants() || self.d.coordinator().is_fenced() {
             return None;
         }
-        Some(self.fabric.iter().any(|(p, fp)| {
-            fp.nexus == h && self.link[p] == Link::Up && !self.admin.contains(p)
-        }))
+        Some(
+            self.fabric.iter().any(|(p, fp)| {
+                fp.nexus == h && self.link[p] == Link::Up && !self.admin.contains(p)
+            }),
+        )
     }
 
     /// The checks after a step's outputs were drained.
@@ -2085,12 +2160,18 @@ impl Sim {
         for (tag, r) in &self.ios {
             let in_flight = flight.contains(tag);
             if in_flight != (r.st == St::Flight) {
-                self.fail(1, format!("I/O {tag} is {:?}, in flight: {in_flight}", r.st));
+                self.fail(
+                    1,
+                    format!("I/O {tag} is {:?}, in flight: {in_flight}", r.st),
+                );
             }
         }
         // 10: a quiesce lasts only while reservation commands are out.
         if pr.is_quiesced() {
-            self.fail(10, "the device is still quiesced after every command was answered".into());
+            self.fail(
+                10,
+                "the device is still quiesced after every command was answered".into(),
+            );
         }
         // 8: a reservation notice leads to READ KEYS.
         if self.verify_expected {
@@ -2300,7 +2381,8 @@ impl Sim {
 
 /// Coverage, printed with `DEVICE_PROPS_STATS=1`: how often each thing
 /// the invariants guard actually happened.
-static STATS: std::sync::Mutex<BTreeMap<&'static str, u64>> = std::sync::Mutex::new(BTreeMap::new());
+static STATS: std::sync::Mutex<BTreeMap<&'static str, u64>> =
+    std::sync::Mutex::new(BTreeMap::new());
 
 fn trace(what: std::fmt::Arguments<'_>) {
     if std::env::var("DEVICE_PROPS_TRACE").is_ok() {
@@ -2319,7 +2401,11 @@ fn run(setup: &Setup, ops: &[Op]) {
     trace(format_args!("=== new case {setup:?}"));
     for (i, op) in ops.iter().enumerate() {
         sim.step = i + 1;
-        trace(format_args!("step {} t={}ms: {op:?}", i + 1, sim.now.as_nanos() / 1_000_000));
+        trace(format_args!(
+            "step {} t={}ms: {op:?}",
+            i + 1,
+            sim.now.as_nanos() / 1_000_000
+        ));
         sim.apply(op);
     }
     sim.finish();
@@ -2352,7 +2438,82 @@ proptest! {
 #[ignore]
 fn replay_scratch() {
     use Op::*;
-    let setup = Setup { no_path: NoPathPolicy::QueueFor(Duration::from_secs(5)), failback: mpath_core::Failback::Manual, quiesce: Duration::from_millis(20), explicit_activation: false, flap_damping: true, policy: Policy::RoundRobin, groups: [(AccessState::Optimized, false), (AccessState::Optimized, false), (AccessState::Optimized, false)], paths: vec![0], register: false };
-    let ops = vec![RemovePath { pick: 0 }, AddPath { group: 0, with_access: false }, Cut { pick: 0, hang: false, tell: true }, Submit { write: false, retries: 0, fast: false }, AddPath { group: 0, with_access: false }, Complete { pick: 0, outcome: Outcome::PathError(PathErrorKind::Transport), fast: false }, TargetAccess { group: 0, state: AccessState::Offline, pref: false, notify: 0 }, AddPath { group: 0, with_access: false }, Notice { pick: 0, notices: Notices::ACCESS_STATE_CHANGED }, Heal { pick: 141, tell: false }, AdvanceLarge { secs: 5 }, AddPath { group: 0, with_access: false }, TargetAccess { group: 0, state: AccessState::Optimized, pref: false, notify: 0 }, AdvanceLarge { secs: 5 }, Cut { pick: 5, hang: false, tell: false }, ToTimeout];
+    let setup = Setup {
+        no_path: NoPathPolicy::QueueFor(Duration::from_secs(5)),
+        failback: mpath_core::Failback::Manual,
+        quiesce: Duration::from_millis(20),
+        explicit_activation: false,
+        flap_damping: true,
+        policy: Policy::RoundRobin,
+        groups: [
+            (AccessState::Optimized, false),
+            (AccessState::Optimized, false),
+            (AccessState::Optimized, false),
+        ],
+        paths: vec![0],
+        register: false,
+    };
+    let ops = vec![
+        RemovePath { pick: 0 },
+        AddPath {
+            group: 0,
+            with_access: false,
+        },
+        Cut {
+            pick: 0,
+            hang: false,
+            tell: true,
+        },
+        Submit {
+            write: false,
+            retries: 0,
+            fast: false,
+        },
+        AddPath {
+            group: 0,
+            with_access: false,
+        },
+        Complete {
+            pick: 0,
+            outcome: Outcome::PathError(PathErrorKind::Transport),
+            fast: false,
+        },
+        TargetAccess {
+            group: 0,
+            state: AccessState::Offline,
+            pref: false,
+            notify: 0,
+        },
+        AddPath {
+            group: 0,
+            with_access: false,
+        },
+        Notice {
+            pick: 0,
+            notices: Notices::ACCESS_STATE_CHANGED,
+        },
+        Heal {
+            pick: 141,
+            tell: false,
+        },
+        AdvanceLarge { secs: 5 },
+        AddPath {
+            group: 0,
+            with_access: false,
+        },
+        TargetAccess {
+            group: 0,
+            state: AccessState::Optimized,
+            pref: false,
+            notify: 0,
+        },
+        AdvanceLarge { secs: 5 },
+        Cut {
+            pick: 5,
+            hang: false,
+            tell: false,
+        },
+        ToTimeout,
+    ];
     run(&setup, &ops);
 }

@@ -449,7 +449,10 @@ fn a_same_path_retry_stays_on_its_path() {
     let a = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
     let _b = add(&mut d, 1, 2, AccessState::Optimized, ms(0));
     drain(&mut d);
-    for (k, delay) in [Duration::ZERO, Duration::from_millis(5)].into_iter().enumerate() {
+    for (k, delay) in [Duration::ZERO, Duration::from_millis(5)]
+        .into_iter()
+        .enumerate()
+    {
         let base = 100 * (k as u64 + 1);
         let t = loop {
             let t = dispatched(submit(&mut d, Io::read(1, 512, 3), ms(base)));
@@ -523,7 +526,10 @@ fn cancel_of_an_unknown_tag_changes_nothing() {
     let mut cfg = Config::DEFAULT;
     cfg.no_path = NoPathPolicy::Queue;
     let mut d = dev(cfg);
-    assert_eq!(submit(&mut d, Io::read(1, 512, 0), ms(1)), Disposition::Queued);
+    assert_eq!(
+        submit(&mut d, Io::read(1, 512, 0), ms(1)),
+        Disposition::Queued
+    );
     let before = d.controller().now();
     assert_eq!(
         d.controller_mut().cancel(IoTag(2), ms(50)),
@@ -531,6 +537,9 @@ fn cancel_of_an_unknown_tag_changes_nothing() {
     );
     assert_eq!(d.controller().now(), before);
     assert_eq!(d.controller().queued(), 1);
-    assert_eq!(d.controller_mut().cancel(IoTag(1), ms(60)).unwrap().tag, IoTag(1));
+    assert_eq!(
+        d.controller_mut().cancel(IoTag(1), ms(60)).unwrap().tag,
+        IoTag(1)
+    );
     assert_eq!(d.controller().queued(), 0);
 }

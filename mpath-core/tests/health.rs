@@ -437,8 +437,9 @@ fn a_zombie_is_still_found_when_bursts_count_once() {
 }
 
 /// The error rate is errors over all sampled I/O: successes counted on the
-/// data plane while the path is sampled weigh in. Two errors among two
-/// hundred good completions is 1 %, below a 10 % threshold: healthy.
+/// data plane while the path is sampled weigh in. Two errors in the sample
+/// among two hundred good completions is 1 %, below a 10 % threshold:
+/// healthy (without the successes it would be 100 %).
 #[test]
 fn sampled_successes_weigh_in_the_error_rate() {
     let mut cfg = Config::DEFAULT;
@@ -451,7 +452,8 @@ fn sampled_successes_weigh_in_the_error_rate() {
     drain(&mut d);
     let mut tag = 0;
     let mut errors = 0;
-    while errors < 2 {
+    // The second error starts the sample; the third is counted in it.
+    while errors < 3 {
         tag += 1;
         let t = dispatched(submit(&mut d, Io::read(tag, 512, 0), secs(1)));
         if t.path() == a {
@@ -466,6 +468,14 @@ fn sampled_successes_weigh_in_the_error_rate() {
         }
     }
     assert_eq!(health(&d, a), Health::Sampling);
+    assert_eq!(
+        d.controller()
+            .path_snapshot(a, &[])
+            .unwrap()
+            .counters
+            .marginal_samples,
+        1
+    );
     let mut on_a = 0;
     while on_a < 200 {
         tag += 1;
