@@ -377,3 +377,146 @@ fn a_damped_holder_loses_the_reservation_to_a_steady_path() {
         r.d.controller().path_snapshot(holder, &[]).unwrap()
     );
 }
+
+/// Every device command and input reaches the controller: each is checked
+/// by its effect, read back through the getters.
+#[test]
+fn every_command_reaches_the_controller() {
+    let mut cfg = Config::DEFAULT;
+    cfg.failback = Failback::Manual;
+    cfg.access.explicit_activation = true;
+    let mut d = Dev::new(DataPlane::new(), cfg, RegistrationScope::Nexus).unwrap();
+    let spec = |g, n| PathSpec::new(GroupId(g), NexusId(n));
+    let a = d.add_path(spec(1, 1), 1, ms(0)).unwrap();
+    let b = d.add_path(spec(2, 2), 2, ms(0)).unwrap();
+    let c = d.add_path(spec(2, 3), 3, ms(0)).unwrap();
+    assert_eq!(d.now(), ms(0));
+    while d.poll_action().is_some() {}
+    let snap = |d: &Dev, p| d.controller().path_snapshot(p, &[]).unwrap();
+
+    d.handle_link(c, LinkEvent::Down, ms(1)).unwrap();
+    assert_eq!(snap(&d, c).link, Link::Down);
+    assert_eq!(d.now(), ms(1));
+    d.remove_path(c, ms(2)).unwrap();
+    assert_eq!(d.tier(c), Err(Error::StalePath(c)));
+
+    d.handle_notices(a, Notices::ACCESS_STATE_CHANGED, ms(3))
+        .unwrap();
+    assert!(d.controller().refresh_pending(a).unwrap());
+    let via = loop {
+        match d.poll_action() {
+            Some(Action::RefreshAccessState { via }) => break via,
+            Some(_) => {}
+            None => panic!("no re-read asked for"),
+        }
+    };
+    let standby = GroupAccess::new(AccessState::Standby);
+    d.handle_access_state(GroupId(2), standby, ms(4)).unwrap();
+    assert_eq!(d.controller().group_access(GroupId(2)), Some(standby));
+    d.handle_refresh_result(via, true, ms(4)).unwrap();
+    assert!(!d.controller().refresh_pending(via).unwrap());
+
+    d.set_transition_timeout(GroupId(2), Duration::from_secs(7))
+        .unwrap();
+    d.handle_access_state(
+        GroupId(2),
+        GroupAccess::new(AccessState::Transitioning),
+        ms(5),
+    )
+    .unwrap();
+    // The group's own timeout, not the 60 s default, bounds the transition.
+    d.handle_timeout(ms(5).saturating_add(Duration::from_secs(7)))
+        .unwrap();
+    let timed_out = std::iter::from_fn(|| d.poll_action())
+        .any(|act| act == Action::TransitionTimedOut { group: GroupId(2) });
+    assert!(timed_out);
+    let now = d.now();
+
+    // Explicit activation of the standby group once `a` is gone.
+    d.handle_access_state(GroupId(2), standby, now).unwrap();
+    d.fail_path(a, now).unwrap();
+    let group = loop {
+        match d.poll_action() {
+            Some(Action::ActivateGroup { group, .. }) => break group,
+            Some(_) => {}
+            None => panic!("no activation asked for"),
+        }
+    };
+    d.handle_activation_result(group, ActivationResult::Failed, now)
+        .unwrap();
+    assert!(std::iter::from_fn(|| d.poll_action())
+        .all(|act| !matches!(act, Action::ActivateGroup { .. })));
+    d.handle_access_state(GroupId(2), GroupAccess::new(AccessState::Optimized), now)
+        .unwrap();
+    assert_eq!(d.tier(b).unwrap(), Tier::Optimized);
+
+    d.set_marginal(b, now).unwrap();
+    assert_eq!(d.tier(b).unwrap(), Tier::Marginal);
+    d.clear_marginal(b, now).unwrap();
+    assert_eq!(d.tier(b).unwrap(), Tier::Optimized);
+
+    // Manual failback: `a` returns but selection stays on what it had.
+    d.switch_group(Some(GroupId(2)), now).unwrap();
+    d.reinstate_path(a, now).unwrap();
+    d.handle_probe(a, ProbeResult::Up, now).unwrap();
+    assert_eq!(d.data_plane().selectable(), 1 << b.slot(), "switched");
+    d.switch_group(None, now).unwrap();
+    d.fail_path(b, now).unwrap();
+    d.reinstate_path(b, now).unwrap();
+    d.handle_probe(b, ProbeResult::Up, now).unwrap();
+    d.failback(now).unwrap();
+    assert_eq!(
+        d.data_plane().selectable(),
+        (1 << a.slot()) | (1 << b.slot())
+    );
+
+    d.move_path_to_group(b, GroupId(1), None, now).unwrap();
+    assert_eq!(snap(&d, b).group, GroupId(1));
+    d.set_policy(Policy::QueueDepth, SelectorParams::DEFAULT, now)
+        .unwrap();
+    assert_eq!(d.data_plane().policy(), Policy::QueueDepth);
+    d.set_no_path_policy(NoPathPolicy::Queue, now).unwrap();
+    assert_eq!(d.controller().config().no_path, NoPathPolicy::Queue);
+
+    // Each refuses what the controller refuses.
+    let back = ms(0);
+    assert!(matches!(d.remove_path(a, back), Err(Error::Time(_))));
+    assert!(matches!(
+        d.handle_link(a, LinkEvent::Up, back),
+        Err(Error::Time(_))
+    ));
+    assert!(matches!(
+        d.handle_notices(a, Notices::empty(), back),
+        Err(Error::Time(_))
+    ));
+    assert!(matches!(
+        d.handle_access_state(GroupId(1), standby, back),
+        Err(Error::Time(_))
+    ));
+    assert_eq!(
+        d.set_transition_timeout(GroupId(9), Duration::from_secs(1)),
+        Err(Error::UnknownGroup(GroupId(9)))
+    );
+    assert!(d.handle_refresh_result(a, true, now).is_err());
+    assert!(d
+        .handle_activation_result(GroupId(1), ActivationResult::Done, now)
+        .is_err());
+    assert!(matches!(d.clear_marginal(a, back), Err(Error::Time(_))));
+    assert_eq!(
+        d.switch_group(Some(GroupId(9)), now),
+        Err(Error::UnknownGroup(GroupId(9)))
+    );
+    assert!(matches!(d.failback(back), Err(Error::Time(_))));
+    assert!(matches!(
+        d.move_path_to_group(a, GroupId(1), None, back),
+        Err(Error::Time(_))
+    ));
+    assert!(matches!(
+        d.set_policy(Policy::RoundRobin, SelectorParams::DEFAULT, back),
+        Err(Error::Time(_))
+    ));
+    assert!(matches!(
+        d.set_no_path_policy(NoPathPolicy::Fail, back),
+        Err(Error::Time(_))
+    ));
+}

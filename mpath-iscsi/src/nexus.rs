@@ -103,6 +103,12 @@ impl CommandResult {
         }
     }
 
+    /// What a command on nexus `i` ends as when there is no such nexus, or
+    /// it is not logged in: it never left the initiator.
+    pub fn no_nexus(i: usize) -> Self {
+        Self::transport_failure(TransportStatus::NoConnect, format!("no nexus {i}"))
+    }
+
     /// The sense buffer, if there is one, for
     /// [`mpath_scsi::classify::classify`].
     pub fn sense(&self) -> Option<&[u8]> {
@@ -312,9 +318,8 @@ impl IscsiNexus {
 
     /// Send a command the SCSI adapter built, and wait for it.
     pub fn send(&mut self, cmd: &ScsiCommand) -> CommandResult {
-        let out = cmd.data_out();
-        let data_in = usize::try_from(cmd.data_in_len()).unwrap_or(usize::MAX);
-        self.command(cmd.cdb(), (!out.is_empty()).then_some(out), data_in)
+        let (data_out, data_in_len) = crate::fabric::buffers(cmd);
+        self.command(cmd.cdb(), data_out, data_in_len)
     }
 
     fn run(

@@ -21,14 +21,13 @@
 
 use std::io::Write;
 
-use mpath_core::outcome::{Completion, Outcome, ProbeResult, TargetError};
+use mpath_core::outcome::ProbeResult;
 use mpath_core::reservation::{PrCommand, PrOp, PrType, RegState};
 
 use crate::fabric::{BatchOutcome, Fabric, FabricError};
 use crate::host::Host;
-use crate::nexus::{IscsiNexus, NexusConfig};
-use crate::pr_transport::{self, PrAnswer, PrExchange};
-use mpath_scsi::PrOptions;
+use crate::nexus::{CommandResult, IscsiNexus, NexusConfig};
+use crate::pr_transport::PrAnswer;
 
 /// One command of the tool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,17 +169,16 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Args, Strin
 #[derive(Debug)]
 struct PortalFabric {
     nexuses: Vec<(String, Option<IscsiNexus>)>,
-    pr: PrOptions,
-}
-
-fn unsupported() -> Completion {
-    Outcome::TargetError(TargetError::Other).into()
 }
 
 impl PortalFabric {
     fn nexus(&mut self, i: usize) -> Option<&mut IscsiNexus> {
         self.nexuses.get_mut(i).and_then(|(_, n)| n.as_mut())
     }
+}
+
+fn unsupported<T>() -> Result<T, FabricError> {
+    Err(FabricError(String::from("not supported by mpathpersist")))
 }
 
 impl Fabric for PortalFabric {
@@ -194,32 +192,31 @@ impl Fabric for PortalFabric {
         512
     }
     fn add_nexus(&mut self) -> Result<usize, FabricError> {
-        Err(FabricError(String::from("not supported by mpathpersist")))
+        unsupported()
     }
     fn cut_nexus(&mut self, _: usize) -> Result<(), FabricError> {
-        Err(FabricError(String::from("not supported by mpathpersist")))
+        unsupported()
     }
     fn restore_nexus(&mut self, _: usize) -> Result<(), FabricError> {
-        Err(FabricError(String::from("not supported by mpathpersist")))
-    }
-    fn probe(&mut self, i: usize) -> ProbeResult {
-        match self.nexus(i) {
-            Some(n) => {
-                let r = n.command(&mpath_scsi::cdb::test_unit_ready(), None, 0);
-                mpath_scsi::classify::classify_probe(r.transport, r.status, r.sense())
-            }
-            None => ProbeResult::Down,
-        }
-    }
-    fn pr(&mut self, i: usize, cmd: PrCommand) -> PrExchange {
-        let opts = self.pr;
-        match self.nexus(i) {
-            Some(n) => pr_transport::execute(&opts, cmd, |c| n.send(c)),
-            None => PrExchange::unsent(PrAnswer::PathFailed),
-        }
-    }
-    fn write(&mut self, _: usize, _: u64, _: &[u8]) -> Completion {
         unsupported()
+    }
+    fn command(
+        &mut self,
+        i: usize,
+        cdb: &[u8],
+        data_out: Option<&[u8]>,
+        data_in_len: usize,
+    ) -> CommandResult {
+        match self.nexus(i) {
+            Some(n) => n.command(cdb, data_out, data_in_len),
+            None => CommandResult::no_nexus(i),
+        }
+    }
+    fn other_host_command(&mut self, _: &[u8], _: Option<&[u8]>, _: usize) -> CommandResult {
+        CommandResult::transport_failure(
+            mpath_scsi::TransportStatus::NoConnect,
+            String::from("mpathpersist has no other host"),
+        )
     }
     fn write_batch(
         &mut self,
@@ -227,15 +224,6 @@ impl Fabric for PortalFabric {
         _: &[(u64, &[u8])],
         _: bool,
     ) -> Result<BatchOutcome, FabricError> {
-        Err(FabricError(String::from("not supported by mpathpersist")))
-    }
-    fn read(&mut self, _: usize, _: u64, _: u32) -> (Completion, Vec<u8>) {
-        (unsupported(), Vec::new())
-    }
-    fn other_host_pr(&mut self, _: PrCommand) -> PrExchange {
-        PrExchange::unsent(PrAnswer::Refused)
-    }
-    fn other_host_write(&mut self, _: u64, _: &[u8]) -> Completion {
         unsupported()
     }
 }
@@ -250,7 +238,6 @@ fn io(e: std::io::Error) -> String {
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<(), String> {
     let mut fabric = PortalFabric {
         nexuses: Vec::new(),
-        pr: PrOptions::DEFAULT,
     };
     for (i, portal) in args.portals.iter().enumerate() {
         let mut cfg = NexusConfig::new(
@@ -269,12 +256,11 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<(), String> {
             }
         }
     }
-    let down: Vec<usize> = (0..fabric.nexuses.len())
-        .filter(|&i| fabric.nexuses.get(i).is_some_and(|(_, n)| n.is_none()))
-        .collect();
-    let mut host = Host::new(&mut fabric)?;
-    for i in down {
-        host.path_failed(i);
+    let mut host = Host::new(&mut fabric).map_err(|e| e.to_string())?;
+    // A nexus that did not log in is not added (it cannot be identified);
+    // the status lines show it down.
+    for why in &host.refused {
+        writeln!(out, "{why}").map_err(io)?;
     }
     let mut failed = Vec::new();
     for &cmd in &args.commands {

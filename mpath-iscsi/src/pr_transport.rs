@@ -1,17 +1,18 @@
 //! PR commands on one nexus. What goes on the wire and what the answer
-//! means is mpath-scsi's sans-IO mapping ([`mpath_scsi::pr_map`]:
-//! [`PrOptions::command`] builds the PERSISTENT RESERVE OUT / IN command,
-//! [`PrOptions::decode`] reads the response, says when to resend, and
+//! means is mpath-scsi's sans-IO mapping ([`mpath_scsi::pr_map`]: the
+//! adapter's `pr_command`, or [`PrOptions::command`] without an adapter,
+//! builds the PERSISTENT RESERVE OUT / IN command; the adapter's `pr_reply`,
+//! or [`PrOptions::decode`], reads the response, says when to resend, and
 //! collects the unit attentions); this module only sends those commands
-//! through a nexus and keeps the answer in an owned form, because the
-//! [`Fabric`](crate::fabric::Fabric) trait hands it across nexuses and a
-//! simulated fabric must build the same thing.
+//! through a nexus ([`exchange`]) and keeps the answer in an owned form,
+//! because the [`Fabric`](crate::fabric::Fabric) trait hands it across
+//! nexuses and a simulated fabric must build the same thing.
 
 use mpath_core::outcome::Notices;
 use mpath_core::reservation::{PrAction, PrCommand, PrReply, PrType};
 use mpath_core::PathId;
-use mpath_scsi::pr_map::{PrOptions, PrStep};
-use mpath_scsi::{List, ScsiCommand};
+use mpath_scsi::pr_map::{PrDecoded, PrOptions, PrStep};
+use mpath_scsi::{AdapterError, List, ScsiCommand, ScsiResponse};
 
 use crate::nexus::CommandResult;
 
@@ -81,6 +82,10 @@ pub struct PrExchange {
     pub notices: Notices,
     /// Commands sent (resends included).
     pub attempts: usize,
+    /// Why the answer is `Refused` though the target may have said GOOD:
+    /// unusable PERSISTENT RESERVE IN data (field and offset), or a
+    /// command the mapping could not build or decode.
+    pub error: Option<AdapterError>,
 }
 
 impl PrExchange {
@@ -90,31 +95,60 @@ impl PrExchange {
             answer,
             notices: Notices::empty(),
             attempts: 0,
+            error: None,
         }
     }
 }
 
 /// Carry out `cmd` with `send`, which delivers one command on the nexus
-/// and returns its result: the adapter's command first, then whatever it
-/// asks to resend. The command's path is a placeholder (path 0): `send`
-/// knows its nexus.
+/// and returns its result, as [`exchange`] does, building and decoding
+/// with `opts` (no adapter: a tool talking to one nexus, the other host).
+/// The command's path is a placeholder (path 0): `send` knows its nexus.
 pub fn execute(
     opts: &PrOptions,
     cmd: PrCommand,
-    mut send: impl FnMut(&ScsiCommand) -> CommandResult,
+    send: impl FnMut(&ScsiCommand) -> CommandResult,
 ) -> PrExchange {
     let action = PrAction {
         via: PathId::from_raw(0),
         command: cmd,
     };
-    let Ok(mut sent) = opts.command(&action) else {
-        return PrExchange::unsent(PrAnswer::Refused);
-    };
+    match opts.command(&action) {
+        Ok(first) => exchange(first, |c, r| opts.decode(c, r), send),
+        Err(e) => PrExchange {
+            error: Some(e),
+            ..PrExchange::unsent(PrAnswer::Refused)
+        },
+    }
+}
+
+/// Carry out one PR command: send `first` with `send`, decode each
+/// response with `decode` (the SCSI adapter's `pr_reply`, or
+/// [`PrOptions::decode`]), and send again whatever the decoder asks for,
+/// until it answers.
+pub fn exchange(
+    first: ScsiCommand,
+    mut decode: impl for<'r> FnMut(
+        &ScsiCommand,
+        &ScsiResponse<'r>,
+    ) -> Result<PrDecoded<'r>, AdapterError>,
+    mut send: impl FnMut(&ScsiCommand) -> CommandResult,
+) -> PrExchange {
+    let mut sent = first;
     let mut notices = Notices::empty();
     for attempt in 1..=MAX_SENDS {
         let result = send(&sent);
-        let decoded = opts.decode(&sent, &result.response());
-        let Ok(d) = decoded else { break };
+        let d = match decode(&sent, &result.response()) {
+            Ok(d) => d,
+            Err(e) => {
+                return PrExchange {
+                    answer: PrAnswer::Refused,
+                    notices,
+                    attempts: attempt,
+                    error: Some(e),
+                }
+            }
+        };
         notices |= d.notices;
         match d.step {
             PrStep::Answer(a) => {
@@ -122,6 +156,7 @@ pub fn execute(
                     answer: PrAnswer::from(&a),
                     notices,
                     attempts: attempt,
+                    error: d.data_error,
                 }
             }
             PrStep::Resend(next) => sent = next,
@@ -131,6 +166,7 @@ pub fn execute(
         answer: PrAnswer::PathFailed,
         notices,
         attempts: MAX_SENDS,
+        error: None,
     }
 }
 
@@ -189,6 +225,23 @@ mod tests {
         assert_eq!(x.attempts, 2);
         assert_eq!(x.notices, Notices::RESERVATIONS_PREEMPTED);
         assert_eq!(sent[0], sent[1], "the same command again");
+    }
+
+    #[test]
+    fn unusable_data_is_refused_with_its_reason_kept() {
+        // READ KEYS whose ADDITIONAL LENGTH (12) is no multiple of a key.
+        let d = vec![
+            0, 0, 0, 7, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0xA1, 0, 0, 0, 0,
+        ];
+        let x = execute(&PrOptions::DEFAULT, PrCommand::ReadKeys, |_| {
+            good(d.clone())
+        });
+        assert_eq!((x.answer, x.attempts), (PrAnswer::Refused, 1));
+        assert!(
+            matches!(x.error, Some(AdapterError::Wire(_))),
+            "{:?}",
+            x.error
+        );
     }
 
     #[test]

@@ -6,11 +6,11 @@
 use std::fmt::Write as _;
 
 use mpath_core::reservation::{PrCommand, PrError, PrEvent, PrOp, PrType};
-use mpath_core::{IoError, Outcome};
+use mpath_core::{DeviceEvent, IoError, Outcome};
 
 use crate::fabric::Fabric;
-use crate::host::{Host, HostIoError, Sent};
-use crate::pr_transport::PrAnswer;
+use crate::host::{Host, HostError, Sent};
+use crate::pr_transport::{PrAnswer, PrExchange};
 
 /// Our host's reservation key.
 pub const OURS: u64 = 0x6d70_6174_6800_00a1;
@@ -109,6 +109,8 @@ pub fn table(rows: &[Row]) -> String {
         .unwrap_or(8)
         .max(8);
     let mut s = String::new();
+    // Writing into a String cannot fail; `writeln!` returns a Result only
+    // because it also writes to sinks that can.
     let _ = writeln!(s, "{:<w$} | result | details", "scenario");
     let _ = writeln!(s, "{}-|--------|--------", "-".repeat(w));
     for r in rows {
@@ -134,6 +136,31 @@ pub fn pattern(bs: usize, lba: u64, pass: u8) -> Vec<u8> {
             x ^ pass
         })
         .collect()
+}
+
+/// A host on every nexus of `f`, every one of them added.
+fn host<F: Fabric>(f: &mut F) -> Result<Host<'_, F>, String> {
+    let h = Host::new(f).map_err(|e| format!("host: {e}"))?;
+    clean(&h)?;
+    Ok(h)
+}
+
+/// Nothing the host fed in was refused or answered unusably.
+fn clean<F: Fabric>(h: &Host<'_, F>) -> Result<(), String> {
+    ensure(h.refused.is_empty(), || format!("refused: {:?}", h.refused))
+}
+
+/// The scenario's details, once nothing was refused along the way.
+fn done<F: Fabric>(h: &Host<'_, F>, details: String) -> ScenarioResult {
+    clean(h)?;
+    Ok(details)
+}
+
+/// `Ok` if the target answered a PR command GOOD, else what it said.
+fn done_pr(x: PrExchange, what: &str) -> Result<(), String> {
+    ensure(x.answer == PrAnswer::Done, || {
+        format!("{what}: {:?}", x.answer)
+    })
 }
 
 fn keys<F: Fabric>(f: &mut F) -> Result<Vec<u64>, String> {
@@ -202,29 +229,22 @@ fn verify<F: Fabric>(
 pub fn unregistered_session_conflicts<F: Fabric>(f: &mut F) -> ScenarioResult {
     let bs = f.block_size();
     let data = pattern(bs, 0, 1);
-    let reg = f.pr(0, PrCommand::Register { key: OURS }).answer;
-    ensure(reg == PrAnswer::Done, || format!("register: {reg:?}"))?;
-    let res = f
-        .pr(
-            0,
-            PrCommand::Reserve {
-                key: OURS,
-                rtype: RTYPE,
-            },
-        )
-        .answer;
-    ensure(res == PrAnswer::Done, || format!("reserve: {res:?}"))?;
+    done_pr(f.pr(0, PrCommand::Register { key: OURS }), "register")?;
+    let reserve = PrCommand::Reserve {
+        key: OURS,
+        rtype: RTYPE,
+    };
+    done_pr(f.pr(0, reserve), "reserve")?;
     let before = f.write(1, 0, &data).outcome;
     ensure(before == Outcome::ReservationConflict, || {
         format!("unregistered session wrote: {before:?}")
     })?;
-    let reg = f.pr(1, PrCommand::Register { key: OURS }).answer;
-    ensure(reg == PrAnswer::Done, || format!("register 2: {reg:?}"))?;
+    done_pr(f.pr(1, PrCommand::Register { key: OURS }), "register 2")?;
     let after = f.write(1, 0, &data).outcome;
     ensure(after == Outcome::Success, || {
         format!("registered session: {after:?}")
     })?;
-    let _ = f.pr(0, PrCommand::Clear { key: OURS });
+    done_pr(f.pr(0, PrCommand::Clear { key: OURS }), "clear")?;
     Ok(String::from(
         "unregistered: RESERVATION CONFLICT; registered: GOOD",
     ))
@@ -233,7 +253,7 @@ pub fn unregistered_session_conflicts<F: Fabric>(f: &mut F) -> ScenarioResult {
 /// Register on every nexus, reserve, then write through all of them.
 pub fn register_reserve_write_everywhere<F: Fabric>(f: &mut F) -> ScenarioResult {
     let n = f.nexus_count();
-    let mut h = Host::new(f)?;
+    let mut h = host(f)?;
     setup(&mut h)?;
     let mut used = vec![0; n];
     write_range(&mut h, 0..(4 * n as u64), 1, &mut used)?;
@@ -248,23 +268,26 @@ pub fn register_reserve_write_everywhere<F: Fabric>(f: &mut F) -> ScenarioResult
     })?;
     let r = reservation(h.fabric())?;
     ensure(r == Some((OURS, RTYPE)), || format!("reservation {r:x?}"))?;
-    Ok(format!(
-        "{} writes over {n} nexuses {used:?}, 0 conflicts, {n} keys",
-        4 * n
-    ))
+    done(
+        &h,
+        format!(
+            "{} writes over {n} nexuses {used:?}, 0 conflicts, {n} keys",
+            4 * n
+        ),
+    )
 }
 
 /// A nexus that appears while a key is set is registered before it
 /// carries a write.
 pub fn new_path_registered_first<F: Fabric>(f: &mut F) -> ScenarioResult {
-    let mut h = Host::new(f)?;
+    let mut h = host(f)?;
     setup(&mut h)?;
     let i = h.fabric().add_nexus().map_err(|e| e.to_string())?;
-    h.attach(i)?;
+    h.attach(i).map_err(|e| format!("attach: {e}"))?;
     ensure(!h.selectable(i), || {
         String::from("new path selectable before registration")
     })?;
-    h.settle();
+    h.settle().map_err(|e| format!("settle: {e}"))?;
     ensure(h.selectable(i), || {
         String::from("new path not admitted after registering")
     })?;
@@ -280,9 +303,10 @@ pub fn new_path_registered_first<F: Fabric>(f: &mut F) -> ScenarioResult {
     })?;
     ensure(h.conflicts == 0, || format!("{} conflicts", h.conflicts))?;
     verify(&mut h, 0..12, 2)?;
-    Ok(format!(
-        "nexus {i}: REGISTER first, then writes {used:?}, 0 conflicts"
-    ))
+    done(
+        &h,
+        format!("nexus {i}: REGISTER first, then writes {used:?}, 0 conflicts"),
+    )
 }
 
 /// Writes of the in-flight batch: alternately one block (carried whole in
@@ -300,7 +324,7 @@ pub const LARGE_BLOCKS: u64 = 32;
 /// reservation moved, writes continue, and every block reads back.
 pub fn holder_cut_mid_write<F: Fabric>(f: &mut F) -> ScenarioResult {
     let n = f.nexus_count();
-    let mut h = Host::new(f)?;
+    let mut h = host(f)?;
     setup(&mut h)?;
     let bs = h.fabric().block_size();
     let old = h.holder().ok_or("no holder after reserve")?;
@@ -352,7 +376,7 @@ pub fn holder_cut_mid_write<F: Fabric>(f: &mut F) -> ScenarioResult {
         )
     })?;
     let moved = h.events.iter().find_map(|e| match e {
-        PrEvent::Moved { holder } => Some(*holder),
+        DeviceEvent::Reservation(PrEvent::Moved { holder }) => Some(*holder),
         _ => None,
     });
     let new = moved.and_then(|p| h.nexus_of(p)).ok_or("no Moved event")?;
@@ -379,59 +403,58 @@ pub fn holder_cut_mid_write<F: Fabric>(f: &mut F) -> ScenarioResult {
     ensure(k.len() == n - 1 && k.iter().all(|&x| x == OURS), || {
         format!("keys after the move {k:x?}")
     })?;
-    Ok(format!(
+    done(
+        &h,
+        format!(
         "holder {old} -> {new}; {} write(s) in flight at the cut, {} failed over and re-issued \
          after the move; {end} blocks verified, {} live keys",
         stats.in_flight_at_cut,
         stats.failed.len(),
         k.len()
-    ))
+    ),
+    )
 }
 
 /// Another host preempts our key: we are fenced, I/O fails with a clear
 /// error, nothing re-registers behind the fence.
 pub fn preempted_and_fenced<F: Fabric>(f: &mut F) -> ScenarioResult {
-    let mut h = Host::new(f)?;
+    let mut h = host(f)?;
     setup(&mut h)?;
     let bs = h.fabric().block_size();
     write_range(&mut h, 0..4, 4, &mut [0; 8])?;
-    let reg = h
-        .fabric()
-        .other_host_pr(PrCommand::Register { key: THEIRS })
-        .answer;
-    ensure(reg == PrAnswer::Done, || {
-        format!("other host register: {reg:?}")
-    })?;
-    let pre = h
-        .fabric()
-        .other_host_pr(PrCommand::Preempt {
-            key: THEIRS,
-            victim: OURS,
-            rtype: RTYPE,
-            abort: false,
-        })
-        .answer;
-    ensure(pre == PrAnswer::Done, || format!("preempt: {pre:?}"))?;
+    let register = PrCommand::Register { key: THEIRS };
+    done_pr(h.fabric().other_host_pr(register), "other host register")?;
+    let preempt = PrCommand::Preempt {
+        key: THEIRS,
+        victim: OURS,
+        rtype: RTYPE,
+        abort: false,
+    };
+    done_pr(h.fabric().other_host_pr(preempt), "preempt")?;
     let logged = h.log.len();
     let err = h.write(4, &pattern(bs, 4, 4));
-    ensure(err == Err(HostIoError::Io(IoError::Fenced)), || {
+    ensure(err == Err(HostError::Io(IoError::Fenced)), || {
         format!("write after preemption: {err:?}")
     })?;
     ensure(h.coordinator().is_fenced(), || String::from("not fenced"))?;
-    ensure(h.events.contains(&PrEvent::Fenced), || {
-        String::from("no Fenced event")
-    })?;
+    ensure(
+        h.events
+            .contains(&DeviceEvent::Reservation(PrEvent::Fenced)),
+        || String::from("no Fenced event"),
+    )?;
     let again = h.write(5, &pattern(bs, 5, 4));
-    ensure(again == Err(HostIoError::Io(IoError::Fenced)), || {
+    ensure(again == Err(HostError::Io(IoError::Fenced)), || {
         format!("second write: {again:?}")
     })?;
     let rereg = h.log[logged..]
         .iter()
         .any(|(_, s)| matches!(s, Sent::Pr(PrCommand::Register { .. })));
     ensure(!rereg, || String::from("re-registered behind the fence"))?;
-    ensure(h.op(PrOp::Reserve(RTYPE)) == Err(PrError::Fenced), || {
-        String::from("reserve while fenced not refused")
-    })?;
+    let reserve = h.op(PrOp::Reserve(RTYPE));
+    ensure(
+        reserve == Err(HostError::Reservation(PrError::Fenced)),
+        || format!("reserve while fenced: {reserve:?}"),
+    )?;
     let raw = h.fabric().write(0, 6, &pattern(bs, 6, 4)).outcome;
     ensure(raw == Outcome::ReservationConflict, || {
         format!("target let a fenced nexus write: {raw:?}")
@@ -442,16 +465,20 @@ pub fn preempted_and_fenced<F: Fabric>(f: &mut F) -> ScenarioResult {
     })?;
     let r = reservation(h.fabric())?;
     ensure(r == Some((THEIRS, RTYPE)), || format!("reservation {r:x?}"))?;
-    let _ = h.fabric().other_host_pr(PrCommand::Clear { key: THEIRS });
-    Ok(format!(
-        "I/O error \"{}\"; target: our writes conflict",
-        IoError::Fenced
-    ))
+    let clear = PrCommand::Clear { key: THEIRS };
+    done_pr(h.fabric().other_host_pr(clear), "other host clear")?;
+    done(
+        &h,
+        format!(
+            "I/O error \"{}\"; target: our writes conflict",
+            IoError::Fenced
+        ),
+    )
 }
 
 /// Release, clear and unregister each leave nothing of ours behind.
 pub fn no_key_left_behind<F: Fabric>(f: &mut F) -> ScenarioResult {
-    let mut h = Host::new(f)?;
+    let mut h = host(f)?;
     setup(&mut h)?;
     h.op(PrOp::Release).map_err(|e| format!("release: {e}"))?;
     let r = reservation(h.fabric())?;
@@ -477,9 +504,10 @@ pub fn no_key_left_behind<F: Fabric>(f: &mut F) -> ScenarioResult {
     ensure(rep.keys == Some((0, 0)), || {
         format!("read keys {:?}", rep.keys)
     })?;
-    Ok(String::from(
-        "release: no reservation; clear and unregister: 0 keys",
-    ))
+    done(
+        &h,
+        String::from("release: no reservation; clear and unregister: 0 keys"),
+    )
 }
 
 /// Registration fails on a nexus that is down; it is completed when the
@@ -487,7 +515,7 @@ pub fn no_key_left_behind<F: Fabric>(f: &mut F) -> ScenarioResult {
 pub fn down_path_registered_on_return<F: Fabric>(f: &mut F) -> ScenarioResult {
     let n = f.nexus_count();
     let down = n - 1;
-    let mut h = Host::new(f)?;
+    let mut h = host(f)?;
     h.fabric().cut_nexus(down).map_err(|e| e.to_string())?;
     let rep = h
         .op(PrOp::Register(OURS))
@@ -508,7 +536,8 @@ pub fn down_path_registered_on_return<F: Fabric>(f: &mut F) -> ScenarioResult {
         .map_err(|e| format!("reserve: {e}"))?;
     h.fabric().restore_nexus(down).map_err(|e| e.to_string())?;
     let before = h.log.len();
-    h.path_returned(down);
+    h.path_returned(down)
+        .map_err(|e| format!("path returned: {e}"))?;
     let first = h.log[before..]
         .iter()
         .find(|(i, _)| *i == down)
@@ -528,7 +557,8 @@ pub fn down_path_registered_on_return<F: Fabric>(f: &mut F) -> ScenarioResult {
         format!("writes per nexus {used:?}")
     })?;
     ensure(h.conflicts == 0, || format!("{} conflicts", h.conflicts))?;
-    Ok(format!(
-        "failed on nexus {down}, registered on return; writes {used:?}, 0 conflicts"
-    ))
+    done(
+        &h,
+        format!("failed on nexus {down}, registered on return; writes {used:?}, 0 conflicts"),
+    )
 }

@@ -333,6 +333,7 @@ impl TgtTarget {
         };
         // Ours whether or not tgtd ever started (a start that failed after
         // creating it must not leave 16 MiB behind in the temp directory).
+        // Best-effort cleanup: it may not exist, and nothing depends on it.
         let _ = fs::remove_file(&self.backing);
         stopped
     }
@@ -365,10 +366,13 @@ impl TgtTarget {
         };
         if !exited {
             errors.push(format!("tgtd {} ignored shutdown; killed", child.id()));
+            // Best-effort cleanup of our own child, already reported above:
+            // it may exit between the last poll and the kill.
             let _ = child.kill();
             let _ = child.wait();
         }
         for suffix in ["", ".lock"] {
+            // Best-effort cleanup: tgtd usually removed its sockets itself.
             let _ = fs::remove_file(format!("/var/run/tgtd/socket.{}{suffix}", self.control));
         }
         if errors.is_empty() {
@@ -381,6 +385,8 @@ impl TgtTarget {
 
 impl Drop for TgtTarget {
     fn drop(&mut self) {
+        // Best-effort cleanup: `drop` cannot report; call `shutdown` to see
+        // what went wrong.
         let _ = self.shutdown();
     }
 }

@@ -8,15 +8,10 @@
 //! session's asynchronous API and, for a cut, deletes the connection while
 //! they are outstanding.
 
-use mpath_core::outcome::{Completion, ProbeResult};
-use mpath_core::reservation::PrCommand;
-use mpath_scsi::cdb::{self, RwParams};
-use mpath_scsi::classify::{classify, classify_probe};
-use mpath_scsi::PrOptions;
+use mpath_scsi::classify::classify;
 
 use crate::fabric::{BatchOutcome, Fabric, FabricError};
 use crate::nexus::{CommandResult, IscsiNexus, NexusConfig};
-use crate::pr_transport::{self, PrExchange};
 use crate::tgt::{TgtSession, TgtTarget, LUN};
 
 /// Our host's initiator name.
@@ -49,7 +44,6 @@ pub struct TgtFabric {
     // Declared before the target so sessions log out before it goes away.
     slots: Vec<Slot>,
     other: IscsiNexus,
-    pr: PrOptions,
     target: TgtTarget,
 }
 
@@ -72,7 +66,6 @@ impl TgtFabric {
         let mut f = TgtFabric {
             slots: Vec::new(),
             other,
-            pr: PrOptions::DEFAULT,
             target,
         };
         for _ in 0..n {
@@ -108,16 +101,6 @@ impl TgtFabric {
         c
     }
 
-    fn command(
-        &mut self,
-        i: usize,
-        cdb: &[u8],
-        out: Option<&[u8]>,
-        data_in: usize,
-    ) -> CommandResult {
-        self.on(i, |n| n.command(cdb, out, data_in))
-    }
-
     /// tgt's sessions of host A's nexus `i` (by its alias).
     fn sessions_of(&self, i: usize) -> Result<Vec<TgtSession>, FabricError> {
         let alias = nexus_alias(i);
@@ -143,25 +126,6 @@ impl TgtFabric {
         }
         Ok(())
     }
-
-    /// `f` on nexus `i`, or a transport failure if there is none.
-    fn on(&mut self, i: usize, f: impl FnOnce(&mut IscsiNexus) -> CommandResult) -> CommandResult {
-        match self.slots.get_mut(i) {
-            Some(s) => f(&mut s.nexus),
-            None => CommandResult {
-                transport: mpath_scsi::classify::TransportStatus::NoConnect,
-                status: 0,
-                sense: Vec::new(),
-                data: Vec::new(),
-                error: Some(format!("no nexus {i}")),
-            },
-        }
-    }
-}
-
-fn write_cdb(lba: u64, data: &[u8]) -> Option<[u8; 10]> {
-    let blocks = u32::try_from(data.len() / BLOCK).ok()?;
-    cdb::write10(&RwParams::new(lba, blocks)).ok()
 }
 
 impl Fabric for TgtFabric {
@@ -249,48 +213,25 @@ impl Fabric for TgtFabric {
         Ok(())
     }
 
-    fn probe(&mut self, i: usize) -> ProbeResult {
-        let r = self.command(i, &cdb::test_unit_ready(), None, 0);
-        classify_probe(r.transport, r.status, r.sense())
+    fn command(
+        &mut self,
+        i: usize,
+        cdb: &[u8],
+        data_out: Option<&[u8]>,
+        data_in_len: usize,
+    ) -> CommandResult {
+        match self.slots.get_mut(i) {
+            Some(s) => s.nexus.command(cdb, data_out, data_in_len),
+            None => CommandResult::no_nexus(i),
+        }
     }
 
-    fn pr(&mut self, i: usize, cmd: PrCommand) -> PrExchange {
-        let opts = self.pr;
-        pr_transport::execute(&opts, cmd, |c| self.on(i, |n| n.send(c)))
+    fn other_host_command(
+        &mut self,
+        cdb: &[u8],
+        data_out: Option<&[u8]>,
+        data_in_len: usize,
+    ) -> CommandResult {
+        self.other.command(cdb, data_out, data_in_len)
     }
-
-    fn write(&mut self, i: usize, lba: u64, data: &[u8]) -> Completion {
-        let Some(c) = write_cdb(lba, data) else {
-            return illegal();
-        };
-        let r = self.command(i, &c, Some(data), 0);
-        classify(r.transport, r.status, r.sense())
-    }
-
-    fn read(&mut self, i: usize, lba: u64, blocks: u32) -> (Completion, Vec<u8>) {
-        let Ok(c) = cdb::read10(&RwParams::new(lba, blocks)) else {
-            return (illegal(), Vec::new());
-        };
-        let len = usize::try_from(blocks).unwrap_or(0).saturating_mul(BLOCK);
-        let r = self.command(i, &c, None, len);
-        (classify(r.transport, r.status, r.sense()), r.data)
-    }
-
-    fn other_host_pr(&mut self, cmd: PrCommand) -> PrExchange {
-        let other = &mut self.other;
-        pr_transport::execute(&self.pr, cmd, |c| other.send(c))
-    }
-
-    fn other_host_write(&mut self, lba: u64, data: &[u8]) -> Completion {
-        let Some(c) = write_cdb(lba, data) else {
-            return illegal();
-        };
-        let r = self.other.command(&c, Some(data), 0);
-        classify(r.transport, r.status, r.sense())
-    }
-}
-
-fn illegal() -> Completion {
-    mpath_core::outcome::Outcome::TargetError(mpath_core::outcome::TargetError::IllegalRequest)
-        .into()
 }

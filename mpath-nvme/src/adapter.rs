@@ -3,21 +3,43 @@
 //! holds only what it must remember per path.
 //!
 //! One [`NvmeAdapter`] serves one multipath head (one [`NsIdentity`]) and
-//! sits beside that head's [`Controller`]. Call order:
+//! sits beside that head's device: a [`Device`](mpath_core::Device)
+//! (controller and reservation coordinator behind one door), a bare
+//! [`Controller`](mpath_core::Controller), a simulator or C glue. What the
+//! adapter asks of it is the small trait [`DeviceInputs`]; every method
+//! that feeds the device takes `dev: &mut dyn DeviceInputs`, for the
+//! reasons `mpath_scsi::adapter` gives (one copy of the adapter's code
+//! whatever the device's type parameters; control-plane calls, where an
+//! indirect call costs nothing that matters). The SCSI adapter has the
+//! same shape: the same methods for the same steps (`add_path`,
+//! `remove_path`, `map_action`, `settle_unmapped`, `apply`,
+//! `classify_completion`, `pr_command`, `pr_reply`), the same error
+//! variants for the same failures, the same reservation step type. Call
+//! order:
 //!
 //! 1. Discover: Identify Controller and Identify Namespace per controller,
 //!    [`NvmePath::from_identify`], optionally read the ANA log, then
-//!    [`NvmeAdapter::add_path`] (which adds the path to the core).
-//! 2. After every core input, drain [`Controller::poll_action`] and pass each
+//!    [`NvmeAdapter::add_path`] (which adds the path to the device). Run
+//!    the core with [`NvmeAdapter::core_config`] and, for a `Device`,
+//!    [`REGISTRATION_SCOPE`](crate::command::REGISTRATION_SCOPE).
+//! 2. After every input, drain the device's `poll_action` and pass each
 //!    action to [`NvmeAdapter::map_action`]: `Some(cmd)` is a command to
 //!    send; `None` is an action the embedder carries out itself (dispatch,
 //!    fail, head live/removed); an error names an action that has no NVMe
-//!    command, and [`NvmeAdapter::settle_unmapped`] tells the core so.
-//! 3. Feed results back: [`NvmeAdapter::apply_ana_log`],
-//!    [`NvmeAdapter::apply_probe_result`], [`NvmeAdapter::apply_aen`],
-//!    [`NvmeAdapter::apply_resv_notification`], and for I/O
-//!    [`NvmeAdapter::classify_completion`] before
-//!    [`Controller::handle_completion`].
+//!    command, and [`NvmeAdapter::settle_unmapped`] tells the device so. A
+//!    `Device`'s `Action::Reservation` goes to [`NvmeAdapter::pr_command`].
+//! 3. Feed each command's [`NvmeResponse`] back with [`NvmeAdapter::apply`],
+//!    the one entry point for a response; Reservation command responses go
+//!    to [`NvmeAdapter::pr_reply`], whose [`PrStep`](crate::pr::PrStep) is
+//!    the answer for the device's `handle_reservation_reply` or the command
+//!    to resend. An Asynchronous Event Request completion goes to
+//!    [`NvmeAdapter::apply_aen`]; for I/O,
+//!    [`NvmeAdapter::classify_completion`] gives the completion for the
+//!    device's `handle_completion`.
+//!
+//! A response on a path the adapter does not know (never added, removed,
+//! forgotten) is refused with [`AdapterError::UnknownPath`] and changes
+//! nothing.
 //!
 //! # Groups
 //!
@@ -44,21 +66,24 @@
 //! `explicit_activation = false` ([`NvmeAdapter::core_config`]);
 //! `Action::ActivateGroup` is refused with a typed error.
 
-use core::borrow::Borrow;
-
 use mpath_core::{
-    AccessProtocol, AccessState, Action, ActivationResult, Config, Controller, DataPlane,
-    GroupAccess, GroupId, Instant, Notices, PathId, PathRecord, PathSpec, PathTable, ProbeResult,
+    AccessProtocol, AccessState, Action, ActivationResult, Config, DeviceInputs, GroupAccess,
+    GroupId, Instant, Notices, Outcome, PathId, PathRecord, PathSpec, PathTable, ProbeResult,
 };
 
 use crate::ana::AnaState;
-use crate::command::{LogPurpose, NvmeCommand};
+use crate::command::{CommandKind, LogPurpose, NvmeCommand};
 use crate::identify::Crdt;
 use crate::identity::{IdentityError, NsIdentity, NvmePath};
 use crate::log_page::GetLogPage;
-use crate::reservation::{
-    ReservationAcquire, ReservationRegister, ReservationRelease, ReservationReport,
-};
+
+#[cfg(doc)]
+use crate::command::NvmeResponse;
+
+/// The initiator port every path of an NVMe head registers for: NVMe
+/// registrations belong to the host (its Host Identifier), so one number
+/// serves them all (see [`REGISTRATION_SCOPE`](crate::command::REGISTRATION_SCOPE)).
+pub const HOST_PORT: u32 = 0;
 
 /// Why the adapter refused an input or could not map an action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -120,6 +145,32 @@ pub enum AdapterError {
     ActivationUnsupported {
         /// The group the core wanted activated.
         group: GroupId,
+    },
+    /// The command ended without success; the outcome is the classified
+    /// status or transport verdict.
+    #[error("{} failed: {outcome:?}", command.name())]
+    CommandFailed {
+        /// Which command.
+        command: CommandKind,
+        /// How it ended.
+        outcome: Outcome,
+    },
+    /// More data came back than the command asked for.
+    #[error("{} returned {len} bytes of data, allowed {allowed}", command.name())]
+    UnexpectedData {
+        /// Which command.
+        command: CommandKind,
+        /// Bytes received.
+        len: usize,
+        /// Bytes the command allowed.
+        allowed: usize,
+    },
+    /// A response was handed to the wrong entry point: Reservation command
+    /// responses go to `pr_reply`, every other one to `apply`.
+    #[error("{} response handed to the wrong entry point", command.name())]
+    WrongEntry {
+        /// The command whose response it was.
+        command: CommandKind,
     },
 }
 
@@ -254,14 +305,14 @@ impl<const P: usize> NvmeAdapter<P> {
             .with_access(GroupAccess::new(state)))
     }
 
-    /// Adds `path` to the core and remembers it. `access` is the state an
+    /// Adds `path` to the device and remembers it. `access` is the state an
     /// ANA log read during discovery gave for the namespace's group through
     /// this controller. Without one, the core is told the access state may
     /// have changed, so its next actions include a `RefreshAccessState` on
-    /// the new path.
-    pub fn add_path<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>(
+    /// the new path. Its registrations count for [`HOST_PORT`].
+    pub fn add_path(
         &mut self,
-        ctl: &mut Controller<D, N, Q, G>,
+        dev: &mut dyn DeviceInputs,
         path: &NvmePath,
         access: Option<AnaState>,
         now: Instant,
@@ -278,9 +329,8 @@ impl<const P: usize> NvmeAdapter<P> {
         if self.paths.is_full() {
             return Err(AdapterError::PathTableFull);
         }
-        let id = ctl.add_path(spec, now).map_err(|r| r.error)?;
-        // Room was checked before the core took the path.
-        let _ = self.paths.insert(AdapterPath {
+        let id = dev.add_path(spec, HOST_PORT, now).map_err(|r| r.error)?;
+        let record = AdapterPath {
             id,
             cntlid: path.cntlid,
             anagrpid: path.anagrpid,
@@ -290,32 +340,45 @@ impl<const P: usize> NvmeAdapter<P> {
             anagrpmax: path.anagrpmax,
             ana_log_len,
             crdt: path.crdt,
-        });
+        };
+        if self.paths.insert(record).is_err() {
+            // Room was checked before the device took the path; should the
+            // table still refuse it, the device gives it back so the two
+            // stay in step.
+            dev.remove_path(id, now)?;
+            return Err(AdapterError::PathTableFull);
+        }
         if let Some(anatt) = path.ana_transition_time() {
-            ctl.set_transition_timeout(spec.group, anatt)?;
+            dev.set_transition_timeout(spec.group, anatt)?;
         }
         match access {
             Some(AnaState::Change) if path.ana_reporting => {
-                ctl.handle_access_state(spec.group, GroupAccess::new(AccessState::Change), now)?;
+                dev.handle_access_state(spec.group, GroupAccess::new(AccessState::Change), now)?;
             }
             None if path.ana_reporting => {
-                ctl.handle_notices(id, Notices::ACCESS_STATE_CHANGED, now)?;
+                dev.handle_notices(id, Notices::ACCESS_STATE_CHANGED, now)?;
             }
             _ => {}
         }
         Ok(id)
     }
 
-    /// Removes `path` from the core and forgets it, as
-    /// [`PathTable::remove_from`] does: forgotten even when the core refuses
-    /// a stale or unknown id, kept when it refuses the time.
-    pub fn remove_path<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>(
+    /// Removes `path` from the device and forgets it: forgotten even when
+    /// the device refuses a stale or unknown id (nothing is left to
+    /// describe), kept when it refuses the time (the path is still there).
+    pub fn remove_path(
         &mut self,
-        ctl: &mut Controller<D, N, Q, G>,
+        dev: &mut dyn DeviceInputs,
         path: PathId,
         now: Instant,
     ) -> Result<(), AdapterError> {
-        Ok(self.paths.remove_from(ctl, path, now)?)
+        // `PathTable::remove_from` does this for a bare controller only.
+        let result = dev.remove_path(path, now);
+        if !matches!(result, Err(mpath_core::Error::Time(_))) {
+            // Whether the table had it or not, it has it no longer.
+            self.paths.remove(path);
+        }
+        Ok(result?)
     }
 
     /// Forgets `path` without telling the core; returns whether it was known.
@@ -359,40 +422,36 @@ impl<const P: usize> NvmeAdapter<P> {
         }
     }
 
-    /// Tells the core how an action that [`map_action`](Self::map_action)
+    /// Tells the device how an action that [`map_action`](Self::map_action)
     /// refused ended, so nothing stays pending: an activation failed (the
     /// core does not retry until states change); a refresh through a
-    /// controller without ANA is answered with its only state, optimized; a
-    /// refresh or probe through a path the adapter does not know failed.
-    /// Other actions need nothing.
-    pub fn settle_unmapped<
-        D: Borrow<DataPlane<N>>,
-        const N: usize,
-        const Q: usize,
-        const G: usize,
-    >(
+    /// controller without ANA is answered with its only state, optimized;
+    /// other refused refreshes failed; a probe through a path the adapter
+    /// does not know found it down (nothing can be sent on it). Other
+    /// actions need nothing.
+    pub fn settle_unmapped(
         &self,
-        ctl: &mut Controller<D, N, Q, G>,
+        dev: &mut dyn DeviceInputs,
         action: &Action,
         now: Instant,
     ) -> Result<(), AdapterError> {
         match *action {
             Action::ActivateGroup { group, .. } => {
-                ctl.handle_activation_result(group, ActivationResult::Failed, now)?;
+                dev.handle_activation_result(group, ActivationResult::Failed, now)?;
             }
             Action::RefreshAccessState { via } => match self.path(via) {
                 Ok(p) if !p.ana_reporting => {
-                    ctl.handle_access_state(
+                    dev.handle_access_state(
                         p.group,
                         GroupAccess::new(AccessState::Optimized),
                         now,
                     )?;
-                    finish_refresh(ctl, via, true, now)?;
+                    finish_refresh(dev, via, true, now)?;
                 }
-                _ => finish_refresh(ctl, via, false, now)?,
+                _ => finish_refresh(dev, via, false, now)?,
             },
             Action::Probe(path) if self.path(path).is_err() => {
-                ctl.handle_probe(path, ProbeResult::Down, now)?;
+                dev.handle_probe(path, ProbeResult::Down, now)?;
             }
             _ => {}
         }
@@ -423,72 +482,12 @@ impl<const P: usize> NvmeAdapter<P> {
             cmd: GetLogPage::ana(len, self.rgo)?,
         })
     }
-
-    // ----- reservation commands (host-scoped: any path will do) -----
-
-    /// Reservation Register on `path`'s namespace.
-    pub fn reservation_register(
-        &self,
-        path: PathId,
-        cmd: ReservationRegister,
-    ) -> Result<NvmeCommand, AdapterError> {
-        self.path(path)?;
-        Ok(NvmeCommand::ReservationRegister {
-            path,
-            nsid: self.identity.nsid,
-            cmd,
-        })
-    }
-
-    /// Reservation Acquire on `path`'s namespace.
-    pub fn reservation_acquire(
-        &self,
-        path: PathId,
-        cmd: ReservationAcquire,
-    ) -> Result<NvmeCommand, AdapterError> {
-        self.path(path)?;
-        Ok(NvmeCommand::ReservationAcquire {
-            path,
-            nsid: self.identity.nsid,
-            cmd,
-        })
-    }
-
-    /// Reservation Release on `path`'s namespace.
-    pub fn reservation_release(
-        &self,
-        path: PathId,
-        cmd: ReservationRelease,
-    ) -> Result<NvmeCommand, AdapterError> {
-        self.path(path)?;
-        Ok(NvmeCommand::ReservationRelease {
-            path,
-            nsid: self.identity.nsid,
-            cmd,
-        })
-    }
-
-    /// Reservation Report of `len` bytes on `path`'s namespace, extended
-    /// format (128-bit host identifiers) when `eds`.
-    pub fn reservation_report(
-        &self,
-        path: PathId,
-        len: u32,
-        eds: bool,
-    ) -> Result<NvmeCommand, AdapterError> {
-        self.path(path)?;
-        Ok(NvmeCommand::ReservationReport {
-            path,
-            nsid: self.identity.nsid,
-            cmd: ReservationReport::new(len, eds)?,
-        })
-    }
 }
 
 #[path = "adapter_results.rs"]
 mod results;
 use results::finish_refresh;
-pub use results::{probe_result, AenFollowUp};
+pub use results::{probe_result, AenFollowUp, Applied};
 
 #[cfg(test)]
 #[path = "adapter_tests.rs"]

@@ -2,10 +2,14 @@ use super::*;
 use crate::aen::AsyncEvent;
 use crate::ana::{AnaGroupRepr, AnaLogRepr, NsidList};
 use crate::classify::Delivery;
+use crate::command::NvmeResponse;
 use crate::identify::{Anacap, Cmic, IdentifyControllerRepr, IdentifyNamespaceRepr, Nqn};
 use crate::identify::{Nmic, Oncs, Rescap, Version};
 use crate::log_page::LID_CHANGED_NS_LIST;
-use crate::reservation::{AcquireAction, Cptpl, RegisterAction, ReleaseAction, ReservationType};
+use crate::reservation::{
+    AcquireAction, Cptpl, RegisterAction, ReleaseAction, ReservationAcquire, ReservationRegister,
+    ReservationRelease, ReservationType,
+};
 use crate::resv_notification::NotificationType;
 use crate::resv_notification::ResvNotificationRepr;
 use crate::status::{Status, StatusCode};
@@ -67,6 +71,16 @@ fn setup(rgo: bool) -> (Multipath<4>, NvmeAdapter<4>, PathId, PathId) {
         .unwrap();
     while mp.controller_mut().poll_action().is_some() {}
     (mp, ad, a, b)
+}
+
+/// The ANA log read a refresh through `via` sends (16 + 2 x 32 + 8 x 4
+/// bytes for the controllers of [`nvme_path`]).
+fn ana_refresh(via: PathId) -> NvmeCommand {
+    NvmeCommand::GetLogPage {
+        path: via,
+        purpose: LogPurpose::AnaRefresh,
+        cmd: GetLogPage::ana(112, false).unwrap(),
+    }
 }
 
 fn page(rgo: bool, grpid: u32, state: AnaState) -> Vec<u8> {
@@ -184,17 +198,19 @@ fn probe_results_follow_the_checker_table() {
 
 #[test]
 fn probe_with_ana_status_asks_for_the_log() {
-    let (mut mp, ad, a, _) = setup(false);
+    let (mut mp, mut ad, a, _) = setup(false);
     let t1 = Instant::from_nanos(1);
+    let probe = ad.ana_log_command(a, LogPurpose::AnaProbe).unwrap();
+    let status = Delivery::Completed(Status::new(StatusCode::ANA_INACCESSIBLE));
     let r = ad
-        .apply_probe_result(
+        .apply(
             mp.controller_mut(),
-            a,
-            Delivery::Completed(Status::new(StatusCode::ANA_INACCESSIBLE)),
+            &probe,
+            &NvmeResponse::delivery(status),
             t1,
         )
         .unwrap();
-    assert_eq!(r, ProbeResult::Up);
+    assert_eq!(r, Applied::Probe(ProbeResult::Up));
     assert_eq!(
         mp.controller_mut().poll_action(),
         Some(Action::RefreshAccessState { via: a })
@@ -245,12 +261,22 @@ fn rgo_logs_are_matched_by_group() {
     let t1 = Instant::from_nanos(1);
     let ctl = mp.controller_mut();
     assert_eq!(
-        ad.apply_ana_log(ctl, a, &page(true, 2, AnaState::NonOptimized), t1),
-        Ok(1)
+        ad.apply(
+            ctl,
+            &ana_refresh(a),
+            &NvmeResponse::good(&page(true, 2, AnaState::NonOptimized)),
+            t1
+        ),
+        Ok(Applied::Refresh { paths: 1 })
     );
     assert_eq!(ctl.tier(a).unwrap(), Tier::NonOptimized);
     assert_eq!(
-        ad.apply_ana_log(ctl, a, &page(true, 3, AnaState::Optimized), t1),
+        ad.apply(
+            ctl,
+            &ana_refresh(a),
+            &NvmeResponse::good(&page(true, 3, AnaState::Optimized)),
+            t1
+        ),
         Err(AdapterError::GroupNotInLog {
             path: a,
             anagrpid: 2
@@ -258,7 +284,12 @@ fn rgo_logs_are_matched_by_group() {
     );
     // ANAGRPID above ANAGRPMAX (4): the parser names the field.
     assert!(matches!(
-        ad.apply_ana_log(ctl, a, &page(true, 9, AnaState::Optimized), t1),
+        ad.apply(
+            ctl,
+            &ana_refresh(a),
+            &NvmeResponse::good(&page(true, 9, AnaState::Optimized)),
+            t1
+        ),
         Err(AdapterError::Wire(crate::Error::Invalid {
             field: "ANAGRPID",
             offset: 16,
@@ -275,13 +306,23 @@ fn nsid_lists_move_the_namespace_between_groups() {
     let group = ad.path(a).unwrap().group;
     let ctl = mp.controller_mut();
     assert_eq!(
-        ad.apply_ana_log(ctl, a, &page(false, 3, AnaState::NonOptimized), t1),
-        Ok(1)
+        ad.apply(
+            ctl,
+            &ana_refresh(a),
+            &NvmeResponse::good(&page(false, 3, AnaState::NonOptimized)),
+            t1
+        ),
+        Ok(Applied::Refresh { paths: 1 })
     );
     let p = ad.path(a).unwrap();
     assert_eq!((p.anagrpid, p.group), (3, group));
     assert_eq!(
-        ad.apply_ana_log(ctl, b, &page(false, 3, AnaState::NonOptimized), t1),
+        ad.apply(
+            ctl,
+            &ana_refresh(b),
+            &NvmeResponse::good(&page(false, 3, AnaState::NonOptimized)),
+            t1
+        ),
         Err(AdapterError::NoAnaReporting(b))
     );
 }
@@ -426,8 +467,13 @@ fn reservation_commands_are_host_scoped() {
 
 #[test]
 fn reservation_notifications_reach_the_core() {
-    let (mut mp, ad, a, _) = setup(false);
+    let (mut mp, mut ad, a, _) = setup(false);
     let t1 = Instant::from_nanos(1);
+    let read = NvmeCommand::GetLogPage {
+        path: a,
+        purpose: LogPurpose::ReservationNotification,
+        cmd: GetLogPage::reservation_notification(),
+    };
     let mut log = [0u8; crate::resv_notification::LOG_LEN];
     for (nsid, kind) in [
         (NSID, NotificationType::RegistrationPreempted),
@@ -441,12 +487,17 @@ fn reservation_notifications_reach_the_core() {
         };
         repr.emit(&mut log).unwrap();
         assert_eq!(
-            ad.apply_resv_notification(mp.controller_mut(), a, &log, t1),
-            Ok(repr)
+            ad.apply(mp.controller_mut(), &read, &NvmeResponse::good(&log), t1),
+            Ok(Applied::Notification(repr))
         );
     }
     assert!(matches!(
-        ad.apply_resv_notification(mp.controller_mut(), a, &log[..8], t1),
+        ad.apply(
+            mp.controller_mut(),
+            &read,
+            &NvmeResponse::good(&log[..8]),
+            t1
+        ),
         Err(AdapterError::Wire(crate::Error::Truncated { .. }))
     ));
 }

@@ -1,10 +1,15 @@
-//! Commands the adapter asks the embedder to send on a path.
+//! Commands the adapter asks the embedder to send on a path, and the
+//! response the embedder brings back.
 //!
 //! An [`NvmeCommand`] says which path (controller) it goes to, whether it is
 //! an admin or an I/O command, its opcode, NSID, command dwords 10-15 and its
 //! data: what a submission queue entry needs, without any transport detail.
 //! The builders behind it are the wire codecs of this crate
-//! ([`crate::log_page`], [`crate::reservation`]).
+//! ([`crate::log_page`], [`crate::reservation`]). Its [`CommandKind`] says
+//! where the [`NvmeResponse`] goes: to
+//! [`NvmeAdapter::apply`](crate::adapter::NvmeAdapter::apply), or, for the
+//! reservation coordinator's commands, to
+//! [`NvmeAdapter::pr_reply`](crate::adapter::NvmeAdapter::pr_reply).
 //!
 //! # Reservations are host-scoped
 //!
@@ -18,13 +23,16 @@
 //! builders here take whichever path the coordinator picks.
 
 use mpath_core::path::PathId;
+use mpath_core::reservation::PrCommand;
 
+use crate::classify::Delivery;
 use crate::error::Error;
 use crate::identity::NSID_BROADCAST;
 use crate::log_page::GetLogPage;
 use crate::reservation::{
     ReservationAcquire, ReservationRegister, ReservationRelease, ReservationReport,
 };
+use crate::status::Status;
 
 pub use mpath_core::reservation::RegistrationScope;
 
@@ -32,23 +40,66 @@ pub use mpath_core::reservation::RegistrationScope;
 /// path of the head is registered.
 pub const REGISTRATION_SCOPE: RegistrationScope = RegistrationScope::Host;
 
-/// Why a log page is read, so its result goes to the right `apply_*`.
+/// Why a log page is read: what `NvmeAdapter::apply` does with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum LogPurpose {
-    /// ANA log for a core `RefreshAccessState`: apply with
-    /// `NvmeAdapter::apply_ana_log`.
+    /// ANA log for a core `RefreshAccessState`: the states go to the core.
     AnaRefresh,
-    /// ANA log used as a probe (`Action::Probe`): report the transport
-    /// result with `NvmeAdapter::apply_probe_result`, and the data, if it
-    /// came, with `NvmeAdapter::apply_ana_log`.
+    /// ANA log used as a probe (`Action::Probe`): the transport result is
+    /// the probe's, and the states, if the page came, go to the core.
     AnaProbe,
-    /// Reservation Notification log after its asynchronous event: apply with
-    /// `NvmeAdapter::apply_resv_notification`.
+    /// Reservation Notification log after its asynchronous event: its
+    /// notices go to the core.
     ReservationNotification,
     /// Changed Namespace List after a namespace attribute event: the
     /// embedder rescans namespaces (Linux `nvme_scan_work`).
     ChangedNamespaceList,
+}
+
+/// Which core action (or follow-up) a command carries out: where its
+/// response goes, and what errors name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CommandKind {
+    /// Get Log Page (ANA) for `Action::Probe`.
+    Probe,
+    /// Get Log Page (ANA) for `Action::RefreshAccessState`.
+    RefreshAccessState,
+    /// Get Log Page (Reservation Notification) after its event.
+    ReservationNotification,
+    /// Get Log Page (Changed Namespace List) after its event.
+    ChangedNamespaceList,
+    /// A controller reset for `Action::TransitionTimedOut`.
+    ResetController,
+    /// A Reservation command: its response goes to
+    /// [`NvmeAdapter::pr_reply`](crate::adapter::NvmeAdapter::pr_reply).
+    Reservation {
+        /// Its opcode.
+        opcode: u8,
+    },
+}
+
+impl CommandKind {
+    /// The command's name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            CommandKind::Probe | CommandKind::RefreshAccessState => "Get Log Page (ANA)",
+            CommandKind::ReservationNotification => "Get Log Page (Reservation Notification)",
+            CommandKind::ChangedNamespaceList => "Get Log Page (Changed Namespace List)",
+            CommandKind::ResetController => "controller reset",
+            CommandKind::Reservation {
+                opcode: ReservationRegister::OPCODE,
+            } => "Reservation Register",
+            CommandKind::Reservation {
+                opcode: ReservationAcquire::OPCODE,
+            } => "Reservation Acquire",
+            CommandKind::Reservation {
+                opcode: ReservationRelease::OPCODE,
+            } => "Reservation Release",
+            CommandKind::Reservation { .. } => "Reservation Report",
+        }
+    }
 }
 
 /// One command to send on one path.
@@ -83,6 +134,10 @@ pub enum NvmeCommand {
         nsid: u32,
         /// The command.
         cmd: ReservationRegister,
+        /// The coordinator's command it carries out, when
+        /// [`NvmeAdapter::pr_command`](crate::adapter::NvmeAdapter::pr_command)
+        /// built it: its response goes to `pr_reply`.
+        pr: Option<PrCommand>,
     },
     /// I/O Reservation Acquire (opcode 11h).
     ReservationAcquire {
@@ -92,6 +147,8 @@ pub enum NvmeCommand {
         nsid: u32,
         /// The command.
         cmd: ReservationAcquire,
+        /// The coordinator's command it carries out, if any.
+        pr: Option<PrCommand>,
     },
     /// I/O Reservation Release (opcode 15h).
     ReservationRelease {
@@ -101,6 +158,8 @@ pub enum NvmeCommand {
         nsid: u32,
         /// The command.
         cmd: ReservationRelease,
+        /// The coordinator's command it carries out, if any.
+        pr: Option<PrCommand>,
     },
     /// I/O Reservation Report (opcode 0Eh).
     ReservationReport {
@@ -110,6 +169,9 @@ pub enum NvmeCommand {
         nsid: u32,
         /// The command.
         cmd: ReservationReport,
+        /// The coordinator's command it carries out (read keys or read
+        /// reservation: both are a Reservation Report), if any.
+        pr: Option<PrCommand>,
     },
 }
 
@@ -123,6 +185,44 @@ impl NvmeCommand {
             | NvmeCommand::ReservationAcquire { path, .. }
             | NvmeCommand::ReservationRelease { path, .. }
             | NvmeCommand::ReservationReport { path, .. } => path,
+        }
+    }
+
+    /// What it is for: where its response goes.
+    pub fn kind(&self) -> CommandKind {
+        match self {
+            NvmeCommand::GetLogPage { purpose, .. } => match purpose {
+                LogPurpose::AnaProbe => CommandKind::Probe,
+                LogPurpose::AnaRefresh => CommandKind::RefreshAccessState,
+                LogPurpose::ReservationNotification => CommandKind::ReservationNotification,
+                LogPurpose::ChangedNamespaceList => CommandKind::ChangedNamespaceList,
+            },
+            NvmeCommand::ResetController { .. } => CommandKind::ResetController,
+            NvmeCommand::ReservationRegister { .. } => CommandKind::Reservation {
+                opcode: ReservationRegister::OPCODE,
+            },
+            NvmeCommand::ReservationAcquire { .. } => CommandKind::Reservation {
+                opcode: ReservationAcquire::OPCODE,
+            },
+            NvmeCommand::ReservationRelease { .. } => CommandKind::Reservation {
+                opcode: ReservationRelease::OPCODE,
+            },
+            NvmeCommand::ReservationReport { .. } => CommandKind::Reservation {
+                opcode: ReservationReport::OPCODE,
+            },
+        }
+    }
+
+    /// The reservation coordinator's command this carries out, if
+    /// [`NvmeAdapter::pr_command`](crate::adapter::NvmeAdapter::pr_command)
+    /// built it.
+    pub fn pr_command(&self) -> Option<PrCommand> {
+        match *self {
+            NvmeCommand::ReservationRegister { pr, .. }
+            | NvmeCommand::ReservationAcquire { pr, .. }
+            | NvmeCommand::ReservationRelease { pr, .. }
+            | NvmeCommand::ReservationReport { pr, .. } => pr,
+            NvmeCommand::GetLogPage { .. } | NvmeCommand::ResetController { .. } => None,
         }
     }
 
@@ -203,6 +303,41 @@ impl NvmeCommand {
             NvmeCommand::GetLogPage { cmd, .. } => cmd.transfer_len(),
             NvmeCommand::ReservationReport { cmd, .. } => cmd.transfer_len(),
             _ => 0,
+        }
+    }
+}
+
+/// What came back for a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NvmeResponse<'a> {
+    /// How it ended: the completion's status, or the transport's verdict.
+    pub delivery: Delivery,
+    /// The data the controller returned (log page, Reservation Report);
+    /// empty for none.
+    pub data_in: &'a [u8],
+}
+
+impl<'a> NvmeResponse<'a> {
+    /// Successful completion without data.
+    pub const SUCCESS: NvmeResponse<'static> = NvmeResponse {
+        delivery: Delivery::Completed(Status::SUCCESS),
+        data_in: &[],
+    };
+
+    /// Successful completion with `data_in`.
+    pub const fn good(data_in: &'a [u8]) -> Self {
+        NvmeResponse {
+            delivery: Delivery::Completed(Status::SUCCESS),
+            data_in,
+        }
+    }
+
+    /// A completion with another status, or a transport failure, without
+    /// data.
+    pub const fn delivery(delivery: Delivery) -> Self {
+        NvmeResponse {
+            delivery,
+            data_in: &[],
         }
     }
 }

@@ -29,8 +29,14 @@
 //!
 //! - [`identity`]: which head a namespace path belongs to (subsystem NQN +
 //!   NSID) and what the adapter needs to know about its controller.
-//! - [`command`]: the commands the adapter asks the embedder to send.
-//! - [`adapter`]: core actions to commands, results to core events.
+//! - [`command`]: the commands the adapter asks the embedder to send, and
+//!   the responses it takes back.
+//! - [`adapter`]: core actions to commands, responses to core events, in
+//!   the same shape as `mpath_scsi::adapter` (`map_action`,
+//!   `settle_unmapped`, one `apply`).
+//! - [`pr`]: the reservation coordinator's commands to Reservation
+//!   commands and their responses back (`pr_command`, `pr_reply`, the
+//!   [`PrStep`] of `mpath_scsi::pr_map`).
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -85,7 +91,10 @@ pub mod resv_notification;
 pub mod resv_report;
 pub mod status;
 
-pub use adapter::{AdapterError, AenFollowUp, NvmeAdapter};
-pub use command::{LogPurpose, NvmeCommand, RegistrationScope, REGISTRATION_SCOPE};
+pub use adapter::{AdapterError, AenFollowUp, Applied, NvmeAdapter};
+pub use command::{
+    CommandKind, LogPurpose, NvmeCommand, NvmeResponse, RegistrationScope, REGISTRATION_SCOPE,
+};
 pub use error::{Error, Result};
 pub use identity::{IdentityError, NsIdentity, NvmePath};
+pub use pr::{PrAnswer, PrDecoded, PrStep};

@@ -1,35 +1,75 @@
-//! The persistent-reservation coordinator's commands on NVMe.
+//! The persistent-reservation coordinator's commands on NVMe, and their
+//! responses back.
 //!
-//! [`mpath_core::reservation::Coordinator`] speaks in [`PrCommand`]s and
-//! [`PrReply`]s; this module maps them onto Reservation Register / Acquire /
-//! Release / Report (NVMe Base Specification, "Reservations") and back.
-//! Registrations are host-scoped ([`REGISTRATION_SCOPE`]), so the coordinator
-//! for an NVMe head runs with `RegistrationScope::Host` and registers once.
+//! [`mpath_core::reservation::Coordinator`] (behind a
+//! [`Device`](mpath_core::Device), whose `poll_action` hands them out as
+//! `Action::Reservation`) speaks in [`PrAction`]s and [`PrReply`]s; this
+//! module maps them onto Reservation Register / Acquire / Release / Report
+//! (NVMe Base Specification, "Reservations") and back, as
+//! `mpath_scsi::pr_map` maps them onto PERSISTENT RESERVE OUT / IN, with the
+//! same shape: [`NvmeAdapter::pr_command`] builds the command,
+//! [`NvmeAdapter::pr_reply`] decodes its response into a [`PrDecoded`]
+//! whose [`PrStep`] is the target's answer ([`PrAnswer`], whose
+//! [`reply`](PrAnswer::reply) is the coordinator's [`PrReply`]) or the
+//! command to send instead. Registrations are host-scoped
+//! ([`REGISTRATION_SCOPE`]), so the coordinator for an NVMe head runs with
+//! `RegistrationScope::Host` and registers once.
+//!
+//! | command | NVMe command |
+//! |---|---|
+//! | `Register { key }` | Reservation Register, Register (RREGA 000b), NRKEY `key`; on a conflict, Replace (010b) with IEKEY |
+//! | `Unregister` | Reservation Register, Unregister (001b) with IEKEY |
+//! | `Reserve { key, rtype }` | Reservation Acquire, Acquire, CRKEY `key`, RTYPE |
+//! | `Preempt { key, victim, rtype, abort }` | Reservation Acquire, Preempt or Preempt and Abort, CRKEY `key`, PRKEY `victim` |
+//! | `Release { key, rtype }` | Reservation Release, Release, CRKEY `key`, RTYPE |
+//! | `Clear { key }` | Reservation Release, Clear, CRKEY `key` |
+//! | `ReadKeys`, `ReadReservation` | Reservation Report, [`REPORT_LEN`] bytes, regular format |
 //!
 //! SCSI's REGISTER AND IGNORE EXISTING KEY has no single NVMe equivalent:
 //! Register (RREGA 000b) fails with Reservation Conflict when the host is
 //! already registered with another key, and Replace (010b) fails when it is
-//! not registered at all. [`pr_command`] sends Register; on a conflict,
-//! [`pr_reply`] asks for Replace with IEKEY set, which succeeds in the other
-//! case. That is what Linux's `nvme_pr_register` does with
-//! `PR_FL_IGNORE_KEY`, in two steps.
+//! not registered at all. [`NvmeAdapter::pr_command`] sends Register; on a
+//! conflict, [`NvmeAdapter::pr_reply`] asks for Replace with IEKEY set,
+//! which succeeds in the other case. That is what Linux's
+//! `nvme_pr_register` does with `PR_FL_IGNORE_KEY`, in two steps.
+//!
+//! # Responses
+//!
+//! | response | [`PrStep`] |
+//! |---|---|
+//! | success, Register / Acquire / Release | `Answer(Done)` |
+//! | success, Reservation Report for read keys | `Answer(Keys(report))`; `Resend` with room for every registrant when REGCTL counts more than fitted |
+//! | success, Reservation Report for read reservation | `Answer(Reservation(holder))`; `Resend` as for read keys |
+//! | Reservation Conflict on Register | `Resend` as Replace with IEKEY |
+//! | other Reservation Conflict | `Answer(Conflict)` |
+//! | path errors, transport failures, statuses to retry | `Answer(PathFailed)` |
+//! | other errors | `Answer(Refused)` |
+//! | success with malformed, short or unexpected data | `Answer(Refused)`, the reason in [`PrDecoded::data_error`] |
+//!
+//! # Panic contract
+//!
+//! Nothing here panics on any response bytes; malformed data is an answer
+//! (`Refused`) with a typed reason, never a panic.
 //!
 //! [`REGISTRATION_SCOPE`]: crate::command::REGISTRATION_SCOPE
 
 use crate::adapter::{AdapterError, NvmeAdapter};
-use crate::classify::{classify, Delivery};
-use crate::command::NvmeCommand;
+use crate::classify::classify;
+use crate::command::{NvmeCommand, NvmeResponse};
+use crate::error::Error;
 use crate::identify::Crdt;
 use crate::reservation::{
     AcquireAction, Cptpl, RegisterAction, ReleaseAction, ReservationAcquire, ReservationRegister,
-    ReservationRelease, ReservationType,
+    ReservationRelease, ReservationReport, ReservationType,
 };
 use crate::resv_report::{Format, ResvReport};
-use mpath_core::outcome::Outcome;
+use mpath_core::outcome::{Notices, Outcome};
 use mpath_core::reservation::{PrAction, PrCommand, PrReply, PrType};
+use mpath_core::PathId;
 
 /// Bytes asked for by a Reservation Report: the 24-byte header and 64
 /// registrants, more controllers than a host reaches one namespace through.
+/// A report whose REGCTL counts more is asked again with room for all.
 pub const REPORT_LEN: u32 = 24 + 64 * 24;
 
 /// The NVMe reservation type for a core type (same six, same order).
@@ -56,14 +96,87 @@ pub const fn core_type(t: ReservationType) -> PrType {
     }
 }
 
-/// What to do with a reservation command's completion.
+/// The controller's answer to a reservation command, before it is
+/// summarised for one host's key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PrStep {
-    /// Hand this to [`Coordinator::reply`](mpath_core::reservation::Coordinator::reply).
-    Reply(PrReply),
-    /// Send this instead and map its completion again (Register met an
-    /// existing registration: replace it).
+pub enum PrAnswer<'a> {
+    /// Success (Register, Acquire, Release).
+    Done,
+    /// Reservation Report for read keys: every registrant (one per
+    /// registered host), all present.
+    Keys(ResvReport<&'a [u8]>),
+    /// Reservation Report for read reservation: the holder's key and the
+    /// type, if any.
+    Reservation(Option<(u64, PrType)>),
+    /// Reservation Conflict.
+    Conflict,
+    /// The path failed the command: transport failure, path error, or a
+    /// status the controller asked to retry.
+    PathFailed,
+    /// The controller refused it, or its data was unusable.
+    Refused,
+}
+
+impl PrAnswer<'_> {
+    /// The coordinator's reply for a host whose key is `our_key`.
+    pub fn reply(&self, our_key: Option<u64>) -> PrReply {
+        match self {
+            PrAnswer::Done => PrReply::Done,
+            PrAnswer::Keys(report) => {
+                let (mut ours, mut total) = (0u32, 0u32);
+                for r in report.registrants() {
+                    total = total.saturating_add(1);
+                    if Some(r.rkey) == our_key {
+                        ours = ours.saturating_add(1);
+                    }
+                }
+                PrReply::Keys { ours, total }
+            }
+            PrAnswer::Reservation(r) => PrReply::Reservation(*r),
+            PrAnswer::Conflict => PrReply::Conflict,
+            PrAnswer::PathFailed => PrReply::PathFailed,
+            PrAnswer::Refused => PrReply::Refused,
+        }
+    }
+}
+
+/// What to do with a reservation command's response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrStep<'a> {
+    /// The answer: its [`PrAnswer::reply`] goes to
+    /// [`Device::handle_reservation_reply`](mpath_core::Device::handle_reservation_reply)
+    /// (or a bare
+    /// [`Coordinator::reply`](mpath_core::reservation::Coordinator::reply)).
+    Answer(PrAnswer<'a>),
+    /// Send this on the same path instead and decode its response
+    /// (Register met an existing registration: replace it; a report needs
+    /// more room).
     Resend(NvmeCommand),
+}
+
+/// A decoded reservation command response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrDecoded<'a> {
+    /// The answer, or the command to send instead.
+    pub step: PrStep<'a>,
+    /// Notices the completion carried: for the device's `handle_notices`,
+    /// whatever the step.
+    pub notices: Notices,
+    /// Why a successful response was answered `Refused`: a malformed or
+    /// short Reservation Report (field and offset), or data where none
+    /// belongs.
+    pub data_error: Option<AdapterError>,
+}
+
+impl PrDecoded<'_> {
+    /// The coordinator's reply for a host whose key is `our_key`, or `None`
+    /// when the command is to be resent.
+    pub fn reply(&self, our_key: Option<u64>) -> Option<PrReply> {
+        match &self.step {
+            PrStep::Answer(a) => Some(a.reply(our_key)),
+            PrStep::Resend(_) => None,
+        }
+    }
 }
 
 fn register(action: RegisterAction, iekey: bool, crkey: u64, nrkey: u64) -> ReservationRegister {
@@ -76,125 +189,277 @@ fn register(action: RegisterAction, iekey: bool, crkey: u64, nrkey: u64) -> Rese
     }
 }
 
-/// The NVMe command for a coordinator action.
-pub fn pr_command<const P: usize>(
-    adapter: &NvmeAdapter<P>,
-    action: PrAction,
-) -> Result<NvmeCommand, AdapterError> {
-    let via = action.via;
-    match action.command {
-        PrCommand::Register { key } => {
-            adapter.reservation_register(via, register(RegisterAction::Register, false, 0, key))
-        }
-        PrCommand::Unregister => {
-            adapter.reservation_register(via, register(RegisterAction::Unregister, true, 0, 0))
-        }
-        PrCommand::ReadKeys | PrCommand::ReadReservation => {
-            adapter.reservation_report(via, REPORT_LEN, false)
-        }
-        PrCommand::Reserve { key, rtype } => adapter.reservation_acquire(
-            via,
-            ReservationAcquire {
-                action: AcquireAction::Acquire,
-                iekey: false,
-                rtype: nvme_type(rtype),
-                crkey: key,
-                prkey: 0,
-            },
-        ),
-        PrCommand::Preempt {
-            key,
-            victim,
-            rtype,
-            abort,
-        } => adapter.reservation_acquire(
-            via,
-            ReservationAcquire {
-                action: if abort {
-                    AcquireAction::PreemptAndAbort
-                } else {
-                    AcquireAction::Preempt
+impl<const P: usize> NvmeAdapter<P> {
+    // ----- reservation commands (host-scoped: any path will do) -----
+
+    /// Reservation Register on `path`'s namespace.
+    pub fn reservation_register(
+        &self,
+        path: PathId,
+        cmd: ReservationRegister,
+    ) -> Result<NvmeCommand, AdapterError> {
+        self.on_namespace(path, |nsid| NvmeCommand::ReservationRegister {
+            path,
+            nsid,
+            cmd,
+            pr: None,
+        })
+    }
+
+    /// Reservation Acquire on `path`'s namespace.
+    pub fn reservation_acquire(
+        &self,
+        path: PathId,
+        cmd: ReservationAcquire,
+    ) -> Result<NvmeCommand, AdapterError> {
+        self.on_namespace(path, |nsid| NvmeCommand::ReservationAcquire {
+            path,
+            nsid,
+            cmd,
+            pr: None,
+        })
+    }
+
+    /// Reservation Release on `path`'s namespace.
+    pub fn reservation_release(
+        &self,
+        path: PathId,
+        cmd: ReservationRelease,
+    ) -> Result<NvmeCommand, AdapterError> {
+        self.on_namespace(path, |nsid| NvmeCommand::ReservationRelease {
+            path,
+            nsid,
+            cmd,
+            pr: None,
+        })
+    }
+
+    /// Reservation Report of `len` bytes on `path`'s namespace, extended
+    /// format (128-bit host identifiers) when `eds`.
+    pub fn reservation_report(
+        &self,
+        path: PathId,
+        len: u32,
+        eds: bool,
+    ) -> Result<NvmeCommand, AdapterError> {
+        let cmd = ReservationReport::new(len, eds)?;
+        self.on_namespace(path, |nsid| NvmeCommand::ReservationReport {
+            path,
+            nsid,
+            cmd,
+            pr: None,
+        })
+    }
+
+    /// `build` with this head's NSID, if the adapter knows `path`.
+    fn on_namespace(
+        &self,
+        path: PathId,
+        build: impl FnOnce(u32) -> NvmeCommand,
+    ) -> Result<NvmeCommand, AdapterError> {
+        self.path(path)?;
+        Ok(build(self.identity().nsid))
+    }
+
+    // ----- the coordinator's commands -----
+
+    /// The NVMe command for a coordinator action (see the table in
+    /// [`crate::pr`]). The path must be known to the adapter.
+    pub fn pr_command(&self, action: &PrAction) -> Result<NvmeCommand, AdapterError> {
+        let via = action.via;
+        let cmd = match action.command {
+            PrCommand::Register { key } => {
+                self.reservation_register(via, register(RegisterAction::Register, false, 0, key))
+            }
+            PrCommand::Unregister => {
+                self.reservation_register(via, register(RegisterAction::Unregister, true, 0, 0))
+            }
+            PrCommand::ReadKeys | PrCommand::ReadReservation => {
+                self.reservation_report(via, REPORT_LEN, false)
+            }
+            PrCommand::Reserve { key, rtype } => self.reservation_acquire(
+                via,
+                ReservationAcquire {
+                    action: AcquireAction::Acquire,
+                    iekey: false,
+                    rtype: nvme_type(rtype),
+                    crkey: key,
+                    prkey: 0,
                 },
-                iekey: false,
-                rtype: nvme_type(rtype),
-                crkey: key,
-                prkey: victim,
+            ),
+            PrCommand::Preempt {
+                key,
+                victim,
+                rtype,
+                abort,
+            } => self.reservation_acquire(
+                via,
+                ReservationAcquire {
+                    action: if abort {
+                        AcquireAction::PreemptAndAbort
+                    } else {
+                        AcquireAction::Preempt
+                    },
+                    iekey: false,
+                    rtype: nvme_type(rtype),
+                    crkey: key,
+                    prkey: victim,
+                },
+            ),
+            PrCommand::Release { key, rtype } => self.reservation_release(
+                via,
+                ReservationRelease {
+                    action: ReleaseAction::Release,
+                    iekey: false,
+                    rtype: Some(nvme_type(rtype)),
+                    crkey: key,
+                },
+            ),
+            PrCommand::Clear { key } => self.reservation_release(
+                via,
+                ReservationRelease {
+                    action: ReleaseAction::Clear,
+                    iekey: false,
+                    rtype: None,
+                    crkey: key,
+                },
+            ),
+        }?;
+        Ok(carrying(cmd, action.command))
+    }
+
+    /// Decode the response to a command from [`NvmeAdapter::pr_command`]
+    /// (or a [`PrStep::Resend`]). The path is not checked: a command that
+    /// was in flight when its path was removed still owes the coordinator
+    /// a reply. The only error is a command that does not carry a
+    /// coordinator command ([`AdapterError::WrongEntry`]); everything the
+    /// controller or transport can send is an answer.
+    pub fn pr_reply<'a>(
+        &self,
+        sent: &NvmeCommand,
+        resp: &NvmeResponse<'a>,
+    ) -> Result<PrDecoded<'a>, AdapterError> {
+        let Some(command) = sent.pr_command() else {
+            return Err(AdapterError::WrongEntry {
+                command: sent.kind(),
+            });
+        };
+        let crdt = self.path(sent.path()).map_or(Crdt([0; 3]), |p| p.crdt);
+        let completion = classify(resp.delivery, &crdt);
+        let answer = |a| PrStep::Answer(a);
+        let mut data_error = None;
+        let step = match completion.outcome {
+            Outcome::Success => match read_data(sent, command, resp.data_in) {
+                Ok(Data::Answer(a)) => answer(a),
+                Ok(Data::Resend(next)) => PrStep::Resend(next),
+                Err(e) => {
+                    data_error = Some(e);
+                    answer(PrAnswer::Refused)
+                }
             },
-        ),
-        PrCommand::Release { key, rtype } => adapter.reservation_release(
-            via,
-            ReservationRelease {
-                action: ReleaseAction::Release,
-                iekey: false,
-                rtype: Some(nvme_type(rtype)),
-                crkey: key,
+            Outcome::ReservationConflict => match (command, sent) {
+                (PrCommand::Register { key }, NvmeCommand::ReservationRegister { cmd, .. })
+                    if cmd.action == RegisterAction::Register =>
+                {
+                    PrStep::Resend(NvmeCommand::ReservationRegister {
+                        path: sent.path(),
+                        nsid: sent.nsid(),
+                        cmd: register(RegisterAction::Replace, true, 0, key),
+                        pr: Some(command),
+                    })
+                }
+                _ => answer(PrAnswer::Conflict),
             },
-        ),
-        PrCommand::Clear { key } => adapter.reservation_release(
-            via,
-            ReservationRelease {
-                action: ReleaseAction::Clear,
-                iekey: false,
-                rtype: None,
-                crkey: key,
-            },
-        ),
+            Outcome::PathError(_) | Outcome::Retry { .. } => answer(PrAnswer::PathFailed),
+            _ => answer(PrAnswer::Refused),
+        };
+        Ok(PrDecoded {
+            step,
+            notices: completion.notices,
+            data_error,
+        })
     }
 }
 
-/// Map the completion of `sent` (the command [`pr_command`] built, or a
-/// [`PrStep::Resend`]) for coordinator command `command`. `data` is the
-/// Reservation Report for reads; `our_key` the key the coordinator holds.
-pub fn pr_reply<const P: usize>(
-    adapter: &NvmeAdapter<P>,
-    action: PrAction,
+/// `cmd` marked as carrying out the coordinator's `command`.
+fn carrying(mut cmd: NvmeCommand, command: PrCommand) -> NvmeCommand {
+    match &mut cmd {
+        NvmeCommand::ReservationRegister { pr, .. }
+        | NvmeCommand::ReservationAcquire { pr, .. }
+        | NvmeCommand::ReservationRelease { pr, .. }
+        | NvmeCommand::ReservationReport { pr, .. } => *pr = Some(command),
+        NvmeCommand::GetLogPage { .. } | NvmeCommand::ResetController { .. } => {}
+    }
+    cmd
+}
+
+/// What the data of a successful response says.
+enum Data<'a> {
+    Answer(PrAnswer<'a>),
+    /// The report was cut short by its length: ask again with this.
+    Resend(NvmeCommand),
+}
+
+fn read_data<'a>(
     sent: &NvmeCommand,
-    delivery: Delivery,
-    data: &[u8],
-    our_key: u64,
-) -> Result<PrStep, AdapterError> {
-    let crdt = adapter
-        .path(action.via)
-        .map(|p| p.crdt)
-        .unwrap_or(Crdt([0; 3]));
-    let outcome = classify(delivery, &crdt).outcome;
-    let reply = match outcome {
-        Outcome::Success => match action.command {
-            PrCommand::ReadKeys => {
-                let report = ResvReport::new_checked(data, Format::Regular)?;
-                let (mut ours, mut total) = (0u32, 0u32);
-                for r in report.registrants() {
-                    total = total.saturating_add(1);
-                    if r.rkey == our_key {
-                        ours = ours.saturating_add(1);
-                    }
-                }
-                PrReply::Keys { ours, total }
-            }
-            PrCommand::ReadReservation => {
-                let report = ResvReport::new_checked(data, Format::Regular)?;
-                let holder = report.holder().map(|h| h.rkey);
-                PrReply::Reservation(
-                    holder
-                        .zip(report.header().rtype)
-                        .map(|(k, t)| (k, core_type(t))),
-                )
-            }
-            _ => PrReply::Done,
-        },
-        Outcome::ReservationConflict => match (action.command, sent) {
-            (PrCommand::Register { key }, NvmeCommand::ReservationRegister { cmd, .. })
-                if cmd.action == RegisterAction::Register =>
-            {
-                return Ok(PrStep::Resend(adapter.reservation_register(
-                    action.via,
-                    register(RegisterAction::Replace, true, 0, key),
-                )?));
-            }
-            _ => PrReply::Conflict,
-        },
-        Outcome::PathError(_) | Outcome::Retry { .. } => PrReply::PathFailed,
-        _ => PrReply::Refused,
+    command: PrCommand,
+    data: &'a [u8],
+) -> Result<Data<'a>, AdapterError> {
+    let allowed = usize::try_from(sent.data_in_len()).unwrap_or(usize::MAX);
+    if data.len() > allowed {
+        return Err(AdapterError::UnexpectedData {
+            command: sent.kind(),
+            len: data.len(),
+            allowed,
+        });
+    }
+    let NvmeCommand::ReservationReport { cmd, .. } = *sent else {
+        // Register, Acquire and Release return no data, checked above.
+        return Ok(Data::Answer(PrAnswer::Done));
     };
-    Ok(PrStep::Reply(reply))
+    let format = if cmd.eds {
+        Format::Extended
+    } else {
+        Format::Regular
+    };
+    let report = ResvReport::new_checked(data, format)?;
+    if report.is_truncated() {
+        // REGCTL counts every registrant; counting only those that fitted
+        // would under-count ours and look like a preemption, and could
+        // miss the holder. A controller that filled our buffer had more
+        // to say: ask again with room for all of them.
+        let needed = usize::from(report.header().regctl)
+            .saturating_mul(format.registrant_len())
+            .saturating_add(format.header_len());
+        let len = u32::try_from(needed).unwrap_or(u32::MAX);
+        if data.len() == allowed && needed > allowed {
+            let grown = ReservationReport::new(len, cmd.eds)?;
+            return Ok(Data::Resend(NvmeCommand::ReservationReport {
+                path: sent.path(),
+                nsid: sent.nsid(),
+                cmd: grown,
+                pr: Some(command),
+            }));
+        }
+        return Err(AdapterError::Wire(Error::Truncated {
+            field: "Registered Controller data structure",
+            offset: report
+                .present()
+                .saturating_mul(format.registrant_len())
+                .saturating_add(format.header_len()),
+            needed: format.registrant_len(),
+        }));
+    }
+    Ok(Data::Answer(match command {
+        PrCommand::ReadKeys => PrAnswer::Keys(report),
+        PrCommand::ReadReservation => PrAnswer::Reservation(
+            report
+                .holder()
+                .map(|h| h.rkey)
+                .zip(report.header().rtype)
+                .map(|(k, t)| (k, core_type(t))),
+        ),
+        // A report sent for another command: nothing to read in it.
+        _ => PrAnswer::Refused,
+    }))
 }

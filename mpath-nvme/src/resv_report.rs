@@ -212,7 +212,7 @@ impl ResvReportRepr<'_> {
 }
 
 /// A validated Reservation Status data structure.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ResvReport<T: AsRef<[u8]>> {
     buf: T,
     format: Format,

@@ -4,8 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use mpath_core::{
-    AccessState, Action, Config, Disposition, Duration, GroupAccess, Instant, Io, Multipath,
-    NexusId, Outcome, PathErrorKind, PathId, ProbeResult, Ticket, Tier,
+    AccessState, Action, Config, DataPlane, Device, Disposition, Duration, GroupAccess, Instant,
+    Io, Link, Multipath, NexusId, Notices, Outcome, PathErrorKind, PathId, ProbeResult, Ticket,
+    Tier,
 };
 use mpath_nvme::aen::AsyncEvent;
 use mpath_nvme::ana::{AnaGroupRepr, AnaLogRepr, AnaState, NsidList};
@@ -14,10 +15,11 @@ use mpath_nvme::identify::{
     Anacap, Cmic, Crdt, IdentifyControllerRepr, IdentifyNamespaceRepr, Nmic, Nqn, Oncs, Rescap,
     Version,
 };
-use mpath_nvme::log_page::GetLogPage;
+use mpath_nvme::log_page::{GetLogPage, LID_CHANGED_NS_LIST};
 use mpath_nvme::status::{Status, StatusCode};
 use mpath_nvme::{
-    AdapterError, AenFollowUp, LogPurpose, NsIdentity, NvmeAdapter, NvmeCommand, NvmePath,
+    AdapterError, AenFollowUp, Applied, CommandKind, LogPurpose, NsIdentity, NvmeAdapter,
+    NvmeCommand, NvmePath, NvmeResponse, REGISTRATION_SCOPE,
 };
 
 const NSID: u32 = 1;
@@ -92,6 +94,26 @@ fn t(ms: u64) -> Instant {
     Instant::from_nanos(ms * 1_000_000)
 }
 
+/// The ANA log read a refresh through `via` sends.
+fn refresh(ad: &Adapter, via: PathId) -> NvmeCommand {
+    ad.ana_log_command(via, LogPurpose::AnaRefresh).unwrap()
+}
+
+/// Apply an ANA log read through `via` as the core's refresh.
+fn apply_log(
+    mp: &mut Mp,
+    ad: &mut Adapter,
+    via: PathId,
+    log: &[u8],
+    now: Instant,
+) -> Result<usize, AdapterError> {
+    let cmd = refresh(ad, via);
+    match ad.apply(mp.controller_mut(), &cmd, &NvmeResponse::good(log), now)? {
+        Applied::Refresh { paths } => Ok(paths),
+        other => panic!("a refresh applied as {other:?}"),
+    }
+}
+
 fn actions(mp: &mut Mp) -> Vec<Action> {
     core::iter::from_fn(|| mp.controller_mut().poll_action()).collect()
 }
@@ -145,9 +167,17 @@ fn two_paths() -> (Mp, Adapter, PathId, PathId) {
         } else {
             AnaState::NonOptimized
         };
-        let n = ad
-            .apply_ana_log(mp.controller_mut(), cmd.path(), &ana_log(1, state), t(1))
+        let applied = ad
+            .apply(
+                mp.controller_mut(),
+                &cmd,
+                &NvmeResponse::good(&ana_log(1, state)),
+                t(1),
+            )
             .unwrap();
+        let Applied::Refresh { paths: n } = applied else {
+            panic!("{applied:?}")
+        };
         assert_eq!(n, 1);
         refreshed.push(cmd.path());
     }
@@ -189,8 +219,9 @@ fn ana_states_per_controller_then_change_then_anatt_reset() {
     // The new page says ANA Change: path 1 is out, I/O goes to path 2.
     let t_change = t(4);
     let mut ad = ad;
-    ad.apply_ana_log(
-        mp.controller_mut(),
+    apply_log(
+        &mut mp,
+        &mut ad,
         p1,
         &ana_log(2, AnaState::Change),
         t_change,
@@ -216,29 +247,21 @@ fn ana_states_per_controller_then_change_then_anatt_reset() {
         mp.controller_mut().handle_timeout(now).unwrap();
         for action in actions(&mut mp) {
             match ad.map_action(&action).unwrap() {
-                Some(NvmeCommand::GetLogPage {
-                    path,
-                    purpose: LogPurpose::AnaRefresh,
-                    ..
-                }) => {
-                    ad.apply_ana_log(
-                        mp.controller_mut(),
-                        path,
-                        &ana_log(2, AnaState::Change),
-                        now,
-                    )
-                    .unwrap();
+                Some(
+                    cmd @ NvmeCommand::GetLogPage {
+                        purpose: LogPurpose::AnaRefresh,
+                        ..
+                    },
+                ) => {
+                    let log = ana_log(2, AnaState::Change);
+                    let resp = NvmeResponse::good(&log);
+                    ad.apply(mp.controller_mut(), &cmd, &resp, now).unwrap();
                 }
-                Some(NvmeCommand::GetLogPage { path, .. }) => {
-                    let r = ad
-                        .apply_probe_result(
-                            mp.controller_mut(),
-                            path,
-                            Delivery::Completed(Status::SUCCESS),
-                            now,
-                        )
-                        .unwrap();
-                    assert_eq!(r, ProbeResult::Up);
+                Some(cmd @ NvmeCommand::GetLogPage { .. }) => {
+                    // A probe that came back without its page.
+                    let resp = NvmeResponse::delivery(Delivery::Completed(Status::SUCCESS));
+                    let r = ad.apply(mp.controller_mut(), &cmd, &resp, now).unwrap();
+                    assert_eq!(r, Applied::Probe(ProbeResult::Up));
                 }
                 Some(cmd @ NvmeCommand::ResetController { .. }) => reset = Some(cmd),
                 other => panic!("unexpected {other:?} for {action:?}"),
@@ -263,8 +286,7 @@ fn ana_transition_status_fails_over_and_asks_for_the_log() {
     let (mut mp, mut ad, p1, p2) = two_paths();
     // Make both optimized so the failed path was a real candidate.
     let refresh = |mp: &mut Mp, ad: &mut Adapter, p, s| {
-        ad.apply_ana_log(mp.controller_mut(), p, &ana_log(3, s), t(2))
-            .unwrap();
+        apply_log(mp, ad, p, &ana_log(3, s), t(2)).unwrap();
     };
     refresh(&mut mp, &mut ad, p2, AnaState::Optimized);
     assert_eq!(actions(&mut mp), []);
@@ -322,9 +344,7 @@ fn malformed_ana_log_fails_the_refresh_and_changes_nothing() {
     // State byte of the second descriptor (16 + 36 + 16) set to 05h.
     let mut bad = ana_log(4, AnaState::Inaccessible);
     bad[68] = 0x05;
-    let err = ad
-        .apply_ana_log(mp.controller_mut(), p1, &bad, t(3))
-        .unwrap_err();
+    let err = apply_log(&mut mp, &mut ad, p1, &bad, t(3)).unwrap_err();
     assert_eq!(
         err,
         AdapterError::Wire(mpath_nvme::Error::Invalid {
@@ -349,9 +369,7 @@ fn malformed_ana_log_fails_the_refresh_and_changes_nothing() {
     assert_eq!(at, t(3) + Config::DEFAULT.access.refresh_delay);
     mp.controller_mut().handle_timeout(at).unwrap();
     assert_eq!(actions(&mut mp), [Action::RefreshAccessState { via: p1 }]);
-    let err = ad
-        .apply_ana_log(mp.controller_mut(), p1, &missing, at)
-        .unwrap_err();
+    let err = apply_log(&mut mp, &mut ad, p1, &missing, at).unwrap_err();
     assert_eq!(
         err,
         AdapterError::NsidNotInLog {
@@ -369,11 +387,13 @@ fn malformed_ana_log_fails_the_refresh_and_changes_nothing() {
 #[test]
 fn stale_paths_are_typed_errors() {
     let (mut mp, mut ad, p1, p2) = two_paths();
+    let read = refresh(&ad, p1);
     ad.remove_path(mp.controller_mut(), p1, t(5)).unwrap();
-    assert!(matches!(
-        ad.apply_ana_log(mp.controller_mut(), p1, &ana_log(5, AnaState::Optimized), t(6)),
-        Err(AdapterError::Core(mpath_core::Error::StalePath(p))) if p == p1
-    ));
+    let log = ana_log(5, AnaState::Optimized);
+    assert_eq!(
+        ad.apply(mp.controller_mut(), &read, &NvmeResponse::good(&log), t(6)),
+        Err(AdapterError::UnknownPath(p1))
+    );
     assert_eq!(
         ad.map_action(&Action::Probe(p1)),
         Err(AdapterError::UnknownPath(p1))
@@ -396,4 +416,118 @@ fn stale_paths_are_typed_errors() {
     );
     assert_eq!(mp.controller().tier(p3).unwrap(), Tier::Ineligible);
     assert_eq!(ad.path_spec(&nvme_path(4), None).unwrap().nexus, NexusId(4));
+}
+
+/// A probe on a path the adapter does not know (forgotten here; removed
+/// paths answer the same): `map_action` and `apply` refuse it with
+/// `UnknownPath` and change nothing, and `settle_unmapped` tells the device
+/// the path is down, since nothing can be sent on it. Driven through a
+/// `Device`, which takes the adapter's inputs like a bare controller.
+#[test]
+fn a_probe_on_an_unknown_path_is_refused_as_unknown_path() {
+    let cfg = Adapter::core_config(Config::DEFAULT);
+    let mut dev: Device<DataPlane<8>, 8> =
+        Device::new(DataPlane::new(), cfg, REGISTRATION_SCOPE).unwrap();
+    let mut ad = Adapter::new(NsIdentity::new(nqn(), NSID).unwrap());
+    let p = ad
+        .add_path(&mut dev, &nvme_path(1), Some(AnaState::Optimized), t(0))
+        .unwrap();
+    while dev.poll_action().is_some() {}
+    let probe = ad.ana_log_command(p, LogPurpose::AnaProbe).unwrap();
+    assert!(ad.forget(p));
+    let action = Action::Probe(p);
+    assert_eq!(ad.map_action(&action), Err(AdapterError::UnknownPath(p)));
+    let before = dev.controller().path_snapshot(p, &[]).unwrap();
+    assert_eq!(
+        ad.apply(&mut dev, &probe, &NvmeResponse::SUCCESS, t(1)),
+        Err(AdapterError::UnknownPath(p))
+    );
+    assert_eq!(dev.controller().path_snapshot(p, &[]).unwrap(), before);
+    assert_eq!(
+        ad.apply_aen(&mut dev, p, AsyncEvent::ANA_CHANGE.emit(), t(1)),
+        Err(AdapterError::UnknownPath(p))
+    );
+    assert_eq!(
+        ad.classify_completion(p, Delivery::Timeout),
+        Err(AdapterError::UnknownPath(p))
+    );
+    ad.settle_unmapped(&mut dev, &action, t(1)).unwrap();
+    assert_eq!(
+        dev.controller().path_snapshot(p, &[]).unwrap().link,
+        Link::Down
+    );
+}
+
+/// `apply` routes by the command: a failed refresh fails the core's
+/// refresh and names the outcome; more data than asked for is refused;
+/// the follow-up reads and the reset need nothing of the core; reservation
+/// responses belong to `pr_reply`, and `apply`'s to `apply`.
+#[test]
+fn apply_routes_every_response_by_its_command() {
+    let (mut mp, mut ad, p1, _) = two_paths();
+    let now = t(2);
+    let ctl = mp.controller_mut();
+    ctl.handle_notices(p1, Notices::ACCESS_STATE_CHANGED, now)
+        .unwrap();
+    assert_eq!(
+        ctl.poll_action(),
+        Some(Action::RefreshAccessState { via: p1 })
+    );
+    let read = refresh(&ad, p1);
+    assert_eq!(read.kind(), CommandKind::RefreshAccessState);
+    assert_eq!(
+        ad.apply(ctl, &read, &NvmeResponse::delivery(Delivery::Timeout), now),
+        Err(AdapterError::CommandFailed {
+            command: CommandKind::RefreshAccessState,
+            outcome: Outcome::PathError(PathErrorKind::Timeout),
+        })
+    );
+    // Failed, not finished: read again after the refresh delay.
+    assert!(ctl.refresh_pending(p1).unwrap());
+    assert_eq!(
+        ctl.poll_timeout(),
+        Some(now + Config::DEFAULT.access.refresh_delay)
+    );
+    let big = vec![0u8; 337];
+    assert_eq!(
+        ad.apply(ctl, &read, &NvmeResponse::good(&big), now),
+        Err(AdapterError::UnexpectedData {
+            command: CommandKind::RefreshAccessState,
+            len: 337,
+            allowed: 336
+        })
+    );
+    let changed = NvmeCommand::GetLogPage {
+        path: p1,
+        purpose: LogPurpose::ChangedNamespaceList,
+        cmd: GetLogPage::new(LID_CHANGED_NS_LIST, 4096).unwrap(),
+    };
+    assert_eq!(
+        ad.apply(ctl, &changed, &NvmeResponse::good(&[0; 4096]), now),
+        Ok(Applied::ChangedNamespaces)
+    );
+    let reset = NvmeCommand::ResetController {
+        path: p1,
+        cntlid: 1,
+    };
+    assert_eq!(
+        ad.apply(ctl, &reset, &NvmeResponse::SUCCESS, now),
+        Ok(Applied::Reset)
+    );
+    let report = ad.reservation_report(p1, 4096, false).unwrap();
+    let wrong = AdapterError::WrongEntry {
+        command: CommandKind::Reservation { opcode: 0x0E },
+    };
+    assert_eq!(
+        ad.apply(ctl, &report, &NvmeResponse::SUCCESS, now),
+        Err(wrong)
+    );
+    // A report built by hand carries no coordinator command.
+    assert_eq!(ad.pr_reply(&report, &NvmeResponse::SUCCESS), Err(wrong));
+    assert_eq!(
+        ad.pr_reply(&reset, &NvmeResponse::SUCCESS),
+        Err(AdapterError::WrongEntry {
+            command: CommandKind::ResetController
+        })
+    );
 }

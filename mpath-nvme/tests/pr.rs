@@ -3,17 +3,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use mpath_core::reservation::*;
-use mpath_core::{Config, Instant, Multipath, PathId};
+use mpath_core::{Action, Config, DataPlane, Device, DeviceEvent, Instant, PathId};
 use mpath_nvme::classify::Delivery;
 use mpath_nvme::identify::{
     Anacap, Cmic, Crdt, IdentifyControllerRepr, IdentifyNamespaceRepr, Nmic, Nqn, Oncs, Rescap,
     Version,
 };
-use mpath_nvme::pr::{core_type, nvme_type, pr_command, pr_reply, PrStep};
+use mpath_nvme::pr::{core_type, nvme_type, PrStep};
 use mpath_nvme::reservation::{AcquireAction, RegisterAction, ReleaseAction, ReservationType};
 use mpath_nvme::resv_report::{Format, RegisteredController, ResvReportHeader, ResvReportRepr};
 use mpath_nvme::status::{Status, StatusCode};
-use mpath_nvme::{NsIdentity, NvmeAdapter, NvmeCommand, NvmePath, REGISTRATION_SCOPE};
+use mpath_nvme::{
+    NsIdentity, NvmeAdapter, NvmeCommand, NvmePath, NvmeResponse, REGISTRATION_SCOPE,
+};
 
 const OURS: u64 = 0xA1;
 const THEIRS: u64 = 0xB2;
@@ -141,6 +143,9 @@ impl Namespace {
                 };
                 let mut buf = vec![0; repr.buffer_len()];
                 repr.emit(&mut buf).unwrap();
+                // The controller transfers what NUMD asked for, no more;
+                // REGCTL still counts every registrant.
+                buf.truncate(cmd.data_in_len() as usize);
                 (ok(), buf)
             }
             _ => panic!("not a reservation command: {cmd:?}"),
@@ -174,65 +179,73 @@ fn nvme_path(cntlid: u16) -> NvmePath {
     NvmePath::from_identify(&ctrl, &ns, 1).unwrap()
 }
 
+/// The device (controller and coordinator behind one door), the adapter
+/// beside it, and the model namespace.
 struct Rig {
     ad: NvmeAdapter<8>,
-    c: Coordinator<8>,
+    d: Device<DataPlane<8>, 8>,
     ns: Namespace,
     paths: Vec<PathId>,
-    _mp: Multipath<8>,
+    now: Instant,
 }
 
 impl Rig {
     fn new() -> Self {
-        let mut mp: Multipath<8> =
-            Multipath::new(NvmeAdapter::<8>::core_config(Config::DEFAULT)).unwrap();
+        let cfg = NvmeAdapter::<8>::core_config(Config::DEFAULT);
+        let mut d = Device::new(DataPlane::new(), cfg, REGISTRATION_SCOPE).unwrap();
         let mut ad = NvmeAdapter::new(
             NsIdentity::new(Nqn::new(b"nqn.2014-08.org.example:subsys").unwrap(), 1).unwrap(),
         );
-        let mut c = Coordinator::new(REGISTRATION_SCOPE);
-        let mut paths = Vec::new();
-        for cntlid in [1, 2] {
-            let p = ad
-                .add_path(
-                    mp.controller_mut(),
-                    &nvme_path(cntlid),
-                    None,
-                    Instant::from_nanos(0),
-                )
-                .unwrap();
-            c.path_added(p, 0, true);
-            paths.push(p);
-        }
+        let t0 = Instant::from_nanos(0);
+        let paths = [1, 2]
+            .map(|cntlid| ad.add_path(&mut d, &nvme_path(cntlid), None, t0).unwrap())
+            .to_vec();
         Rig {
             ad,
-            c,
+            d,
             ns: Namespace::default(),
             paths,
-            _mp: mp,
+            now: t0,
         }
     }
+
+    /// Carry out every reservation command the device has (the other
+    /// actions, ANA reads and probes, are not this test's subject), and
+    /// return the reservation events.
     fn run(&mut self) -> Vec<PrEvent> {
-        while let Some(a) = self.c.poll_action() {
-            let mut cmd = pr_command(&self.ad, a).unwrap();
-            loop {
-                let (d, data) = self.ns.exec(HOST_A, &cmd);
-                match pr_reply(&self.ad, a, &cmd, d, &data, self.c.key().unwrap_or(0)).unwrap() {
-                    PrStep::Reply(r) => {
-                        self.c.reply(a.via, r);
-                        break;
-                    }
+        while let Some(action) = self.d.poll_action() {
+            let Action::Reservation(a) = action else {
+                continue;
+            };
+            let mut cmd = self.ad.pr_command(&a).unwrap();
+            let reply = loop {
+                let (delivery, data) = self.ns.exec(HOST_A, &cmd);
+                let resp = NvmeResponse {
+                    delivery,
+                    data_in: &data,
+                };
+                let decoded = self.ad.pr_reply(&cmd, &resp).unwrap();
+                assert_eq!(decoded.data_error, None, "{decoded:?}");
+                match decoded.step {
+                    PrStep::Answer(answer) => break answer.reply(self.d.coordinator().key()),
                     PrStep::Resend(next) => cmd = next,
                 }
-            }
+            };
+            self.d
+                .handle_reservation_reply(a.via, reply, self.now)
+                .unwrap();
         }
         let mut ev = Vec::new();
-        while let Some(e) = self.c.poll_event() {
-            ev.push(e);
+        while let Some(e) = self.d.poll_event() {
+            if let DeviceEvent::Reservation(e) = e {
+                ev.push(e);
+            }
         }
         ev
     }
+
     fn op(&mut self, op: PrOp) -> Result<PrReport, PrError> {
-        self.c.submit(op).unwrap();
+        self.d.reservation(op, self.now).unwrap();
         self.run()
             .into_iter()
             .find_map(|e| match e {
@@ -272,7 +285,7 @@ fn host_scoped_register_once_and_replace_an_old_key() {
         "one registration for the host, replacing the stale key"
     );
     for &p in &r.paths {
-        assert!(r.c.admitted(p));
+        assert!(r.d.coordinator().admitted(p));
     }
 }
 
@@ -288,7 +301,7 @@ fn reserve_fails_over_and_release_checks_the_holder() {
         Some((HOST_A, ReservationType::WriteExclusiveRegistrantsOnly))
     );
     assert_eq!(
-        r.c.holder(),
+        r.d.coordinator().holder(),
         None,
         "NVMe: the host holds it, no nexus to move"
     );
@@ -318,15 +331,94 @@ fn another_host_preempts_and_we_are_fenced() {
             crkey: THEIRS,
             prkey: OURS,
         },
+        pr: None,
     };
     let (d, _) = r.ns.exec(HOST_B, &b);
     assert_eq!(d, ok());
-    r.c.handle_notices(r.paths[1], mpath_core::Notices::REGISTRATIONS_PREEMPTED);
+    r.d.handle_notices(
+        r.paths[1],
+        mpath_core::Notices::REGISTRATIONS_PREEMPTED,
+        r.now,
+    )
+    .unwrap();
     let ev = r.run();
     assert!(ev.contains(&PrEvent::Fenced));
-    assert!(!r.c.admitted(r.paths[0]));
+    assert!(!r.d.coordinator().admitted(r.paths[0]));
     // Clearing needs a registration; we have none: the target says conflict.
     r.op(PrOp::Register(OURS)).unwrap();
     r.op(PrOp::Clear).unwrap();
     assert!(r.ns.regs.is_empty() && r.ns.resv.is_none());
+}
+
+/// More registrants than the first report has room for: counting only
+/// those that fitted would under-count, so the report is asked again with
+/// room for all of them.
+#[test]
+fn a_report_cut_short_is_asked_again_with_room_for_every_registrant() {
+    let mut r = Rig::new();
+    r.op(PrOp::Register(OURS)).unwrap();
+    // 70 other hosts registered before us in the list: ours is cut off.
+    let others: Vec<(u8, u64)> = (0..70u8).map(|h| (h, THEIRS)).collect();
+    r.ns.regs.splice(0..0, others);
+    let before = r.ns.sent.len();
+    let rep = r.op(PrOp::ReadKeys).unwrap();
+    assert_eq!(rep.keys, Some((1, 71)));
+    let lens: Vec<u64> = r.ns.sent[before..]
+        .iter()
+        .map(NvmeCommand::data_in_len)
+        .collect();
+    assert_eq!(lens, [u64::from(mpath_nvme::pr::REPORT_LEN), 24 + 71 * 24]);
+}
+
+/// A successful completion whose data cannot be used is answered
+/// `Refused`, with the reason; a retry status fails the path; a command
+/// not built for the coordinator is refused.
+#[test]
+fn unusable_responses_are_answers_with_their_reason() {
+    use mpath_nvme::{AdapterError, CommandKind, PrAnswer};
+    let r = Rig::new();
+    let via = r.paths[0];
+    let read =
+        r.ad.pr_command(&PrAction {
+            via,
+            command: PrCommand::ReadKeys,
+        })
+        .unwrap();
+    let d = r.ad.pr_reply(&read, &NvmeResponse::good(&[0; 8])).unwrap();
+    assert_eq!(d.step, PrStep::Answer(PrAnswer::Refused));
+    assert!(matches!(
+        d.data_error,
+        Some(AdapterError::Wire(mpath_nvme::Error::Truncated { .. }))
+    ));
+    let register =
+        r.ad.pr_command(&PrAction {
+            via,
+            command: PrCommand::Register { key: OURS },
+        })
+        .unwrap();
+    let d =
+        r.ad.pr_reply(&register, &NvmeResponse::good(&[1; 4]))
+            .unwrap();
+    assert_eq!(d.reply(Some(OURS)), Some(PrReply::Refused));
+    assert_eq!(
+        d.data_error,
+        Some(AdapterError::UnexpectedData {
+            command: CommandKind::Reservation { opcode: 0x0D },
+            len: 4,
+            allowed: 0
+        })
+    );
+    let busy = Delivery::Completed(Status::new(StatusCode::NAMESPACE_NOT_READY));
+    let d =
+        r.ad.pr_reply(&register, &NvmeResponse::delivery(busy))
+            .unwrap();
+    assert_eq!(d.reply(Some(OURS)), Some(PrReply::PathFailed));
+    let unknown = PathId::from_raw(0x0009_0001);
+    assert_eq!(
+        r.ad.pr_command(&PrAction {
+            via: unknown,
+            command: PrCommand::ReadKeys,
+        }),
+        Err(AdapterError::UnknownPath(unknown))
+    );
 }

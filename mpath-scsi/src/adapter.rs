@@ -3,45 +3,61 @@
 //! holds only what it must remember per path.
 //!
 //! One [`ScsiAdapter`] serves one multipath device (one [`LuName`]) and sits
-//! beside that device's [`Controller`]. Call order:
+//! beside that device: a [`Device`](mpath_core::Device) (controller and
+//! reservation coordinator behind one door), a bare
+//! [`Controller`](mpath_core::Controller), a simulator or C glue. What the
+//! adapter asks of it is the small trait [`DeviceInputs`]; every method that
+//! feeds the device takes `dev: &mut dyn DeviceInputs`. A trait object
+//! rather than a generic: the adapter's code exists once whatever the
+//! device's type parameters (one copy in a kernel module serving devices of
+//! several sizes), the calls are control-plane inputs where an indirect
+//! call costs nothing that matters, and a `&mut Device<..>` or
+//! `&mut Controller<..>` coerces at the call site. Call order:
 //!
 //! 1. Discover: per I_T nexus, read standard INQUIRY and VPD page 83h,
 //!    build a [`PathIdentity`], then [`path_spec`] and
-//!    [`ScsiAdapter::add_path`] (which adds the path to the core). Paths whose
-//!    [`LuName`] differs belong to another device and are refused. Run the
-//!    core with [`ScsiAdapter::core_config`].
-//! 2. After every core input, drain [`Controller::poll_action`] and pass each
+//!    [`ScsiAdapter::add_path`] (which adds the path to the device). Paths
+//!    whose [`LuName`] differs belong to another device and are refused.
+//!    Run the core with [`ScsiAdapter::core_config`] and, for a `Device`,
+//!    [`ScsiAdapter::registration_scope`].
+//! 2. After every input, drain the device's `poll_action` and pass each
 //!    action to [`ScsiAdapter::map_action`]: `Some(cmd)` is a command to
 //!    send; `None` is an action the embedder carries out itself (dispatch,
 //!    fail, head live/removed, the informational transition timeout); an
 //!    error names an action this logical unit cannot carry out, and
-//!    [`ScsiAdapter::settle_unmapped`] tells the core so.
-//! 3. Feed each command's [`ScsiResponse`] back with [`ScsiAdapter::apply`]
-//!    (or the per-command `apply_probe`, `apply_rtpg`, `apply_stpg`). For
-//!    I/O, [`classify_io`] gives the [`Completion`] for
-//!    [`Controller::handle_completion`].
+//!    [`ScsiAdapter::settle_unmapped`] tells the device so. A `Device`'s
+//!    `Action::Reservation` goes to [`ScsiAdapter::pr_command`] instead.
+//! 3. Feed each command's [`ScsiResponse`] back with [`ScsiAdapter::apply`],
+//!    the one entry point for a response; PERSISTENT RESERVE responses go to
+//!    [`ScsiAdapter::pr_reply`], whose [`PrStep`](crate::pr_map::PrStep)
+//!    is the answer for the device's `handle_reservation_reply` or the
+//!    command to resend. For I/O, [`ScsiAdapter::classify_completion`] (or
+//!    [`classify_io`]) gives the [`Completion`] for the device's
+//!    `handle_completion`.
+//!
+//! A response on a path the adapter does not know (never added, removed,
+//! forgotten) is refused with [`AdapterError::UnknownPath`] and changes
+//! nothing: a removed path took its probe, refresh and activation state
+//! out of the core with it.
 //!
 //! | core action | SCSI command | result to the core |
 //! |---|---|---|
 //! | `Probe(path)` | TEST UNIT READY | `handle_probe` as multipathd's TUR checker; unit attentions also `handle_notices` |
 //! | `RefreshAccessState { via }` | REPORT TARGET PORT GROUPS, extended header unless the target refused it | `set_transition_timeout`, `handle_access_state` per group, `handle_refresh_result` |
 //! | `ActivateGroup { group, via }` | SET TARGET PORT GROUPS, one descriptor: `group` active/optimized | `handle_activation_result` |
+//! | `Reservation(action)` | PERSISTENT RESERVE OUT / IN ([`crate::pr_map`]) | the embedder's `handle_reservation_reply` |
 //! | `TransitionTimedOut`, `Dispatch`, `Fail`, `HeadLive`, `HeadRemoved` | none | - |
 //!
-//! The reservation coordinator ([`Coordinator`]) is a separate state
-//! machine; its [`PrAction`]s become PERSISTENT RESERVE OUT / IN commands
-//! with [`ScsiAdapter::pr_command`], and their responses go back through
-//! [`ScsiAdapter::pr_reply`] (not `apply`: the coordinator, not the
-//! controller, takes them). The mapping is in [`crate::pr_map`]. Run the
-//! coordinator with [`ScsiAdapter::registration_scope`], which also decides
-//! ALL_TG_PT.
-
-use core::borrow::Borrow;
+//! The reservation coordinator's [`PrAction`]s become PERSISTENT RESERVE
+//! OUT / IN commands with [`ScsiAdapter::pr_command`], and their responses
+//! go back through [`ScsiAdapter::pr_reply`] (not `apply`: the coordinator,
+//! not the controller, takes them). The mapping is in [`crate::pr_map`].
+//! [`ScsiAdapter::registration_scope`] also decides ALL_TG_PT.
 
 use mpath_core::{
-    AccessProtocol, AccessState, Action, ActivationResult, Completion, Config, Controller,
-    DataPlane, GroupAccess, GroupId, Instant, Notices, Outcome, PathId, PathRecord, PathSpec,
-    PathTable,
+    AccessProtocol, AccessState, Action, ActivationResult, Completion, Config, DeviceInputs,
+    GroupAccess, GroupId, Instant, Notices, Outcome, PathId, PathRecord, PathSpec, PathTable,
+    ProbeResult,
 };
 
 use crate::alua::AluaState;
@@ -61,7 +77,7 @@ use crate::command::ScsiResponse;
 #[cfg(doc)]
 use crate::identity::path_spec;
 #[cfg(doc)]
-use mpath_core::reservation::{Coordinator, PrAction};
+use mpath_core::reservation::PrAction;
 
 /// The first REPORT TARGET PORT GROUPS allocation length: scsi_dh_alua's
 /// `ALUA_RTPG_SIZE`, room for a few groups of a few ports each. It grows to
@@ -206,8 +222,10 @@ pub struct ScsiAdapter<const P: usize> {
     pr: PrOptions,
 }
 
-/// Classify an I/O completion for [`Controller::handle_completion`]
-/// (see [`classify`] for the table).
+/// Classify an I/O completion for the device's `handle_completion` (see
+/// [`classify`] for the table), for an embedder that does not look the
+/// path up: [`ScsiAdapter::classify_completion`] is the same with the
+/// path checked.
 pub fn classify_io(transport: TransportStatus, status: u8, sense: Option<&[u8]>) -> Completion {
     classify(transport, status, sense)
 }
@@ -270,8 +288,8 @@ impl<const P: usize> ScsiAdapter<P> {
         self.pr
     }
 
-    /// What one registration covers: give it to the reservation
-    /// coordinator (`Coordinator::new`). ALL_TG_PT is set exactly when it
+    /// What one registration covers: give it to `Device::new` (or a bare
+    /// `Coordinator::new`). ALL_TG_PT is set exactly when it
     /// is [`RegistrationScope::InitiatorPort`](mpath_core::reservation::RegistrationScope::InitiatorPort).
     pub const fn registration_scope(&self) -> mpath_core::reservation::RegistrationScope {
         self.pr.scope()
@@ -285,15 +303,20 @@ impl<const P: usize> ScsiAdapter<P> {
 
     // ----- membership -----
 
-    /// Adds a path to the core and remembers it. `spec` comes from
+    /// Adds a path to the device and remembers it. `spec` comes from
     /// [`path_spec`] (its locality, throughput and timeout may be changed;
-    /// its group must stay). An ALUA path added without an access state
+    /// its group must stay). `port` is the initiator port the path's I_T
+    /// nexus leaves from (for iSCSI, initiator name and ISID): with
+    /// [`RegistrationScope::InitiatorPort`](mpath_core::reservation::RegistrationScope::InitiatorPort)
+    /// one registration with ALL_TG_PT covers every path of a port; per
+    /// nexus, any value will do. An ALUA path added without an access state
     /// makes the core ask for REPORT TARGET PORT GROUPS through it at once.
-    pub fn add_path<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>(
+    pub fn add_path(
         &mut self,
-        ctl: &mut Controller<D, N, Q, G>,
+        dev: &mut dyn DeviceInputs,
         identity: &PathIdentity,
         spec: PathSpec,
+        port: u32,
         now: Instant,
     ) -> Result<PathId, AdapterError> {
         if identity.lu != self.lu {
@@ -309,9 +332,8 @@ impl<const P: usize> ScsiAdapter<P> {
         if self.paths.is_full() {
             return Err(AdapterError::PathTableFull);
         }
-        let id = ctl.add_path(spec, now).map_err(|r| r.error)?;
-        // Room was checked before the core took the path.
-        let _ = self.paths.insert(AdapterPath {
+        let id = dev.add_path(spec, port, now).map_err(|r| r.error)?;
+        let record = AdapterPath {
             id,
             relative_target_port: identity.relative_target_port,
             target_port_group: identity.target_port_group,
@@ -319,23 +341,36 @@ impl<const P: usize> ScsiAdapter<P> {
             tpgs: identity.tpgs,
             rtpg_alloc_len: RTPG_INITIAL_ALLOC_LEN,
             extended_header: true,
-        });
+        };
+        if self.paths.insert(record).is_err() {
+            // Room was checked before the device took the path; should the
+            // table still refuse it, the device gives it back so the two
+            // stay in step.
+            dev.remove_path(id, now)?;
+            return Err(AdapterError::PathTableFull);
+        }
         if identity.alua() && spec.access.is_none() {
-            ctl.handle_notices(id, Notices::ACCESS_STATE_CHANGED, now)?;
+            dev.handle_notices(id, Notices::ACCESS_STATE_CHANGED, now)?;
         }
         Ok(id)
     }
 
-    /// Removes `path` from the core and forgets it, as
-    /// [`PathTable::remove_from`] does: forgotten even when the core refuses
-    /// a stale or unknown id, kept when it refuses the time.
-    pub fn remove_path<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>(
+    /// Removes `path` from the device and forgets it: forgotten even when
+    /// the device refuses a stale or unknown id (nothing is left to
+    /// describe), kept when it refuses the time (the path is still there).
+    pub fn remove_path(
         &mut self,
-        ctl: &mut Controller<D, N, Q, G>,
+        dev: &mut dyn DeviceInputs,
         path: PathId,
         now: Instant,
     ) -> Result<(), AdapterError> {
-        Ok(self.paths.remove_from(ctl, path, now)?)
+        // `PathTable::remove_from` does this for a bare controller only.
+        let result = dev.remove_path(path, now);
+        if !matches!(result, Err(mpath_core::Error::Time(_))) {
+            // Whether the table had it or not, it has it no longer.
+            self.paths.remove(path);
+        }
+        Ok(result?)
     }
 
     /// Forgets `path` without telling the core; returns whether it was known.
@@ -360,37 +395,36 @@ impl<const P: usize> ScsiAdapter<P> {
         }
     }
 
-    /// Tells the core how an action that [`map_action`](Self::map_action)
+    /// Tells the device how an action that [`map_action`](Self::map_action)
     /// refused ended, so nothing stays pending: a refresh through a path
     /// without ALUA is answered with that device's only state (its default
     /// group, optimized); other refused refreshes failed; a refused
-    /// activation failed (the core does not retry it until states change).
-    /// Probes need nothing: the core's probe timeout covers them.
-    pub fn settle_unmapped<
-        D: Borrow<DataPlane<N>>,
-        const N: usize,
-        const Q: usize,
-        const G: usize,
-    >(
+    /// activation failed (the core does not retry it until states change);
+    /// a probe through a path the adapter does not know found it down
+    /// (nothing can be sent on it). Other actions need nothing.
+    pub fn settle_unmapped(
         &self,
-        ctl: &mut Controller<D, N, Q, G>,
+        dev: &mut dyn DeviceInputs,
         action: &Action,
         now: Instant,
     ) -> Result<(), AdapterError> {
         match *action {
             Action::RefreshAccessState { via } => match self.path(via) {
                 Ok(p) if p.tpgs == Tpgs::NotSupported => {
-                    ctl.handle_access_state(
+                    dev.handle_access_state(
                         DEFAULT_GROUP,
                         GroupAccess::new(AccessState::Optimized),
                         now,
                     )?;
-                    finish_refresh(ctl, via, true, now)?;
+                    finish_refresh(dev, via, true, now)?;
                 }
-                _ => finish_refresh(ctl, via, false, now)?,
+                _ => finish_refresh(dev, via, false, now)?,
             },
             Action::ActivateGroup { group, .. } => {
-                ctl.handle_activation_result(group, ActivationResult::Failed, now)?;
+                dev.handle_activation_result(group, ActivationResult::Failed, now)?;
+            }
+            Action::Probe(path) if self.path(path).is_err() => {
+                dev.handle_probe(path, ProbeResult::Down, now)?;
             }
             _ => {}
         }
@@ -470,18 +504,13 @@ impl<const P: usize> ScsiAdapter<P> {
 
 /// Finish a refresh the core asked for; a refresh it did not ask for (an
 /// RTPG the embedder sent on its own) has nothing to finish.
-pub(crate) fn finish_refresh<
-    D: Borrow<DataPlane<N>>,
-    const N: usize,
-    const Q: usize,
-    const G: usize,
->(
-    ctl: &mut Controller<D, N, Q, G>,
+pub(crate) fn finish_refresh(
+    dev: &mut dyn DeviceInputs,
     via: PathId,
     ok: bool,
     now: Instant,
 ) -> Result<(), AdapterError> {
-    match ctl.handle_refresh_result(via, ok, now) {
+    match dev.handle_refresh_result(via, ok, now) {
         Ok(()) | Err(mpath_core::Error::NotPending { .. }) => Ok(()),
         Err(e) => Err(e.into()),
     }

@@ -1,15 +1,13 @@
 //! Responses to core events: TEST UNIT READY probes, REPORT TARGET PORT
 //! GROUPS, SET TARGET PORT GROUPS (see the call order in [`crate::adapter`]).
 
-use core::borrow::Borrow;
-
 use mpath_core::{
-    ActivationResult, Controller, DataPlane, GroupId, Instant, Notices, Outcome, PathErrorKind,
+    ActivationResult, Completion, DeviceInputs, GroupId, Instant, Notices, Outcome, PathErrorKind,
     PathId, ProbeResult,
 };
 
 use super::{finish_refresh, AdapterError, ScsiAdapter, RTPG_MAX_ALLOC_LEN};
-use crate::classify::{rule_for, status, Condition, Rule, TransportStatus};
+use crate::classify::{classify, rule_for, status, Condition, Rule, TransportStatus};
 use crate::command::{CommandKind, ScsiCommand, ScsiResponse};
 use crate::inquiry::Tpgs;
 use crate::rtpg::{Rtpg, RtpgRepr};
@@ -112,76 +110,101 @@ enum RtpgRead<'a> {
 }
 
 impl<const P: usize> ScsiAdapter<P> {
-    /// Applies the response to `cmd`, routed by its [`CommandKind`].
-    /// Responses to PERSISTENT RESERVE commands belong to the reservation
-    /// coordinator: they are refused with [`AdapterError::WrongEntry`]; use
+    /// Applies the response to `cmd`, a command [`map_action`](Self::map_action)
+    /// built (or an [`RtpgApplied::Reissue`]), routed by its
+    /// [`CommandKind`]:
+    ///
+    /// - TEST UNIT READY: the probe result as multipathd's TUR checker
+    ///   reads it (GOOD and RESERVATION CONFLICT up, 02/04/0B ghost,
+    ///   02/04/0A pending, unit attention and busy retry, the rest down),
+    ///   then any unit attention's notices (06/2A/06 makes the core re-read
+    ///   access states). Data-in on a TUR makes no sense: the response is
+    ///   not applied, and the core's probe timeout takes over.
+    /// - REPORT TARGET PORT GROUPS: see [`RtpgApplied`] and below.
+    /// - SET TARGET PORT GROUPS: GOOD is [`ActivationResult::Done`] (the
+    ///   core then re-reads the states, as scsi_dh_alua follows STPG with
+    ///   RTPG); busy, unit attention, a transition under way or a lost
+    ///   command is [`ActivationResult::Retry`]; a refusal (ILLEGAL
+    ///   REQUEST, an unavailable port, a reservation conflict) is
+    ///   [`ActivationResult::Failed`]. Unit attentions also reach the core
+    ///   as notices. Data-in on an STPG makes no sense: the core is told to
+    ///   retry and the error returned.
+    ///
+    /// A response on a path the adapter does not know is
+    /// [`AdapterError::UnknownPath`], with nothing changed. Responses to
+    /// PERSISTENT RESERVE commands belong to the reservation coordinator:
+    /// they are refused with [`AdapterError::WrongEntry`]; use
     /// [`ScsiAdapter::pr_reply`].
-    pub fn apply<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>(
+    ///
+    /// REPORT TARGET PORT GROUPS in detail: on GOOD with well-formed data,
+    /// for every target port group of this device in the response, the
+    /// IMPLICIT TRANSITION TIME (if non-zero) becomes the group's
+    /// transition timeout and its state goes to the core; then the core's
+    /// refresh through the path succeeds. Groups no path of the device is
+    /// in are skipped, so a target with many groups cannot fill the core's
+    /// group table. When the target has more data than was allocated, or
+    /// refuses the extended header (ILLEGAL REQUEST, INVALID FIELD IN CDB),
+    /// the adapter remembers the fix and returns [`RtpgApplied::Reissue`].
+    /// Any other failure (a bad status, malformed data, a response missing
+    /// the path's own group) changes no access state, fails the core's
+    /// refresh (it retries after its delay), and is returned as an error
+    /// naming the field and offset where the data went wrong. Unit
+    /// attentions on the command also reach the core as notices.
+    pub fn apply(
         &mut self,
-        ctl: &mut Controller<D, N, Q, G>,
+        dev: &mut dyn DeviceInputs,
         cmd: &ScsiCommand,
         resp: &ScsiResponse<'_>,
         now: Instant,
     ) -> Result<Applied, AdapterError> {
+        self.path(cmd.path)?;
+        dev.check_path(cmd.path)?;
         match cmd.kind {
-            CommandKind::Probe => self
-                .apply_probe(ctl, cmd.path, resp, now)
-                .map(Applied::Probe),
-            CommandKind::RefreshAccessState => self
-                .apply_rtpg(ctl, cmd.path, resp, now)
-                .map(Applied::Refresh),
+            CommandKind::Probe => self.probe(dev, cmd.path, resp, now).map(Applied::Probe),
+            CommandKind::RefreshAccessState => {
+                self.rtpg(dev, cmd.path, resp, now).map(Applied::Refresh)
+            }
             CommandKind::ActivateGroup { group } => self
-                .apply_stpg(ctl, group, cmd.path, resp, now)
+                .stpg(dev, group, cmd.path, resp, now)
                 .map(Applied::Activation),
             CommandKind::Reservation { .. } => Err(AdapterError::WrongEntry { command: cmd.kind }),
         }
     }
 
-    /// Applies a TEST UNIT READY result on `path`: the probe result as
-    /// multipathd's TUR checker reads it (GOOD and RESERVATION CONFLICT up,
-    /// 02/04/0B ghost, 02/04/0A pending, unit attention and busy retry, the
-    /// rest down), then any unit attention's notices (06/2A/06 makes the
-    /// core re-read access states). Data-in on a TUR makes no sense: the
-    /// response is not applied, and the core's probe timeout takes over.
-    pub fn apply_probe<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>(
+    /// Classifies how an I/O sent on `path` ended, for the device's
+    /// `handle_completion` (see [`classify`] for the table).
+    pub fn classify_completion(
         &self,
-        ctl: &mut Controller<D, N, Q, G>,
+        path: PathId,
+        resp: &ScsiResponse<'_>,
+    ) -> Result<Completion, AdapterError> {
+        self.path(path)?;
+        Ok(classify(resp.transport, resp.status, resp.sense))
+    }
+
+    /// A TEST UNIT READY result on `path` (see [`apply`](Self::apply)).
+    fn probe(
+        &self,
+        dev: &mut dyn DeviceInputs,
         path: PathId,
         resp: &ScsiResponse<'_>,
         now: Instant,
     ) -> Result<ProbeResult, AdapterError> {
-        self.path(path)?;
         no_data(CommandKind::Probe, resp)?;
         let rule = rule_for(resp.transport, resp.status, resp.sense);
-        ctl.handle_probe(path, rule.probe, now)?;
+        dev.handle_probe(path, rule.probe, now)?;
         let notices = probe_notices(rule);
         if !notices.is_empty() {
-            ctl.handle_notices(path, notices, now)?;
+            dev.handle_notices(path, notices, now)?;
         }
         Ok(rule.probe)
     }
 
-    /// Applies a REPORT TARGET PORT GROUPS response read through `via`.
-    ///
-    /// On GOOD with well-formed data: for every target port group of this
-    /// device in the response, the IMPLICIT TRANSITION TIME (if non-zero)
-    /// becomes the group's transition timeout and its state goes to the
-    /// core; then the core's refresh through `via` succeeds. Groups no path
-    /// of the device is in are skipped, so a target with many groups cannot
-    /// fill the core's group table.
-    ///
-    /// When the target has more data than was allocated, or refuses the
-    /// extended header (ILLEGAL REQUEST, INVALID FIELD IN CDB), the adapter
-    /// remembers the fix and returns [`RtpgApplied::Reissue`].
-    ///
-    /// Any other failure (a bad status, malformed data, a response missing
-    /// `via`'s own group) changes no access state, fails the core's refresh
-    /// (it retries after its delay), and is returned as an error naming the
-    /// field and offset where the data went wrong. Unit attentions on the
-    /// command also reach the core as notices.
-    pub fn apply_rtpg<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>(
+    /// A REPORT TARGET PORT GROUPS response read through `via` (see
+    /// [`apply`](Self::apply)).
+    fn rtpg(
         &mut self,
-        ctl: &mut Controller<D, N, Q, G>,
+        dev: &mut dyn DeviceInputs,
         via: PathId,
         resp: &ScsiResponse<'_>,
         now: Instant,
@@ -201,21 +224,15 @@ impl<const P: usize> ScsiAdapter<P> {
                 return Ok(RtpgApplied::Reissue(self.report_target_port_groups(via)?));
             }
             Err(e) => {
-                if self.path(via).is_ok() {
-                    let notices = probe_notices(rule_for(resp.transport, resp.status, resp.sense));
-                    if !notices.is_empty() {
-                        ctl.handle_notices(via, notices, now)?;
-                    }
-                    finish_refresh(ctl, via, false, now)?;
-                } else {
-                    // Settle the core's refresh if it has one; our error
-                    // says more than its "unknown path" would.
-                    let _ = finish_refresh(ctl, via, false, now);
+                let notices = probe_notices(rule_for(resp.transport, resp.status, resp.sense));
+                if !notices.is_empty() {
+                    dev.handle_notices(via, notices, now)?;
                 }
+                finish_refresh(dev, via, false, now)?;
                 return Err(e);
             }
         };
-        self.follow_moved_ports(ctl, &repr, now);
+        self.follow_moved_ports(dev, &repr, now);
         let timeout = repr.implicit_transition_timeout();
         let mut groups = 0usize;
         for d in repr.groups.iter() {
@@ -224,12 +241,12 @@ impl<const P: usize> ScsiAdapter<P> {
             }
             let group = GroupId(u32::from(d.group));
             if let Some(t) = timeout {
-                ctl.set_transition_timeout(group, t)?;
+                dev.set_transition_timeout(group, t)?;
             }
-            ctl.handle_access_state(group, d.access(), now)?;
+            dev.handle_access_state(group, d.access(), now)?;
             groups = groups.saturating_add(1);
         }
-        finish_refresh(ctl, via, true, now)?;
+        finish_refresh(dev, via, true, now)?;
         Ok(RtpgApplied::Applied { groups })
     }
 
@@ -238,14 +255,9 @@ impl<const P: usize> ScsiAdapter<P> {
     /// moves to that group in the core, with the group's reported state.
     /// A move the core refuses (its group table is full) leaves the path
     /// where it was; the next RTPG tries again.
-    fn follow_moved_ports<
-        D: Borrow<DataPlane<N>>,
-        const N: usize,
-        const Q: usize,
-        const G: usize,
-    >(
+    fn follow_moved_ports(
         &mut self,
-        ctl: &mut Controller<D, N, Q, G>,
+        dev: &mut dyn DeviceInputs,
         repr: &RtpgRepr<'_>,
         now: Instant,
     ) {
@@ -260,7 +272,7 @@ impl<const P: usize> ScsiAdapter<P> {
                 continue;
             }
             let group = GroupId(u32::from(d.group));
-            if ctl
+            if dev
                 .move_path_to_group(p.id, group, Some(d.access()), now)
                 .is_ok()
             {
@@ -316,34 +328,27 @@ impl<const P: usize> ScsiAdapter<P> {
         Ok(RtpgRead::States(repr))
     }
 
-    /// Applies a SET TARGET PORT GROUPS result for `group`, sent through
-    /// `via`: GOOD is [`ActivationResult::Done`] (the core then re-reads the
-    /// states, as scsi_dh_alua follows STPG with RTPG); busy, unit
-    /// attention, a transition under way or a lost command is
-    /// [`ActivationResult::Retry`]; a refusal (ILLEGAL REQUEST, an
-    /// unavailable port, a reservation conflict) is
-    /// [`ActivationResult::Failed`]. Unit attentions also reach the
-    /// core as notices. Data-in on an STPG makes no sense: the core is told
-    /// to retry and the error returned.
-    pub fn apply_stpg<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>(
+    /// A SET TARGET PORT GROUPS result for `group`, sent through `via`
+    /// (see [`apply`](Self::apply)).
+    fn stpg(
         &self,
-        ctl: &mut Controller<D, N, Q, G>,
+        dev: &mut dyn DeviceInputs,
         group: GroupId,
         via: PathId,
         resp: &ScsiResponse<'_>,
         now: Instant,
     ) -> Result<ActivationResult, AdapterError> {
         if let Err(e) = no_data(CommandKind::ActivateGroup { group }, resp) {
-            ctl.handle_activation_result(group, ActivationResult::Retry, now)?;
+            dev.handle_activation_result(group, ActivationResult::Retry, now)?;
             return Err(e);
         }
         let rule = rule_for(resp.transport, resp.status, resp.sense);
         let result = activation_result(rule.outcome);
         let notices = probe_notices(rule);
-        if !notices.is_empty() && self.path(via).is_ok() {
-            ctl.handle_notices(via, notices, now)?;
+        if !notices.is_empty() {
+            dev.handle_notices(via, notices, now)?;
         }
-        ctl.handle_activation_result(group, result, now)?;
+        dev.handle_activation_result(group, result, now)?;
         Ok(result)
     }
 }

@@ -84,11 +84,11 @@ fn setup(tpgs: Tpgs) -> (Mp, ScsiAdapter<8>, PathId, PathId) {
     let mut ad = ScsiAdapter::<8>::new(a.lu);
     let ctl = mp.controller_mut();
     let p1 = ad
-        .add_path(ctl, &a, path_spec(&a, NexusId(1), None).unwrap(), t(0))
+        .add_path(ctl, &a, path_spec(&a, NexusId(1), None).unwrap(), 0, t(0))
         .unwrap();
     let b = identity(tpgs, 2);
     let p2 = ad
-        .add_path(ctl, &b, path_spec(&b, NexusId(2), None).unwrap(), t(0))
+        .add_path(ctl, &b, path_spec(&b, NexusId(2), None).unwrap(), 0, t(0))
         .unwrap();
     (mp, ad, p1, p2)
 }
@@ -267,13 +267,14 @@ fn actions_this_lu_cannot_do_are_typed_errors_and_settle() {
 
     // Unknown and stale paths.
     let (mut mp, mut ad, p1, _) = setup(Tpgs::Both);
+    let tur = ad.test_unit_ready(p1).unwrap();
     ad.remove_path(mp.controller_mut(), p1, t(1)).unwrap();
     assert_eq!(
         ad.map_action(&Action::Probe(p1)),
         Err(AdapterError::UnknownPath(p1))
     );
     assert_eq!(
-        ad.apply_probe(mp.controller_mut(), p1, &ScsiResponse::GOOD, t(1)),
+        ad.apply(mp.controller_mut(), &tur, &ScsiResponse::GOOD, t(1)),
         Err(AdapterError::UnknownPath(p1))
     );
 
@@ -283,7 +284,7 @@ fn actions_this_lu_cannot_do_are_typed_errors_and_settle() {
     let mut ad = ScsiAdapter::<8>::new(a.lu);
     let ctl = mp.controller_mut();
     let p = ad
-        .add_path(ctl, &a, path_spec(&a, NexusId(1), None).unwrap(), t(0))
+        .add_path(ctl, &a, path_spec(&a, NexusId(1), None).unwrap(), 0, t(0))
         .unwrap();
     assert!(commands(&mut mp, &ad).is_empty(), "no RTPG without ALUA");
     let ctl = mp.controller_mut();
@@ -316,12 +317,12 @@ fn actions_this_lu_cannot_do_are_typed_errors_and_settle() {
         .unwrap(),
     );
     assert_eq!(
-        ad2.add_path(ctl, &b, spec, t(1)),
+        ad2.add_path(ctl, &b, spec, 0, t(1)),
         Err(AdapterError::WrongLogicalUnit)
     );
     let c = identity(Tpgs::Both, 2);
     assert_eq!(
-        ad.add_path(ctl, &c, spec, t(1)),
+        ad.add_path(ctl, &c, spec, 0, t(1)),
         Err(AdapterError::GroupMismatch {
             expected: GroupId(2),
             got: GroupId(1)
@@ -392,8 +393,9 @@ fn probe_results_as_the_tur_checker_has_them() {
         }
         let ctl = mp.controller_mut();
         assert!(!ctl.refresh_pending(p1).unwrap());
-        let got = ad.apply_probe(ctl, p1, resp, t(10)).unwrap();
-        assert_eq!(got, *want, "{resp:?}");
+        let tur = ad.test_unit_ready(p1).unwrap();
+        let got = ad.apply(ctl, &tur, resp, t(10)).unwrap();
+        assert_eq!(got, Applied::Probe(*want), "{resp:?}");
         let snap = ctl.path_snapshot(p1, &[]).unwrap();
         assert_eq!(snap.link, *link, "{resp:?}");
         assert_eq!(ctl.refresh_pending(p1).unwrap(), *refresh, "{resp:?}");
@@ -463,7 +465,7 @@ fn malformed_rtpg_fails_the_refresh_and_changes_nothing() {
         .unwrap();
     let busy = ScsiResponse::status(status::BUSY);
     assert!(matches!(
-        ad.apply_rtpg(ctl, p2, &busy, t(5)),
+        ad.apply(ctl, &r, &busy, t(5)),
         Err(AdapterError::CommandFailed {
             command: CommandKind::RefreshAccessState,
             ..
@@ -655,10 +657,15 @@ fn stpg_results() {
             assert_eq!(commands(&mut mp, &ad).len(), 1);
         }
     }
-    let (mut mp, ad, p1, _) = setup(Tpgs::Both);
+    let (mut mp, mut ad, p1, _) = setup(Tpgs::Both);
     let junk = [1u8; 4];
     assert_eq!(
-        ad.apply_probe(mp.controller_mut(), p1, &ScsiResponse::good(&junk), t(1)),
+        ad.apply(
+            mp.controller_mut(),
+            &ad.test_unit_ready(p1).unwrap(),
+            &ScsiResponse::good(&junk),
+            t(1)
+        ),
         Err(AdapterError::UnexpectedData {
             command: CommandKind::Probe,
             len: 4,

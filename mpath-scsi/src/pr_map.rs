@@ -2,9 +2,10 @@
 //! (SPC-4 6.16, 6.17), and their responses back.
 //!
 //! [`Coordinator`](mpath_core::reservation::Coordinator) speaks in
-//! [`PrAction`]s and [`PrReply`]s; this module maps them onto this crate's
-//! codecs ([`cdb`], [`PrOutParams`], [`PrInRepr`], [`classify`]), as
-//! `mpath_nvme::pr` maps them onto NVMe reservation commands. The adapter
+//! [`PrAction`]s (a [`Device`](mpath_core::Device) hands them out as
+//! `Action::Reservation`) and [`PrReply`]s; this module maps them onto this
+//! crate's codecs ([`cdb`], [`PrOutParams`], [`PrInRepr`], [`classify`]),
+//! as `mpath_nvme::pr` maps them onto NVMe reservation commands. The adapter
 //! entry points are [`ScsiAdapter::pr_command`] and
 //! [`ScsiAdapter::pr_reply`]; [`PrOptions`] does the same for an embedder
 //! without an adapter (a test tool talking to one nexus).
@@ -45,10 +46,11 @@
 //! Every decoded response carries its [`Notices`], resends included: unit
 //! attentions 2A/03 (reservations preempted), 2A/04 (released), 2A/05
 //! (registrations preempted), 29/xx (reset, I_T nexus loss). The embedder
-//! gives them to the controller and the coordinator (`handle_notices`), in
-//! either order: a preemption notice that reaches the coordinator in the
-//! middle of an operation is kept and its key check runs when the operation
-//! ends.
+//! gives them to the device (`Device::handle_notices`, which tells the
+//! controller and the coordinator) after the reply, or to a bare
+//! controller and coordinator in either order: a preemption notice that
+//! reaches the coordinator in the middle of an operation is kept and its
+//! key check runs when the operation ends.
 //!
 //! # Panic contract
 //!
@@ -386,7 +388,9 @@ impl PrAnswer<'_> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PrStep<'a> {
     /// The answer: its [`PrAnswer::reply`] goes to
-    /// [`Coordinator::reply`](mpath_core::reservation::Coordinator::reply).
+    /// [`Device::handle_reservation_reply`](mpath_core::Device::handle_reservation_reply)
+    /// (or a bare
+    /// [`Coordinator::reply`](mpath_core::reservation::Coordinator::reply)).
     Answer(PrAnswer<'a>),
     /// Send this on the same path instead and decode its response (a unit
     /// attention or busy target, or READ KEYS needing more room).
@@ -398,8 +402,8 @@ pub enum PrStep<'a> {
 pub struct PrDecoded<'a> {
     /// The answer, or the command to send instead.
     pub step: PrStep<'a>,
-    /// Notices the response carried (unit attentions): for the controller
-    /// and the coordinator, whatever the step.
+    /// Notices the response carried (unit attentions): for the device's
+    /// `handle_notices`, whatever the step.
     pub notices: Notices,
     /// Why a GOOD response was answered `Refused`: malformed or short
     /// PERSISTENT RESERVE IN data (field and offset), data-in where none

@@ -4,9 +4,10 @@
 
 mod common;
 
+use mpath_core::reservation::RegistrationScope;
 use mpath_core::{
-    AccessState, Action, ActivationResult, Config, Disposition, GroupAccess, GroupId, Instant, Io,
-    Multipath, NexusId, PathId, Tier,
+    AccessState, Action, ActivationResult, Config, DataPlane, Device, Disposition, GroupAccess,
+    GroupId, Instant, Io, Link, Multipath, NexusId, PathId, Tier,
 };
 use mpath_scsi::alua::{AluaState, SupportedStates, TpgStatus};
 use mpath_scsi::cdb::RtpgFormat;
@@ -14,8 +15,8 @@ use mpath_scsi::classify::status;
 use mpath_scsi::inquiry::Tpgs;
 use mpath_scsi::rtpg::{RelativePortId, TpgDescriptor};
 use mpath_scsi::{
-    classify_io, path_spec, Applied, CommandKind, List, PathIdentity, RtpgApplied, RtpgRepr,
-    ScsiAdapter, ScsiCommand, ScsiResponse, SenseFormat, SenseKey, SenseRepr, StpgRepr,
+    classify_io, path_spec, AdapterError, Applied, CommandKind, List, PathIdentity, RtpgApplied,
+    RtpgRepr, ScsiAdapter, ScsiCommand, ScsiResponse, SenseFormat, SenseKey, SenseRepr, StpgRepr,
     TransportStatus,
 };
 
@@ -164,10 +165,10 @@ fn alua_failover_transition_timeout_and_explicit_activation() {
     let mut ad = ScsiAdapter::<8>::new(a.lu);
     let ctl = mp.controller_mut();
     let p1 = ad
-        .add_path(ctl, &a, path_spec(&a, NexusId(1), None).unwrap(), t(0))
+        .add_path(ctl, &a, path_spec(&a, NexusId(1), None).unwrap(), 0, t(0))
         .unwrap();
     let p2 = ad
-        .add_path(ctl, &b, path_spec(&b, NexusId(2), None).unwrap(), t(0))
+        .add_path(ctl, &b, path_spec(&b, NexusId(2), None).unwrap(), 0, t(0))
         .unwrap();
 
     // RTPG: TPG 1 active/optimized, TPG 2 active/non-optimized.
@@ -295,4 +296,43 @@ fn alua_failover_transition_timeout_and_explicit_activation() {
         assert_eq!(tk.path(), p1, "I/O is back on path 1");
         mp.complete_ok(tk, now).unwrap();
     }
+}
+
+/// A probe on a path the adapter does not know (forgotten here; removed
+/// paths answer the same): `map_action` and `apply` refuse it with
+/// `UnknownPath` and change nothing, and `settle_unmapped` tells the device
+/// the path is down, since nothing can be sent on it. Driven through a
+/// `Device`, which takes the adapter's inputs like a bare controller.
+#[test]
+fn a_probe_on_an_unknown_path_is_refused_as_unknown_path() {
+    let mut dev: Device<DataPlane<8>, 8> = Device::new(
+        DataPlane::new(),
+        ScsiAdapter::<8>::core_config(Config::DEFAULT, Tpgs::NotSupported),
+        RegistrationScope::Nexus,
+    )
+    .unwrap();
+    let id = common::identity(Tpgs::NotSupported, None, 1);
+    let mut ad = ScsiAdapter::<8>::new(id.lu);
+    let spec = path_spec(&id, NexusId(1), None).unwrap();
+    let p = ad.add_path(&mut dev, &id, spec, 0, t(0)).unwrap();
+    while dev.poll_action().is_some() {}
+    let tur = ad.test_unit_ready(p).unwrap();
+    assert!(ad.forget(p));
+    let probe = Action::Probe(p);
+    assert_eq!(ad.map_action(&probe), Err(AdapterError::UnknownPath(p)));
+    let before = dev.controller().path_snapshot(p, &[]).unwrap();
+    assert_eq!(
+        ad.apply(&mut dev, &tur, &ScsiResponse::GOOD, t(1)),
+        Err(AdapterError::UnknownPath(p))
+    );
+    assert_eq!(dev.controller().path_snapshot(p, &[]).unwrap(), before);
+    assert_eq!(
+        ad.classify_completion(p, &ScsiResponse::GOOD),
+        Err(AdapterError::UnknownPath(p))
+    );
+    ad.settle_unmapped(&mut dev, &probe, t(1)).unwrap();
+    assert_eq!(
+        dev.controller().path_snapshot(p, &[]).unwrap().link,
+        Link::Down
+    );
 }

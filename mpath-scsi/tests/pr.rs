@@ -8,7 +8,8 @@ mod common;
 
 use mpath_core::reservation::*;
 use mpath_core::{
-    AccessState, Config, GroupAccess, Instant, Multipath, NexusId, Notices, PathId, Tier,
+    AccessState, Action, Config, DataPlane, Device, DeviceEvent, GroupAccess, Instant, LinkEvent,
+    NexusId, Notices, PathId, Tier,
 };
 use mpath_scsi::cdb::{CdbRepr, Command};
 use mpath_scsi::classify::status;
@@ -210,10 +211,11 @@ fn t(ms: u64) -> Instant {
     Instant::from_nanos(ms * 1_000_000)
 }
 
+/// The device (controller and coordinator behind one door), the adapter
+/// beside it, and the model logical unit.
 struct Rig {
-    mp: Multipath<8>,
+    d: Device<DataPlane<8>, 8>,
     ad: ScsiAdapter<8>,
-    c: Coordinator<8>,
     lu: Lu,
     /// Path and nexus of host A's paths.
     paths: Vec<(PathId, Nexus)>,
@@ -225,30 +227,27 @@ struct Rig {
 impl Rig {
     fn new(opts: PrOptions) -> Self {
         let id = discover(1);
-        let mut mp: Multipath<8> =
-            Multipath::new(ScsiAdapter::<8>::core_config(Config::DEFAULT, id.tpgs)).unwrap();
-        let mut ad = ScsiAdapter::new(id.lu).with_pr_options(opts);
-        let mut c = Coordinator::new(ad.registration_scope());
-        let mut paths = Vec::new();
+        let ad = ScsiAdapter::<8>::new(id.lu).with_pr_options(opts);
+        let cfg = ScsiAdapter::<8>::core_config(Config::DEFAULT, id.tpgs);
+        let d = Device::new(DataPlane::new(), cfg, ad.registration_scope()).unwrap();
+        let mut r = Rig {
+            d,
+            ad,
+            lu: Lu::default(),
+            paths: Vec::new(),
+            events: Vec::new(),
+            notices: Notices::empty(),
+            sent: 0,
+        };
         for port in 1..=PORTS {
             let id = discover(port);
             let access = Some(GroupAccess::new(AccessState::Optimized));
             let spec = path_spec(&id, NexusId(u32::from(port)), access).unwrap();
-            let p = ad.add_path(mp.controller_mut(), &id, spec, t(0)).unwrap();
             // One initiator port for every path: ALL_TG_PT covers them all.
-            c.path_added(p, 0, true);
-            paths.push((p, (HOST_A, port)));
+            let p = r.ad.add_path(&mut r.d, &id, spec, 0, t(0)).unwrap();
+            r.paths.push((p, (HOST_A, port)));
         }
-        Rig {
-            mp,
-            ad,
-            c,
-            lu: Lu::default(),
-            paths,
-            events: Vec::new(),
-            notices: Notices::empty(),
-            sent: 0,
-        }
+        r
     }
 
     fn nexus(&self, p: PathId) -> Nexus {
@@ -269,10 +268,27 @@ impl Rig {
             .exec(n, cmd.cdb(), cmd.data_out(), cmd.data_in_len())
     }
 
+    /// Carry out every action the device has: reservation commands on the
+    /// model, probes answered GOOD unless the nexus is down.
     fn run(&mut self) {
         for _ in 0..200 {
-            self.apply();
-            let Some(a) = self.c.poll_action() else { break };
+            let Some(action) = self.d.poll_action() else {
+                break;
+            };
+            let a = match action {
+                Action::Reservation(a) => a,
+                Action::Probe(p) => {
+                    let tur = self.ad.map_action(&action).unwrap().unwrap();
+                    let resp = if self.lu.down.contains(&self.nexus(p)) {
+                        ScsiResponse::transport(mpath_scsi::TransportStatus::Disrupted)
+                    } else {
+                        ScsiResponse::GOOD
+                    };
+                    self.ad.apply(&mut self.d, &tur, &resp, t(1)).unwrap();
+                    continue;
+                }
+                _ => continue,
+            };
             let mut cmd = self.ad.pr_command(&a).unwrap();
             let mut notices = Notices::empty();
             let reply = loop {
@@ -293,34 +309,27 @@ impl Rig {
                 notices |= d.notices;
                 match d.step {
                     PrStep::Resend(next) => cmd = next,
-                    PrStep::Answer(ans) => break ans.reply(self.c.key()),
+                    PrStep::Answer(ans) => break ans.reply(self.d.coordinator().key()),
                 }
             };
-            assert!(self.c.reply(a.via, reply));
+            self.d.handle_reservation_reply(a.via, reply, t(1)).unwrap();
             // After the reply: a coordinator in the middle of an operation
             // does not start a verification.
             self.notices |= notices;
             if !notices.is_empty() {
-                let _ = self
-                    .mp
-                    .controller_mut()
-                    .handle_notices(a.via, notices, t(1));
-                self.c.handle_notices(a.via, notices);
+                self.d.handle_notices(a.via, notices, t(1)).unwrap();
             }
         }
-        while let Some(e) = self.c.poll_event() {
-            self.events.push(e);
+        while let Some(e) = self.d.poll_event() {
+            if let DeviceEvent::Reservation(e) = e {
+                self.events.push(e);
+            }
         }
-        self.apply();
-    }
-
-    fn apply(&mut self) {
-        let _ = self.mp.controller_mut().apply_reservation(&self.c, t(1));
     }
 
     fn op(&mut self, op: PrOp) -> Result<PrReport, PrError> {
         self.events.clear();
-        self.c.submit(op).unwrap();
+        self.d.reservation(op, t(1)).unwrap();
         self.run();
         self.events
             .iter()
@@ -363,13 +372,13 @@ fn per_nexus_registration_reserve_and_move_when_the_holder_dies() {
         .all(|(_, p)| p.sa_key == OURS && !p.all_tg_pt && !p.aptpl));
     assert_eq!(r.lu.regs.len(), 3);
     for &(p, _) in &r.paths {
-        assert!(r.c.admitted(p));
-        assert_eq!(r.mp.controller().tier(p).unwrap(), Tier::Optimized);
+        assert!(r.d.coordinator().admitted(p));
+        assert_eq!(r.d.tier(p).unwrap(), Tier::Optimized);
     }
 
     r.op(PrOp::Reserve(PrType::WriteExclusiveRegistrantsOnly))
         .unwrap();
-    let holder = r.c.holder().unwrap();
+    let holder = r.d.coordinator().holder().unwrap();
     let (hn, t0) = r.lu.resv.unwrap();
     assert_eq!(hn, r.nexus(holder));
     assert_eq!(core_type(t0), PrType::WriteExclusiveRegistrantsOnly);
@@ -382,7 +391,7 @@ fn per_nexus_registration_reserve_and_move_when_the_holder_dies() {
     // The holder's nexus dies: the coordinator preempts its own key from a
     // live path, which becomes the holder, and re-registers the others.
     r.lu.down.push(hn);
-    r.c.path_down(holder);
+    r.d.handle_link(holder, LinkEvent::Down, t(1)).unwrap();
     r.run();
     let new = r
         .events
@@ -394,8 +403,8 @@ fn per_nexus_registration_reserve_and_move_when_the_holder_dies() {
         .expect("moved");
     assert_ne!(new, holder);
     assert_eq!(r.lu.resv.map(|x| x.0), Some(r.nexus(new)));
-    assert_eq!(r.c.holder(), Some(new));
-    assert!(!r.c.is_quiesced());
+    assert_eq!(r.d.coordinator().holder(), Some(new));
+    assert!(!r.d.coordinator().is_quiesced());
     let live: Vec<u64> =
         r.lu.regs
             .iter()
@@ -432,7 +441,7 @@ fn all_tg_pt_registers_once_per_initiator_port_with_aptpl_when_asked() {
     assert!(p.all_tg_pt && p.aptpl && p.sa_key == OURS);
     assert_eq!(r.lu.regs.len(), 3, "ALL_TG_PT registered every target port");
     for &(p, _) in &r.paths {
-        assert!(r.c.admitted(p));
+        assert!(r.d.coordinator().admitted(p));
     }
     let rep = r.op(PrOp::ReadKeys).unwrap();
     assert_eq!(rep.keys, Some((3, 3)));
@@ -515,13 +524,13 @@ fn another_host_preempts_and_the_unit_attention_fences_us() {
     }
     assert_eq!(r.lu.ua.len(), 3, "2A/05 for each of our nexuses");
     // Our next command meets the unit attention: REGISTRATIONS PREEMPTED.
-    let _ = r.c.submit(PrOp::ReadKeys);
+    r.d.reservation(PrOp::ReadKeys, t(1)).unwrap();
     r.run();
     assert!(r.notices.contains(Notices::REGISTRATIONS_PREEMPTED));
-    assert!(r.c.is_fenced());
+    assert!(r.d.coordinator().is_fenced());
     assert!(r.events.contains(&PrEvent::Fenced));
     for &(p, _) in &r.paths {
-        assert!(!r.c.admitted(p));
+        assert!(!r.d.coordinator().admitted(p));
     }
 }
 
@@ -537,7 +546,7 @@ fn responses_go_to_their_own_entry_point_and_paths_must_be_known() {
         .unwrap();
     assert_eq!(cmd.kind().name(), "PERSISTENT RESERVE OUT");
     assert_eq!(
-        r.ad.apply(r.mp.controller_mut(), &cmd, &ScsiResponse::GOOD, t(2)),
+        r.ad.apply(&mut r.d, &cmd, &ScsiResponse::GOOD, t(2)),
         Err(AdapterError::WrongEntry {
             command: cmd.kind()
         })
