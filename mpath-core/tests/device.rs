@@ -520,3 +520,74 @@ fn every_command_reaches_the_controller() {
         Err(Error::Time(_))
     ));
 }
+
+/// A unit attention saying our registrations were preempted comes with a
+/// completion whose outcome is "retry on the same path". The device hands
+/// the notice to the coordinator before it routes the retry, and holds I/O
+/// while the coordinator checks the keys: the retry is held, not sent
+/// again behind another host's fence, and it ends `Fenced`.
+#[test]
+fn a_preemption_unit_attention_holds_the_retry_until_the_keys_are_checked() {
+    let mut r = Rig::new(2);
+    r.run(ms(0));
+    r.op(PrOp::Register(OURS), ms(1)).unwrap();
+    let t = match r.d.submit(Io::write(1, 4096, 3), ms(2)).unwrap() {
+        Disposition::Dispatch(t) => t,
+        other => panic!("{other:?}"),
+    };
+    r.t.regs.retain(|reg| reg.1 != OURS);
+    let ua = Completion {
+        outcome: Outcome::Retry {
+            reason: RetryReason::UnitAttention,
+            delay: Duration::ZERO,
+        },
+        notices: Notices::REGISTRATIONS_PREEMPTED,
+    };
+    assert_eq!(
+        r.d.handle_completion(t, ua, ms(3)).unwrap(),
+        Disposition::Queued,
+        "held while the keys are read"
+    );
+    assert!(r.d.coordinator().is_quiesced());
+    assert_eq!(r.d.data_plane().selectable(), 0);
+    let mut failed = None;
+    while let Some(a) = r.d.poll_action() {
+        match a {
+            Action::Reservation(pa) => {
+                assert_eq!(pa.command, PrCommand::ReadKeys);
+                let reply = r.t.exec(nexus(pa.via), pa.command, OURS);
+                r.d.handle_reservation_reply(pa.via, reply, ms(4)).unwrap();
+            }
+            Action::Fail { io, error } => failed = Some((io.tag, error)),
+            Action::Dispatch(t) => panic!("sent again behind the fence: {t:?}"),
+            _ => {}
+        }
+    }
+    assert!(r.d.coordinator().is_fenced());
+    assert_eq!(failed, Some((IoTag(1), IoError::Fenced)));
+}
+
+/// A reservation operation the coordinator refuses changes nothing: not
+/// the clock, not the timers that were due.
+#[test]
+fn a_refused_reservation_operation_changes_nothing() {
+    let mut r = Rig::new(2);
+    r.run(ms(0));
+    r.d.reservation(PrOp::Register(OURS), ms(1)).unwrap();
+    let before = format!("{:?}", r.d);
+    // Busy: the first operation has not finished. A probe was due at 5 s.
+    assert_eq!(
+        r.d.reservation(PrOp::ReadKeys, secs(10)),
+        Err(DeviceError::Reservation(PrError::Busy))
+    );
+    assert_eq!(format!("{:?}", r.d), before);
+    assert_eq!(r.d.now(), ms(1));
+    assert!(matches!(
+        r.d.reservation(PrOp::ReadKeys, ms(0)),
+        Err(DeviceError::Device(Error::Time(_)))
+    ));
+    assert_eq!(format!("{:?}", r.d), before);
+    assert_eq!(r.d.admitted(r.paths[0]), Ok(false), "registering");
+    let stale = PathId::from_raw(r.paths[0].to_raw() + 0x0001_0000);
+    assert_eq!(r.d.admitted(stale), Err(Error::UnknownPath(stale)));
+}

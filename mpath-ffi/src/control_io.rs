@@ -1,19 +1,22 @@
-//! I/O on the control plane: the slow-path submit, completions that were
-//! not plain successes, cancel, and `mpath_poll_action`, with the two
-//! outputs they produce ([`MpathDisposition`], [`MpathAction`]).
+//! I/O on the device: the slow-path submit, completions that were not
+//! plain successes, cancel, and `mpath_poll_action`, with the two outputs
+//! they produce ([`MpathDisposition`], [`MpathAction`]). `mpath_poll_action`
+//! is the device's one action stream: the controller's actions (probes,
+//! access-state re-reads, activations, held-I/O dispatches and failures,
+//! head changes), then the reservation coordinator's commands.
 //!
 //! A dispatch hands a ticket to C. It goes into a ticket slot the caller
 //! passes ([`MpathTicket`]); an export that may dispatch refuses a slot
 //! that still holds a started I/O with `-EEXIST` before changing anything.
 
 use crate::codes::{MpathActionKind, MpathDispositionKind, MpathIoError, MPATH_CODE_UNKNOWN};
-use crate::controller::MpathDevice;
+use crate::device::{at, MpathDevice};
 use crate::errno;
 use crate::io::{io_error_codes, MpathCompletion, MpathIo, MpathTicket};
 use crate::reservation::MpathPrAction;
 use crate::{found, need, ret, Ret};
 use core::ffi::c_int;
-use mpath_core::{Action, Disposition, Instant, Io, IoError, IoTag};
+use mpath_core::{Action, Disposition, Io, IoError, IoTag};
 
 /// What became of an I/O the control plane was handed
 /// ([`Disposition`]).
@@ -76,7 +79,8 @@ pub struct MpathAction {
     /// [`MpathActionKind`] code.
     pub kind: u32,
     /// `Dispatch`: the ticket's path; `Probe`: the path to probe;
-    /// `RefreshAccessState`, `ActivateGroup`: the path to send it on.
+    /// `RefreshAccessState`, `ActivateGroup`, `Reservation`: the path to
+    /// send it on.
     pub path: u32,
     /// `ActivateGroup`, `TransitionTimedOut`: the group.
     pub group: u32,
@@ -88,7 +92,7 @@ pub struct MpathAction {
     pub errno: c_int,
     /// `Dispatch`, `Fail`: the I/O.
     pub io: MpathIo,
-    /// `Reservation`: the command.
+    /// `Reservation`: the command (`pr.via` is `path`).
     pub pr: MpathPrAction,
 }
 
@@ -128,6 +132,7 @@ impl MpathAction {
             Action::HeadLive => MpathActionKind::HeadLive,
             Action::HeadRemoved => MpathActionKind::HeadRemoved,
             Action::Reservation(a) => {
+                out.path = a.via.to_raw();
                 out.pr = MpathPrAction::of(a);
                 MpathActionKind::Reservation
             }
@@ -141,7 +146,7 @@ impl MpathAction {
     }
 }
 
-/// Submit an I/O through the control plane (the slow path when
+/// Submit an I/O through the device (the slow path when
 /// `mpath_dp_submit` found no path, or the only path for a single-threaded
 /// embedder). A `Dispatch` puts the ticket in the empty slot `ticket`.
 #[allow(unsafe_code)]
@@ -158,8 +163,8 @@ pub extern "C" fn mpath_submit(
         let io: Io = need(io)?.decode()?;
         slot.check_empty()?;
         let d = dev
-            .ctl
-            .submit(io, Instant::from_nanos(now_ns))
+            .dev
+            .submit(io, at(now_ns))
             .map_err(|r| errno::of_error(r.error))?;
         *out = MpathDisposition::of(d, slot);
         Ok(0)
@@ -169,8 +174,11 @@ pub extern "C" fn mpath_submit(
 /// Hand back a completion that was not a plain success on the data plane
 /// (successes may come here too). Takes the ticket out of the slot; if
 /// the I/O is dispatched again, its new ticket goes back into the same
-/// slot. Refused (`-ERANGE`, time going backwards; `-EINVAL`, an unknown
-/// code): the ticket stays in the slot, nothing changed.
+/// slot. A path error takes the path down for the controller and the
+/// reservation coordinator (which moves a reservation its nexus held);
+/// reservation notices reach the coordinator. Refused (`-ERANGE`, time
+/// going backwards; `-EINVAL`, an unknown code; `-EXDEV`, another
+/// device's ticket): the ticket stays in the slot, nothing changed.
 #[allow(unsafe_code)]
 #[no_mangle]
 pub extern "C" fn mpath_handle_completion(
@@ -184,10 +192,7 @@ pub extern "C" fn mpath_handle_completion(
         let (dev, slot, out) = (need(dev)?, need(ticket)?, need(out)?);
         let completion = need(completion)?.decode()?;
         let t = slot.take()?;
-        match dev
-            .ctl
-            .handle_completion(t, completion, Instant::from_nanos(now_ns))
-        {
+        match dev.dev.handle_completion(t, completion, at(now_ns)) {
             Ok(d) => {
                 *out = MpathDisposition::of(d, slot);
                 Ok(0)
@@ -213,8 +218,8 @@ pub extern "C" fn mpath_cancel(
     ret((|| -> Ret {
         let (dev, out) = (need(dev)?, need(out_io)?);
         let io = dev
-            .ctl
-            .cancel(IoTag(tag), Instant::from_nanos(now_ns))
+            .dev
+            .cancel(IoTag(tag), at(now_ns))
             .map_err(errno::of_error)?;
         *out = MpathIo::of(&io);
         Ok(0)
@@ -223,7 +228,11 @@ pub extern "C" fn mpath_cancel(
 
 /// The next thing to do: `1` and `*out` (a `Dispatch` puts its ticket in
 /// the empty slot `ticket`), or `0` when there is nothing. Call until `0`
-/// after every input.
+/// after every input. Controller actions come first, then reservation
+/// commands (`Reservation`: send `pr` on `path`, answer with
+/// `mpath_handle_reservation_reply`). Actions are computed from state, so
+/// one not polled is not lost. `-EEXIST` (nothing taken) if `ticket`
+/// holds a started I/O.
 #[allow(unsafe_code)]
 #[no_mangle]
 pub extern "C" fn mpath_poll_action(
@@ -234,7 +243,7 @@ pub extern "C" fn mpath_poll_action(
     ret((|| -> Ret {
         let (dev, out, slot) = (need(dev)?, need(out)?, need(ticket)?);
         slot.check_empty()?;
-        match dev.ctl.poll_action() {
+        match dev.dev.poll_action() {
             Some(a) => {
                 *out = MpathAction::of(a, slot);
                 Ok(found(true))

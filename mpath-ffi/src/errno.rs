@@ -13,12 +13,12 @@
 //! | `-EFAULT` | a required pointer was `NULL` |
 //! | `-EINVAL` | a code outside its table, a flag not 0/1, an unknown path, an invalid configuration |
 //! | `-ESTALE` | the path was removed (its slot may hold another path now) |
-//! | `-ENOENT` | unknown group, no held I/O with that tag, not a coordinator member, an empty ticket slot |
+//! | `-ENOENT` | unknown group, no held I/O with that tag, an empty ticket slot |
 //! | `-EEXIST` | a path over that nexus exists; an output ticket slot already holds a started I/O |
 //! | `-ENOSPC` | the path or group table is full |
 //! | `-ERANGE` | `now` is earlier than a time already seen |
 //! | `-EXDEV` | the ticket was issued by another device's data plane |
-//! | `-EPROTO` | a result for a command that is not pending |
+//! | `-EPROTO` | a result for a command that is not pending (a refresh, an activation, a reservation command) |
 //! | `-ENODEV` | the multipath head was removed |
 //! | `-EAGAIN` | another reservation operation runs (or its result is unpolled) |
 //! | `-ENOLINK` | no registered path to send a reservation command on |
@@ -28,10 +28,15 @@
 //! | `-EPERM` | release of a reservation this host does not hold |
 //! | `-EACCES` | fenced by another host's preemption |
 //! | `-EIO` | an error this library predates |
+//!
+//! A device's reservation operation (`mpath_reservation`) fails with a
+//! [`DeviceError`]: the device's own refusal maps as any other input's
+//! ([`of_error`]), the coordinator's as [`of_pr_error`]; the two sets do
+//! not overlap except in `-EIO`.
 
 use core::ffi::c_int;
 use mpath_core::reservation::PrError;
-use mpath_core::{ConfigError, Error, IoError, TargetError, TimeError};
+use mpath_core::{ConfigError, DeviceError, Error, IoError, TargetError, TimeError};
 
 /// Operation not permitted.
 pub const EPERM: c_int = 1;
@@ -117,6 +122,17 @@ pub fn of_pr_error(e: PrError) -> c_int {
         PrError::Refused => -EREMOTEIO,
         PrError::NotHolder => -EPERM,
         PrError::Fenced => -EACCES,
+        _ => -EIO,
+    }
+}
+
+/// A device's refusal of a reservation operation as a negative errno: the
+/// device's (time going backwards, removed head) as [`of_error`], the
+/// coordinator's as [`of_pr_error`].
+pub fn of_device_error(e: DeviceError) -> c_int {
+    match e {
+        DeviceError::Device(e) => of_error(e),
+        DeviceError::Reservation(e) => of_pr_error(e),
         _ => -EIO,
     }
 }

@@ -8,11 +8,10 @@
 //! the exact figures of the library actually linked, for a C start-up check
 //! that its header matches.
 
-use crate::controller::MpathDevice;
 use crate::dataplane::{MpathCursor, MpathDataPlane};
+use crate::device::MpathDevice;
 use crate::errno::EINVAL;
 use crate::io::MpathTicket;
-use crate::reservation::MpathCoordinator;
 use crate::{need, ret, Ret};
 use core::ffi::c_int;
 use core::mem::{align_of, size_of};
@@ -30,10 +29,6 @@ pub const MPATH_CURSOR_ALIGN: usize = 8;
 pub const MPATH_DEVICE_SIZE: usize = 49152;
 /// Alignment of an [`MpathDevice`].
 pub const MPATH_DEVICE_ALIGN: usize = 8;
-/// Bytes to reserve for an [`MpathCoordinator`].
-pub const MPATH_COORDINATOR_SIZE: usize = 8192;
-/// Alignment of an [`MpathCoordinator`].
-pub const MPATH_COORDINATOR_ALIGN: usize = 8;
 /// Bytes to reserve for an [`MpathTicket`].
 pub const MPATH_TICKET_SIZE: usize = 64;
 /// Alignment of an [`MpathTicket`].
@@ -46,8 +41,6 @@ const _: () = {
     assert!(align_of::<MpathCursor>() <= MPATH_CURSOR_ALIGN);
     assert!(size_of::<MpathDevice>() <= MPATH_DEVICE_SIZE);
     assert!(align_of::<MpathDevice>() <= MPATH_DEVICE_ALIGN);
-    assert!(size_of::<MpathCoordinator>() <= MPATH_COORDINATOR_SIZE);
-    assert!(align_of::<MpathCoordinator>() <= MPATH_COORDINATOR_ALIGN);
     assert!(size_of::<MpathTicket>() <= MPATH_TICKET_SIZE);
     assert!(align_of::<MpathTicket>() <= MPATH_TICKET_ALIGN);
 };
@@ -59,10 +52,10 @@ c_enum! {
         DataPlane = 0,
         /// [`MpathCursor`].
         Cursor = 1,
-        /// [`MpathDevice`].
+        /// [`MpathDevice`] (the controller and the reservation coordinator).
         Device = 2,
-        /// [`MpathCoordinator`].
-        Coordinator = 3,
+        // 3 was the separate reservation coordinator, now inside the
+        // device; not reused, so a stale header's code is refused.
         /// [`MpathTicket`].
         Ticket = 4,
     }
@@ -111,12 +104,6 @@ pub extern "C" fn mpath_object_layout(object: u32, out: Option<&mut MpathLayout>
                     align_of::<MpathDevice>(),
                     MPATH_DEVICE_SIZE,
                     MPATH_DEVICE_ALIGN,
-                ),
-                MpathObject::Coordinator => (
-                    size_of::<MpathCoordinator>(),
-                    align_of::<MpathCoordinator>(),
-                    MPATH_COORDINATOR_SIZE,
-                    MPATH_COORDINATOR_ALIGN,
                 ),
                 MpathObject::Ticket => (
                     size_of::<MpathTicket>(),

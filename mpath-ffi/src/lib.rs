@@ -2,17 +2,32 @@
 //!
 //! This is the seed of the C interface a kernel module or a C daemon links
 //! against. It instantiates the core once, at the sizes such embedders use:
-//! [`DataPlane<64>`](mpath_core::DataPlane), a controller borrowing it
-//! (`Controller<&'static DataPlane<64>, 64, 256, 16>`: 64 paths, 256 held
-//! I/Os, 16 access-state groups) and
-//! [`Coordinator<64>`](mpath_core::reservation::Coordinator), and exports
-//! every input and output of the three as an `extern "C"` function named
+//! [`DataPlane<64>`](mpath_core::DataPlane) and a
+//! [`Device`](mpath_core::Device) publishing to it
+//! (`Device<&'static DataPlane<64>, 64, 256, 16>`: 64 paths, 256 held
+//! I/Os, 16 access-state groups), the controller and the
+//! persistent-reservation coordinator behind one door. It exports every
+//! input and output of the two as an `extern "C"` function named
 //! `mpath_*`. It allocates nothing and holds no global state.
+//!
+//! # The device's call order
+//!
+//! As on the core's `Device`: each fact goes in once, through one
+//! `mpath_*` input or command taking `now_ns` (`mpath_add_path`,
+//! `mpath_handle_completion`, `mpath_handle_probe`,
+//! `mpath_handle_reservation_reply`, `mpath_reservation`,
+//! `mpath_fail_path`, ...). After each, C drains the outputs:
+//! `mpath_poll_action` until `0` (probes, access-state re-reads,
+//! activations, held-I/O dispatches and failures, and reservation
+//! commands, each answered with its `mpath_handle_*` input), then
+//! `mpath_poll_event` until `0` (path and tier changes, reservation
+//! results, fences and moves), then `mpath_poll_timeout` to arm a timer
+//! that calls `mpath_handle_timeout`.
 //!
 //! # Conventions
 //!
 //! - **Objects live in caller memory.** [`MpathDataPlane`], [`MpathCursor`],
-//!   [`MpathDevice`], [`MpathCoordinator`] and [`MpathTicket`] are opaque:
+//!   [`MpathDevice`] and [`MpathTicket`] are opaque:
 //!   the caller reserves `MPATH_*_SIZE` bytes aligned to `MPATH_*_ALIGN`
 //!   (see [`layout`]) and hands them to the matching `mpath_*_init`, which
 //!   returns the same memory as the typed object (or `NULL`, with the
@@ -21,7 +36,10 @@
 //! - **Return values.** Functions return `int`: `0` for done, `1`/`0` for
 //!   "got one"/"none" where they poll or look something up, and a negative
 //!   errno ([`errno`]) when the input was refused, in which case nothing
-//!   changed. Results come back through out-parameters.
+//!   changed (one exception, documented on `mpath_reservation`: an
+//!   operation the reservation coordinator refuses has still acted on the
+//!   deadlines up to its time, as `mpath_handle_timeout` would). Results
+//!   come back through out-parameters.
 //! - **Pointers.** A `NULL` pointer parameter is refused with `-EFAULT`
 //!   (the Rust side takes `Option<&T>`, so the check costs no `unsafe`),
 //!   except where `NULL` has a documented meaning (no group for
@@ -40,8 +58,8 @@
 //! As in the core: the data-plane functions (`mpath_dp_*`) take a shared
 //! `const struct mpath_dataplane *` and may run on every CPU at once, each
 //! with its own [`MpathCursor`]; everything taking a `struct mpath_device *`
-//! or `struct mpath_coordinator *` must be serialised by the caller. The
-//! data plane must outlive the device that publishes to it.
+//! must be serialised by the caller. The data plane must outlive the
+//! device that publishes to it.
 //!
 //! # Panics, floats, stack
 //!
@@ -107,13 +125,16 @@ extern crate std;
 pub mod codes;
 pub mod config;
 pub mod control_io;
-pub mod controller;
 pub mod dataplane;
+pub mod device;
 pub mod errno;
+pub mod events;
 pub mod io;
 pub mod layout;
+pub mod paths;
 pub mod reservation;
 pub mod snapshot;
+pub mod transport;
 
 #[cfg(feature = "gate-selftest")]
 pub mod gate_selftest;
@@ -122,10 +143,9 @@ pub mod gate_selftest;
 mod tests;
 
 pub use config::MpathConfig;
-pub use controller::MpathDevice;
 pub use dataplane::{MpathCursor, MpathDataPlane};
+pub use device::MpathDevice;
 pub use io::{MpathIo, MpathTicket};
-pub use reservation::MpathCoordinator;
 
 use core::ffi::c_int;
 

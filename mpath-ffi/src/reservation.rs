@@ -1,29 +1,23 @@
-//! The persistent-reservation coordinator at the boundary
-//! ([`Coordinator<64>`](Coordinator)): path events, user operations and
-//! replies in; PR commands (`mpath_pr_poll_action`) and events
-//! (`mpath_pr_poll_event`) out. Feed its view to the device with
-//! `mpath_apply_reservation` after every input. Serialise calls on one
-//! coordinator.
+//! Persistent reservations on the device: operations in
+//! (`mpath_reservation`), the commands the device asks for (an
+//! [`MpathAction`](crate::control_io::MpathAction) of kind `Reservation`,
+//! from `mpath_poll_action`) answered with `mpath_handle_reservation_reply`,
+//! results and moves out as events (`mpath_poll_event`), and the
+//! coordinator's view (`mpath_pr_*` getters).
+//!
+//! The coordinator lives inside the device: paths added, removed, failed
+//! or brought back, nexus replacements and reservation notices reach it
+//! from the device's own inputs, and its view closes the controller's
+//! admission gate. Nothing needs copying between the two halves.
 
 use crate::codes::{
     MpathPrCommand, MpathPrEventKind, MpathPrOpKind, MpathPrReplyKind, MpathPrType, MpathRegState,
-    MpathRegistrationScope,
 };
-use crate::dataplane::MPATH_MAX_PATHS;
+use crate::device::{at, path, MpathDevice};
 use crate::errno::{self, ENOENT};
-use crate::io::notices;
 use crate::{flag, found, need, ret, u8_of, Ret};
 use core::ffi::c_int;
-use core::mem::MaybeUninit;
-use mpath_core::reservation::{Coordinator, PrAction, PrCommand, PrEvent, PrOp, PrReply, PrReport};
-use mpath_core::PathId;
-
-/// Keeps one logical persistent reservation correct over a changing set of
-/// paths (opaque).
-#[derive(Debug)]
-pub struct MpathCoordinator {
-    pub(crate) pr: Coordinator<MPATH_MAX_PATHS>,
-}
+use mpath_core::reservation::{PrAction, PrCommand, PrEvent, PrOp, PrReply, PrReport};
 
 /// A user operation ([`PrOp`]).
 #[repr(C)]
@@ -94,7 +88,8 @@ impl MpathPrOp {
     }
 }
 
-/// One PR command to send on a path ([`PrAction`]).
+/// One PR command to send on a path ([`PrAction`]): the `pr` of an
+/// [`MpathAction`](crate::control_io::MpathAction) of kind `Reservation`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MpathPrAction {
@@ -160,7 +155,8 @@ impl MpathPrAction {
     }
 }
 
-/// The transport's answer to a PR command ([`PrReply`]).
+/// The transport's answer to a PR command ([`PrReply`]), for
+/// `mpath_handle_reservation_reply`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MpathPrReply {
@@ -255,7 +251,8 @@ impl MpathPrReport {
     }
 }
 
-/// Something the embedder should know ([`PrEvent`]).
+/// Something the reservation coordinator reports ([`PrEvent`]): the `pr`
+/// of an [`MpathEvent`](crate::events::MpathEvent) of kind `Reservation`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MpathPrEvent {
@@ -277,7 +274,7 @@ pub struct MpathPrEvent {
 }
 
 impl MpathPrEvent {
-    fn of(e: PrEvent) -> Self {
+    pub(crate) fn of(e: PrEvent) -> Self {
         let mut out = MpathPrEvent::default();
         out.kind = match e {
             PrEvent::Finished { op, result } => {
@@ -298,59 +295,79 @@ impl MpathPrEvent {
     }
 }
 
-fn path(raw: u32) -> PathId {
-    PathId::from_raw(raw)
-}
+// ----- operation and replies -----
 
-/// Run `f` on the coordinator (path events: they return nothing).
-fn on_pr(
-    pr: Option<&mut MpathCoordinator>,
-    f: impl FnOnce(&mut Coordinator<MPATH_MAX_PATHS>),
-) -> c_int {
-    ret(need(pr).map(|pr| {
-        f(&mut pr.pr);
-        0
-    }))
-}
-
-// ----- lifecycle and getters -----
-
-/// Make `mem` a coordinator with no paths and no key, registering in
-/// `scope` ([`MpathRegistrationScope`] code). Returns `mem` as the
-/// coordinator, or `NULL` with `*err` (if not `NULL`) set to `-EFAULT` or
-/// `-EINVAL`.
+/// Start a persistent-reservation operation; its result comes as an
+/// event of kind `Reservation` (`pr.kind` `Finished`). The time is checked
+/// like any input's (`-ERANGE`). Refused by the coordinator, the operation
+/// did not start: `-EAGAIN` while another runs or its result is unpolled,
+/// `-ENOKEY` with no key registered, `-EACCES` fenced (the `errno` module
+/// lists them). The device acts on deadlines up to `now_ns` first, as
+/// `mpath_handle_timeout` would, so a refused operation leaves the device
+/// as that call would.
 #[allow(unsafe_code)]
 #[no_mangle]
-pub extern "C" fn mpath_pr_init<'a>(
-    mem: Option<&'a mut MaybeUninit<MpathCoordinator>>,
-    scope: u32,
-    err: Option<&mut c_int>,
-) -> Option<&'a mut MpathCoordinator> {
-    let made = (|| -> Result<&'a mut MpathCoordinator, c_int> {
-        let mem = need(mem)?;
-        let scope = MpathRegistrationScope::parse(scope)?.to_core();
-        Ok(mem.write(MpathCoordinator {
-            pr: Coordinator::new(scope),
-        }))
-    })();
-    match made {
-        Ok(pr) => Some(pr),
-        Err(e) => {
-            if let Some(err) = err {
-                *err = e;
-            }
-            None
-        }
-    }
+pub extern "C" fn mpath_reservation(
+    dev: Option<&mut MpathDevice>,
+    op: Option<&MpathPrOp>,
+    now_ns: u64,
+) -> c_int {
+    ret((|| -> Ret {
+        let (dev, op) = (need(dev)?, need(op)?.decode()?);
+        let now = at(now_ns);
+        // The core's `Device::reservation` runs the timers, then asks the
+        // coordinator, and on a refusal returns before telling the
+        // coordinator what the timers changed (a probe that timed out).
+        // Running them through the full input first keeps both halves in
+        // step whatever the coordinator answers; the second run is a no-op.
+        dev.dev.handle_timeout(now).map_err(errno::of_error)?;
+        dev.dev
+            .reservation(op, now)
+            .map_err(errno::of_device_error)?;
+        Ok(0)
+    })())
+}
+
+/// The answer to the reservation command the device sent on `via` (an
+/// action of kind `Reservation`). `PathFailed` takes the path down for the
+/// controller too. `-EPROTO` if no command is awaiting its answer on `via`;
+/// `-EINVAL` for a code outside its table; nothing changed on a refusal.
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn mpath_handle_reservation_reply(
+    dev: Option<&mut MpathDevice>,
+    via: u32,
+    reply: Option<&MpathPrReply>,
+    now_ns: u64,
+) -> c_int {
+    ret((|| -> Ret {
+        let (dev, reply) = (need(dev)?, need(reply)?.decode()?);
+        dev.dev
+            .handle_reservation_reply(path(via), reply, at(now_ns))
+            .map_err(errno::of_error)?;
+        Ok(0)
+    })())
+}
+
+// ----- the coordinator's view -----
+
+/// `Ok` if `path_id` is a present path of the device (`-EINVAL` unknown,
+/// `-ESTALE` removed), so the per-path getters below refuse what the
+/// device's inputs refuse.
+fn present(dev: &MpathDevice, path_id: u32) -> Result<(), c_int> {
+    dev.dev
+        .tier(path(path_id))
+        .map(|_| ())
+        .map_err(errno::of_error)
 }
 
 /// The key this host registers: `1` and `*out`, or `0` for none.
 #[allow(unsafe_code)]
 #[no_mangle]
-pub extern "C" fn mpath_pr_key(pr: Option<&MpathCoordinator>, out: Option<&mut u64>) -> c_int {
+pub extern "C" fn mpath_pr_key(dev: Option<&MpathDevice>, out: Option<&mut u64>) -> c_int {
     ret((|| -> Ret {
         let out = need(out)?;
-        match need(pr)?.pr.key() {
+        match need(dev)?.dev.coordinator().key() {
             Some(k) => {
                 *out = k;
                 Ok(1)
@@ -363,13 +380,10 @@ pub extern "C" fn mpath_pr_key(pr: Option<&MpathCoordinator>, out: Option<&mut u
 /// The reservation type held: `1` and `*out` ([`MpathPrType`] code), or `0`.
 #[allow(unsafe_code)]
 #[no_mangle]
-pub extern "C" fn mpath_pr_reservation(
-    pr: Option<&MpathCoordinator>,
-    out: Option<&mut u32>,
-) -> c_int {
+pub extern "C" fn mpath_pr_reservation(dev: Option<&MpathDevice>, out: Option<&mut u32>) -> c_int {
     ret((|| -> Ret {
         let out = need(out)?;
-        match need(pr)?.pr.reservation() {
+        match need(dev)?.dev.coordinator().reservation() {
             Some(t) => {
                 *out = MpathPrType::of(t);
                 Ok(1)
@@ -383,10 +397,10 @@ pub extern "C" fn mpath_pr_reservation(
 /// or `0`.
 #[allow(unsafe_code)]
 #[no_mangle]
-pub extern "C" fn mpath_pr_holder(pr: Option<&MpathCoordinator>, out: Option<&mut u32>) -> c_int {
+pub extern "C" fn mpath_pr_holder(dev: Option<&MpathDevice>, out: Option<&mut u32>) -> c_int {
     ret((|| -> Ret {
         let out = need(out)?;
-        match need(pr)?.pr.holder() {
+        match need(dev)?.dev.coordinator().holder() {
             Some(p) => {
                 *out = p.to_raw();
                 Ok(1)
@@ -396,201 +410,76 @@ pub extern "C" fn mpath_pr_holder(pr: Option<&MpathCoordinator>, out: Option<&mu
     })())
 }
 
-/// `1` if another host preempted us.
+/// `1` if another host preempted us (I/O fails until the user acts).
 #[allow(unsafe_code)]
 #[no_mangle]
-pub extern "C" fn mpath_pr_is_fenced(pr: Option<&MpathCoordinator>) -> c_int {
-    ret(need(pr).map(|p| found(p.pr.is_fenced())))
+pub extern "C" fn mpath_pr_is_fenced(dev: Option<&MpathDevice>) -> c_int {
+    ret(need(dev).map(|d| found(d.dev.coordinator().is_fenced())))
 }
 
-/// `1` while I/O must be held (the reservation is being moved).
+/// `1` while I/O is held because the reservation is being moved.
 #[allow(unsafe_code)]
 #[no_mangle]
-pub extern "C" fn mpath_pr_is_quiesced(pr: Option<&MpathCoordinator>) -> c_int {
-    ret(need(pr).map(|p| found(p.pr.is_quiesced())))
+pub extern "C" fn mpath_pr_is_quiesced(dev: Option<&MpathDevice>) -> c_int {
+    ret(need(dev).map(|d| found(d.dev.coordinator().is_quiesced())))
 }
 
-/// `1` if the PR gate is closed to unregistered paths.
+/// `1` if the reservation gate is closed to unregistered paths (a key is
+/// set, or the device is fenced).
 #[allow(unsafe_code)]
 #[no_mangle]
-pub extern "C" fn mpath_pr_key_active(pr: Option<&MpathCoordinator>) -> c_int {
-    ret(need(pr).map(|p| found(p.pr.key_active())))
+pub extern "C" fn mpath_pr_key_active(dev: Option<&MpathDevice>) -> c_int {
+    ret(need(dev).map(|d| found(d.dev.coordinator().key_active())))
 }
 
-/// `1` if `path` may carry I/O as far as reservations go.
+/// `1` if the path may carry I/O as far as reservations go, else `0`.
 #[allow(unsafe_code)]
 #[no_mangle]
-pub extern "C" fn mpath_pr_admitted(pr: Option<&MpathCoordinator>, path_id: u32) -> c_int {
-    ret(need(pr).map(|p| found(p.pr.admitted(path(path_id)))))
-}
-
-/// `1` if the coordinator counts the path as able to carry its commands,
-/// `0` if not; `-ENOENT` for a path it does not have.
-#[allow(unsafe_code)]
-#[no_mangle]
-pub extern "C" fn mpath_pr_is_up(pr: Option<&MpathCoordinator>, path_id: u32) -> c_int {
+pub extern "C" fn mpath_pr_admitted(dev: Option<&MpathDevice>, path_id: u32) -> c_int {
     ret((|| -> Ret {
-        let up = need(pr)?.pr.is_up(path(path_id)).ok_or(-ENOENT)?;
+        let dev = need(dev)?;
+        present(dev, path_id)?;
+        Ok(found(dev.dev.coordinator().admitted(path(path_id))))
+    })())
+}
+
+/// `1` if the coordinator counts the path as able to carry its commands
+/// (up and not failed by hand, as the controller sees it), else `0`.
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn mpath_pr_is_up(dev: Option<&MpathDevice>, path_id: u32) -> c_int {
+    ret((|| -> Ret {
+        let dev = need(dev)?;
+        present(dev, path_id)?;
+        let up = dev.dev.coordinator().is_up(path(path_id)).ok_or(-ENOENT)?;
         Ok(found(up))
     })())
 }
 
-/// `1` if a command handed out on `via` awaits its reply.
+/// `1` if a reservation command sent on `via` awaits its answer, else `0`.
 #[allow(unsafe_code)]
 #[no_mangle]
-pub extern "C" fn mpath_pr_awaiting_reply(pr: Option<&MpathCoordinator>, via: u32) -> c_int {
-    ret(need(pr).map(|p| found(p.pr.awaiting_reply(path(via)))))
+pub extern "C" fn mpath_pr_awaiting_reply(dev: Option<&MpathDevice>, via: u32) -> c_int {
+    ret((|| -> Ret {
+        let dev = need(dev)?;
+        present(dev, via)?;
+        Ok(found(dev.dev.coordinator().awaiting_reply(path(via))))
+    })())
 }
 
-/// A path's registration state ([`MpathRegState`] code); `-ENOENT` for a
-/// path the coordinator does not have.
+/// A path's registration state ([`MpathRegState`] code).
 #[allow(unsafe_code)]
 #[no_mangle]
 pub extern "C" fn mpath_pr_state(
-    pr: Option<&MpathCoordinator>,
+    dev: Option<&MpathDevice>,
     path_id: u32,
     out: Option<&mut u32>,
 ) -> c_int {
     ret((|| -> Ret {
-        let out = need(out)?;
-        let s = need(pr)?.pr.state(path(path_id)).ok_or(-ENOENT)?;
+        let (dev, out) = (need(dev)?, need(out)?);
+        present(dev, path_id)?;
+        let s = dev.dev.coordinator().state(path(path_id)).ok_or(-ENOENT)?;
         *out = MpathRegState::of(s);
         Ok(0)
-    })())
-}
-
-// ----- path events -----
-
-/// A new path over initiator port (or host) `port`; `up` 1 if it answers.
-#[allow(unsafe_code)]
-#[no_mangle]
-pub extern "C" fn mpath_pr_path_added(
-    pr: Option<&mut MpathCoordinator>,
-    path_id: u32,
-    port: u32,
-    up: u8,
-) -> c_int {
-    ret((|| -> Ret {
-        let (pr, up) = (need(pr)?, flag(up)?);
-        pr.pr.path_added(path(path_id), port, up);
-        Ok(0)
-    })())
-}
-
-/// A path went away.
-#[allow(unsafe_code)]
-#[no_mangle]
-pub extern "C" fn mpath_pr_path_removed(pr: Option<&mut MpathCoordinator>, path_id: u32) -> c_int {
-    on_pr(pr, |c| c.path_removed(path(path_id)))
-}
-
-/// A path is down.
-#[allow(unsafe_code)]
-#[no_mangle]
-pub extern "C" fn mpath_pr_path_down(pr: Option<&mut MpathCoordinator>, path_id: u32) -> c_int {
-    on_pr(pr, |c| c.path_down(path(path_id)))
-}
-
-/// A path is back.
-#[allow(unsafe_code)]
-#[no_mangle]
-pub extern "C" fn mpath_pr_path_up(pr: Option<&mut MpathCoordinator>, path_id: u32) -> c_int {
-    on_pr(pr, |c| c.path_up(path(path_id)))
-}
-
-/// The path reaches the logical unit through a new I_T nexus on `port`.
-#[allow(unsafe_code)]
-#[no_mangle]
-pub extern "C" fn mpath_pr_nexus_replaced(
-    pr: Option<&mut MpathCoordinator>,
-    path_id: u32,
-    port: u32,
-) -> c_int {
-    on_pr(pr, |c| c.nexus_replaced(path(path_id), port))
-}
-
-/// Notices from completions or asynchronous events on a path
-/// ([`notice`](crate::io::notice) bits; an unknown bit is `-EINVAL`).
-#[allow(unsafe_code)]
-#[no_mangle]
-pub extern "C" fn mpath_pr_handle_notices(
-    pr: Option<&mut MpathCoordinator>,
-    path_id: u32,
-    notice_bits: u32,
-) -> c_int {
-    ret((|| -> Ret {
-        let (pr, n) = (need(pr)?, notices(notice_bits)?);
-        pr.pr.handle_notices(path(path_id), n);
-        Ok(0)
-    })())
-}
-
-// ----- operations, outputs, replies -----
-
-/// Start an operation; its result comes as a `Finished` event. `-EAGAIN`
-/// while another runs or its result is unpolled.
-#[allow(unsafe_code)]
-#[no_mangle]
-pub extern "C" fn mpath_pr_submit(
-    pr: Option<&mut MpathCoordinator>,
-    op: Option<&MpathPrOp>,
-) -> c_int {
-    ret((|| -> Ret {
-        let (pr, op) = (need(pr)?, need(op)?.decode()?);
-        pr.pr.submit(op).map_err(errno::of_pr_error)?;
-        Ok(0)
-    })())
-}
-
-/// The next PR command to send: `1` and `*out`, or `0`.
-#[allow(unsafe_code)]
-#[no_mangle]
-pub extern "C" fn mpath_pr_poll_action(
-    pr: Option<&mut MpathCoordinator>,
-    out: Option<&mut MpathPrAction>,
-) -> c_int {
-    ret((|| -> Ret {
-        let (pr, out) = (need(pr)?, need(out)?);
-        match pr.pr.poll_action() {
-            Some(a) => {
-                *out = MpathPrAction::of(a);
-                Ok(1)
-            }
-            None => Ok(0),
-        }
-    })())
-}
-
-/// The next event: `1` and `*out`, or `0`.
-#[allow(unsafe_code)]
-#[no_mangle]
-pub extern "C" fn mpath_pr_poll_event(
-    pr: Option<&mut MpathCoordinator>,
-    out: Option<&mut MpathPrEvent>,
-) -> c_int {
-    ret((|| -> Ret {
-        let (pr, out) = (need(pr)?, need(out)?);
-        match pr.pr.poll_event() {
-            Some(e) => {
-                *out = MpathPrEvent::of(e);
-                Ok(1)
-            }
-            None => Ok(0),
-        }
-    })())
-}
-
-/// The answer to the command last handed out on `via`: `1` if taken, `0`
-/// if ignored (no command in flight there).
-#[allow(unsafe_code)]
-#[no_mangle]
-pub extern "C" fn mpath_pr_reply(
-    pr: Option<&mut MpathCoordinator>,
-    via: u32,
-    reply: Option<&MpathPrReply>,
-) -> c_int {
-    ret((|| -> Ret {
-        let (pr, reply) = (need(pr)?, need(reply)?.decode()?);
-        Ok(found(pr.pr.reply(path(via), reply)))
     })())
 }

@@ -7,7 +7,7 @@
 //! controller's own cursor, and C sums the per-CPU ones itself.
 
 use crate::codes::{MpathAccessState, MpathHealth, MpathLink, MpathPolicy, MpathTier};
-use crate::controller::{MpathDevice, MpathHead};
+use crate::device::{MpathDevice, MpathHead};
 use crate::errno::{self, EINVAL};
 use crate::{need, ret, u32_of, u8_of, Ret};
 use core::ffi::c_int;
@@ -328,7 +328,7 @@ pub extern "C" fn mpath_device_snapshot(
     out: Option<&mut MpathDeviceSnapshot>,
 ) -> c_int {
     ret((|| -> Ret {
-        *need(out)? = MpathDeviceSnapshot::of(&need(dev)?.ctl.device_snapshot());
+        *need(out)? = MpathDeviceSnapshot::of(&need(dev)?.dev.controller().device_snapshot());
         Ok(0)
     })())
 }
@@ -343,7 +343,8 @@ pub extern "C" fn mpath_path_snapshot(
 ) -> c_int {
     ret((|| -> Ret {
         let s = need(dev)?
-            .ctl
+            .dev
+            .controller()
             .path_snapshot(PathId::from_raw(path), &[])
             .map_err(errno::of_error)?;
         *need(out)? = MpathPathSnapshot::of(&s);
@@ -431,7 +432,7 @@ pub extern "C" fn mpath_topology(
         let mut w = TextWriter { text: out, len: 0 };
         // A full buffer stops the formatting with an error; what fitted is
         // kept and `truncated` says so.
-        let _ = write!(w, "{}", dev.ctl.topology(name));
+        let _ = write!(w, "{}", dev.dev.controller().topology(name));
         let len = w.len;
         out.len = u32_of(len);
         Ok(0)

@@ -2,15 +2,10 @@
 //! outstanding together, through the device (see [`crate::host`]).
 
 use mpath_core::reservation::PrEvent;
-use mpath_core::{Completion, DeviceEvent, Disposition, Io, IoError, Notices, Outcome, Ticket};
+use mpath_core::{Completion, DeviceEvent, Disposition, Io, IoError, Outcome, Ticket};
 
 use super::{Host, HostError, Sent, MAX_ROUNDS};
 use crate::fabric::Fabric;
-
-/// Notices that concern persistent reservations (2A/03, 2A/04, 2A/05).
-const PR_NOTICES: Notices = Notices::RESERVATIONS_PREEMPTED
-    .union(Notices::RESERVATIONS_RELEASED)
-    .union(Notices::REGISTRATIONS_PREEMPTED);
 
 impl<F: Fabric> Host<'_, F> {
     /// Whether the reservation has moved since the host started.
@@ -121,24 +116,9 @@ impl<F: Fabric> Host<'_, F> {
             Outcome::PathError(_) => self.failovers += 1,
             _ => {}
         }
-        // A completion's reservation notices go in first, and the
-        // coordinator's check of them (READ KEYS) runs, before the
-        // completion itself: `Device::handle_completion` routes a unit
-        // attention's retry at once and holds no I/O while the coordinator
-        // checks a preemption, so a write that met "registrations
-        // preempted" would go out again behind the fence and end in
-        // RESERVATION CONFLICT rather than `IoError::Fenced`. Each fact
-        // still goes in once: the notices, then the rest of the completion.
-        let reservation = c.notices.intersection(PR_NOTICES);
-        if !reservation.is_empty() {
-            let now = self.tick();
-            self.dev.handle_notices(t.path(), reservation, now)?;
-            self.settle()?;
-        }
-        let c = Completion {
-            outcome: c.outcome,
-            notices: c.notices.difference(reservation),
-        };
+        // One fact, one input: the device hands a preemption notice to the
+        // coordinator before it routes the completion, and holds I/O while
+        // the keys are checked.
         let now = self.tick();
         let disp = self
             .dev

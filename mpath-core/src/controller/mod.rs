@@ -394,6 +394,11 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         self.groups.iter_mut().find(|g| g.id == id)
     }
 
+    /// Refuse time going back, changing nothing.
+    pub(crate) fn check_time(&self, now: Instant) -> Result<(), Error> {
+        Ok(self.clock.check(now)?)
+    }
+
     /// Move the clock to `now` and run due timers; refuse time going back.
     pub(crate) fn enter(&mut self, now: Instant) -> Result<(), Error> {
         if self.head == HeadState::Removed {

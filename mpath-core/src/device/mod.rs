@@ -120,6 +120,14 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
         self.ctl.tier(path)
     }
 
+    /// Whether the reservation coordinator admits `path` (always, while no
+    /// key is registered and the device is not fenced); unknown and stale
+    /// paths are errors.
+    pub fn admitted(&self, path: PathId) -> Result<bool, Error> {
+        self.ctl.rec(path)?;
+        Ok(self.pr.admitted(path))
+    }
+
     // ----- inputs -----
 
     /// Add a path whose registrations count for `port` (the initiator port
@@ -172,19 +180,35 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
 
     /// A completion that was not a plain success on the data plane
     /// (successes may come here too). Its reservation notices reach the
-    /// coordinator; a path error takes the path down for both halves.
+    /// coordinator first: a preemption notice holds I/O while the
+    /// coordinator checks it, so the completion (a unit attention's retry,
+    /// say) is held rather than sent again behind another host's fence. A
+    /// path error takes the path down for both halves.
     pub fn handle_completion(
         &mut self,
         ticket: Ticket,
         completion: Completion,
         now: Instant,
     ) -> Result<Disposition, Rejected<Ticket>> {
-        let path = ticket.path();
-        let known = self.ctl.rec(path).is_ok();
-        let d = self.ctl.handle_completion(ticket, completion, now)?;
-        if known {
-            self.reservation_notices(path, completion.notices);
+        // Refusals first, so a refused completion changes nothing.
+        let ticket = self.data_plane().check_ticket(ticket)?;
+        if let Err(error) = self.ctl.check_time(now) {
+            return Err(Rejected {
+                error,
+                item: ticket,
+            });
         }
+        let path = ticket.path();
+        let notices = completion.notices;
+        // `enter` cannot fail once the time is checked.
+        if self.ctl.rec(path).is_ok()
+            && notices.intersects(PR_NOTICES)
+            && self.ctl.enter(now).is_ok()
+        {
+            self.reservation_notices(path, notices);
+            self.sync(now);
+        }
+        let d = self.ctl.handle_completion(ticket, completion, now)?;
         self.sync(now);
         Ok(d)
     }
@@ -313,9 +337,15 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
     /// Start a persistent-reservation operation; its result comes as
     /// [`DeviceEvent::Reservation`]. The time is checked like any input's.
     pub fn reservation(&mut self, op: PrOp, now: Instant) -> Result<(), DeviceError> {
-        self.ctl.handle_timeout(now)?;
+        // Both refusals before anything moves: the coordinator only records
+        // what it wants here; the path it goes out on is chosen when polled,
+        // after the timers below have run and both halves agree.
+        self.ctl.check_time(now)?;
         self.pr.submit(op)?;
-        self.sync(now);
+        // `enter` cannot fail once the time is checked.
+        if self.ctl.enter(now).is_ok() {
+            self.sync(now);
+        }
         Ok(())
     }
 

@@ -128,15 +128,19 @@ impl<const N: usize> Coordinator<N> {
     pub fn is_fenced(&self) -> bool {
         self.fenced
     }
-    /// I/O must be held: the reservation is being moved.
+    /// I/O must be held: the reservation is being moved, or a notice that
+    /// another host may have preempted us is being checked (READ KEYS).
+    /// Sending I/O before the check ends would only meet RESERVATION
+    /// CONFLICT (or, were the notice not ours to act on, race the fence).
     pub fn is_quiesced(&self) -> bool {
         matches!(
             self.running,
             Some(Running {
-                task: Task::Move { .. },
+                task: Task::Move { .. } | Task::Verify,
                 ..
             })
         ) || self.move_pending.is_some()
+            || self.verify_pending
     }
     /// Whether the PR gate is closed to unregistered paths.
     pub fn key_active(&self) -> bool {
