@@ -747,3 +747,114 @@ impl Policy {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use std::format;
+
+    fn dp_with(paths: &[(u16, u16)], mask: u64) -> DataPlane<4> {
+        let dp: DataPlane<4> = DataPlane::new();
+        for &(slot, gen) in paths {
+            dp.publish_path(PathId::new(slot, gen), Locality(0), 1);
+        }
+        dp.publish_selectable(mask);
+        dp
+    }
+
+    /// `confirm` returns the slot's path only while its bit is set and the
+    /// slot holds a path: the states a selection can meet mid-race, set up
+    /// by hand (`tests/loom_select.rs` reaches them by interleaving).
+    #[test]
+    fn confirm_needs_the_bit_and_a_path() {
+        let dp = dp_with(&[(0, 1), (1, 1)], 0b01);
+        assert_eq!(dp.confirm(0), Some(PathId::new(0, 1)));
+        assert_eq!(dp.confirm(1), None, "in the table, bit not set");
+        dp.withdraw_path(0, 0b01);
+        assert_eq!(dp.selectable(), 0, "the bit goes with the path");
+        assert_eq!(dp.confirm(0), None, "retired");
+        assert!(!dp.is_current(PathId::new(0, 1)));
+        dp.publish_selectable(0b11);
+        assert_eq!(dp.confirm(0), None, "bit set on an empty slot");
+        assert_eq!(dp.confirm(1), Some(PathId::new(1, 1)));
+        assert_eq!(dp.confirm(9), None, "out of range");
+        // Withdrawing one path leaves the others' bits.
+        dp.withdraw_path(0, 0b11);
+        assert_eq!(dp.selectable(), 0b10);
+    }
+
+    /// A cursor keeps up to two batches of credits: the ninth completion
+    /// in a row on an empty cursor gives one batch back, not the eighth.
+    #[test]
+    fn a_cursor_gives_back_a_batch_past_two() {
+        let dp = dp_with(&[(0, 1)], 0b1);
+        dp.add_credits(16);
+        let mut c: Cursor<4> = Cursor::new(Locality(0));
+        for k in 1..=2 * CREDIT_BATCH {
+            dp.give_credit(&mut c);
+            assert_eq!(c.credits(), k);
+        }
+        dp.give_credit(&mut c);
+        assert_eq!(c.credits(), CREDIT_BATCH + 1);
+        assert_eq!(dp.credits_available(), 16 + CREDIT_BATCH);
+        // Refill takes a whole batch while the pool has one, less when not.
+        let mut d: Cursor<4> = Cursor::new(Locality(0));
+        let pool = dp.credits_available();
+        assert!(dp.take_credit(&mut d));
+        assert_eq!(d.credits(), CREDIT_BATCH - 1);
+        assert_eq!(dp.credits_available(), pool - CREDIT_BATCH);
+        let dp2 = dp_with(&[(0, 1)], 0b1);
+        dp2.add_credits(2);
+        let mut e: Cursor<4> = Cursor::new(Locality(0));
+        assert!(dp2.take_credit(&mut e));
+        assert!(dp2.take_credit(&mut e));
+        assert!(!dp2.take_credit(&mut e));
+        assert_eq!(dp2.credits_available(), 0);
+    }
+
+    /// The adaptive selector's estimate follows completions on a current
+    /// path; a completion for a path no longer in its slot feeds nothing.
+    #[test]
+    fn latency_samples_feed_only_the_current_path() {
+        let dp = dp_with(&[(0, 1)], 0b1);
+        dp.add_credits(8);
+        dp.publish_policy(Policy::Adaptive, &SelectorParams::DEFAULT);
+        let mut c: Cursor<4> = Cursor::new(Locality(0));
+        assert_eq!(dp.latency_estimate(0), None);
+        let t = dp
+            .submit(&mut c, Io::read(1, 512, 0), Instant::from_nanos(1_000))
+            .unwrap();
+        dp.complete(&mut c, t, Instant::from_nanos(51_000)).unwrap();
+        assert_eq!(dp.latency_estimate(0), Some(Duration::from_nanos(50_000)));
+        let t = dp
+            .submit(&mut c, Io::read(2, 512, 0), Instant::from_nanos(60_000))
+            .unwrap();
+        dp.withdraw_path(0, 0b1);
+        dp.publish_path(PathId::new(0, 2), Locality(0), 1);
+        dp.complete(&mut c, t, Instant::from_nanos(900_000))
+            .unwrap();
+        assert_eq!(dp.latency_estimate(0), None, "the new path starts clean");
+        assert_eq!(dp.latency_estimate(7), None);
+    }
+
+    #[test]
+    fn params_and_device_ids_read_back() {
+        let dp: DataPlane<4> = DataPlane::with_device_id(DeviceId(42));
+        assert_eq!(dp.device_id(), DeviceId(42));
+        assert_eq!(format!("{}", dp.device_id()), "dev42");
+        let p = SelectorParams {
+            rr_switch_ios: 7,
+            rr_switch_bytes: 8192,
+            ewma_shift: 3,
+            stale_after: Duration::from_millis(9),
+        };
+        dp.publish_policy(Policy::ServiceTime, &p);
+        assert_eq!(dp.params(), p);
+        assert_eq!(dp.policy(), Policy::ServiceTime);
+        assert_ne!(
+            DataPlane::<4>::new().device_id(),
+            DataPlane::<4>::new().device_id()
+        );
+    }
+}

@@ -438,4 +438,47 @@ mod tests {
         }
         assert!(!f.hold_on_reinstate(t(10), &off));
     }
+
+    #[test]
+    fn flap_forgetting_counts_from_the_first_remembered_failure() {
+        let cfg = FlapConfig {
+            threshold: 2,
+            forget_interval: Duration::from_secs(10),
+            recovery_time: Duration::from_secs(60),
+        };
+        // Failures at 0 s and 5 s; by 12 s one is forgotten (counted from
+        // 0 s, not from the later failure): below the threshold.
+        let mut f = FlapDamper::new(t(0));
+        f.on_failure(t(0), &cfg);
+        f.on_failure(t(5), &cfg);
+        assert!(!f.hold_on_reinstate(t(12), &cfg));
+        // Still damped while asked again before the recovery time ends,
+        // released at its end even before the timer runs.
+        let mut f = FlapDamper::new(t(0));
+        f.on_failure(t(1), &cfg);
+        f.on_failure(t(2), &cfg);
+        assert!(f.hold_on_reinstate(t(3), &cfg));
+        assert!(f.hold_on_reinstate(t(30), &cfg));
+        assert!(f.hold_on_reinstate(t(62), &cfg));
+        assert!(!f.hold_on_reinstate(t(63), &cfg));
+    }
+
+    #[test]
+    fn an_outage_forgets_a_lone_error_and_a_sample_but_not_a_verdict() {
+        let cfg = Config::DEFAULT.marginal;
+        let mut m = MarginalState::HEALTHY;
+        m.on_path_error(t(0), &cfg);
+        m.on_outage();
+        assert_eq!(m, MarginalState::HEALTHY);
+        m.on_path_error(t(1), &cfg);
+        assert_eq!(m.on_path_error(t(2), &cfg), MarginalChange::StartSampling);
+        m.on_outage();
+        assert_eq!(m, MarginalState::HEALTHY);
+        let verdict = MarginalState::Marginal {
+            recheck_at: Some(t(9)),
+        };
+        let mut m = verdict;
+        m.on_outage();
+        assert_eq!(m, verdict);
+    }
 }

@@ -700,3 +700,212 @@ fn transition_polls_go_through_a_reachable_path() {
         assert_eq!(refreshes, want, "{protocol:?}");
     }
 }
+
+fn activations_via(d: &mut Dev) -> Vec<(GroupId, PathId)> {
+    drain(d)
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::ActivateGroup { group, via } => Some((group, via)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An explicit activation in flight: group 1's optimized path failed, so
+/// standby group 2 (paths `s1`, `s2`) is activated through `s1`. Group 3
+/// (path `other`) is unrelated.
+fn activation_in_flight() -> (Dev, PathId, PathId, PathId) {
+    let mut cfg = Config::DEFAULT;
+    cfg.access.explicit_activation = true;
+    cfg.no_path = NoPathPolicy::Queue;
+    let mut d: Dev = Multipath::new(cfg).unwrap();
+    let ao = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    let s1 = add(&mut d, 2, 2, AccessState::Standby, secs(0));
+    let s2 = add(&mut d, 2, 3, AccessState::Standby, secs(0));
+    let other = add(&mut d, 3, 4, AccessState::Unavailable, secs(0));
+    drain(&mut d);
+    d.controller_mut().fail_path(ao, secs(1)).unwrap();
+    assert_eq!(activations_via(&mut d), vec![(GroupId(2), s1)]);
+    (d, s1, s2, other)
+}
+
+/// What ends an activation in flight and what leaves it alone.
+#[test]
+fn an_activation_in_flight_ends_only_with_its_path_or_group() {
+    let still_pending = |d: &mut Dev| {
+        d.controller_mut()
+            .handle_activation_result(GroupId(2), ActivationResult::Retry, secs(3))
+            .is_ok()
+    };
+    // Its path removed: activated again through the group's other path.
+    let (mut d, s1, s2, _) = activation_in_flight();
+    d.controller_mut().remove_path(s1, secs(2)).unwrap();
+    assert_eq!(activations_via(&mut d), vec![(GroupId(2), s2)]);
+    // An unrelated path removed: the activation goes on.
+    let (mut d, _, _, other) = activation_in_flight();
+    d.controller_mut().remove_path(other, secs(2)).unwrap();
+    assert_eq!(activations_via(&mut d), vec![]);
+    assert!(still_pending(&mut d));
+    // Its path moved to another group: activated again through `s2`.
+    let (mut d, s1, s2, _) = activation_in_flight();
+    d.controller_mut()
+        .move_path_to_group(s1, GroupId(3), None, secs(2))
+        .unwrap();
+    assert_eq!(activations_via(&mut d), vec![(GroupId(2), s2)]);
+    // The group's other path moved away: the activation goes on.
+    let (mut d, _, s2, _) = activation_in_flight();
+    d.controller_mut()
+        .move_path_to_group(s2, GroupId(3), None, secs(2))
+        .unwrap();
+    assert_eq!(activations_via(&mut d), vec![]);
+    assert!(still_pending(&mut d));
+    // Another group's state changes, or its own goes on transitioning:
+    // still pending. A result for another group is not this one's.
+    let (mut d, _, _, _) = activation_in_flight();
+    let c = d.controller_mut();
+    c.handle_access_state(GroupId(3), GroupAccess::new(AccessState::Standby), secs(2))
+        .unwrap();
+    c.handle_access_state(
+        GroupId(2),
+        GroupAccess::new(AccessState::Transitioning),
+        secs(2),
+    )
+    .unwrap();
+    assert_eq!(
+        c.handle_activation_result(GroupId(3), ActivationResult::Done, secs(2)),
+        Err(Error::NotPending { what: "activation" })
+    );
+    assert!(still_pending(&mut d));
+    // Its group reports optimized: done, nothing more to wait for.
+    let (mut d, _, _, _) = activation_in_flight();
+    d.controller_mut()
+        .handle_access_state(
+            GroupId(2),
+            GroupAccess::new(AccessState::Optimized),
+            secs(2),
+        )
+        .unwrap();
+    assert!(!still_pending(&mut d));
+}
+
+/// A switched-to group (dm `switch_group`) stays the choice while it has
+/// paths, whatever else is removed, and is forgotten with its last path.
+#[test]
+fn a_switched_group_is_forgotten_only_with_its_last_path() {
+    let mut d = dev(Config::DEFAULT);
+    let a1 = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    let a2 = add(&mut d, 1, 2, AccessState::Optimized, secs(0));
+    let n = add(&mut d, 2, 3, AccessState::NonOptimized, secs(0));
+    d.controller_mut()
+        .switch_group(Some(GroupId(2)), secs(1))
+        .unwrap();
+    assert_eq!(selectable(&d), vec![n]);
+    d.controller_mut().remove_path(a2, secs(2)).unwrap();
+    assert_eq!(selectable(&d), vec![n], "still switched");
+    d.controller_mut().remove_path(n, secs(3)).unwrap();
+    assert_eq!(selectable(&d), vec![a1]);
+    let n2 = add(&mut d, 2, 4, AccessState::NonOptimized, secs(4));
+    assert_eq!(selectable(&d), vec![a1], "the switch went with group 2");
+    let _ = n2;
+}
+
+/// Reports for known groups are taken with the group table full; an
+/// access-denied path is usable again once its group's state is read.
+#[test]
+fn group_reports_with_a_full_table_and_access_denied_paths() {
+    let mut d: Multipath<4, 16, 2> = Multipath::new(Config::DEFAULT).unwrap();
+    let ctl = d.controller_mut();
+    let spec = |g, n| PathSpec::new(GroupId(g), NexusId(n));
+    let a = ctl.add_path(spec(1, 1), secs(0)).unwrap();
+    let b = ctl.add_path(spec(2, 2), secs(0)).unwrap();
+    ctl.handle_access_state(
+        GroupId(2),
+        GroupAccess::new(AccessState::Optimized),
+        secs(1),
+    )
+    .unwrap();
+    assert_eq!(
+        ctl.handle_access_state(
+            GroupId(3),
+            GroupAccess::new(AccessState::Optimized),
+            secs(1)
+        ),
+        Err(Error::GroupTableFull)
+    );
+    let t = loop {
+        let t = match d.submit(Io::read(1, 512, 0), secs(2)).unwrap() {
+            Disposition::Dispatch(t) => t,
+            other => panic!("{other:?}"),
+        };
+        if t.path() == a {
+            break t;
+        }
+        d.complete_ok(t, secs(2)).unwrap();
+    };
+    let denied = Outcome::PathError(PathErrorKind::AccessDenied).into();
+    let r = match d.complete(t, denied, secs(3)).unwrap() {
+        Disposition::Dispatch(r) => r,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(r.path(), b);
+    d.complete_ok(r, secs(3)).unwrap();
+    assert_eq!(d.controller().tier(a).unwrap(), Tier::Ineligible);
+    d.controller_mut()
+        .handle_access_state(
+            GroupId(2),
+            GroupAccess::new(AccessState::Optimized),
+            secs(4),
+        )
+        .unwrap();
+    assert_eq!(
+        d.controller().tier(a).unwrap(),
+        Tier::Ineligible,
+        "another group's report says nothing about a's"
+    );
+    d.controller_mut()
+        .handle_access_state(
+            GroupId(1),
+            GroupAccess::new(AccessState::Optimized),
+            secs(4),
+        )
+        .unwrap();
+    assert_eq!(d.controller().tier(a).unwrap(), Tier::Optimized);
+}
+
+/// A failed re-read is counted once, when its retries run out.
+#[test]
+fn refresh_failures_count_when_retries_run_out() {
+    let mut cfg = Config::DEFAULT;
+    cfg.access.refresh_retries = 2;
+    cfg.access.refresh_delay = Duration::from_secs(1);
+    let mut d = dev(cfg);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    drain(&mut d);
+    d.controller_mut()
+        .handle_notices(a, Notices::ACCESS_STATE_CHANGED, secs(1))
+        .unwrap();
+    let failures = |d: &Dev| {
+        d.controller()
+            .path_snapshot(a, &[])
+            .unwrap()
+            .counters
+            .refresh_failures
+    };
+    let mut now = secs(1);
+    let mut sent = 0;
+    for _ in 0..10 {
+        if drain(&mut d).contains(&Action::RefreshAccessState { via: a }) {
+            sent += 1;
+            d.controller_mut()
+                .handle_refresh_result(a, false, now)
+                .unwrap();
+            if sent < 3 {
+                assert_eq!(failures(&d), 0, "attempt {sent}");
+            }
+        }
+        now = now.saturating_add(Duration::from_secs(1));
+        d.controller_mut().handle_timeout(now).unwrap();
+    }
+    assert_eq!(sent, 3, "the first read and two retries");
+    assert_eq!(failures(&d), 1);
+}

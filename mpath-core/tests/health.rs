@@ -487,3 +487,129 @@ fn sampled_successes_weigh_in_the_error_rate() {
     assert_eq!(health(&d, a), Health::Healthy);
     assert_eq!(d.controller().tier(a).unwrap(), Tier::Optimized);
 }
+
+/// Submit reads until one lands on `p`; the others complete at once.
+fn io_on(d: &mut Dev, p: PathId, tag: &mut u64, now: Instant) -> Ticket {
+    for _ in 0..64 {
+        *tag += 1;
+        let t = dispatched(submit(d, Io::read(*tag, 512, 0), now));
+        if t.path() == p {
+            return t;
+        }
+        d.complete_ok(t, now).unwrap();
+    }
+    panic!("{p:?} is not selected");
+}
+
+/// Which errors count towards marginal detection: only a path error on a
+/// path that is up, from I/O started since the path last failed, whether
+/// that failure was a path error or the checker's.
+#[test]
+fn only_new_failures_of_an_up_path_count_towards_marginal() {
+    let health_after = |script: &dyn Fn(&mut Dev, PathId, &mut u64)| {
+        let mut d = dev(Config::DEFAULT);
+        let a = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+        let _b = add(&mut d, 1, 2, AccessState::Optimized, secs(0));
+        drain(&mut d);
+        let mut tag = 0;
+        script(&mut d, a, &mut tag);
+        let s = d.controller().path_snapshot(a, &[]).unwrap();
+        (s.health, s.counters.marginal_samples)
+    };
+    let fail = |d: &mut Dev, t: Ticket, now: Instant| {
+        let r = dispatched(d.complete(t, path_err(), now).unwrap());
+        d.complete_ok(r, now).unwrap();
+    };
+    let up = |d: &mut Dev, a: PathId, now: Instant| {
+        d.controller_mut()
+            .handle_probe(a, ProbeResult::Up, now)
+            .unwrap()
+    };
+    // Two new failures within the window: sampling starts.
+    let (h, n) = health_after(&|d, a, tag| {
+        let t = io_on(d, a, tag, secs(1));
+        fail(d, t, secs(1));
+        up(d, a, secs(2));
+        let t = io_on(d, a, tag, secs(3));
+        fail(d, t, secs(3));
+    });
+    assert_eq!((h, n), (Health::Sampling, 1));
+    // The second error is from I/O started before the first failure (a
+    // path error): one event.
+    let (h, n) = health_after(&|d, a, tag| {
+        let old = io_on(d, a, tag, secs(1));
+        let t = io_on(d, a, tag, secs(1));
+        fail(d, t, secs(2));
+        up(d, a, secs(3));
+        fail(d, old, secs(4));
+    });
+    assert_eq!((h, n), (Health::Healthy, 0));
+    // The same when the checker found the path down first.
+    let (h, n) = health_after(&|d, a, tag| {
+        let old = io_on(d, a, tag, secs(1));
+        d.controller_mut()
+            .handle_probe(a, ProbeResult::Down, secs(2))
+            .unwrap();
+        up(d, a, secs(3));
+        fail(d, old, secs(4));
+        up(d, a, secs(4));
+        let t = io_on(d, a, tag, secs(5));
+        fail(d, t, secs(5));
+    });
+    assert_eq!((h, n), (Health::Healthy, 0));
+    // An error on a path already down (I/O started on it in the race with
+    // its failure) is not evidence against it.
+    let (h, n) = health_after(&|d, a, tag| {
+        d.controller_mut()
+            .handle_probe(a, ProbeResult::Down, secs(1))
+            .unwrap();
+        let dp = d.controller().data_plane();
+        let mut cpu: Cursor<8> = Cursor::new(Locality(0));
+        let raced = dp
+            .start(&mut cpu, a, Io::read(999, 512, 0), secs(2))
+            .unwrap();
+        fail(d, raced, secs(3));
+        up(d, a, secs(4));
+        let t = io_on(d, a, tag, secs(5));
+        fail(d, t, secs(5));
+    });
+    assert_eq!((h, n), (Health::Healthy, 0));
+    // An error, then an outage the checker saw: the error was the
+    // outage's. One more error after the path returns is a first one.
+    let (h, n) = health_after(&|d, a, tag| {
+        let t = io_on(d, a, tag, secs(1));
+        fail(d, t, secs(1));
+        d.controller_mut()
+            .handle_probe(a, ProbeResult::Down, secs(2))
+            .unwrap();
+        up(d, a, secs(3));
+        let t = io_on(d, a, tag, secs(4));
+        fail(d, t, secs(4));
+    });
+    assert_eq!((h, n), (Health::Healthy, 0));
+}
+
+/// The transport's "link down" and probe timeouts count for flap damping
+/// like failed probes: a path that keeps dropping is held out.
+#[test]
+fn link_down_events_count_for_flap_damping() {
+    let mut cfg = Config::DEFAULT;
+    cfg.flap = FlapConfig {
+        threshold: 2,
+        forget_interval: Duration::from_secs(100),
+        recovery_time: Duration::from_secs(60),
+    };
+    let mut d = dev(cfg);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    drain(&mut d);
+    for s in [1, 3] {
+        d.controller_mut()
+            .handle_link(a, LinkEvent::Down, secs(s))
+            .unwrap();
+        d.controller_mut()
+            .handle_probe(a, ProbeResult::Up, secs(s + 1))
+            .unwrap();
+    }
+    assert_eq!(health(&d, a), Health::Damped);
+    assert_eq!(d.controller().tier(a).unwrap(), Tier::Ineligible);
+}

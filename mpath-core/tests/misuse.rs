@@ -241,3 +241,32 @@ fn a_ticket_from_another_device_is_refused_and_changes_nothing() {
     assert_eq!(d2.complete_ok(t2, secs(2)).unwrap().tag, IoTag(2));
     assert_eq!(d2.controller().data_plane().inflight(a2.slot()), 0);
 }
+
+/// Unknown versus stale ids: a generation the slot never had (zero, or
+/// the slot's next one) is unknown; one it had is stale. Getters read back.
+#[test]
+fn unknown_and_stale_ids_and_getters() {
+    let mut d = dev(Config::DEFAULT);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, secs(1));
+    assert_eq!(d.controller().now(), secs(1));
+    d.controller_mut().remove_path(a, secs(2)).unwrap();
+    assert_eq!(d.controller().now(), secs(2));
+    let next = PathId::from_raw(a.to_raw() + 0x0001_0000);
+    let zero = PathId::from_raw(a.to_raw() & 0xffff);
+    let empty_zero = PathId::from_raw(5);
+    assert_eq!(d.controller().tier(a), Err(Error::StalePath(a)));
+    assert_eq!(d.controller().tier(next), Err(Error::UnknownPath(next)));
+    assert_eq!(d.controller().tier(zero), Err(Error::UnknownPath(zero)));
+    assert_eq!(
+        d.controller().tier(empty_zero),
+        Err(Error::UnknownPath(empty_zero))
+    );
+    assert!(!d.controller().reservation_key_active());
+    let mut pr = mpath_core::reservation::Coordinator::<8>::new(
+        mpath_core::reservation::RegistrationScope::Nexus,
+    );
+    pr.submit(mpath_core::reservation::PrOp::Register(7))
+        .unwrap();
+    d.controller_mut().apply_reservation(&pr, secs(3)).unwrap();
+    assert!(d.controller().reservation_key_active());
+}

@@ -124,7 +124,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         self.enter(now)?;
         let slot = path.slot();
         // Bit first, id second: see the data plane's publication order.
-        self.published_mask &= !crate::bits::bit(slot);
+        // The republish below recomputes the mask from what is left.
         self.dp.borrow().withdraw_path(slot, self.published_mask);
         if let Some(s) = self.paths.get_mut(slot) {
             *s = None;

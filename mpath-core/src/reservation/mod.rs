@@ -268,3 +268,24 @@ pub enum PrEvent {
         holder: PathId,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PrType::*;
+
+    /// SPC-4 5.13.10: only the two "all registrants" types make every
+    /// registrant a holder.
+    #[test]
+    fn all_registrants_types() {
+        for (t, all) in [
+            (WriteExclusive, false),
+            (ExclusiveAccess, false),
+            (WriteExclusiveRegistrantsOnly, false),
+            (ExclusiveAccessRegistrantsOnly, false),
+            (WriteExclusiveAllRegistrants, true),
+            (ExclusiveAccessAllRegistrants, true),
+        ] {
+            assert_eq!(t.all_registrants(), all, "{t:?}");
+        }
+    }
+}

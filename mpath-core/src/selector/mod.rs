@@ -126,3 +126,24 @@ impl Default for SelectorParams {
         Self::DEFAULT
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_codes_round_trip_and_unknown_codes_mean_round_robin() {
+        let all = [
+            Policy::RoundRobin,
+            Policy::Locality,
+            Policy::QueueDepth,
+            Policy::QueueBytes,
+            Policy::ServiceTime,
+            Policy::Adaptive,
+        ];
+        for p in all {
+            assert_eq!(Policy::from_u8(p.to_u8()), p, "{}", p.name());
+        }
+        assert_eq!(Policy::from_u8(200), Policy::RoundRobin);
+    }
+}
