@@ -267,6 +267,18 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         })
     }
 
+    /// A reservation move (or a preemption check) holds I/O, and some path
+    /// is up to carry it once that ends. With no path up, the hold is no
+    /// reason to keep I/O past the no-path policy.
+    pub(crate) fn quiesced_over_a_live_path(&self) -> bool {
+        self.pr_quiesced
+            && self
+                .paths
+                .iter()
+                .flatten()
+                .any(|p| p.link == Link::Up && !p.admin_failed)
+    }
+
     /// When held I/O must fail because no path came back, if it must.
     pub(crate) fn no_path_deadline(&self) -> Option<Instant> {
         let since = self.no_path_since?;
@@ -297,7 +309,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         if self.pr_fenced {
             return NoPathVerdict::Fail(IoError::Fenced);
         }
-        if self.published_mask != 0 || self.pr_quiesced {
+        if self.published_mask != 0 || self.quiesced_over_a_live_path() {
             return NoPathVerdict::Queue;
         }
         match self.no_path_deadline() {

@@ -232,6 +232,10 @@ where
     pub(crate) activation: Option<Activation>,
     /// Activation gave up; do not try again until access states change.
     pub(crate) activation_exhausted: bool,
+    /// An activation of this group succeeded and its state has not been
+    /// read back yet: until it is, the group is not activated again (its
+    /// old state would call for that at once, over and over).
+    pub(crate) activation_readback: Option<GroupId>,
     pub(crate) no_path_since: Option<Instant>,
     pub(crate) failback: FailbackHold,
     /// The tier published last (`None` when nothing is selectable).
@@ -264,6 +268,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             switched_group: None,
             activation: None,
             activation_exhausted: false,
+            activation_readback: None,
             no_path_since: None,
             failback: FailbackHold::default(),
             published_tier: None,

@@ -159,6 +159,9 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         if self.activation.is_some_and(|a| !in_use(a.group)) {
             self.activation = None;
         }
+        if self.activation_readback.is_some_and(|g| !in_use(g)) {
+            self.activation_readback = None;
+        }
     }
 
     /// Move a path to another access-state group: its target port now
@@ -505,6 +508,9 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 p.access_suspect = false;
             }
         }
+        if self.activation_readback == Some(group) {
+            self.activation_readback = None;
+        }
         if changed {
             self.counters.access_changes = self.counters.access_changes.saturating_add(1);
             self.activation_exhausted = false;
@@ -551,6 +557,9 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         }
         self.enter(now)?;
         let cfg = self.cfg.access;
+        // A read that finished (or gave up) ends the wait for a read-back:
+        // the states it returned were reported, or no read is coming.
+        let mut readback_over = ok;
         if let Ok(p) = self.rec_mut(via) {
             if ok {
                 p.refresh.succeeded();
@@ -560,7 +569,11 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 == RetryVerdict::GaveUp
             {
                 p.counters.refresh_failures = p.counters.refresh_failures.saturating_add(1);
+                readback_over = true;
             }
+        }
+        if readback_over {
+            self.activation_readback = None;
         }
         self.republish(now, Cause::Other);
         Ok(())
@@ -587,6 +600,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         match result {
             ActivationResult::Done => {
                 self.activation = None;
+                self.activation_readback = Some(act.group);
                 self.counters.activations = self.counters.activations.saturating_add(1);
                 // Read back what the target made of it, as scsi_dh_alua
                 // follows STPG with RTPG.
@@ -624,6 +638,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         if !self.cfg.access.explicit_activation
             || self.activation.is_some()
             || self.activation_exhausted
+            || self.activation_readback.is_some()
             || self.head == HeadState::Removed
             || self.published_tier == Some(Tier::Optimized)
         {

@@ -43,7 +43,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             t = earliest(t, Some(remove_at));
         }
         if !self.requeue.is_empty() {
-            if self.pr_quiesced {
+            if self.quiesced_over_a_live_path() {
                 // Held until the coordinator says the move is over.
             } else if self.published_mask == 0 {
                 t = earliest(t, self.no_path_deadline());

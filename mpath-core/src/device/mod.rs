@@ -432,7 +432,15 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
         if let Some(a) = self.ctl.poll_action() {
             return Some(a);
         }
-        self.pr.poll_action().map(crate::Action::Reservation)
+        let command = self.pr.poll_action();
+        // Choosing a path can end the coordinator's task (no path to send
+        // on): the controller must see that at once, or it stays quiesced
+        // and its no-path deadline goes unwatched.
+        self.sync(self.ctl.now());
+        match command {
+            Some(c) => Some(crate::Action::Reservation(c)),
+            None => self.ctl.poll_action(),
+        }
     }
 
     /// The earliest instant at which [`handle_timeout`](Self::handle_timeout)

@@ -57,6 +57,9 @@ struct Running {
     via: Option<PathId>,
     /// The single command is wanted and not yet handed out.
     want: bool,
+    /// The path an earlier command of the task went out on, when a later
+    /// one's answer is about it (the PREEMPT a READ RESERVATION checks).
+    origin: Option<PathId>,
 }
 
 /// Keeps one logical persistent reservation correct over a changing set of
@@ -266,6 +269,7 @@ impl<const N: usize> Coordinator<N> {
             }
             _ => {}
         }
+        self.retry_pending_move();
     }
 
     /// The path now reaches the logical unit through a new I_T nexus: an
@@ -352,6 +356,7 @@ impl<const N: usize> Coordinator<N> {
                     tried: 0,
                     via: None,
                     want: false,
+                    origin: None,
                 });
                 for slot in 0..N {
                     let Some(p) = self
@@ -380,6 +385,7 @@ impl<const N: usize> Coordinator<N> {
                     tried: 0,
                     via: None,
                     want: false,
+                    origin: None,
                 });
                 let mut ports_done: u64 = 0;
                 for m in self.members.iter_mut().flatten() {
@@ -440,15 +446,21 @@ impl<const N: usize> Coordinator<N> {
                 abort,
             } => {
                 let key = self.key.ok_or(PrError::NotRegistered)?;
-                self.start(
-                    Task::User(op),
-                    Stage::Single(PrCommand::Preempt {
+                let first = if victim == key {
+                    // Preempting our own key changes the type of a
+                    // reservation we hold; check that we hold it first
+                    // (rule 5): if another host does, it would only
+                    // remove our own registrations.
+                    PrCommand::ReadReservation
+                } else {
+                    PrCommand::Preempt {
                         key,
                         victim,
                         rtype,
                         abort,
-                    }),
-                );
+                    }
+                };
+                self.start(Task::User(op), Stage::Single(first));
                 Ok(())
             }
             PrOp::Clear => {
@@ -474,6 +486,7 @@ impl<const N: usize> Coordinator<N> {
             tried: 0,
             via: None,
             want: matches!(stage, Stage::Single(_)),
+            origin: None,
         });
     }
 
@@ -492,9 +505,22 @@ impl<const N: usize> Coordinator<N> {
 
     /// The next command to send, or `None`.
     pub fn poll_action(&mut self) -> Option<PrAction> {
+        // A move waiting for a path goes as soon as one can take it, however
+        // that came about.
+        self.retry_pending_move();
         if let Some(r) = self.running {
             if let (true, Stage::Single(cmd)) = (r.want, r.stage) {
-                let Some(via) = self.pick_path(r.tried, needs_registration(cmd)) else {
+                let picked = if self.holder_bound(cmd) {
+                    // A RELEASE from any nexus but the holder's is GOOD and
+                    // releases nothing (SPC-4 5.13.11.2.1): only the holder
+                    // will do. With the holder gone the release fails
+                    // (no path) and the move that follows makes a new one.
+                    self.holder
+                        .filter(|&h| self.member(h).is_some_and(|m| can_send(m, r.tried, true)))
+                } else {
+                    self.pick_path(r.tried, needs_registration(cmd))
+                };
+                let Some(via) = picked else {
                     self.single_failed(PrError::NoPath);
                     return self.poll_action();
                 };
@@ -554,7 +580,22 @@ impl<const N: usize> Coordinator<N> {
         } else {
             self.registration_reply(via, cmd, reply);
         }
+        self.retry_pending_move();
         true
+    }
+
+    /// A move that found no path to go out on is tried again once a path
+    /// is up and registered (it goes nowhere before: its PREEMPT needs a
+    /// registered nexus).
+    fn retry_pending_move(&mut self) {
+        let ready = self
+            .members
+            .iter()
+            .flatten()
+            .any(|m| m.up && m.state == RegState::Registered);
+        if self.running.is_none() && self.move_pending.is_some() && ready {
+            self.after_task();
+        }
     }
 
     fn registration_reply(&mut self, via: PathId, cmd: PrCommand, reply: PrReply) {
@@ -622,12 +663,21 @@ impl<const N: usize> Coordinator<N> {
             }
             PrReply::Conflict => self.single_failed(PrError::Conflict),
             PrReply::Refused => self.single_failed(PrError::Refused),
-            _ => self.single_done(r.task, via, cmd, reply),
+            _ => self.single_done(r, via, cmd, reply),
         }
     }
 
     fn single_failed(&mut self, error: PrError) {
         let Some(r) = self.running else { return };
+        if let (Task::Move { rtype, user: false }, PrError::NoPath) = (r.task, error) {
+            // No live registered path to move the reservation to yet: the
+            // move waits (I/O stays held) until a path is up and
+            // registered, instead of being dropped with the reservation
+            // left on a dead nexus (`retry_pending_move`).
+            self.running = None;
+            self.move_pending = Some(rtype);
+            return;
+        }
         match r.task {
             Task::User(op) => self.finish(op, Err(error)),
             Task::Move {
@@ -637,7 +687,8 @@ impl<const N: usize> Coordinator<N> {
         }
     }
 
-    fn single_done(&mut self, task: Task, via: PathId, cmd: PrCommand, reply: PrReply) {
+    fn single_done(&mut self, running: Running, via: PathId, cmd: PrCommand, reply: PrReply) {
+        let task = running.task;
         let key = self.key.unwrap_or(0);
         match (task, cmd, reply) {
             // Verification after registering (rule 2) or after a notice.
@@ -678,6 +729,58 @@ impl<const N: usize> Coordinator<N> {
             (Task::User(op), PrCommand::ReadKeys, PrReply::Keys { ours, total }) => {
                 let mut report = self.report();
                 report.keys = Some((ours, total));
+                self.finish(op, Ok(report));
+            }
+            (
+                Task::User(
+                    op @ PrOp::Preempt {
+                        victim,
+                        rtype,
+                        abort,
+                    },
+                ),
+                PrCommand::ReadReservation,
+                PrReply::Reservation(r),
+            ) if victim == key => match r {
+                Some((k, _)) if k == key => {
+                    if let Some(run) = self.running.as_mut() {
+                        run.stage = Stage::Single(PrCommand::Preempt {
+                            key,
+                            victim,
+                            rtype,
+                            abort,
+                        });
+                        run.want = true;
+                        run.tried = 0;
+                        run.via = None;
+                    }
+                }
+                _ => {
+                    self.rtype = None;
+                    self.holder = None;
+                    self.finish(op, Err(PrError::NotHolder));
+                }
+            },
+            (
+                Task::User(op @ PrOp::Preempt { .. }),
+                PrCommand::ReadReservation,
+                PrReply::Reservation(r),
+            ) => {
+                match r {
+                    // Ours as before: the victim held nothing; ours with a
+                    // new type: the PREEMPT's path took it.
+                    Some((k, t)) if k == key => {
+                        if self.rtype != Some(t) {
+                            self.holder = self.single_holder(t, running.origin.unwrap_or(via));
+                        }
+                        self.rtype = Some(t);
+                    }
+                    _ => {
+                        self.rtype = None;
+                        self.holder = None;
+                    }
+                }
+                let report = self.report();
                 self.finish(op, Ok(report));
             }
             (Task::User(PrOp::Release), PrCommand::ReadReservation, PrReply::Reservation(r)) => {
@@ -728,16 +831,23 @@ impl<const N: usize> Coordinator<N> {
                 let report = self.report();
                 self.finish(op, Ok(report));
             }
-            (task, PrCommand::Preempt { victim, rtype, .. }, PrReply::Done) => {
-                self.rtype = Some(rtype);
-                self.holder = self.single_holder(rtype, via);
+            (_, PrCommand::Preempt { victim, rtype, .. }, PrReply::Done) => {
                 if victim == key {
+                    self.rtype = Some(rtype);
+                    self.holder = self.single_holder(rtype, via);
                     // Preempting our own key removed our registrations on
                     // every other nexus: register them again (rule 6).
                     self.reregister_all_except(Some(via));
-                } else if let Task::User(op) = task {
-                    let report = self.report();
-                    self.finish(op, Ok(report));
+                } else if let Some(r) = self.running.as_mut() {
+                    // A PREEMPT takes the reservation only if the victim
+                    // held it; otherwise it removes the victim's
+                    // registrations and the reservation stays as it was
+                    // (SPC-4 5.13.11.4). Read what it did, on this path.
+                    r.stage = Stage::Single(PrCommand::ReadReservation);
+                    r.want = true;
+                    r.tried = 0;
+                    r.via = None;
+                    r.origin = Some(via);
                 }
             }
             // Moving: look at the reservation, then preempt our own key.
@@ -772,6 +882,15 @@ impl<const N: usize> Coordinator<N> {
             (Task::User(op), _, _) => self.finish(op, Err(PrError::Refused)),
             _ => self.finish_internal(),
         }
+    }
+
+    /// Whether `cmd` must go out on the holder's nexus: a RELEASE of a
+    /// reservation with one holder (not all-registrants, not host-scoped).
+    fn holder_bound(&self, cmd: PrCommand) -> bool {
+        matches!(cmd, PrCommand::Release { .. })
+            && self
+                .rtype
+                .is_some_and(|t| !t.all_registrants() && self.scope != RegistrationScope::Host)
     }
 
     fn single_holder(&self, rtype: PrType, via: PathId) -> Option<PathId> {
@@ -828,12 +947,17 @@ impl<const N: usize> Coordinator<N> {
     }
 
     fn after_task(&mut self) {
-        if let Some(t) = self.move_pending {
-            if self.rtype.is_some() && !self.fenced {
-                self.start_move(t);
-                return;
+        if self.move_pending.is_some() {
+            // The move carries the type held now, not the one held when
+            // the holder died: a type change may have finished meanwhile.
+            // And none is needed if that change left a live holder.
+            match self.rtype {
+                Some(t) if !self.fenced && self.holder.is_none() && !t.all_registrants() => {
+                    self.start_move(t);
+                    return;
+                }
+                _ => self.move_pending = None,
             }
-            self.move_pending = None;
         }
         if core::mem::take(&mut self.verify_pending) && self.key.is_some() && !self.fenced {
             self.start(Task::Verify, Stage::Single(PrCommand::ReadKeys));
@@ -974,18 +1098,25 @@ impl<const N: usize> Coordinator<N> {
     /// An up path not yet tried; registered if the command needs it, the
     /// holder first.
     fn pick_path(&self, tried: u64, registered: bool) -> Option<PathId> {
-        let ok = |m: &&Member| {
-            m.up && m.in_flight.is_none()
-                && tried & bits::bit(m.path.slot()) == 0
-                && (!registered || m.state == RegState::Registered)
-        };
         if let Some(h) = self.holder.and_then(|h| self.member(h)) {
-            if ok(&h) {
+            if can_send(h, tried, registered) {
                 return Some(h.path);
             }
         }
-        self.members.iter().flatten().find(ok).map(|m| m.path)
+        self.members
+            .iter()
+            .flatten()
+            .find(|m| can_send(m, tried, registered))
+            .map(|m| m.path)
     }
+}
+
+/// Whether a member can take the single command now: up, nothing in
+/// flight on it, not tried yet, and registered if the command needs it.
+fn can_send(m: &Member, tried: u64, registered: bool) -> bool {
+    m.up && m.in_flight.is_none()
+        && tried & bits::bit(m.path.slot()) == 0
+        && (!registered || m.state == RegState::Registered)
 }
 
 /// Commands the target accepts only from a registered nexus.

@@ -159,8 +159,10 @@ impl Target {
     pub fn settle(&mut self) {
         let Some((h, key, t)) = self.resv else { return };
         if t.all_registrants() {
-            if self.regs.is_empty() {
-                self.resv = None;
+            match self.key_of(h) {
+                _ if self.regs.is_empty() => self.resv = None,
+                Some(k) if k != key => self.resv = Some((h, k, t)),
+                _ => {}
             }
             return;
         }
