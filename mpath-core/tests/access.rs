@@ -909,3 +909,120 @@ fn refresh_failures_count_when_retries_run_out() {
     assert_eq!(sent, 3, "the first read and two retries");
     assert_eq!(failures(&d), 1);
 }
+
+/// Deferred failback never fires, nor counts, on a republish that changes
+/// nothing; a delayed failback measures from the last time the better tier
+/// came back, not from an earlier return that did not last.
+#[test]
+fn failback_deferral_counts_and_delays() {
+    // Nothing better came back: nothing to defer.
+    let mut cfg = Config::DEFAULT;
+    cfg.failback = Failback::Manual;
+    let mut d = dev(cfg);
+    add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    add(&mut d, 1, 2, AccessState::Optimized, secs(0));
+    d.controller_mut()
+        .handle_access_state(
+            GroupId(1),
+            GroupAccess::new(AccessState::Optimized),
+            secs(1),
+        )
+        .unwrap();
+    assert_eq!(
+        d.controller().device_snapshot().counters.failbacks_deferred,
+        0
+    );
+
+    let (mut d, ao, ano) = failback_case(Failback::Manual);
+    assert_eq!(
+        d.controller().device_snapshot().counters.failbacks_deferred,
+        1
+    );
+    // An unrelated change: same tiers, nothing deferred again.
+    d.controller_mut()
+        .handle_access_state(
+            GroupId(2),
+            GroupAccess::new(AccessState::NonOptimized),
+            secs(3),
+        )
+        .unwrap();
+    d.controller_mut()
+        .handle_access_state(
+            GroupId(1),
+            GroupAccess::new(AccessState::Optimized),
+            secs(3),
+        )
+        .unwrap();
+    assert_eq!(
+        d.controller().device_snapshot().counters.failbacks_deferred,
+        1
+    );
+    assert_eq!(selectable(&d), vec![ano]);
+    let _ = ao;
+
+    let (mut d, ao, ano) = failback_case(Failback::Delayed(Duration::from_secs(10)));
+    // Back at 2 s (deferred to 12 s), gone again at 4 s, back at 8 s: the
+    // delay runs from 8 s.
+    d.controller_mut()
+        .handle_probe(ao, ProbeResult::Down, secs(4))
+        .unwrap();
+    d.controller_mut()
+        .handle_probe(ao, ProbeResult::Up, secs(8))
+        .unwrap();
+    d.controller_mut().handle_timeout(secs(12)).unwrap();
+    assert_eq!(selectable(&d), vec![ano], "not at 12 s");
+    d.controller_mut().handle_timeout(secs(18)).unwrap();
+    assert_eq!(selectable(&d), vec![ao], "at 18 s");
+}
+
+/// A switched-to group's own best tier is the active tier, and the publish
+/// counter moves only when the mask does.
+#[test]
+fn switched_group_tier_and_publish_count() {
+    let mut d = dev(Config::DEFAULT);
+    let _ao = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    let ano = add(&mut d, 2, 2, AccessState::NonOptimized, secs(0));
+    d.controller_mut()
+        .switch_group(Some(GroupId(2)), secs(1))
+        .unwrap();
+    assert_eq!(selectable(&d), vec![ano]);
+    assert_eq!(d.controller().active_tier(), Some(Tier::NonOptimized));
+    let n = d.controller().device_snapshot().counters.publishes;
+    // Same state reported again: republished, mask unchanged.
+    d.controller_mut()
+        .handle_access_state(
+            GroupId(2),
+            GroupAccess::new(AccessState::NonOptimized),
+            secs(2),
+        )
+        .unwrap();
+    assert_eq!(d.controller().device_snapshot().counters.publishes, n);
+    d.controller_mut().switch_group(None, secs(3)).unwrap();
+    assert_eq!(d.controller().device_snapshot().counters.publishes, n + 1);
+}
+
+/// Followover: the first path of a group to come back fails back; a second
+/// path of a group that already has one back does not count as first.
+#[test]
+fn followover_first_path_of_a_group() {
+    let mut cfg = Config::DEFAULT;
+    cfg.failback = Failback::FollowOver;
+    let mut d = dev(cfg);
+    let a1 = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    let a2 = add(&mut d, 1, 2, AccessState::Optimized, secs(0));
+    let n = add(&mut d, 2, 3, AccessState::NonOptimized, secs(0));
+    for p in [a1, a2] {
+        d.controller_mut()
+            .handle_probe(p, ProbeResult::Down, secs(1))
+            .unwrap();
+    }
+    assert_eq!(selectable(&d), vec![n]);
+    d.controller_mut()
+        .handle_probe(a1, ProbeResult::Up, secs(2))
+        .unwrap();
+    assert_eq!(selectable(&d), vec![a1], "first of its group: failback");
+    d.controller_mut()
+        .handle_probe(a2, ProbeResult::Up, secs(3))
+        .unwrap();
+    assert_eq!(selectable(&d), vec![a1, a2]);
+}

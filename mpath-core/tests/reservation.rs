@@ -611,3 +611,39 @@ fn a_registration_never_sent_is_not_forgotten_across_an_outage() {
     assert_eq!(r.c.state(p), Some(RegState::Registered));
     assert!(r.c.admitted(p));
 }
+
+/// Getters and small rules: the type held reads back; reserving the type
+/// already held finishes at once with no command; a path back up that is
+/// still registered is not registered again.
+#[test]
+fn reservation_getters_and_no_op_rules() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusiveRegistrantsOnly))
+        .unwrap();
+    assert_eq!(
+        r.c.reservation(),
+        Some(PrType::WriteExclusiveRegistrantsOnly)
+    );
+    let sent = r.actions.len();
+    r.op(PrOp::Reserve(PrType::WriteExclusiveRegistrantsOnly))
+        .unwrap();
+    assert_eq!(r.actions.len(), sent, "nothing sent");
+    let p = r.paths[1];
+    r.c.path_down(p);
+    r.c.path_up(p);
+    assert_eq!(r.c.state(p), Some(RegState::Registered));
+    r.run();
+    assert_eq!(r.actions.len(), sent, "nothing sent on return");
+}
+
+/// With ALL_TG_PT, unregistering sends one command per initiator port.
+#[test]
+fn unregister_sends_one_command_per_initiator_port() {
+    let mut r = Rig::new(RegistrationScope::InitiatorPort, 4, &[7, 7, 9, 9]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    let before = r.commands(|c| *c == PrCommand::Unregister);
+    r.op(PrOp::Unregister).unwrap();
+    assert_eq!(r.commands(|c| *c == PrCommand::Unregister) - before, 2);
+    assert!(r.t.regs.is_empty());
+}
