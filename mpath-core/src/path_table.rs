@@ -7,12 +7,10 @@
 //! [`PathId`], in a fixed array: no allocation, like the rest of the core.
 //! A full table hands the record back.
 
-use crate::controller::Controller;
-use crate::dataplane::DataPlane;
 use crate::error::Error;
+use crate::inputs::DeviceInputs;
 use crate::path::PathId;
 use crate::time::Instant;
-use core::borrow::Borrow;
 
 /// A record that belongs to one path.
 pub trait PathRecord {
@@ -115,19 +113,20 @@ impl<T: PathRecord, const P: usize> PathTable<T, P> {
 }
 
 impl<T: PathRecord, const P: usize> PathTable<T, P> {
-    /// Remove `path` from the controller and its record from the table,
-    /// keeping the two in step: the record goes even when the controller
+    /// Remove `path` from the device and its record from the table,
+    /// keeping the two in step: the record goes even when the device
     /// refuses the id as unknown or stale (nothing is left to describe),
     /// and stays when it refuses the time (the path is still there).
-    pub fn remove_from<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>(
+    pub fn remove_from(
         &mut self,
-        ctl: &mut Controller<D, N, Q, G>,
+        dev: &mut dyn DeviceInputs,
         path: PathId,
         now: Instant,
     ) -> Result<(), Error> {
-        let result = ctl.remove_path(path, now);
+        let result = dev.remove_path(path, now);
         if !matches!(result, Err(Error::Time(_))) {
-            let _ = self.remove(path);
+            // Whether the table had it or not, it has it no longer.
+            self.remove(path);
         }
         result
     }
@@ -136,6 +135,7 @@ impl<T: PathRecord, const P: usize> PathTable<T, P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Controller, DataPlane};
 
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     struct Rec(PathId, u32);

@@ -364,13 +364,7 @@ impl<const P: usize> ScsiAdapter<P> {
         path: PathId,
         now: Instant,
     ) -> Result<(), AdapterError> {
-        // `PathTable::remove_from` does this for a bare controller only.
-        let result = dev.remove_path(path, now);
-        if !matches!(result, Err(mpath_core::Error::Time(_))) {
-            // Whether the table had it or not, it has it no longer.
-            self.paths.remove(path);
-        }
-        Ok(result?)
+        Ok(self.paths.remove_from(dev, path, now)?)
     }
 
     /// Forgets `path` without telling the core; returns whether it was known.
