@@ -591,3 +591,59 @@ fn a_refused_reservation_operation_changes_nothing() {
     let stale = PathId::from_raw(r.paths[0].to_raw() + 0x0001_0000);
     assert_eq!(r.d.admitted(stale), Err(Error::UnknownPath(stale)));
 }
+
+/// A reservation move that waits for a path holds I/O only while some path
+/// is up to carry it afterwards; with the holder down and the other path
+/// failed by hand, the no-path policy applies (here: fail after 5 s).
+#[test]
+fn a_waiting_move_does_not_hold_io_past_the_no_path_policy() {
+    let mut cfg = Config::DEFAULT;
+    cfg.no_path = NoPathPolicy::QueueFor(Duration::from_secs(5));
+    let mut d = Dev::new(DataPlane::new(), cfg, RegistrationScope::Nexus).unwrap();
+    let paths: Vec<PathId> = (0..2)
+        .map(|i| {
+            d.add_path(PathSpec::new(GroupId(1), NexusId(i)), i, ms(0))
+                .unwrap()
+        })
+        .collect();
+    let mut r = Rig {
+        d,
+        t: Target::default(),
+        paths,
+        events: Vec::new(),
+    };
+    r.run(ms(0));
+    r.op(PrOp::Register(OURS), ms(1)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusiveRegistrantsOnly), ms(2))
+        .unwrap();
+    let holder = r.d.coordinator().holder().unwrap();
+    let other = *r.paths.iter().find(|&&p| p != holder).unwrap();
+    r.d.fail_path(other, secs(1)).unwrap();
+    r.d.handle_link(holder, LinkEvent::Down, secs(1)).unwrap();
+    r.t.down.push(nexus(holder));
+    assert!(r.d.coordinator().is_quiesced(), "the move waits for a path");
+    assert_eq!(
+        r.d.submit(Io::read(1, 512, 0), secs(2)).unwrap(),
+        Disposition::Queued
+    );
+    let mut failed = None;
+    let mut now = secs(2);
+    while failed.is_none() && now < secs(30) {
+        now = r.d.poll_timeout().unwrap_or(secs(30)).max(now);
+        r.d.handle_timeout(now).unwrap();
+        while let Some(a) = r.d.poll_action() {
+            match a {
+                Action::Fail { io, error } => failed = Some((io.tag, error, now)),
+                Action::Probe(p) => r.d.handle_probe(p, ProbeResult::Down, now).unwrap(),
+                Action::Reservation(pa) => {
+                    let reply = r.t.exec(nexus(pa.via), pa.command, OURS);
+                    r.d.handle_reservation_reply(pa.via, reply, now).unwrap();
+                }
+                _ => {}
+            }
+        }
+    }
+    let (tag, error, at) = failed.expect("the held read fails");
+    assert_eq!((tag, error), (IoTag(1), IoError::NoPath));
+    assert!(at <= secs(7), "by the 5 s bound, not later: {at:?}");
+}
