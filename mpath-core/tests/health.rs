@@ -153,6 +153,29 @@ fn zombie_path_becomes_marginal_and_last_resort() {
     let _ = d.complete(t, path_err(), secs(42)).unwrap();
 }
 
+/// Fail `errors` reads on `a` at `now`, each failed over and the path
+/// reinstated by a passing probe; reads that land elsewhere succeed.
+/// Returns the last tag used.
+fn fail_and_reinstate(d: &mut Dev, a: PathId, errors: usize, now: Instant) -> u64 {
+    let mut tag = 0;
+    let mut failed = 0;
+    while failed < errors {
+        tag += 1;
+        let t = dispatched(submit(d, Io::read(tag, 512, 0), now));
+        if t.path() == a {
+            failed += 1;
+            let r = dispatched(d.complete(t, path_err(), now).unwrap());
+            d.complete_ok(r, now).unwrap();
+            d.controller_mut()
+                .handle_probe(a, ProbeResult::Up, now)
+                .unwrap();
+        } else {
+            d.complete_ok(t, now).unwrap();
+        }
+    }
+    tag
+}
+
 #[test]
 fn good_path_with_rare_errors_stays_healthy() {
     let mut cfg = Config::DEFAULT;
@@ -164,22 +187,7 @@ fn good_path_with_rare_errors_stays_healthy() {
     let b = add(&mut d, 1, 2, AccessState::Optimized, secs(0));
     drain(&mut d);
     // Two path errors close together start a sample...
-    let mut failed = 0;
-    let mut tag = 0;
-    while failed < 2 {
-        tag += 1;
-        let t = dispatched(submit(&mut d, Io::read(tag, 512, 0), secs(1)));
-        if t.path() == a {
-            failed += 1;
-            let r = dispatched(d.complete(t, path_err(), secs(1)).unwrap());
-            d.complete_ok(r, secs(1)).unwrap();
-            d.controller_mut()
-                .handle_probe(a, ProbeResult::Up, secs(1))
-                .unwrap();
-        } else {
-            d.complete_ok(t, secs(1)).unwrap();
-        }
-    }
+    fail_and_reinstate(&mut d, a, 2, secs(1));
     assert_eq!(
         d.controller().path_snapshot(a, &[]).unwrap().health,
         Health::Sampling
@@ -450,23 +458,8 @@ fn sampled_successes_weigh_in_the_error_rate() {
     let a = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
     let _b = add(&mut d, 1, 2, AccessState::Optimized, secs(0));
     drain(&mut d);
-    let mut tag = 0;
-    let mut errors = 0;
     // The second error starts the sample; the third is counted in it.
-    while errors < 3 {
-        tag += 1;
-        let t = dispatched(submit(&mut d, Io::read(tag, 512, 0), secs(1)));
-        if t.path() == a {
-            errors += 1;
-            let r = dispatched(d.complete(t, path_err(), secs(1)).unwrap());
-            d.complete_ok(r, secs(1)).unwrap();
-            d.controller_mut()
-                .handle_probe(a, ProbeResult::Up, secs(1))
-                .unwrap();
-        } else {
-            d.complete_ok(t, secs(1)).unwrap();
-        }
-    }
+    let mut tag = fail_and_reinstate(&mut d, a, 3, secs(1));
     assert_eq!(health(&d, a), Health::Sampling);
     assert_eq!(
         d.controller()
