@@ -647,3 +647,69 @@ fn unregister_sends_one_command_per_initiator_port() {
     assert_eq!(r.commands(|c| *c == PrCommand::Unregister) - before, 2);
     assert!(r.t.regs.is_empty());
 }
+
+/// A notice is acted on only with a key set and not fenced: no READ KEYS
+/// for a host that registers nothing, none after the fence.
+#[test]
+fn notices_are_checked_only_while_registered_and_not_fenced() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.c.handle_notices(r.paths[0], Notices::REGISTRATIONS_PREEMPTED);
+    assert_eq!(r.c.poll_action(), None, "no key: nothing to check");
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.t.regs.retain(|x| x.1 != OURS);
+    r.c.handle_notices(r.paths[0], Notices::REGISTRATIONS_PREEMPTED);
+    r.run();
+    assert!(r.c.is_fenced());
+    r.c.handle_notices(r.paths[1], Notices::RESERVATIONS_PREEMPTED);
+    assert_eq!(r.c.poll_action(), None, "fenced: nothing more to check");
+}
+
+/// Keys that vanished from one nexus are registered again on every path,
+/// and each path's registration is tracked to its end.
+#[test]
+fn a_verify_that_finds_keys_missing_registers_every_path_again() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    // Our key vanishes from one nexus (a target reset without APTPL).
+    let lost = nexus(r.paths[1]);
+    r.t.regs.retain(|x| x.0 != lost);
+    r.c.handle_notices(
+        r.paths[0],
+        Notices::RESET_OCCURRED | Notices::REGISTRATIONS_PREEMPTED,
+    );
+    r.run();
+    assert!(!r.c.is_fenced());
+    for &p in &r.paths {
+        assert_eq!(r.c.state(p), Some(RegState::Registered), "{p:?}");
+        assert!(r.c.admitted(p));
+        assert_eq!(r.t.key_of(nexus(p)), Some(OURS));
+    }
+}
+
+/// A single command that fails on a path is retried on another, never on
+/// the same one again.
+#[test]
+fn a_failed_single_command_moves_to_another_path() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    let first = r.paths[0];
+    r.t.down.push(nexus(first));
+    r.actions.clear();
+    r.op(PrOp::ReadReservation).unwrap();
+    let vias: Vec<PathId> = r.actions.iter().map(|a| a.via).collect();
+    assert_eq!(vias.iter().filter(|&&v| v == first).count(), 1, "{vias:?}");
+    assert_eq!(vias.len(), 2, "{vias:?}");
+}
+
+/// After unregistering, paths are in no registration state at all (not
+/// "failed"): nothing is retried on them.
+#[test]
+fn unregistered_paths_are_unknown_not_failed() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Unregister).unwrap();
+    for &p in &r.paths {
+        assert_eq!(r.c.state(p), Some(RegState::Unknown));
+    }
+    assert!(r.t.regs.is_empty());
+}
