@@ -1026,3 +1026,29 @@ fn followover_first_path_of_a_group() {
         .unwrap();
     assert_eq!(selectable(&d), vec![a1, a2]);
 }
+
+/// After an activation succeeds the group is not activated again before
+/// its state is read back, whatever else changes meanwhile (here: an
+/// unrelated path is removed); the read-back ends the wait.
+#[test]
+fn no_reactivation_before_the_read_back() {
+    let (mut d, s1, _, other) = activation_in_flight();
+    d.controller_mut()
+        .handle_activation_result(GroupId(2), ActivationResult::Done, secs(2))
+        .unwrap();
+    let acts = drain(&mut d);
+    assert!(
+        acts.contains(&Action::RefreshAccessState { via: s1 }),
+        "{acts:?}"
+    );
+    d.controller_mut().remove_path(other, secs(3)).unwrap();
+    assert_eq!(activations_via(&mut d), vec![], "not before the read-back");
+    // The read-back says still standby: now it may be activated again.
+    d.controller_mut()
+        .handle_access_state(GroupId(2), GroupAccess::new(AccessState::Standby), secs(4))
+        .unwrap();
+    d.controller_mut()
+        .handle_refresh_result(s1, true, secs(4))
+        .unwrap();
+    assert_eq!(activations_via(&mut d).len(), 1);
+}
