@@ -1043,12 +1043,99 @@ fn no_reactivation_before_the_read_back() {
     );
     d.controller_mut().remove_path(other, secs(3)).unwrap();
     assert_eq!(activations_via(&mut d), vec![], "not before the read-back");
+    // Another group's report is not the read-back.
+    d.controller_mut()
+        .handle_access_state(
+            GroupId(1),
+            GroupAccess::new(AccessState::Optimized),
+            secs(4),
+        )
+        .unwrap();
+    assert_eq!(activations_via(&mut d), vec![]);
     // The read-back says still standby: now it may be activated again.
     d.controller_mut()
         .handle_access_state(GroupId(2), GroupAccess::new(AccessState::Standby), secs(4))
         .unwrap();
-    d.controller_mut()
-        .handle_refresh_result(s1, true, secs(4))
-        .unwrap();
     assert_eq!(activations_via(&mut d).len(), 1);
+}
+
+/// Which paths an activation may go through: up, not failed by hand, and
+/// registered while a key is set; among groups, the preferred one first.
+#[test]
+fn activation_picks_a_usable_path_and_the_preferred_group() {
+    let setup = || {
+        let mut cfg = Config::DEFAULT;
+        cfg.access.explicit_activation = true;
+        cfg.no_path = NoPathPolicy::Queue;
+        let mut d: Dev = Multipath::new(cfg).unwrap();
+        let ao = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+        let s1 = add(&mut d, 2, 2, AccessState::Standby, secs(0));
+        let s2 = add(&mut d, 2, 3, AccessState::Standby, secs(0));
+        drain(&mut d);
+        (d, ao, s1, s2)
+    };
+    // One standby path failed by hand, the other down: nothing to go through.
+    let (mut d, ao, s1, s2) = setup();
+    d.controller_mut().fail_path(s1, secs(1)).unwrap();
+    d.controller_mut()
+        .handle_probe(s2, ProbeResult::Down, secs(1))
+        .unwrap();
+    d.controller_mut().fail_path(ao, secs(1)).unwrap();
+    assert_eq!(activations_via(&mut d), vec![]);
+    // A key is set and only `s1` is registered: through `s1`.
+    let (mut d, ao, s1, s2) = setup();
+    let mut pr: reservation::Coordinator<8> =
+        reservation::Coordinator::new(reservation::RegistrationScope::Nexus);
+    for (p, port) in [(ao, 1), (s1, 2), (s2, 3)] {
+        pr.path_added(p, port, true);
+    }
+    pr.submit(reservation::PrOp::Register(7)).unwrap();
+    while let Some(a) = pr.poll_action() {
+        let reply = match a.command {
+            reservation::PrCommand::Register { .. } if a.via == s2 => {
+                reservation::PrReply::PathFailed
+            }
+            reservation::PrCommand::ReadKeys => reservation::PrReply::Keys { ours: 2, total: 2 },
+            _ => reservation::PrReply::Done,
+        };
+        assert!(pr.reply(a.via, reply));
+    }
+    d.controller_mut().apply_reservation(&pr, secs(1)).unwrap();
+    d.controller_mut().fail_path(ao, secs(1)).unwrap();
+    assert_eq!(activations_via(&mut d), vec![(GroupId(2), s1)]);
+    // Two standby groups: the preferred one is activated.
+    let mut cfg = Config::DEFAULT;
+    cfg.access.explicit_activation = true;
+    cfg.no_path = NoPathPolicy::Queue;
+    let mut d: Dev = Multipath::new(cfg).unwrap();
+    let ao = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    add(&mut d, 2, 2, AccessState::Standby, secs(0));
+    let pref = d
+        .controller_mut()
+        .add_path(
+            PathSpec::new(GroupId(3), NexusId(3))
+                .with_access(GroupAccess::preferred(AccessState::Standby)),
+            secs(0),
+        )
+        .unwrap();
+    drain(&mut d);
+    d.controller_mut().fail_path(ao, secs(1)).unwrap();
+    assert_eq!(activations_via(&mut d), vec![(GroupId(3), pref)]);
+}
+
+/// Reservation notices are counted on the path they arrived on.
+#[test]
+fn reservation_notices_are_counted() {
+    let mut d = dev(Config::DEFAULT);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, secs(0));
+    for n in [
+        Notices::RESERVATIONS_PREEMPTED,
+        Notices::RESERVATIONS_RELEASED,
+        Notices::REGISTRATIONS_PREEMPTED,
+        Notices::ACCESS_STATE_CHANGED,
+    ] {
+        d.controller_mut().handle_notices(a, n, secs(1)).unwrap();
+    }
+    let c = d.controller().path_snapshot(a, &[]).unwrap().counters;
+    assert_eq!(c.reservation_notices, 3);
 }

@@ -270,3 +270,27 @@ fn unknown_and_stale_ids_and_getters() {
     d.controller_mut().apply_reservation(&pr, secs(3)).unwrap();
     assert!(d.controller().reservation_key_active());
 }
+
+/// The topology's tree: `|-` before every group and path but the last of
+/// its level, `` `- `` before the last, and a pipe under groups that have
+/// more after them.
+#[test]
+fn topology_tree_marks_last_groups_and_paths() {
+    let mut d = dev(Config::DEFAULT);
+    add(&mut d, 1, 1, AccessState::Optimized, secs(1));
+    add(&mut d, 1, 2, AccessState::Optimized, secs(1));
+    add(&mut d, 2, 3, AccessState::Standby, secs(1));
+    add(&mut d, 2, 4, AccessState::Standby, secs(1));
+    let text = d.controller().topology("m").to_string();
+    let marks: Vec<String> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(marks, ["|-+-", "|", "|", "`-+-", "|-", "`-"], "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[2].starts_with("|  |- "), "{text}");
+    assert!(lines[3].starts_with("|  `- "), "{text}");
+    assert!(lines[5].starts_with("   |- "), "{text}");
+    assert!(lines[6].starts_with("   `- "), "{text}");
+}

@@ -713,3 +713,20 @@ fn unregistered_paths_are_unknown_not_failed() {
     }
     assert!(r.t.regs.is_empty());
 }
+
+/// A preemption notice that arrives while an operation runs already holds
+/// I/O: the check it calls for is pending.
+#[test]
+fn a_pending_check_holds_io() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.c.submit(PrOp::ReadReservation).unwrap();
+    let a = r.c.poll_action().unwrap();
+    assert!(!r.c.is_quiesced());
+    r.c.handle_notices(r.paths[1], Notices::REGISTRATIONS_PREEMPTED);
+    assert!(r.c.is_quiesced(), "the check is pending");
+    let reply = r.t.exec(nexus(a.via), a.command, OURS);
+    assert!(r.c.reply(a.via, reply));
+    r.run();
+    assert!(!r.c.is_quiesced(), "checked: our keys are all there");
+}
