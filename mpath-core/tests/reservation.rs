@@ -730,3 +730,77 @@ fn a_pending_check_holds_io() {
     r.run();
     assert!(!r.c.is_quiesced(), "checked: our keys are all there");
 }
+
+/// With ALL_TG_PT, initiator ports are told apart by their whole id: two
+/// ports whose ids agree in their low bits are still two registrations to
+/// remove.
+#[test]
+fn unregister_tells_apart_ports_with_large_ids() {
+    let mut r = Rig::new(RegistrationScope::InitiatorPort, 2, &[100, 164]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    assert_eq!(r.t.regs.len(), 2);
+    r.op(PrOp::Unregister).unwrap();
+    assert!(r.t.regs.is_empty(), "{:?}", r.t.regs);
+}
+
+/// PREEMPT of our own key while another host holds the reservation is
+/// refused (rule 5) and sends no PREEMPT; PREEMPT of another host's key
+/// goes out at once.
+#[test]
+fn preempt_of_our_own_key_needs_our_reservation() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.t.regs.push((900, THEIRS));
+    r.t.resv = Some((900, THEIRS, PrType::WriteExclusive));
+    r.actions.clear();
+    let own = PrOp::Preempt {
+        victim: OURS,
+        rtype: PrType::ExclusiveAccess,
+        abort: false,
+    };
+    assert_eq!(r.op(own), Err(PrError::NotHolder));
+    assert_eq!(r.commands(|c| matches!(c, PrCommand::Preempt { .. })), 0);
+    let theirs = PrOp::Preempt {
+        victim: THEIRS,
+        rtype: PrType::WriteExclusive,
+        abort: false,
+    };
+    r.op(theirs).unwrap();
+    assert!(r.t.key_of(900).is_none(), "their registration is gone");
+    assert_eq!(r.c.reservation(), Some(PrType::WriteExclusive));
+}
+
+/// A registration that completes for a key we no longer use is not taken
+/// as ours: the path is registered again with the key we use now.
+#[test]
+fn a_registration_for_an_old_key_is_redone() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    let p = r.paths[1];
+    // `p` was down through a key change; back up, it registers the key
+    // then in use, and the user changes the key while that is in flight.
+    r.c.path_down(p);
+    r.t.down.push(nexus(p));
+    r.op(PrOp::Unregister).unwrap();
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.t.down.clear();
+    r.c.path_up(p);
+    let sent = r.c.poll_action().unwrap();
+    assert_eq!(sent.command, PrCommand::Register { key: OURS });
+    r.c.submit(PrOp::Register(OURS + 1)).unwrap();
+    let reply = r.t.exec(nexus(p), sent.command, OURS);
+    assert!(r.c.reply(p, reply));
+    assert_ne!(
+        r.c.state(p),
+        Some(RegState::Registered),
+        "not with the old key"
+    );
+    let mut resent = false;
+    while let Some(a) = r.c.poll_action() {
+        resent |= a.via == p && a.command == (PrCommand::Register { key: OURS + 1 });
+        let reply = r.t.exec(nexus(a.via), a.command, OURS + 1);
+        assert!(r.c.reply(a.via, reply));
+    }
+    assert!(resent);
+    assert_eq!(r.t.key_of(nexus(p)), Some(OURS + 1));
+}

@@ -387,15 +387,29 @@ impl<const N: usize> Coordinator<N> {
                     want: false,
                     origin: None,
                 });
-                let mut ports_done: u64 = 0;
-                for m in self.members.iter_mut().flatten() {
-                    let port_bit = bits::bit(usize::try_from(m.port & 63).unwrap_or(0));
-                    let skip = self.scope != RegistrationScope::Nexus && ports_done & port_bit != 0;
-                    if m.up && !skip {
+                let shared = self.scope != RegistrationScope::Nexus;
+                for slot in 0..N {
+                    let Some((port, up)) = self.member_in(slot).map(|m| (m.port, m.up)) else {
+                        continue;
+                    };
+                    // In the shared scopes one command per initiator port
+                    // (or host): skip a port an earlier path already
+                    // unregisters. Compared whole: port ids are the
+                    // embedder's, any u32.
+                    let covered = shared
+                        && self
+                            .members
+                            .iter()
+                            .take(slot)
+                            .flatten()
+                            .any(|o| o.up && o.port == port);
+                    let Some(Some(m)) = self.members.get_mut(slot) else {
+                        continue;
+                    };
+                    if up && !covered {
                         m.state = RegState::Registering;
                         m.want = Some(PrCommand::Unregister);
-                        ports_done |= port_bit;
-                    } else if !m.up {
+                    } else if !up {
                         m.state = RegState::Stale;
                     } else {
                         m.state = RegState::Unknown;
