@@ -804,3 +804,154 @@ fn a_registration_for_an_old_key_is_redone() {
     assert!(resent);
     assert_eq!(r.t.key_of(nexus(p)), Some(OURS + 1));
 }
+
+/// Drive a bare coordinator: answer each command with `answer`.
+fn drive(c: &mut Coordinator<8>, mut answer: impl FnMut(PrAction) -> PrReply) -> Vec<PrEvent> {
+    for _ in 0..100 {
+        let Some(a) = c.poll_action() else { break };
+        let reply = answer(a);
+        assert!(c.reply(a.via, reply));
+    }
+    std::iter::from_fn(|| c.poll_event()).collect()
+}
+
+fn bare(n: u32) -> (Coordinator<8>, Vec<PathId>) {
+    let mut c = Coordinator::new(RegistrationScope::Nexus);
+    let paths: Vec<PathId> = (0..n).map(|i| PathId::from_raw(0x0001_0000 | i)).collect();
+    for (i, &p) in paths.iter().enumerate() {
+        c.path_added(p, i as u32, true);
+    }
+    (c, paths)
+}
+
+/// How a registration ends: every path failing is `NoPath` with no READ
+/// KEYS; READ KEYS finding none of ours is `Fenced`; an answer that makes
+/// no sense for the command is `Refused`, never silence.
+#[test]
+fn operation_results_for_failed_registrations_and_odd_answers() {
+    let (mut c, _) = bare(2);
+    c.submit(PrOp::Register(OURS)).unwrap();
+    let mut reads = 0;
+    let events = drive(&mut c, |a| {
+        reads += usize::from(a.command == PrCommand::ReadKeys);
+        PrReply::PathFailed
+    });
+    assert_eq!(reads, 0);
+    assert!(events.contains(&PrEvent::Finished {
+        op: PrOp::Register(OURS),
+        result: Err(PrError::NoPath)
+    }));
+
+    let (mut c, _) = bare(2);
+    c.submit(PrOp::Register(OURS)).unwrap();
+    let events = drive(&mut c, |a| match a.command {
+        PrCommand::ReadKeys => PrReply::Keys { ours: 0, total: 1 },
+        _ => PrReply::Done,
+    });
+    assert!(
+        events.contains(&PrEvent::Finished {
+            op: PrOp::Register(OURS),
+            result: Err(PrError::Fenced)
+        }),
+        "{events:?}"
+    );
+
+    let (mut c, _) = bare(1);
+    c.submit(PrOp::ReadReservation).unwrap();
+    let events = drive(&mut c, |_| PrReply::Done);
+    assert_eq!(
+        events,
+        [PrEvent::Finished {
+            op: PrOp::ReadReservation,
+            result: Err(PrError::Refused)
+        }]
+    );
+}
+
+/// Changing our reservation's type is a PREEMPT of our own key, sent only
+/// after READ RESERVATION shows the reservation is ours.
+#[test]
+fn a_type_change_by_preempting_our_own_key() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusiveRegistrantsOnly))
+        .unwrap();
+    r.actions.clear();
+    let change = PrOp::Preempt {
+        victim: OURS,
+        rtype: PrType::ExclusiveAccessRegistrantsOnly,
+        abort: false,
+    };
+    r.op(change).unwrap();
+    let cmds: Vec<PrCommand> = r.actions.iter().map(|a| a.command).collect();
+    assert_eq!(cmds[0], PrCommand::ReadReservation, "{cmds:?}");
+    assert!(
+        matches!(cmds[1], PrCommand::Preempt { victim: OURS, .. }),
+        "{cmds:?}"
+    );
+    assert_eq!(
+        r.c.reservation(),
+        Some(PrType::ExclusiveAccessRegistrantsOnly)
+    );
+    assert_eq!(
+        r.t.resv.map(|x| x.2),
+        Some(PrType::ExclusiveAccessRegistrantsOnly)
+    );
+    assert_eq!(r.t.resv.map(|x| x.0), r.c.holder().map(nexus));
+}
+
+/// A PREEMPT of a registered key that holds nothing leaves another host's
+/// reservation where it is: we do not hold it afterwards.
+#[test]
+fn preempting_a_key_that_holds_nothing_takes_no_reservation() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.t.regs.push((900, THEIRS));
+    r.t.regs.push((901, 0xC3));
+    r.t.resv = Some((900, THEIRS, PrType::WriteExclusive));
+    r.op(PrOp::Preempt {
+        victim: 0xC3,
+        rtype: PrType::WriteExclusiveRegistrantsOnly,
+        abort: false,
+    })
+    .unwrap();
+    assert!(r.t.key_of(901).is_none());
+    assert_eq!(r.t.resv.map(|x| x.1), Some(THEIRS));
+    assert_eq!(r.c.reservation(), None);
+}
+
+/// The holder's nexus dies while an operation runs: the move waits for it,
+/// then runs. If another host holds the reservation by then, nothing is
+/// preempted (rule 5).
+#[test]
+fn a_move_queued_behind_an_operation() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusiveRegistrantsOnly))
+        .unwrap();
+    let holder = r.c.holder().unwrap();
+    r.c.submit(PrOp::ReadKeys).unwrap();
+    r.t.down.push(nexus(holder));
+    r.c.path_down(holder);
+    assert!(r.c.is_quiesced());
+    r.run();
+    let new = r.c.holder().expect("moved once the operation ended");
+    assert_ne!(new, holder);
+    assert_eq!(r.t.resv.map(|x| x.0), Some(nexus(new)));
+
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusiveRegistrantsOnly))
+        .unwrap();
+    let holder = r.c.holder().unwrap();
+    // Behind our back another host now holds it.
+    r.t.regs.push((900, THEIRS));
+    r.t.resv = Some((900, THEIRS, PrType::WriteExclusive));
+    r.actions.clear();
+    r.t.down.push(nexus(holder));
+    r.c.path_down(holder);
+    r.run();
+    assert_eq!(r.commands(|c| matches!(c, PrCommand::Preempt { .. })), 0);
+    assert_eq!(r.c.reservation(), None);
+    assert_eq!(r.t.resv.map(|x| x.1), Some(THEIRS));
+}

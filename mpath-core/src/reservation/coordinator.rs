@@ -800,17 +800,12 @@ impl<const N: usize> Coordinator<N> {
             (Task::User(PrOp::Release), PrCommand::ReadReservation, PrReply::Reservation(r)) => {
                 match r {
                     Some((k, t)) if k == key && self.key.is_some() => {
-                        // Single-holder types must be released by the holder.
-                        let tried = match self.holder {
-                            Some(h) if !t.all_registrants() => {
-                                self.all_slots() & !bits::bit(h.slot())
-                            }
-                            _ => 0,
-                        };
+                        // A single-holder type goes out only on the holder's
+                        // nexus (`holder_bound`).
                         if let Some(r) = self.running.as_mut() {
                             r.stage = Stage::Single(PrCommand::Release { key, rtype: t });
                             r.want = true;
-                            r.tried = tried;
+                            r.tried = 0;
                         }
                     }
                     _ => self.finish(PrOp::Release, Err(PrError::NotHolder)),
@@ -901,10 +896,12 @@ impl<const N: usize> Coordinator<N> {
     /// Whether `cmd` must go out on the holder's nexus: a RELEASE of a
     /// reservation with one holder (not all-registrants, not host-scoped).
     fn holder_bound(&self, cmd: PrCommand) -> bool {
-        matches!(cmd, PrCommand::Release { .. })
-            && self
-                .rtype
-                .is_some_and(|t| !t.all_registrants() && self.scope != RegistrationScope::Host)
+        match cmd {
+            PrCommand::Release { rtype, .. } => {
+                !rtype.all_registrants() && self.scope != RegistrationScope::Host
+            }
+            _ => false,
+        }
     }
 
     fn single_holder(&self, rtype: PrType, via: PathId) -> Option<PathId> {
@@ -1085,13 +1082,6 @@ impl<const N: usize> Coordinator<N> {
             .iter()
             .flatten()
             .filter(|m| m.state == RegState::Registered)
-            .fold(0, |a, m| a | bits::bit(m.path.slot()))
-    }
-
-    fn all_slots(&self) -> u64 {
-        self.members
-            .iter()
-            .flatten()
             .fold(0, |a, m| a | bits::bit(m.path.slot()))
     }
 
