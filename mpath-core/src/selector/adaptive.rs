@@ -144,6 +144,30 @@ mod tests {
         assert_eq!(h.latency_ewma.load(Ordering::Relaxed), 600);
     }
 
+    /// Equal scores go to the first path after the cursor (so ties
+    /// rotate), and a sample exactly `stale_after` old is not stale yet.
+    #[test]
+    fn ties_rotate_and_staleness_is_strict() {
+        let dp: DataPlane<3> = DataPlane::new();
+        for h in &dp.hot {
+            h.latency_ewma.store(1000, Ordering::Relaxed);
+            h.last_sample.store(1_000_000, Ordering::Relaxed);
+        }
+        let mut c: Cursor<3> = Cursor::new(Locality(0));
+        // The staleness probe looks at slot 0 first: sampled at 1 ms, now
+        // 101 ms, stale after 100 ms: exactly at the bound, not stale.
+        let now = Instant::from_nanos(101_000_000);
+        assert_eq!(select(&dp.hot, 0b111, &mut c, now, STALE), Some(0));
+        assert_eq!(dp.hot[0].last_sample.load(Ordering::Relaxed), 1_000_000);
+        assert_eq!(select(&dp.hot, 0b111, &mut c, now, STALE), Some(1));
+        assert_eq!(select(&dp.hot, 0b111, &mut c, now, STALE), Some(2));
+        // One nanosecond later slot 0 is stale and is re-sampled.
+        let later = Instant::from_nanos(101_000_001);
+        c.stale_scan = crate::dataplane::NONE;
+        assert_eq!(select(&dp.hot, 0b111, &mut c, later, STALE), Some(0));
+        assert_eq!(dp.hot[0].last_sample.load(Ordering::Relaxed), 101_000_001);
+    }
+
     #[test]
     fn ewma_converges_with_shift() {
         let dp: DataPlane<1> = DataPlane::new();

@@ -90,5 +90,8 @@ mod tests {
         dp.hot[1].inflight_bytes.store(4096, Ordering::Relaxed);
         assert_eq!(select_bytes(&dp.hot, 0b11, &mut c), Some(1));
         assert_eq!(select_count(&dp.hot, 0b11, &mut c), Some(0));
+        // And the other way round.
+        dp.hot[1].inflight_bytes.store(1 << 21, Ordering::Relaxed);
+        assert_eq!(select_bytes(&dp.hot, 0b11, &mut c), Some(0));
     }
 }
