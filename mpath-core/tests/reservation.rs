@@ -955,3 +955,50 @@ fn a_move_queued_behind_an_operation() {
     assert_eq!(r.c.reservation(), None);
     assert_eq!(r.t.resv.map(|x| x.1), Some(THEIRS));
 }
+
+/// ALL_TG_PT coverage as paths come and go: a new path on a registered
+/// port is covered with no command, one on a new port is registered, and
+/// a port whose registration failed on one path is registered through
+/// another; the key count expected by READ KEYS counts target ports.
+#[test]
+fn initiator_port_coverage_follows_paths() {
+    let mut r = Rig::new(RegistrationScope::InitiatorPort, 2, &[1, 2]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    let sent = r.commands(|c| matches!(c, PrCommand::Register { .. }));
+    assert_eq!(sent, 2);
+    // Same port as path 0: covered at once, nothing sent.
+    let same = PathId::from_raw(0x0001_0002);
+    r.c.path_added(same, 1, true);
+    r.t.ports.push((nexus(same), 1));
+    r.t.set_reg(nexus(same), OURS);
+    assert!(r.c.admitted(same));
+    assert_eq!(r.c.state(same), Some(RegState::Registered));
+    r.run();
+    assert_eq!(
+        r.commands(|c| matches!(c, PrCommand::Register { .. })),
+        sent
+    );
+    // A new port: registered before it is admitted.
+    let new = PathId::from_raw(0x0001_0003);
+    r.c.path_added(new, 3, true);
+    r.t.ports.push((nexus(new), 3));
+    assert!(!r.c.admitted(new));
+    r.run();
+    assert!(r.c.admitted(new));
+    assert_eq!(
+        r.commands(|c| matches!(c, PrCommand::Register { .. })),
+        sent + 1
+    );
+    // A preemption check finds every nexus of every port holding our key:
+    // nothing missing, nothing re-registered, not fenced.
+    r.c.handle_notices(r.paths[0], Notices::REGISTRATIONS_PREEMPTED);
+    r.run();
+    assert!(!r.c.is_fenced());
+    assert_eq!(
+        r.commands(|c| matches!(c, PrCommand::Register { .. })),
+        sent + 1
+    );
+    for p in [r.paths[0], r.paths[1], same, new] {
+        assert!(r.c.admitted(p), "{p:?}");
+    }
+}
