@@ -177,11 +177,17 @@ impl PathRec {
     /// it was an outage, not a marginal path: multipath-tools judges a path
     /// marginal only from errors while its checker passes.
     pub(crate) fn went_down(&mut self, now: Instant) {
+        self.fail(now);
+        self.marginal.on_outage();
+    }
+
+    /// The path is down from `now`; its failure time is the moment it left
+    /// up (or pending), not a later report of the same failure.
+    pub(crate) fn fail(&mut self, now: Instant) {
         if self.link != Link::Down {
             self.failed_at = Some(now);
         }
         self.link = Link::Down;
-        self.marginal.on_outage();
     }
 }
 

@@ -454,10 +454,9 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                     }
                     p.flap.on_failure(now, &cfg.flap);
                 }
-                if p.link != Link::Down {
-                    p.failed_at = Some(now);
-                }
-                p.link = Link::Down;
+                // A path error is not an outage the checker saw: the
+                // marginal evidence stands (`fail`, not `went_down`).
+                p.fail(now);
                 p.probe.expedite(&cfg.probe);
             }
             PathErrorKind::AccessDenied => {
