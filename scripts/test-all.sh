@@ -17,7 +17,11 @@ ok() { passed=$((passed + 1)); }
 
 step "tools"
 need_apt=()
-command -v sg_decode_sense >/dev/null || need_apt+=(sg3-utils)
+command -v sg_decode_sense >/dev/null && command -v sg_vpd >/dev/null \
+  && command -v sg_rtpg >/dev/null && command -v sg_persist >/dev/null \
+  || need_apt+=(sg3-utils)
+# mpath-scsi's sg3-utils cross-checks build an SG_IO shim (<scsi/sg.h>, dlsym).
+[ -f /usr/include/scsi/sg.h ] || need_apt+=(libc6-dev)
 [ -f /usr/include/nvme/types.h ] || need_apt+=(libnvme-dev)
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v objdump >/dev/null && command -v c++filt >/dev/null \
