@@ -30,10 +30,20 @@ command -v python3 >/dev/null || need_apt+=(python3)
 command -v tgtd >/dev/null || need_apt+=(tgt)
 [ -f /usr/include/iscsi/iscsi.h ] || need_apt+=(libiscsi-dev)
 command -v pgrep >/dev/null || need_apt+=(procps)
+# LIO (the kernel's SCSI target) in a qemu VM for mpath-iscsi/tests/lio_pr.rs;
+# mpath-qemu fetches the kernel package itself (apt-get download, dpkg -x)
+# into target/qemu-cache, which needs apt's package lists.
+command -v qemu-system-x86_64 >/dev/null || need_apt+=(qemu-system-x86)
+# Static: the initramfs has no libc.
+dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
+command -v depmod >/dev/null || need_apt+=(kmod)
+command -v cpio >/dev/null || need_apt+=(cpio)
 if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need_apt[@]}"
+elif ! apt-cache depends linux-image-cloud-amd64 2>/dev/null | grep -q 'Depends: linux-image-'; then
+  apt-get update -qq
 fi
 rustup component add rustfmt clippy >/dev/null
 rustup target add "${NO_STD_TARGETS[@]}" >/dev/null

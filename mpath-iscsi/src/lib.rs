@@ -9,8 +9,11 @@
 //! - [`pr_transport`]: the reservation coordinator's commands as PERSISTENT
 //!   RESERVE OUT/IN on mpath-scsi's codecs, and the target's answers back.
 //! - [`tgt`]: a throw-away `tgtd` target on its own ports ([`TgtTarget`]).
-//! - [`fabric`], [`tgt_fabric`], [`host`], [`scenarios`]: the reservation
-//!   scenarios, written once against a small fabric trait and run on tgt.
+//! - [`lio`]: a throw-away LIO target (the kernel's) in a qemu VM
+//!   ([`LioTarget`]), with two target portal groups.
+//! - [`fabric`], [`tgt_fabric`], [`lio_fabric`], [`host`], [`scenarios`]:
+//!   the reservation scenarios, written once against a small fabric trait
+//!   and run on tgt and on LIO; [`relay`] cuts one LIO nexus.
 //! - [`persist`]: an `mpathpersist`-like tool over every nexus of a LUN.
 //!
 //! libiscsi is a C library (Debian `libiscsi-dev`); the bindings are
@@ -25,13 +28,18 @@ pub mod nexus;
 
 pub mod fabric;
 pub mod host;
+pub mod lio;
+pub mod lio_fabric;
 pub mod persist;
 pub mod pr_transport;
+pub mod relay;
 pub mod scenarios;
 pub mod tgt;
 pub mod tgt_fabric;
 
 pub use fabric::{BatchOutcome, Fabric, FabricError};
+pub use lio::LioTarget;
+pub use lio_fabric::LioFabric;
 pub use nexus::{BatchResult, CommandResult, IscsiNexus, NexusConfig, NexusError};
 pub use tgt::{TgtError, TgtTarget};
 pub use tgt_fabric::TgtFabric;
