@@ -20,7 +20,10 @@
 //! rather than returned (a PR response whose data could not be used, an
 //! action this logical unit cannot carry out, a nexus that could not be
 //! added) is written to [`Host::refused`], which the scenarios require to
-//! be empty.
+//! be empty. One adapter error is neither: an access-state read that the
+//! nexus failed under (cut, timed out) is a path's failure, which the
+//! adapter has already reported to the device (its refresh failed and is
+//! retried); it is counted in [`Host::failed_refreshes`].
 //!
 //! Time is virtual: each input advances the clock by a millisecond and held
 //! I/O jumps it to the core's next deadline. The real target does not see
@@ -32,9 +35,11 @@ use std::fmt;
 use mpath_core::reservation::{Coordinator, PrAction, PrCommand, PrError, PrEvent, PrOp, PrReport};
 use mpath_core::{
     Action, Config, DataPlane, Device, DeviceError, DeviceEvent, Duration, Instant, IoError,
-    NexusId, PathId, Ticket,
+    NexusId, Outcome, PathId, Ticket,
 };
-use mpath_scsi::{path_spec, AdapterError, Applied, PathIdentity, RtpgApplied, ScsiAdapter};
+use mpath_scsi::{
+    path_spec, AdapterError, Applied, CommandKind, PathIdentity, RtpgApplied, ScsiAdapter,
+};
 
 use crate::fabric::{Fabric, FabricError};
 use crate::pr_transport;
@@ -144,6 +149,9 @@ pub struct Host<'f, F: Fabric> {
     pub conflicts: usize,
     /// I/O attempts that failed with a path error and were failed over.
     pub failovers: usize,
+    /// REPORT TARGET PORT GROUPS commands that failed with a path error
+    /// (the device retries the read after its refresh delay).
+    pub failed_refreshes: usize,
 }
 
 impl<'f, F: Fabric> Host<'f, F> {
@@ -182,6 +190,7 @@ impl<'f, F: Fabric> Host<'f, F> {
             refused: Vec::new(),
             conflicts: 0,
             failovers: 0,
+            failed_refreshes: 0,
         };
         for (i, id) in ids.into_iter().enumerate() {
             if let Err(e) = id.map_err(HostError::from).and_then(|id| h.add(i, &id)) {
@@ -320,9 +329,22 @@ impl<'f, F: Fabric> Host<'f, F> {
         for _ in 0..MAX_ROUNDS {
             let i = self.nexus(cmd.path())?;
             let r = self.fabric.send(i, &cmd);
-            match self.ad.apply(&mut self.dev, &cmd, &r.response(), now)? {
-                Applied::Refresh(RtpgApplied::Reissue(next)) => cmd = next,
-                _ => return Ok(()),
+            match self.ad.apply(&mut self.dev, &cmd, &r.response(), now) {
+                Ok(Applied::Refresh(RtpgApplied::Reissue(next))) => cmd = next,
+                Ok(_) => return Ok(()),
+                // The nexus failed under the read (a cut nexus, before any
+                // probe found it down): the adapter has failed the
+                // device's refresh, which retries it after its delay, as
+                // scsi_dh_alua leaves a dead port to the path checker. A
+                // target's refusal or malformed data still stops the host.
+                Err(AdapterError::CommandFailed {
+                    command: CommandKind::RefreshAccessState,
+                    outcome: Outcome::PathError(_),
+                }) => {
+                    self.failed_refreshes += 1;
+                    return Ok(());
+                }
+                Err(e) => return Err(e.into()),
             }
         }
         Err(HostError::Stuck(String::from(

@@ -43,7 +43,7 @@
 //! | core action | SCSI command | result to the core |
 //! |---|---|---|
 //! | `Probe(path)` | TEST UNIT READY | `handle_probe` as multipathd's TUR checker; unit attentions also `handle_notices` |
-//! | `RefreshAccessState { via }` | REPORT TARGET PORT GROUPS, extended header unless the target refused it | `set_transition_timeout`, `handle_access_state` per group, `handle_refresh_result` |
+//! | `RefreshAccessState { via }` | REPORT TARGET PORT GROUPS, extended header unless the path's target refused it or cut its answer short | `set_transition_timeout`, `handle_access_state` per group, `handle_refresh_result` |
 //! | `ActivateGroup { group, via }` | SET TARGET PORT GROUPS, one descriptor: `group` active/optimized | `handle_activation_result` |
 //! | `Reservation(action)` | PERSISTENT RESERVE OUT / IN ([`crate::pr_map`]) | the embedder's `handle_reservation_reply` |
 //! | `TransitionTimedOut`, `Dispatch`, `Fail`, `HeadLive`, `HeadRemoved` | none | - |
@@ -203,8 +203,20 @@ pub struct AdapterPath {
     pub tpgs: Tpgs,
     /// ALLOCATION LENGTH for REPORT TARGET PORT GROUPS.
     pub rtpg_alloc_len: u32,
-    /// Whether to ask for the extended RTPG header (cleared when the target
-    /// refuses it, as scsi_dh_alua's `ALUA_RTPG_EXT_HDR_UNSUPP`).
+    /// Whether to ask for the extended RTPG header. Cleared for good when
+    /// the target refuses it (ILLEGAL REQUEST, INVALID FIELD IN CDB, as
+    /// scsi_dh_alua's `ALUA_RTPG_EXT_HDR_UNSUPP`) or answers it cut short
+    /// (LIO: RETURN DATA LENGTH without the header's last 4 bytes, so the
+    /// last port identifier is missing); every later RTPG through the path
+    /// then uses the length-only header, without IMPLICIT TRANSITION TIME.
+    ///
+    /// Per path, unlike the allocation length, which one answer teaches
+    /// every path of the device: a larger buffer costs nothing on a port
+    /// that did not need it, while the length-only header loses the
+    /// IMPLICIT TRANSITION TIME, so the header is given up only where it
+    /// failed (as scsi_dh_alua keeps the flag per target port group, not
+    /// per logical unit). Each other path of a target like LIO pays one
+    /// extra RTPG, once.
     pub extended_header: bool,
 }
 

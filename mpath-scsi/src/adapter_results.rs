@@ -7,8 +7,10 @@ use mpath_core::{
 };
 
 use super::{finish_refresh, AdapterError, ScsiAdapter, RTPG_MAX_ALLOC_LEN};
+use crate::cdb::RtpgFormat;
 use crate::classify::{classify, rule_for, status, Condition, Rule, TransportStatus};
 use crate::command::{CommandKind, ScsiCommand, ScsiResponse};
+use crate::error::{WireError, WireErrorKind};
 use crate::inquiry::Tpgs;
 use crate::rtpg::{Rtpg, RtpgRepr};
 use crate::sense::Sense;
@@ -102,6 +104,31 @@ fn refuses_extended_header(resp: &ScsiResponse<'_>) -> bool {
         })
 }
 
+/// Whether `data`, a GOOD answer that [`RtpgRepr::parse_bytes`] refused
+/// with `e`, is an extended-header answer cut short by its sender: FORMAT
+/// TYPE says extended, every byte RETURN DATA LENGTH counts arrived, and
+/// the descriptor list still runs past them.
+///
+/// This is LIO's answer (Linux `drivers/target/target_core_alua.c`,
+/// `target_emulate_report_target_port_groups()`, seen on 6.1 and 6.6): with
+/// the extended header its RETURN DATA LENGTH counts the descriptors but
+/// not the header's 4 extra bytes (SPC-4 6.37 has it n - 3, the whole
+/// header included), and it sends RETURN DATA LENGTH + 4 bytes, so the
+/// last 4 bytes of the descriptor list, the last RELATIVE TARGET PORT
+/// IDENTIFIER, never arrive. Its length-only answer is right, so the
+/// adapter's policy is to ask again with the length-only header and not
+/// ask that path for the extended one again; the parser stays strict (the
+/// answer is still malformed and `rtpg.rs` says so). A transfer shorter
+/// than RETURN DATA LENGTH is not this (the header format is not to
+/// blame) and stays an error, as does a cut length-only answer: there is
+/// no further format to fall back to.
+fn extended_answer_cut_short(data: &[u8], e: WireError) -> bool {
+    type View<'a> = Rtpg<&'a [u8]>;
+    e.kind == WireErrorKind::Truncated
+        && View::required_len(data).is_ok_and(|n| n <= data.len())
+        && View::claimed_format(data) == Ok(RtpgFormat::Extended)
+}
+
 /// A checked RTPG response ready to apply, or the command to send instead.
 enum RtpgRead<'a> {
     States(RtpgRepr<'a>),
@@ -144,7 +171,13 @@ impl<const P: usize> ScsiAdapter<P> {
     /// in are skipped, so a target with many groups cannot fill the core's
     /// group table. When the target has more data than was allocated, or
     /// refuses the extended header (ILLEGAL REQUEST, INVALID FIELD IN CDB),
-    /// the adapter remembers the fix and returns [`RtpgApplied::Reissue`].
+    /// or answers it cut short as LIO does (RETURN DATA LENGTH leaving out
+    /// the extended header's last 4 bytes, so the descriptor list is
+    /// truncated), the adapter remembers the fix and returns
+    /// [`RtpgApplied::Reissue`]. A larger allocation length is learnt for
+    /// every path of the device, the length-only header only for the path
+    /// that answered (see
+    /// [`AdapterPath::extended_header`](super::AdapterPath::extended_header)).
     /// Any other failure (a bad status, malformed data, a response missing
     /// the path's own group) changes no access state, fails the core's
     /// refresh (it retries after its delay), and is returned as an error
@@ -319,7 +352,16 @@ impl<const P: usize> ScsiAdapter<P> {
                 _ => Err(AdapterError::RtpgTooLarge { required }),
             };
         }
-        let repr = RtpgRepr::parse_bytes(data)?;
+        let repr = match RtpgRepr::parse_bytes(data) {
+            Ok(repr) => repr,
+            // Only while the path still asks for the extended header: the
+            // length-only reissue clears it, so this falls back at most
+            // once per path and never loops.
+            Err(e) if p.extended_header && extended_answer_cut_short(data, e) => {
+                return Ok(RtpgRead::LengthOnly);
+            }
+            Err(e) => return Err(e.into()),
+        };
         if let Some(tpg) = p.target_port_group {
             if repr.group(tpg).is_none() {
                 return Err(AdapterError::GroupNotInRtpg { tpg });

@@ -24,6 +24,11 @@ fn t(ms: u64) -> Instant {
 }
 
 fn identity(tpgs: Tpgs, tpg: u16) -> PathIdentity {
+    identity_at(tpgs, tpg, tpg)
+}
+
+/// A path through relative target port `port` of target port group `tpg`.
+fn identity_at(tpgs: Tpgs, port: u16, tpg: u16) -> PathIdentity {
     let inq = InquiryRepr {
         peripheral: Peripheral::DISK,
         rmb: false,
@@ -43,7 +48,7 @@ fn identity(tpgs: Tpgs, tpg: u16) -> PathIdentity {
         product: *b"block0          ",
         revision: *b"4.0 ",
     };
-    let port = |designator| Designation {
+    let of_port = |designator| Designation {
         piv: true,
         protocol_id: ProtocolId::ISCSI,
         code_set: CodeSet::Binary,
@@ -58,8 +63,8 @@ fn identity(tpgs: Tpgs, tpg: u16) -> PathIdentity {
             association: Association::LogicalUnit,
             designator: Designator::Naa(&NAA),
         },
-        port(Designator::RelativeTargetPort(tpg)),
-        port(Designator::TargetPortGroup(tpg)),
+        of_port(Designator::RelativeTargetPort(port)),
+        of_port(Designator::TargetPortGroup(tpg)),
     ];
     let vpd = DeviceIdRepr {
         peripheral: Peripheral::DISK,
@@ -677,3 +682,7 @@ fn stpg_results() {
         crate::classify::classify(TransportStatus::Ok, status::GOOD, None)
     );
 }
+
+/// The extended RTPG header given up on a path whose target cuts it short.
+#[path = "adapter_rtpg_header_tests.rs"]
+mod rtpg_header;

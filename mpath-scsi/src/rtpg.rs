@@ -161,6 +161,15 @@ impl<T: AsRef<[u8]>> Rtpg<T> {
         Ok(usize_from(get_be32(b, 0)).saturating_add(LENGTH_ONLY_HEADER))
     }
 
+    /// The header format `b` claims (FORMAT TYPE in byte 4, if RETURN DATA
+    /// LENGTH covers it), read without checking the descriptors: which
+    /// format an answer that [`new_checked`](Self::new_checked) refuses
+    /// was in.
+    pub fn claimed_format(b: &[u8]) -> Result<RtpgFormat, WireError> {
+        let total = Self::required_len(b)?;
+        Self::format_of(get_range(b, 0, total.min(b.len())))
+    }
+
     fn format_of(b: &[u8]) -> Result<RtpgFormat, WireError> {
         match b.get(4) {
             None => Ok(RtpgFormat::LengthOnly),

@@ -61,6 +61,28 @@ fn extended_header_and_descriptors() {
 }
 
 #[test]
+fn claimed_format_reads_only_the_header() {
+    // Byte 4 past RETURN DATA LENGTH is not a header byte.
+    let cases: &[(&[u8], Result<RtpgFormat, WireError>)] = &[
+        (&EXTENDED[..4], Ok(RtpgFormat::LengthOnly)),
+        (&EXTENDED[..5], Ok(RtpgFormat::Extended)),
+        (&[0, 0, 0, 0, 0x10], Ok(RtpgFormat::LengthOnly)),
+        (&[0, 0, 0, 4, 0x01, 0x0F], Ok(RtpgFormat::LengthOnly)),
+        (
+            &[0, 0, 0, 4, 0x20],
+            Err(WireError::unknown("FORMAT TYPE", 4)),
+        ),
+        (
+            &[0, 0, 0],
+            Err(WireError::truncated("RETURN DATA LENGTH", 0)),
+        ),
+    ];
+    for &(b, want) in cases {
+        assert_eq!(Rtpg::<&[u8]>::claimed_format(b), want, "{b:02x?}");
+    }
+}
+
+#[test]
 fn length_only_header() {
     let b = [
         0, 0, 0, 12, 0x01, 0x03, 0, 7, 0, 0, 0, 1, 0, 0, 0, 9, 0xEE, 0xEE,
@@ -127,6 +149,22 @@ fn malformed_rtpg_is_a_typed_error() {
             "{b:02x?}"
         );
     }
+    // LIO's extended answer (mpath-iscsi's lio_pr.rs): RETURN DATA LENGTH
+    // leaves out the header's last 4 bytes, so the one group's second port
+    // is missing. The adapter asks again with the length-only header; the
+    // parser still refuses it, and says the header claimed the extended
+    // format.
+    let lio = [
+        0, 0, 0, 16, 0x10, 0, 0, 0, 0x00, 0xcf, 0, 0, 0, 0, 0, 2, 0, 0, 0, 1,
+    ];
+    assert_eq!(
+        Rtpg::new_checked(&lio[..]).unwrap_err(),
+        WireError::truncated("TARGET PORT COUNT", 15)
+    );
+    assert_eq!(
+        Rtpg::<&[u8]>::claimed_format(&lio),
+        Ok(RtpgFormat::Extended)
+    );
     // A port list running into the next descriptor makes the second
     // descriptor misaligned: its claimed port count overruns the data.
     let e = Rtpg::new_checked(&short_ports[..]).unwrap_err();
