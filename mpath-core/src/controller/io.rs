@@ -241,7 +241,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         now: Instant,
     ) -> Option<Ticket> {
         let dp: &DataPlane<N> = self.dp.borrow();
-        let mask = dp.selectable();
+        let mask = dp.selectable_for(io.kind);
         let path = match prefer {
             Some(p) if mask & crate::bits::bit(p.slot()) != 0 && dp.is_current(p) => p,
             _ => dp.select(&mut self.cursor, &io, now)?,
@@ -267,11 +267,12 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         })
     }
 
-    /// A reservation move (or a preemption check) holds I/O, and some path
-    /// is up to carry it once that ends. With no path up, the hold is no
+    /// A reservation move (or a preemption check, or a holder that cannot
+    /// carry I/O until it is moved) holds I/O, and some path is up to
+    /// carry it once that ends. With no path up, the hold is no
     /// reason to keep I/O past the no-path policy.
     pub(crate) fn quiesced_over_a_live_path(&self) -> bool {
-        self.pr_quiesced
+        (self.pr_quiesced || self.pr_waits_for_holder)
             && self
                 .paths
                 .iter()

@@ -473,6 +473,17 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
             }
         }
         self.ctl.adopt_reservation(&self.pr, now);
+        // Which paths carry I/O can move a Write Exclusive or Exclusive
+        // Access reservation, which changes the gate again.
+        let usable = (0..N)
+            .filter_map(|slot| self.ctl.path_tier(slot))
+            .filter(|(_, t)| *t != Tier::Ineligible)
+            .fold(0u64, |a, (p, _)| a | crate::bits::bit(p.slot()));
+        let quiesced = self.pr.is_quiesced();
+        self.pr.set_usable(usable);
+        if self.pr.is_quiesced() != quiesced {
+            self.ctl.adopt_reservation(&self.pr, now);
+        }
     }
 }
 

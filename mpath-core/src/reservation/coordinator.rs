@@ -118,6 +118,13 @@ pub struct Coordinator<const N: usize> {
     /// (PREEMPT of our key, unregistering): a joining nexus's count of our
     /// keys taken across one of them proves nothing, and it looks again.
     epoch: u32,
+    /// Paths that can carry I/O now (bit per slot; the controller's
+    /// view: a usable tier). Commands go there first, and a Write
+    /// Exclusive or Exclusive Access holder outside it is moved.
+    usable: u64,
+    /// An automatic move off a stranded holder failed (conflict, refusal):
+    /// not tried again until the usable paths change, or it would loop.
+    strand_move_failed: bool,
 }
 
 impl<const N: usize> Coordinator<N> {
@@ -137,6 +144,8 @@ impl<const N: usize> Coordinator<N> {
             fenced_report: false,
             moved_report: None,
             epoch: 0,
+            usable: 0,
+            strand_move_failed: false,
         }
     }
 
@@ -176,7 +185,11 @@ impl<const N: usize> Coordinator<N> {
     pub fn key_active(&self) -> bool {
         self.key.is_some() || self.fenced
     }
-    /// Whether `path` may carry I/O as far as reservations go.
+    /// Whether `path`'s nexus passes the registration gate: while a key is
+    /// set, only a registered nexus carries I/O (rule 1); fenced, none.
+    /// What the reservation type allows on top is
+    /// [`admits_read`](Self::admits_read) and
+    /// [`admits_write`](Self::admits_write).
     pub fn admitted(&self, path: PathId) -> bool {
         if self.fenced {
             return false;
@@ -187,6 +200,32 @@ impl<const N: usize> Coordinator<N> {
         self.member(path)
             .is_some_and(|m| m.state == RegState::Registered)
     }
+
+    /// Whether the reservation we hold lets `path` read: under Exclusive
+    /// Access only the holder's nexus (SPC-4 table 217); under every
+    /// other type any admitted one.
+    pub fn admits_read(&self, path: PathId) -> bool {
+        self.admitted(path) && self.holder_only(PrType::ExclusiveAccess, path)
+    }
+
+    /// Whether the reservation we hold lets `path` write: under Write
+    /// Exclusive and Exclusive Access only the holder's nexus; under the
+    /// registrants-only and all-registrants types any admitted one.
+    pub fn admits_write(&self, path: PathId) -> bool {
+        self.admitted(path)
+            && self.holder_only(PrType::ExclusiveAccess, path)
+            && self.holder_only(PrType::WriteExclusive, path)
+    }
+
+    /// False when the reservation held is `only_holder`'s type and `path`
+    /// is not its holder.
+    fn holder_only(&self, only_holder: PrType, path: PathId) -> bool {
+        match (self.rtype, self.holder) {
+            (Some(t), Some(h)) if t == only_holder => h == path,
+            _ => true,
+        }
+    }
+
     /// Whether the coordinator counts `path` as able to carry its commands
     /// (`None` for a path it does not know).
     pub fn is_up(&self, path: PathId) -> Option<bool> {
@@ -334,6 +373,47 @@ impl<const N: usize> Coordinator<N> {
                 self.move_pending = Some(t);
             }
         }
+    }
+
+    /// Which paths can carry I/O now (bit per slot), as the controller
+    /// sees them (a usable tier: up, probed, accessible, registered).
+    /// Under Write Exclusive and Exclusive Access only the holder's nexus
+    /// carries writes (and, for Exclusive Access, reads): a holder that
+    /// cannot carry I/O while another registered nexus can (its port
+    /// group went standby or unavailable) has its reservation moved
+    /// there, as if it had died (rule 6), instead of leaving that I/O
+    /// with nowhere to go.
+    pub fn set_usable(&mut self, usable: u64) {
+        if usable != self.usable {
+            self.strand_move_failed = false;
+        }
+        self.usable = usable;
+        if let Some(t) = self.rtype.filter(|_| self.holder_stranded()) {
+            if self.running.is_none() {
+                self.start_move(t);
+            } else if self.move_pending.is_none() {
+                self.move_pending = Some(t);
+            }
+        }
+    }
+
+    /// The holder of a Write Exclusive or Exclusive Access reservation
+    /// cannot carry I/O, and another registered, reachable nexus can.
+    fn holder_stranded(&self) -> bool {
+        let (Some(PrType::WriteExclusive | PrType::ExclusiveAccess), Some(h)) =
+            (self.rtype, self.holder)
+        else {
+            return false;
+        };
+        !self.fenced
+            && !self.strand_move_failed
+            && self.usable & bits::bit(h.slot()) == 0
+            && self.members.iter().flatten().any(|m| {
+                m.path != h
+                    && m.up
+                    && m.state == RegState::Registered
+                    && self.usable & bits::bit(m.path.slot()) != 0
+            })
     }
 
     /// Notices from completions or asynchronous events on `path`.
@@ -815,7 +895,15 @@ impl<const N: usize> Coordinator<N> {
         match r.task {
             Task::User(op) => self.finish(op, Err(error)),
             Task::Move { op: Some(op), .. } => self.finish(op, Err(error)),
-            Task::Move { .. } | Task::Verify => self.finish_internal(),
+            Task::Move { op: None, .. } => {
+                // The target would not let us take it (our registration may
+                // be gone): check our keys, and leave the holder where it
+                // is until the paths change.
+                self.strand_move_failed = true;
+                self.verify_pending |= self.key.is_some() && !self.fenced;
+                self.finish_internal();
+            }
+            Task::Verify => self.finish_internal(),
         }
     }
 
@@ -1014,6 +1102,17 @@ impl<const N: usize> Coordinator<N> {
                     // 5.13.11.4.4), and one naming key 0 would remove every
                     // other host's registrations too. A type change releases
                     // it (any registrant may) and reserves the new type.
+                    // Held by all registrants now (key 0 can also mean
+                    // another host took it over us): nothing to move;
+                    // check our keys.
+                    Some((k, held))
+                        if self.holds(k, held) && held.all_registrants() && op.is_none() =>
+                    {
+                        self.rtype = Some(held);
+                        self.holder = None;
+                        self.verify_pending = true;
+                        self.finish_internal();
+                    }
                     Some((k, held)) if self.holds(k, held) && held.all_registrants() => {
                         self.next_single(PrCommand::Release { key, rtype: held });
                     }
@@ -1139,7 +1238,11 @@ impl<const N: usize> Coordinator<N> {
             // the holder died: a type change may have finished meanwhile.
             // And none is needed if that change left a live holder.
             match self.rtype {
-                Some(t) if !self.fenced && self.holder.is_none() && !t.all_registrants() => {
+                Some(t)
+                    if !self.fenced
+                        && (self.holder.is_none() || self.holder_stranded())
+                        && !t.all_registrants() =>
+                {
                     self.start_move(t);
                     return;
                 }
@@ -1293,16 +1396,18 @@ impl<const N: usize> Coordinator<N> {
     /// An up path not yet tried; registered if the command needs it, the
     /// holder first.
     fn pick_path(&self, tried: u64, registered: bool) -> Option<PathId> {
-        if let Some(h) = self.holder.and_then(|h| self.member(h)) {
-            if can_send(h, tried, registered) {
-                return Some(h.path);
-            }
-        }
-        self.members
-            .iter()
-            .flatten()
-            .find(|m| can_send(m, tried, registered))
-            .map(|m| m.path)
+        // Paths that carry I/O first: a reservation taken or moved there
+        // leaves its holder where the I/O can follow.
+        let usable = |m: &Member| self.usable & bits::bit(m.path.slot()) != 0;
+        let holder = self.holder.and_then(|h| self.member(h));
+        let candidates = |first: bool| {
+            holder
+                .into_iter()
+                .chain(self.members.iter().flatten())
+                .find(move |&m| can_send(m, tried, registered) && (!first || usable(m)))
+                .map(|m| m.path)
+        };
+        candidates(true).or_else(|| candidates(false))
     }
 }
 
