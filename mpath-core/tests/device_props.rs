@@ -689,6 +689,9 @@ struct Sim {
     expect_mask: u64,
     /// The mask writes may use (the reservation type can narrow it).
     expect_write_mask: u64,
+    /// When the latest command that removed registrations of ours (a
+    /// PREEMPT of our own key, an unregistration) was answered.
+    own_removal_at: Option<Instant>,
     /// The tiers a manual failback may have pinned selection to: every
     /// tier published since selection was last seen on the best one (a
     /// pin outlives a switch_group, and may be taken while switched).
@@ -744,6 +747,7 @@ impl Sim {
             accepted: Vec::new(),
             expect_mask: 0,
             expect_write_mask: 0,
+            own_removal_at: None,
             pins: BTreeSet::new(),
             no_path_since: None,
             failback_now: false,
@@ -1578,6 +1582,14 @@ impl Sim {
             self.fail(10, format!("reservation command on a removed path: {a:?}"));
         };
         let key = self.key();
+        let own_removal = match a.command {
+            PrCommand::Unregister => true,
+            PrCommand::Preempt { victim, .. } => Some(victim) == key,
+            _ => false,
+        };
+        if own_removal {
+            self.own_removal_at = Some(self.now);
+        }
         let reply = if fp.link == FLink::Up {
             let ua = self.take_ua(fp.nexus);
             self.notices(a.via, ua, "reservation unit attention");
@@ -2006,9 +2018,31 @@ impl Sim {
         if current && ua.intersects(PR_NOTICES) && pr.key().is_some() && !pr.is_fenced() {
             pre.gate.quiesced = true;
         }
+        // A conflict while we hold a key is checked (READ KEYS, I/O held)
+        // and the I/O held: for free if our own move caused it (started
+        // before its PREEMPT was answered), else for one retry.
+        let mut conflict_held = false;
+        let own_conflict = self.own_removal_at.is_some_and(|t| f.t.started() <= t);
+        if outcome == Outcome::ReservationConflict
+            && current
+            && pr.key().is_some()
+            && !pr.is_fenced()
+        {
+            pre.gate.quiesced = true;
+            self.verify_expected = true;
+        }
         let rec = self.ios.get_mut(&tag).unwrap();
         let mut expect_exhausted = false;
         match outcome {
+            Outcome::ReservationConflict
+                if pre.key.is_some() && !pre.fenced && (own_conflict || rec.retries > 0) =>
+            {
+                if !own_conflict {
+                    rec.retries -= 1;
+                }
+                rec.st = St::Held { ready: self.now };
+                conflict_held = true;
+            }
             Outcome::PathError(kind) => {
                 if rec.write {
                     let until = self.now.saturating_add(self.cfg.quiesce_time);
@@ -2073,7 +2107,11 @@ impl Sim {
             let fits = match (outcome, result) {
                 (Outcome::Success, Ok(())) => true,
                 (Outcome::TargetError(e), Err(IoError::Target(r))) => e == *r,
-                (Outcome::ReservationConflict, Err(IoError::ReservationConflict)) => true,
+                (Outcome::ReservationConflict, Err(IoError::ReservationConflict)) => !conflict_held,
+                (
+                    Outcome::ReservationConflict,
+                    Err(IoError::Fenced | IoError::HeadRemoved | IoError::NoPath),
+                ) => conflict_held,
                 (Outcome::Retry { .. }, Err(IoError::RetriesExhausted)) => expect_exhausted,
                 (
                     Outcome::PathError(_) | Outcome::Retry { .. },
@@ -2089,10 +2127,9 @@ impl Sim {
             }
         } else if expect_exhausted {
             self.fail(6, format!("I/O {tag} retried with no retries left: {d:?}"));
-        } else if matches!(
-            outcome,
-            Outcome::Success | Outcome::TargetError(_) | Outcome::ReservationConflict
-        ) {
+        } else if matches!(outcome, Outcome::Success | Outcome::TargetError(_))
+            || (outcome == Outcome::ReservationConflict && !conflict_held)
+        {
             self.fail(1, format!("I/O {tag} completed with {outcome:?} but {d:?}"));
         }
         self.disposition(tag, d, &pre, "completion");

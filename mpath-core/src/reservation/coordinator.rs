@@ -125,6 +125,9 @@ pub struct Coordinator<const N: usize> {
     /// An automatic move off a stranded holder failed (conflict, refusal):
     /// not tried again until the usable paths change, or it would loop.
     strand_move_failed: bool,
+    /// Replies received to commands that removed registrations of our own
+    /// (see [`removals_answered`](Self::removals_answered)).
+    removals_answered: u32,
 }
 
 impl<const N: usize> Coordinator<N> {
@@ -146,6 +149,7 @@ impl<const N: usize> Coordinator<N> {
             epoch: 0,
             usable: 0,
             strand_move_failed: false,
+            removals_answered: 0,
         }
     }
 
@@ -416,6 +420,16 @@ impl<const N: usize> Coordinator<N> {
             })
     }
 
+    /// An I/O on `path` met RESERVATION CONFLICT. While a key is set that
+    /// is a question, not an answer: our own move may have caused it (its
+    /// PREEMPT removes our other registrations until they are registered
+    /// again), or another host may have preempted us without a notice
+    /// reaching us yet. Check the keys (READ KEYS), holding I/O meanwhile,
+    /// as for a preemption notice.
+    pub fn handle_conflict(&mut self, path: PathId) {
+        self.handle_notices(path, Notices::REGISTRATIONS_PREEMPTED);
+    }
+
     /// Notices from completions or asynchronous events on `path`.
     pub fn handle_notices(&mut self, _path: PathId, notices: Notices) {
         let pr = Notices::RESERVATIONS_PREEMPTED
@@ -676,14 +690,28 @@ impl<const N: usize> Coordinator<N> {
     /// Advance [`epoch`](Self::epoch) for a command that removes
     /// registrations of our own.
     fn count_removal(&mut self, cmd: PrCommand) {
-        let own = match cmd {
+        if self.removes_own(cmd) {
+            self.epoch = self.epoch.wrapping_add(1);
+        }
+    }
+
+    /// Whether `cmd` removes registrations of ours: a PREEMPT of our own
+    /// key (a move, a type change) or an unregistration.
+    fn removes_own(&self, cmd: PrCommand) -> bool {
+        match cmd {
             PrCommand::Unregister => true,
             PrCommand::Preempt { victim, .. } => Some(victim) == self.key,
             _ => false,
-        };
-        if own {
-            self.epoch = self.epoch.wrapping_add(1);
         }
+    }
+
+    /// How many replies have come back to commands that removed
+    /// registrations of our own. I/O the target had from before such a
+    /// reply may meet RESERVATION CONFLICT on a nexus whose registration
+    /// it removed: a conflict we caused, to be held and sent again, not
+    /// failed (the device compares this count around each reply).
+    pub fn removals_answered(&self) -> u32 {
+        self.removals_answered
     }
 
     /// The next event, or `None`. Events are computed from state: a move,
@@ -709,6 +737,9 @@ impl<const N: usize> Coordinator<N> {
         };
         if let Some(m) = self.member_mut(via) {
             m.in_flight = None;
+        }
+        if self.removes_own(cmd) {
+            self.removals_answered = self.removals_answered.wrapping_add(1);
         }
         let single = self
             .running
