@@ -5,8 +5,8 @@
 //!
 //! A [`DataPlane`] is shared by every CPU that submits or completes I/O. Its
 //! methods take `&self`, never block, never loop on contention, and touch only
-//! atomics: the published selectable-path mask (one `AtomicU64`, read with
-//! one load per selection), read-mostly per-path facts (id, locality,
+//! atomics: the published selectable-path masks (one `AtomicU64` for reads
+//! and one for writes, one load per selection), read-mostly per-path facts (id, locality,
 //! relative throughput), and per-path hot counters, each path's on its own
 //! cache line, that only the counting selectors write.
 //!
@@ -43,7 +43,7 @@
 
 use crate::bits;
 use crate::error::{Error, Rejected};
-use crate::io::{Counted, Io, Ticket};
+use crate::io::{Counted, Io, IoKind, Ticket};
 use crate::path::{Locality, PathId, MAX_PATHS};
 use crate::selector::{self, Policy, SelectorParams};
 use crate::sync::{AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering};
@@ -129,6 +129,11 @@ struct Header {
     /// Paths selection may use: the best non-empty tier, narrowed as the
     /// control plane decides (preferred bit, switched group, failback hold).
     selectable: AtomicU64,
+    /// Paths writes may use: the same as `selectable` unless a reservation
+    /// lets fewer nexuses write than read (Write Exclusive: only the
+    /// holder's), then the best tier of those. A separate word, so a read
+    /// never pays for the distinction.
+    writable: AtomicU64,
     /// Paths whose successful completions are counted for marginal sampling.
     watched: AtomicU64,
     policy: AtomicU8,
@@ -291,6 +296,7 @@ impl<const N: usize> DataPlane<N> {
             device,
             header: Header {
                 selectable: AtomicU64::new(0),
+                writable: AtomicU64::new(0),
                 watched: AtomicU64::new(0),
                 policy: AtomicU8::new(Policy::RoundRobin.to_u8()),
                 ewma_shift: AtomicU8::new(SelectorParams::DEFAULT.ewma_shift),
@@ -316,6 +322,21 @@ impl<const N: usize> DataPlane<N> {
     #[inline]
     pub fn selectable(&self) -> u64 {
         self.header.selectable.load(Ordering::Acquire)
+    }
+
+    /// The mask of paths writes may use right now.
+    #[inline]
+    pub fn writable(&self) -> u64 {
+        self.header.writable.load(Ordering::Acquire)
+    }
+
+    /// The mask an I/O of `kind` selects from.
+    #[inline]
+    pub fn selectable_for(&self, kind: IoKind) -> u64 {
+        match kind {
+            IoKind::Read => self.selectable(),
+            IoKind::Write => self.writable(),
+        }
     }
 
     /// The active policy.
@@ -348,7 +369,7 @@ impl<const N: usize> DataPlane<N> {
         io: &Io,
         now: Instant,
     ) -> Option<PathId> {
-        let mask = self.selectable();
+        let mask = self.selectable_for(io.kind);
         if mask == 0 {
             return None;
         }
@@ -374,7 +395,7 @@ impl<const N: usize> DataPlane<N> {
             ),
             Policy::Locality => selector::locality::select(&self.info, mask, cursor),
         }?;
-        self.confirm(slot)
+        self.confirm(slot, io.kind)
     }
 
     /// The path in `slot`, if its bit is set in the mask while the slot
@@ -382,10 +403,10 @@ impl<const N: usize> DataPlane<N> {
     /// it). `None` when the slot was retired or reused since the mask was
     /// read: the control plane's slow path decides then.
     #[inline]
-    fn confirm(&self, slot: usize) -> Option<PathId> {
+    fn confirm(&self, slot: usize, kind: IoKind) -> Option<PathId> {
         let info = self.info.get(slot)?;
         let raw = info.id.load(Ordering::Acquire);
-        let selectable = self.header.selectable.load(Ordering::Acquire) & bits::bit(slot) != 0;
+        let selectable = self.selectable_for(kind) & bits::bit(slot) != 0;
         if raw == 0 || !selectable || info.id.load(Ordering::Relaxed) != raw {
             return None;
         }
@@ -675,8 +696,15 @@ impl<const N: usize> DataPlane<N> {
     // ----- control-plane writers (crate-private; `&self` because they are
     // atomics, but only the one controller calls them) -----
 
+    /// Publish one mask for reads and writes alike.
     pub(crate) fn publish_selectable(&self, mask: u64) {
-        self.header.selectable.store(mask, Ordering::Release);
+        self.publish_masks(mask, mask);
+    }
+
+    /// Publish the masks reads and writes select from.
+    pub(crate) fn publish_masks(&self, read: u64, write: u64) {
+        self.header.selectable.store(read, Ordering::Release);
+        self.header.writable.store(write, Ordering::Release);
     }
 
     pub(crate) fn publish_watched(&self, mask: u64) {
@@ -716,7 +744,8 @@ impl<const N: usize> DataPlane<N> {
     /// longer has the slot's bit) first, then retire the slot's id, so a
     /// selection that still sees the id also sees the bit cleared.
     pub(crate) fn withdraw_path(&self, slot: usize, mask: u64) {
-        self.publish_selectable(mask & !bits::bit(slot));
+        let bit = bits::bit(slot);
+        self.publish_masks(mask & !bit, self.writable() & !bit);
         if let Some(info) = self.info.get(slot) {
             info.id.store(0, Ordering::Release);
         }
@@ -769,19 +798,51 @@ mod tests {
     #[test]
     fn confirm_needs_the_bit_and_a_path() {
         let dp = dp_with(&[(0, 1), (1, 1)], 0b01);
-        assert_eq!(dp.confirm(0), Some(PathId::new(0, 1)));
-        assert_eq!(dp.confirm(1), None, "in the table, bit not set");
+        for kind in [IoKind::Read, IoKind::Write] {
+            assert_eq!(dp.confirm(0, kind), Some(PathId::new(0, 1)));
+            assert_eq!(dp.confirm(1, kind), None, "in the table, bit not set");
+        }
         dp.withdraw_path(0, 0b01);
         assert_eq!(dp.selectable(), 0, "the bit goes with the path");
-        assert_eq!(dp.confirm(0), None, "retired");
+        assert_eq!(dp.writable(), 0, "from both masks");
+        assert_eq!(dp.confirm(0, IoKind::Read), None, "retired");
         assert!(!dp.is_current(PathId::new(0, 1)));
         dp.publish_selectable(0b11);
-        assert_eq!(dp.confirm(0), None, "bit set on an empty slot");
-        assert_eq!(dp.confirm(1), Some(PathId::new(1, 1)));
-        assert_eq!(dp.confirm(9), None, "out of range");
-        // Withdrawing one path leaves the others' bits.
+        assert_eq!(
+            dp.confirm(0, IoKind::Read),
+            None,
+            "bit set on an empty slot"
+        );
+        assert_eq!(dp.confirm(1, IoKind::Read), Some(PathId::new(1, 1)));
+        assert_eq!(dp.confirm(9, IoKind::Read), None, "out of range");
+        // Withdrawing one path leaves the others' bits, in both masks.
         dp.withdraw_path(0, 0b11);
         assert_eq!(dp.selectable(), 0b10);
+        assert_eq!(dp.writable(), 0b10);
+    }
+
+    /// Reads and writes confirm against their own mask: a path that may
+    /// read but not write (Write Exclusive, not the holder) is never
+    /// confirmed for a write.
+    #[test]
+    fn writes_confirm_against_the_write_mask() {
+        let dp = dp_with(&[(0, 1), (1, 1)], 0);
+        dp.publish_masks(0b11, 0b10);
+        assert_eq!(dp.confirm(0, IoKind::Read), Some(PathId::new(0, 1)));
+        assert_eq!(dp.confirm(0, IoKind::Write), None);
+        assert_eq!(dp.confirm(1, IoKind::Write), Some(PathId::new(1, 1)));
+        let mut cursor = Cursor::default();
+        let now = Instant::from_nanos(1);
+        for _ in 0..4 {
+            let w = dp.select(&mut cursor, &Io::write(1, 4096, 0), now);
+            assert_eq!(w, Some(PathId::new(1, 1)));
+        }
+        let reads: u64 = (0..4)
+            .filter_map(|_| dp.select(&mut cursor, &Io::read(2, 4096, 0), now))
+            .fold(0, |a, p| a | bits::bit(p.slot()));
+        assert_eq!(reads, 0b11, "reads use both");
+        dp.publish_masks(0b11, 0);
+        assert_eq!(dp.select(&mut cursor, &Io::write(1, 4096, 0), now), None);
     }
 
     /// A cursor keeps up to two batches of credits: the ninth completion

@@ -38,8 +38,18 @@ impl<const Q: usize> Requeue<Q> {
         self.entries.push(q)
     }
     /// The oldest entry that may go out at `now`.
-    pub(crate) fn take_ready(&mut self, now: Instant) -> Option<Queued> {
-        let i = self.entries.iter().position(|q| q.not_before <= now)?;
+    /// The oldest entry that is due and `can_go` accepts (a write waits
+    /// while only reads have a path, without holding up the reads behind
+    /// it).
+    pub(crate) fn take_ready_where(
+        &mut self,
+        now: Instant,
+        can_go: impl Fn(&Queued) -> bool,
+    ) -> Option<Queued> {
+        let i = self
+            .entries
+            .iter()
+            .position(|q| q.not_before <= now && can_go(q))?;
         Some(self.entries.remove(i))
     }
     /// The oldest entry regardless of readiness (for failing everything).
@@ -90,9 +100,9 @@ mod tests {
         assert_eq!(r.len(), 3);
         let now = Instant::from_nanos(10);
         assert_eq!(r.next_ready_after(now), Some(Instant::from_nanos(50)));
-        assert_eq!(r.take_ready(now).unwrap().io.tag, IoTag(2));
-        assert_eq!(r.take_ready(now).unwrap().io.tag, IoTag(3));
-        assert_eq!(r.take_ready(now), None);
+        assert_eq!(r.take_ready_where(now, |_| true).unwrap().io.tag, IoTag(2));
+        assert_eq!(r.take_ready_where(now, |_| true).unwrap().io.tag, IoTag(3));
+        assert_eq!(r.take_ready_where(now, |_| true), None);
         assert_eq!(r.take_tag(IoTag(9)), None);
         assert_eq!(r.take_tag(IoTag(1)).unwrap().io.tag, IoTag(1));
         assert!(r.is_empty());

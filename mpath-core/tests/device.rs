@@ -647,3 +647,152 @@ fn a_waiting_move_does_not_hold_io_past_the_no_path_policy() {
     assert_eq!((tag, error), (IoTag(1), IoError::NoPath));
     assert!(at <= secs(7), "by the 5 s bound, not later: {at:?}");
 }
+
+/// Send writes through the data plane until one goes out on `want`; the
+/// others complete. Returns its ticket.
+fn write_on(
+    r: &mut Rig,
+    cursor: &mut Cursor<8>,
+    want: PathId,
+    retries: u8,
+    now: Instant,
+) -> Ticket {
+    for _ in 0..64 {
+        let t =
+            r.d.data_plane()
+                .submit(cursor, Io::write(7, 4096, retries), now)
+                .unwrap();
+        if t.path() == want {
+            return t;
+        }
+        r.d.data_plane().complete(cursor, t, now).unwrap();
+    }
+    panic!("no write went out on {want:?}");
+}
+
+/// Drain actions, answering reservation commands on the target and
+/// returning the dispatches (not completed).
+fn drain(r: &mut Rig, now: Instant) -> (Vec<Ticket>, Vec<PrCommand>) {
+    let (mut sent, mut pr) = (Vec::new(), Vec::new());
+    while let Some(a) = r.d.poll_action() {
+        match a {
+            Action::Reservation(pa) => {
+                pr.push(pa.command);
+                let reply = r.t.exec(nexus(pa.via), pa.command, OURS);
+                r.t.settle();
+                r.d.handle_reservation_reply(pa.via, reply, now).unwrap();
+            }
+            Action::Dispatch(t) => sent.push(t),
+            _ => {}
+        }
+    }
+    (sent, pr)
+}
+
+/// A write in flight on a nexus whose registration our own move's PREEMPT
+/// removes meets RESERVATION CONFLICT. The device holds it and sends it
+/// again once the nexuses are registered again, spending no retry (it has
+/// none): a conflict we caused is never failed upward.
+#[test]
+fn a_conflict_our_own_move_caused_is_held_and_sent_again() {
+    let mut r = Rig::new(3);
+    r.run(ms(0));
+    r.op(PrOp::Register(OURS), ms(1)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusiveRegistrantsOnly), ms(2))
+        .unwrap();
+    let holder = r.d.coordinator().holder().unwrap();
+    let mut cursor: Cursor<8> = Cursor::new(Locality(0));
+    // Outstanding writes on both other nexuses: one carries the move's
+    // PREEMPT, the other loses its registration to it.
+    let others: Vec<PathId> = r.paths.iter().copied().filter(|&p| p != holder).collect();
+    let flights: Vec<Ticket> = others
+        .iter()
+        .map(|&p| write_on(&mut r, &mut cursor, p, 0, ms(3)))
+        .collect();
+    // The holder dies: the reservation moves.
+    r.t.down.push(nexus(holder));
+    r.d.handle_link(holder, LinkEvent::Down, ms(4)).unwrap();
+    let (_, pr) = drain(&mut r, ms(5));
+    assert!(
+        pr.iter()
+            .any(|c| matches!(c, PrCommand::Preempt { victim: OURS, .. })),
+        "{pr:?}"
+    );
+    let new_holder = r.d.coordinator().holder().unwrap();
+    let victim = *others.iter().find(|&&p| p != new_holder).unwrap();
+    // The write on the victim nexus was at the target across the PREEMPT.
+    let (mut hit, rest): (Vec<Ticket>, Vec<Ticket>) =
+        flights.into_iter().partition(|t| t.path() == victim);
+    let t = hit.pop().unwrap();
+    let d =
+        r.d.handle_completion(t, Outcome::ReservationConflict.into(), ms(6))
+            .unwrap();
+    assert_eq!(d, Disposition::Queued, "held, not failed");
+    let (sent, pr) = drain(&mut r, ms(6));
+    assert_eq!(
+        pr,
+        vec![PrCommand::ReadKeys],
+        "the conflict is checked first"
+    );
+    assert!(!r.d.coordinator().is_fenced());
+    let again = sent
+        .iter()
+        .find(|t| t.io().tag == IoTag(7))
+        .expect("sent again");
+    assert_eq!(again.io().retries, 0);
+    assert!(!r.t.write_conflicts(nexus(again.path())));
+    for t in rest.into_iter().chain(sent) {
+        let _ =
+            r.d.handle_completion(t, Outcome::Success.into(), ms(7))
+                .unwrap();
+    }
+}
+
+/// A conflict we did not cause spends a retry (after a check of the keys)
+/// and, with none left, ends the I/O with RESERVATION CONFLICT.
+#[test]
+fn a_conflict_we_did_not_cause_spends_a_retry_then_fails() {
+    let mut r = Rig::new(2);
+    r.run(ms(0));
+    r.op(PrOp::Register(OURS), ms(1)).unwrap();
+    let mut cursor: Cursor<8> = Cursor::new(Locality(0));
+    let p = r.paths[0];
+    let t = write_on(&mut r, &mut cursor, p, 1, ms(2));
+    let d =
+        r.d.handle_completion(t, Outcome::ReservationConflict.into(), ms(3))
+            .unwrap();
+    assert_eq!(d, Disposition::Queued);
+    let (sent, pr) = drain(&mut r, ms(3));
+    assert_eq!(pr, vec![PrCommand::ReadKeys]);
+    let again = sent.into_iter().find(|t| t.io().tag == IoTag(7)).unwrap();
+    assert_eq!(again.io().retries, 0, "one retry spent");
+    let d =
+        r.d.handle_completion(again, Outcome::ReservationConflict.into(), ms(4))
+            .unwrap();
+    assert!(
+        matches!(
+            d,
+            Disposition::Done {
+                result: Err(IoError::ReservationConflict),
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+    // Without a key a conflict is the target's answer, not ours to check.
+    let mut r = Rig::new(1);
+    r.run(ms(0));
+    let only = r.paths[0];
+    let t = write_on(&mut r, &mut cursor, only, 3, ms(1));
+    let d =
+        r.d.handle_completion(t, Outcome::ReservationConflict.into(), ms(2))
+            .unwrap();
+    assert!(matches!(
+        d,
+        Disposition::Done {
+            result: Err(IoError::ReservationConflict),
+            ..
+        }
+    ));
+    assert_eq!(r.d.poll_action(), None, "nothing to check");
+}

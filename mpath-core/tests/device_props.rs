@@ -246,26 +246,14 @@ fn access_state() -> impl Strategy<Value = AccessState> {
 /// restored the old type; an activation was repeated while its re-read
 /// waited out a retry delay.
 const OPEN_BUGS: &[&str] = &[
-    // Invariant 7: a Write Exclusive or Exclusive Access reservation of
-    // ours has one holder nexus (SPC-4 5.13.10), but the admission gate
-    // admits every registered nexus, so writes (and, for EA, reads) on the
-    // other paths get RESERVATION CONFLICT (issue 10: type-aware I/O).
-    // Left out: our own WE/EA reservations (the other host still takes
-    // them).
-    "single-holder reservation types admit every registered path",
     // Invariants 7 and 2: registrations on nexuses the device stops using
     // (a removed path, a replaced nexus, one unreachable at Unregister)
     // are never removed; SPC-4 registrations outlive I_T nexus loss.
-    // (a) Unregister ("remove our registrations everywhere") leaves them,
-    // and with them a registrants-only or all-registrants reservation of
-    // ours; the key is gone, so every path is admitted and their I/O
-    // conflicts. (b) They count in READ KEYS: after another host's
-    // preemption that no notice reported, paths added meanwhile register
-    // our key again, and the check after the notice finds as many of our
-    // keys as registered paths, so a path whose registration is gone keeps
-    // carrying I/O. Left out: Unregister while our reservation is held;
-    // AddPath and NexusReplaced while another host's preemption is
-    // unverified.
+    // Unregister ("remove our registrations everywhere") leaves them, and
+    // with them a registrants-only or all-registrants reservation of ours;
+    // the key is gone, so every path is admitted and their I/O conflicts.
+    // Left out: Unregister while our reservation is held, and a new key
+    // while registrations are left behind.
     "registrations on nexuses the device stopped using are left behind",
 ];
 
@@ -280,19 +268,9 @@ fn skip_known_bugs() -> bool {
         && std::env::var("DEVICE_PROPS_KNOWN_BUGS").map_or(true, |v| v != "check")
 }
 
-/// Reservation types for our own operations.
-fn own_pr_type() -> BoxedStrategy<PrType> {
-    if skip_known_bugs() {
-        prop_oneof![
-            Just(PrType::WriteExclusiveRegistrantsOnly),
-            Just(PrType::ExclusiveAccessRegistrantsOnly),
-            Just(PrType::WriteExclusiveAllRegistrants),
-            Just(PrType::ExclusiveAccessAllRegistrants),
-        ]
-        .boxed()
-    } else {
-        pr_type().boxed()
-    }
+/// Reservation types for our own operations: all six.
+fn own_pr_type() -> impl Strategy<Value = PrType> {
+    pr_type()
 }
 
 fn pr_type() -> impl Strategy<Value = PrType> {
@@ -581,6 +559,8 @@ struct Pre {
     fenced: bool,
     ctl_credits: u32,
     pool: u32,
+    /// Our reservation's type and holder, when one nexus holds it.
+    single: Option<(PrType, PathId)>,
 }
 
 fn class(s: AccessState) -> Option<Tier> {
@@ -707,6 +687,11 @@ struct Sim {
     accepted: Vec<(u64, PathId, u32, Instant)>,
     // Selection.
     expect_mask: u64,
+    /// The mask writes may use (the reservation type can narrow it).
+    expect_write_mask: u64,
+    /// When the latest command that removed registrations of ours (a
+    /// PREEMPT of our own key, an unregistration) was answered.
+    own_removal_at: Option<Instant>,
     /// The tiers a manual failback may have pinned selection to: every
     /// tier published since selection was last seen on the best one (a
     /// pin outlives a switch_group, and may be taken while switched).
@@ -761,6 +746,8 @@ impl Sim {
             flights: Vec::new(),
             accepted: Vec::new(),
             expect_mask: 0,
+            expect_write_mask: 0,
+            own_removal_at: None,
             pins: BTreeSet::new(),
             no_path_since: None,
             failback_now: false,
@@ -850,6 +837,7 @@ impl Sim {
             fenced: pr.is_fenced(),
             ctl_credits: self.d.controller().cursor_credits(),
             pool: self.d.data_plane().credits_available(),
+            single: pr.reservation().zip(pr.holder()),
         }
     }
 
@@ -965,8 +953,30 @@ impl Sim {
         // The mask and tier selection must use.
         let m = Masks::of(&facts, gate);
         let active = c.active_tier();
+        // The reservation type: under Write Exclusive only the holder's
+        // nexus writes, under Exclusive Access it alone reads and writes
+        // (SPC-4 table 217), whatever tier it is in: the mask for that
+        // kind of I/O is the holder alone while its tier is usable, else
+        // empty.
+        let pr = self.d.coordinator();
+        let single = match (pr.reservation(), pr.holder()) {
+            (Some(t @ (PrType::WriteExclusive | PrType::ExclusiveAccess)), Some(h))
+                if gate.key_active && !gate.quiesced && !gate.fenced =>
+            {
+                let usable = facts
+                    .iter()
+                    .find(|f| f.path == h)
+                    .map(|f| tier_of(f, gate))
+                    .filter(|t| Tier::USABLE.contains(t));
+                Some((t, usable.map_or(0, |_| bit(h)), usable))
+            }
+            _ => None,
+        };
         let (mask, expect_active) = if gate.quiesced || gate.fenced {
             (0, None)
+        } else if let Some((PrType::ExclusiveAccess, m, t)) = single {
+            self.pins.clear();
+            (m, t)
         } else if let Some((t, mask)) = m.switched(self.switched) {
             self.pins.insert(t);
             (mask, Some(t))
@@ -1005,6 +1015,19 @@ impl Sim {
             self.pins.clear();
             (0, None)
         };
+        let write_mask = single.map_or(mask, |(_, m, _)| m);
+        let dw = c.data_plane().writable();
+        if dw != write_mask {
+            self.fail(
+                2,
+                format!(
+                    "{what}: writable {dw:#b}, computed {write_mask:#b} (reservation {:?} holder {:?})",
+                    self.d.coordinator().reservation(),
+                    self.d.coordinator().holder()
+                ),
+            );
+        }
+        self.expect_write_mask = write_mask;
         let dp = c.data_plane().selectable();
         if dp != mask || active != expect_active {
             self.fail(
@@ -1263,7 +1286,7 @@ impl Sim {
 
     /// What selection may use for a decision made inside an input: the
     /// paths' facts after it, the coordinator's gate before it.
-    fn allowed_inside(&self, pre: &Pre) -> (u64, u64) {
+    fn allowed_inside(&self, pre: &Pre, write: bool) -> (u64, u64) {
         if pre.gate.quiesced || pre.gate.fenced {
             return (0, 0);
         }
@@ -1272,6 +1295,22 @@ impl Sim {
             f.registered = pre.admitted.get(&f.path).copied().unwrap_or(false);
         }
         let m = Masks::of(&facts, pre.gate);
+        // Write Exclusive (writes) and Exclusive Access: the holder alone.
+        let only = if write {
+            &[PrType::WriteExclusive, PrType::ExclusiveAccess][..]
+        } else {
+            &[PrType::ExclusiveAccess][..]
+        };
+        if let Some((_, h)) = pre
+            .single
+            .filter(|(t, _)| pre.gate.key_active && only.contains(t))
+        {
+            let usable = facts
+                .iter()
+                .any(|f| f.path == h && Tier::USABLE.contains(&tier_of(f, pre.gate)));
+            let mask = if usable { bit(h) } else { 0 };
+            return (mask, mask);
+        }
         if let Some((_, mask)) = m.switched(self.switched) {
             return (mask, mask);
         }
@@ -1293,7 +1332,7 @@ impl Sim {
             Disposition::Done { io, result } => {
                 if result == Err(IoError::NoPath) {
                     // Decided where a dispatch would have been.
-                    let allowed = self.allowed_inside(pre);
+                    let allowed = self.allowed_inside(pre, io.kind == IoKind::Write);
                     if allowed.0 != 0 {
                         self.fail(
                             4,
@@ -1307,7 +1346,7 @@ impl Sim {
                 self.end(&io, how, result);
             }
             Disposition::Dispatch(t) => {
-                let allowed = self.allowed_inside(pre);
+                let allowed = self.allowed_inside(pre, t.io().kind == IoKind::Write);
                 self.dispatched(t, allowed, pre.key, pre.fenced, how);
             }
             Disposition::Queued => {
@@ -1543,6 +1582,14 @@ impl Sim {
             self.fail(10, format!("reservation command on a removed path: {a:?}"));
         };
         let key = self.key();
+        let own_removal = match a.command {
+            PrCommand::Unregister => true,
+            PrCommand::Preempt { victim, .. } => Some(victim) == key,
+            _ => false,
+        };
+        if own_removal {
+            self.own_removal_at = Some(self.now);
+        }
         let reply = if fp.link == FLink::Up {
             let ua = self.take_ua(fp.nexus);
             self.notices(a.via, ua, "reservation unit attention");
@@ -1602,13 +1649,18 @@ impl Sim {
             if round > 2000 {
                 self.fail(9, "poll_action never returns None".into());
             }
-            let expect = self.expect_mask;
+            let (expect, expect_write) = (self.expect_mask, self.expect_write_mask);
             let pre = self.pre();
             let Some(a) = self.d.poll_action() else { break };
             trace(format_args!("    action {a:?}"));
             match a {
                 Action::Dispatch(t) => {
-                    self.dispatched(t, (expect, expect), pre.key, pre.fenced, "held");
+                    let m = if t.io().kind == IoKind::Write {
+                        expect_write
+                    } else {
+                        expect
+                    };
+                    self.dispatched(t, (m, m), pre.key, pre.fenced, "held");
                 }
                 Action::Fail { io, error } => {
                     if self.expect_mask != 0 && error == IoError::NoPath {
@@ -1675,7 +1727,13 @@ impl Sim {
                     r.filter(|r| r.0 == OURS || r.0 == OURS2)
                         .map(|(k, t)| (if t.all_registrants() { 0 } else { k }, t))
                 };
-                let target = self.t.resv.map(|(_, k, t)| (k, t));
+                // Every registrant holds an all-registrants reservation,
+                // whoever took it.
+                let registered = self.t.regs.iter().any(|r| r.1 == OURS || r.1 == OURS2);
+                let target = self.t.resv.map(|(_, k, t)| match self.key() {
+                    Some(key) if t.all_registrants() && registered => (key, t),
+                    _ => (k, t),
+                });
                 let changes = matches!(
                     op,
                     PrOp::Reserve(_) | PrOp::Preempt { .. } | PrOp::Release | PrOp::Clear
@@ -1820,7 +1878,11 @@ impl Sim {
             },
         );
         let io = if fast {
-            let expect = self.expect_mask;
+            let expect = if write {
+                self.expect_write_mask
+            } else {
+                self.expect_mask
+            };
             let pre = self.pre();
             let mine = self.cursor.credits();
             match self.d.data_plane().submit(&mut self.cursor, io, self.now) {
@@ -1956,9 +2018,31 @@ impl Sim {
         if current && ua.intersects(PR_NOTICES) && pr.key().is_some() && !pr.is_fenced() {
             pre.gate.quiesced = true;
         }
+        // A conflict while we hold a key is checked (READ KEYS, I/O held)
+        // and the I/O held: for free if our own move caused it (started
+        // before its PREEMPT was answered), else for one retry.
+        let mut conflict_held = false;
+        let own_conflict = self.own_removal_at.is_some_and(|t| f.t.started() <= t);
+        if outcome == Outcome::ReservationConflict
+            && current
+            && pr.key().is_some()
+            && !pr.is_fenced()
+        {
+            pre.gate.quiesced = true;
+            self.verify_expected = true;
+        }
         let rec = self.ios.get_mut(&tag).unwrap();
         let mut expect_exhausted = false;
         match outcome {
+            Outcome::ReservationConflict
+                if pre.key.is_some() && !pre.fenced && (own_conflict || rec.retries > 0) =>
+            {
+                if !own_conflict {
+                    rec.retries -= 1;
+                }
+                rec.st = St::Held { ready: self.now };
+                conflict_held = true;
+            }
             Outcome::PathError(kind) => {
                 if rec.write {
                     let until = self.now.saturating_add(self.cfg.quiesce_time);
@@ -2023,7 +2107,11 @@ impl Sim {
             let fits = match (outcome, result) {
                 (Outcome::Success, Ok(())) => true,
                 (Outcome::TargetError(e), Err(IoError::Target(r))) => e == *r,
-                (Outcome::ReservationConflict, Err(IoError::ReservationConflict)) => true,
+                (Outcome::ReservationConflict, Err(IoError::ReservationConflict)) => !conflict_held,
+                (
+                    Outcome::ReservationConflict,
+                    Err(IoError::Fenced | IoError::HeadRemoved | IoError::NoPath),
+                ) => conflict_held,
                 (Outcome::Retry { .. }, Err(IoError::RetriesExhausted)) => expect_exhausted,
                 (
                     Outcome::PathError(_) | Outcome::Retry { .. },
@@ -2039,10 +2127,9 @@ impl Sim {
             }
         } else if expect_exhausted {
             self.fail(6, format!("I/O {tag} retried with no retries left: {d:?}"));
-        } else if matches!(
-            outcome,
-            Outcome::Success | Outcome::TargetError(_) | Outcome::ReservationConflict
-        ) {
+        } else if matches!(outcome, Outcome::Success | Outcome::TargetError(_))
+            || (outcome == Outcome::ReservationConflict && !conflict_held)
+        {
             self.fail(1, format!("I/O {tag} completed with {outcome:?} but {d:?}"));
         }
         self.disposition(tag, d, &pre, "completion");
@@ -2075,8 +2162,6 @@ impl Sim {
         self.failback_now = false;
         let holder_before = self.holder_alive();
         match *op {
-            Op::AddPath { .. } | Op::NexusReplaced { .. }
-                if skip_known_bugs() && self.foreign_unverified => {}
             Op::AddPath { group, with_access } => self.add_path(group, with_access),
             Op::RemovePath { pick } => {
                 if let Some(p) = self.pick(pick) {
@@ -2409,10 +2494,15 @@ impl Sim {
         let mask = c.data_plane().selectable();
         if !held.is_empty() && !pr.is_quiesced() {
             if mask != 0 {
-                if let Some((tag, _)) = held.iter().find(|(_, r)| *r <= now) {
+                let writable = c.data_plane().writable();
+                let stuck = held.iter().find(|&&(tag, r)| {
+                    let write = self.ios.get(&tag).is_some_and(|x| x.write);
+                    r <= now && (!write || writable != 0)
+                });
+                if let Some((tag, _)) = stuck {
                     self.fail(
                         9,
-                        format!("I/O {tag} is held though ready and paths {mask:#b} are selectable (stuck)"),
+                        format!("I/O {tag} is held though ready and paths {mask:#b} (writes {writable:#b}) are selectable (stuck)"),
                     );
                 }
                 let first = held.iter().map(|h| h.1).min().unwrap();
@@ -2843,7 +2933,9 @@ fn known_bug_1_single_holder_types_admit_every_registered_path() {
             fast: false,
         },
     ];
-    still_open("open bug 1 (single-holder types)", || run(&base(), &ops));
+    // Fixed: the data plane has a write mask, and under Write Exclusive
+    // only the holder's nexus is in it.
+    run(&base(), &ops);
 }
 
 /// Invariant 10: the holder's nexus is replaced while the other path is
@@ -2924,6 +3016,8 @@ fn known_bug_4a_unregister_leaves_a_replaced_nexus_registered() {
 /// the path that lost its registration keeps carrying I/O.
 #[test]
 fn known_bug_4b_left_registrations_fool_the_preemption_check() {
+    // Fixed: a new nexus looks (READ KEYS) before it registers, and none
+    // of ours left means fenced; fewer than registered means fenced too.
     use Op::*;
     let ops = [
         Other {
@@ -2952,9 +3046,7 @@ fn known_bug_4b_left_registrations_fool_the_preemption_check() {
             fast: false,
         },
     ];
-    still_open("open bug 4b (registrations left behind)", || {
-        run(&base(), &ops)
-    });
+    run(&base(), &ops);
 }
 
 /// Invariant 10: a PREEMPT of a key that holds nothing changes no
@@ -3032,6 +3124,71 @@ fn known_bug_7_activation_repeated_while_its_reread_waits() {
         },
         TargetAccess {
             group: 0,
+            state: AccessState::Offline,
+            pref: false,
+            notify: 1,
+        },
+    ];
+    run(&setup, &ops);
+}
+
+/// Invariants 2 and 5: under Exclusive Access reads go to the holder's
+/// nexus alone, even when it is in a non-preferred group and another
+/// registered path is in the preferred one.
+#[test]
+fn exclusive_access_reads_go_to_the_holder_outside_the_preferred_group() {
+    use Op::*;
+    let setup = Setup {
+        paths: vec![0],
+        register: false,
+        groups: [
+            (AccessState::Optimized, false),
+            (AccessState::Optimized, false),
+            (AccessState::Optimized, true),
+        ],
+        ..base()
+    };
+    let ops = [
+        Reservation(PrOp::Register(OURS)),
+        AddPath {
+            group: 2,
+            with_access: true,
+        },
+        Reservation(PrOp::Reserve(PrType::ExclusiveAccess)),
+        Submit {
+            write: false,
+            retries: 0,
+            fast: false,
+        },
+        Submit {
+            write: true,
+            retries: 0,
+            fast: true,
+        },
+    ];
+    run(&setup, &ops);
+}
+
+/// Invariant 9: our Write Exclusive holder's group goes offline after
+/// another host preempted us unseen with an all-registrants type. The move
+/// off the stranded holder must not loop (release, conflict, move again):
+/// an all-registrants reservation needs no move, and a move the target
+/// refuses leads to a check of our keys.
+#[test]
+fn a_stranded_holder_after_an_unseen_preemption_does_not_loop() {
+    use Op::*;
+    let setup = Setup {
+        paths: vec![2, 0],
+        ..base()
+    };
+    let ops = [
+        Reservation(PrOp::Reserve(PrType::WriteExclusive)),
+        Other {
+            act: OtherAct::Preempt(PrType::WriteExclusiveAllRegistrants),
+            ua: 0,
+        },
+        TargetAccess {
+            group: 2,
             state: AccessState::Offline,
             pref: false,
             notify: 1,

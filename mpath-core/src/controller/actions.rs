@@ -43,7 +43,11 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                         return Some(Action::Fail { io: q.io, error });
                     }
                 }
-            } else if let Some(q) = self.requeue.take_ready(now) {
+            } else if let Some(q) = {
+                let dp: &DataPlane<N> = self.dp.borrow();
+                self.requeue
+                    .take_ready_where(now, |q| dp.selectable_for(q.io.kind) != 0)
+            } {
                 match self.try_start(q.io, q.prefer, now) {
                     Some(ticket) => return Some(Action::Dispatch(ticket)),
                     None => {

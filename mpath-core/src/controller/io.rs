@@ -66,6 +66,19 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         completion: Completion,
         now: Instant,
     ) -> Result<Disposition, Rejected<Ticket>> {
+        self.complete_failed(ticket, completion, now, false)
+    }
+
+    /// [`handle_completion`](Self::handle_completion); `own_conflict`: a
+    /// RESERVATION CONFLICT our own reservation move caused (the device
+    /// knows), held and sent again without spending a retry.
+    pub(crate) fn complete_failed(
+        &mut self,
+        ticket: Ticket,
+        completion: Completion,
+        now: Instant,
+        own_conflict: bool,
+    ) -> Result<Disposition, Rejected<Ticket>> {
         let ticket = self.data_plane().check_ticket(ticket)?;
         if let Err(error) = self.enter(now) {
             return Err(Rejected {
@@ -121,7 +134,20 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 if let Ok(p) = self.rec_mut(path) {
                     p.counters.conflicts = p.counters.conflicts.saturating_add(1);
                 }
-                self.done(ticket.io, Err(IoError::ReservationConflict))
+                let mut io = ticket.io;
+                // While we hold a key, a conflict is checked (the device has
+                // the coordinator read the keys, holding I/O): one our own
+                // move caused is sent again for free, any other spends a
+                // retry, so a conflict that is real ends the I/O.
+                if self.key_active && !self.pr_fenced && (own_conflict || io.retries > 0) {
+                    if !own_conflict {
+                        io.retries = io.retries.saturating_sub(1);
+                        self.counters.retries = self.counters.retries.saturating_add(1);
+                    }
+                    self.route(io, None, now, now)
+                } else {
+                    self.done(io, Err(IoError::ReservationConflict))
+                }
             }
             Outcome::Retry { delay, .. } => {
                 self.data_plane().end(&ticket);
@@ -241,7 +267,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         now: Instant,
     ) -> Option<Ticket> {
         let dp: &DataPlane<N> = self.dp.borrow();
-        let mask = dp.selectable();
+        let mask = dp.selectable_for(io.kind);
         let path = match prefer {
             Some(p) if mask & crate::bits::bit(p.slot()) != 0 && dp.is_current(p) => p,
             _ => dp.select(&mut self.cursor, &io, now)?,
@@ -267,11 +293,12 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         })
     }
 
-    /// A reservation move (or a preemption check) holds I/O, and some path
-    /// is up to carry it once that ends. With no path up, the hold is no
+    /// A reservation move (or a preemption check, or a holder that cannot
+    /// carry I/O until it is moved) holds I/O, and some path is up to
+    /// carry it once that ends. With no path up, the hold is no
     /// reason to keep I/O past the no-path policy.
     pub(crate) fn quiesced_over_a_live_path(&self) -> bool {
-        self.pr_quiesced
+        (self.pr_quiesced || self.pr_waits_for_holder)
             && self
                 .paths
                 .iter()

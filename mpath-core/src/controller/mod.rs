@@ -156,6 +156,12 @@ pub(crate) struct PathRec {
     pub(crate) link: Link,
     pub(crate) admin_failed: bool,
     pub(crate) registered: bool,
+    /// The reservation lets this path read (Exclusive Access: only the
+    /// holder's nexus) and write (Write Exclusive too). Not part of its
+    /// tier: a nexus the reservation type keeps from writing has not
+    /// failed; the published masks leave it out.
+    pub(crate) may_read: bool,
+    pub(crate) may_write: bool,
     /// An I/O said the group denies access; cleared by the next report of
     /// the group's state.
     pub(crate) access_suspect: bool,
@@ -234,6 +240,9 @@ where
     pub(crate) pr_quiesced: bool,
     /// Another host preempted us: fail all I/O.
     pub(crate) pr_fenced: bool,
+    /// The reservation type leaves reads or writes no path while other
+    /// paths are usable: a move is coming (see `republish`).
+    pub(crate) pr_waits_for_holder: bool,
     pub(crate) switched_group: Option<GroupId>,
     pub(crate) activation: Option<Activation>,
     /// Activation gave up; do not try again until access states change.
@@ -271,6 +280,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             key_active: false,
             pr_quiesced: false,
             pr_fenced: false,
+            pr_waits_for_holder: false,
             switched_group: None,
             activation: None,
             activation_exhausted: false,

@@ -92,6 +92,8 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             link: Link::Up,
             admin_failed: false,
             registered: false,
+            may_read: false,
+            may_write: false,
             access_suspect: false,
             marginal: MarginalState::HEALTHY,
             flap: FlapDamper::new(now),
@@ -319,6 +321,8 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         self.pr_fenced = pr.is_fenced();
         for p in self.paths.iter_mut().flatten() {
             p.registered = pr.admitted(p.id);
+            p.may_read = pr.admits_read(p.id);
+            p.may_write = pr.admits_write(p.id);
         }
         self.republish(now, Cause::Other);
     }

@@ -147,13 +147,47 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             }
         }
 
+        // What the reservation type allows: under Write Exclusive only the
+        // holder's nexus writes, under Exclusive Access it alone reads and
+        // writes. Where that leaves out a path of the chosen mask, I/O of
+        // that kind goes to the best tier among the paths allowed.
+        let allowed = |f: fn(&super::PathRec) -> bool| {
+            self.paths
+                .iter()
+                .flatten()
+                .filter(|p| !self.key_active || f(p))
+                .fold(0u64, |a, p| a | bits::bit(p.id.slot()))
+        };
+        let restrict = |mask: u64, allowed: u64| {
+            if mask & !allowed == 0 {
+                mask
+            } else {
+                Tier::USABLE
+                    .into_iter()
+                    .map(|t| tier_mask(t) & allowed)
+                    .find(|&m| m != 0)
+                    .unwrap_or(0)
+            }
+        };
+        let mut write_mask = restrict(mask, allowed(|p| p.may_write));
+        let read_mask = restrict(mask, allowed(|p| p.may_read));
+        // Nothing left only because the holder cannot carry I/O: the
+        // coordinator moves the reservation to a path that can (or the
+        // holder comes back), so I/O waits for that, not for the no-path
+        // policy.
+        self.pr_waits_for_holder = mask != 0 && (read_mask == 0 || write_mask == 0);
+        if read_mask != mask {
+            mask = read_mask;
+            chosen = Tier::USABLE.into_iter().find(|&t| tier_mask(t) & mask != 0);
+        }
         // A moving reservation holds I/O; a fence stops it.
         if self.pr_quiesced || self.pr_fenced {
             mask = 0;
+            write_mask = 0;
         }
         let dp = self.dp.borrow();
         dp.publish_watched(watched);
-        dp.publish_selectable(mask);
+        dp.publish_masks(mask, write_mask);
         if mask != self.published_mask {
             self.counters.publishes = self.counters.publishes.saturating_add(1);
         }

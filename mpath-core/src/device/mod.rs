@@ -12,7 +12,7 @@ use crate::controller::{ActivationResult, Controller, Disposition, LinkEvent};
 use crate::dataplane::DataPlane;
 use crate::error::{Error, Rejected};
 use crate::io::{Io, IoTag, Ticket};
-use crate::outcome::{Completion, Notices, ProbeResult};
+use crate::outcome::{Completion, Notices, Outcome, ProbeResult};
 use crate::path::{PathId, PathSpec};
 use crate::reservation::{Coordinator, PrError, PrOp, PrReply, RegistrationScope};
 use crate::selector::{Policy, SelectorParams};
@@ -77,6 +77,10 @@ where
     reported: [Option<(PathId, Tier)>; N],
     /// The active tier last reported.
     reported_active: Option<Tier>,
+    /// When the latest reply to a command that removed registrations of
+    /// our own came back: I/O started before then that meets RESERVATION
+    /// CONFLICT met our own doing.
+    own_removal_at: Option<Instant>,
 }
 
 impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> Device<D, N, Q, G> {
@@ -90,6 +94,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
             pr: Coordinator::new(scope),
             reported: [None; N],
             reported_active: None,
+            own_removal_at: None,
         })
     }
 
@@ -200,15 +205,18 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
         }
         let path = ticket.path();
         let notices = completion.notices;
+        let conflict = completion.outcome == Outcome::ReservationConflict;
+        let current = self.ctl.rec(path).is_ok();
         // `enter` cannot fail once the time is checked.
-        if self.ctl.rec(path).is_ok()
-            && notices.intersects(PR_NOTICES)
-            && self.ctl.enter(now).is_ok()
-        {
+        if current && (conflict || notices.intersects(PR_NOTICES)) && self.ctl.enter(now).is_ok() {
             self.reservation_notices(path, notices);
+            if conflict {
+                self.pr.handle_conflict(path);
+            }
             self.sync(now);
         }
-        let d = self.ctl.handle_completion(ticket, completion, now)?;
+        let own = conflict && self.own_removal_at.is_some_and(|t| ticket.started() <= t);
+        let d = self.ctl.complete_failed(ticket, completion, now, own)?;
         self.sync(now);
         Ok(d)
     }
@@ -302,7 +310,11 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
             });
         }
         self.ctl.handle_timeout(now)?;
+        let removals = self.pr.removals_answered();
         self.pr.reply(via, reply);
+        if self.pr.removals_answered() != removals {
+            self.own_removal_at = Some(now);
+        }
         if reply == PrReply::PathFailed {
             self.ctl.handle_link(via, LinkEvent::Down, now)?;
         }
@@ -473,6 +485,17 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
             }
         }
         self.ctl.adopt_reservation(&self.pr, now);
+        // Which paths carry I/O can move a Write Exclusive or Exclusive
+        // Access reservation, which changes the gate again.
+        let usable = (0..N)
+            .filter_map(|slot| self.ctl.path_tier(slot))
+            .filter(|(_, t)| *t != Tier::Ineligible)
+            .fold(0u64, |a, (p, _)| a | crate::bits::bit(p.slot()));
+        let quiesced = self.pr.is_quiesced();
+        self.pr.set_usable(usable);
+        if self.pr.is_quiesced() != quiesced {
+            self.ctl.adopt_reservation(&self.pr, now);
+        }
     }
 }
 

@@ -22,6 +22,28 @@ struct Member {
     want: Option<PrCommand>,
     /// Handed out, reply not back.
     in_flight: Option<PrCommand>,
+    /// Where a returning or new nexus is in joining a registration that
+    /// already exists.
+    join: Join,
+}
+
+/// A nexus joining our registration while a key is set (rule 3): look
+/// before registering, and look again after. Registering blindly is how a
+/// fenced host slips back in: a path that returns after another host
+/// preempted our key would put it back, and I/O through that nexus would
+/// land behind the fence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Join {
+    /// Not joining (registered, or registered by a user operation or a
+    /// move, which verify as a whole).
+    Idle,
+    /// READ KEYS before registering: none of ours left anywhere means we
+    /// were preempted. `epoch` is [`Coordinator::epoch`] when it began.
+    Look { epoch: u32 },
+    /// Registered after seeing `seen` of our keys; READ KEYS again. Fewer
+    /// than before (or than we count registered, this one included) means
+    /// a preemption landed between the look and the registration.
+    Confirm { seen: u32, epoch: u32 },
 }
 
 /// What the coordinator is busy with.
@@ -30,9 +52,9 @@ enum Task {
     /// A user operation.
     User(PrOp),
     /// Move the reservation to a live nexus (holder died) or change its
-    /// type (`user`: a [`PrOp::Reserve`] asked for it): preempt our own key
+    /// type (`op`: the user operation that asked for it): preempt our own key
     /// from there, re-register the rest.
-    Move { rtype: PrType, user: bool },
+    Move { rtype: PrType, op: Option<PrOp> },
     /// Check our registrations after a notice (READ KEYS).
     Verify,
 }
@@ -92,6 +114,20 @@ pub struct Coordinator<const N: usize> {
     /// second move before the first is polled supersedes it: the first
     /// holder no longer holds anything.
     moved_report: Option<PathId>,
+    /// Counts the commands we send that remove registrations of our own
+    /// (PREEMPT of our key, unregistering): a joining nexus's count of our
+    /// keys taken across one of them proves nothing, and it looks again.
+    epoch: u32,
+    /// Paths that can carry I/O now (bit per slot; the controller's
+    /// view: a usable tier). Commands go there first, and a Write
+    /// Exclusive or Exclusive Access holder outside it is moved.
+    usable: u64,
+    /// An automatic move off a stranded holder failed (conflict, refusal):
+    /// not tried again until the usable paths change, or it would loop.
+    strand_move_failed: bool,
+    /// Replies received to commands that removed registrations of our own
+    /// (see [`removals_answered`](Self::removals_answered)).
+    removals_answered: u32,
 }
 
 impl<const N: usize> Coordinator<N> {
@@ -110,6 +146,10 @@ impl<const N: usize> Coordinator<N> {
             finished: None,
             fenced_report: false,
             moved_report: None,
+            epoch: 0,
+            usable: 0,
+            strand_move_failed: false,
+            removals_answered: 0,
         }
     }
 
@@ -149,7 +189,11 @@ impl<const N: usize> Coordinator<N> {
     pub fn key_active(&self) -> bool {
         self.key.is_some() || self.fenced
     }
-    /// Whether `path` may carry I/O as far as reservations go.
+    /// Whether `path`'s nexus passes the registration gate: while a key is
+    /// set, only a registered nexus carries I/O (rule 1); fenced, none.
+    /// What the reservation type allows on top is
+    /// [`admits_read`](Self::admits_read) and
+    /// [`admits_write`](Self::admits_write).
     pub fn admitted(&self, path: PathId) -> bool {
         if self.fenced {
             return false;
@@ -160,6 +204,32 @@ impl<const N: usize> Coordinator<N> {
         self.member(path)
             .is_some_and(|m| m.state == RegState::Registered)
     }
+
+    /// Whether the reservation we hold lets `path` read: under Exclusive
+    /// Access only the holder's nexus (SPC-4 table 217); under every
+    /// other type any admitted one.
+    pub fn admits_read(&self, path: PathId) -> bool {
+        self.admitted(path) && self.holder_only(PrType::ExclusiveAccess, path)
+    }
+
+    /// Whether the reservation we hold lets `path` write: under Write
+    /// Exclusive and Exclusive Access only the holder's nexus; under the
+    /// registrants-only and all-registrants types any admitted one.
+    pub fn admits_write(&self, path: PathId) -> bool {
+        self.admitted(path)
+            && self.holder_only(PrType::ExclusiveAccess, path)
+            && self.holder_only(PrType::WriteExclusive, path)
+    }
+
+    /// False when the reservation held is `only_holder`'s type and `path`
+    /// is not its holder.
+    fn holder_only(&self, only_holder: PrType, path: PathId) -> bool {
+        match (self.rtype, self.holder) {
+            (Some(t), Some(h)) if t == only_holder => h == path,
+            _ => true,
+        }
+    }
+
     /// Whether the coordinator counts `path` as able to carry its commands
     /// (`None` for a path it does not know).
     pub fn is_up(&self, path: PathId) -> Option<bool> {
@@ -206,12 +276,13 @@ impl<const N: usize> Coordinator<N> {
             state: RegState::Unknown,
             want: None,
             in_flight: None,
+            join: Join::Idle,
         });
         if self.key.is_some() && !self.fenced {
             if covered {
                 self.set_state(path, RegState::Registered);
             } else if up {
-                self.want_register(path);
+                self.want_join(path);
             } else {
                 self.set_state(path, RegState::Stale);
             }
@@ -260,7 +331,7 @@ impl<const N: usize> Coordinator<N> {
         m.up = true;
         match (key, m.state) {
             (Some(_), RegState::Registered) | (_, RegState::Registering) => {}
-            (Some(_), _) if !fenced => self.want_register(path),
+            (Some(_), _) if !fenced => self.want_join(path),
             (None, RegState::Stale) => {
                 if let Some(m) = self.member_mut(path) {
                     m.state = RegState::Registering;
@@ -306,6 +377,57 @@ impl<const N: usize> Coordinator<N> {
                 self.move_pending = Some(t);
             }
         }
+    }
+
+    /// Which paths can carry I/O now (bit per slot), as the controller
+    /// sees them (a usable tier: up, probed, accessible, registered).
+    /// Under Write Exclusive and Exclusive Access only the holder's nexus
+    /// carries writes (and, for Exclusive Access, reads): a holder that
+    /// cannot carry I/O while another registered nexus can (its port
+    /// group went standby or unavailable) has its reservation moved
+    /// there, as if it had died (rule 6), instead of leaving that I/O
+    /// with nowhere to go.
+    pub fn set_usable(&mut self, usable: u64) {
+        if usable != self.usable {
+            self.strand_move_failed = false;
+        }
+        self.usable = usable;
+        if let Some(t) = self.rtype.filter(|_| self.holder_stranded()) {
+            if self.running.is_none() {
+                self.start_move(t);
+            } else if self.move_pending.is_none() {
+                self.move_pending = Some(t);
+            }
+        }
+    }
+
+    /// The holder of a Write Exclusive or Exclusive Access reservation
+    /// cannot carry I/O, and another registered, reachable nexus can.
+    fn holder_stranded(&self) -> bool {
+        let (Some(PrType::WriteExclusive | PrType::ExclusiveAccess), Some(h)) =
+            (self.rtype, self.holder)
+        else {
+            return false;
+        };
+        !self.fenced
+            && !self.strand_move_failed
+            && self.usable & bits::bit(h.slot()) == 0
+            && self.members.iter().flatten().any(|m| {
+                m.path != h
+                    && m.up
+                    && m.state == RegState::Registered
+                    && self.usable & bits::bit(m.path.slot()) != 0
+            })
+    }
+
+    /// An I/O on `path` met RESERVATION CONFLICT. While a key is set that
+    /// is a question, not an answer: our own move may have caused it (its
+    /// PREEMPT removes our other registrations until they are registered
+    /// again), or another host may have preempted us without a notice
+    /// reaching us yet. Check the keys (READ KEYS), holding I/O meanwhile,
+    /// as for a preemption notice.
+    pub fn handle_conflict(&mut self, path: PathId) {
+        self.handle_notices(path, Notices::REGISTRATIONS_PREEMPTED);
     }
 
     /// Notices from completions or asynchronous events on `path`.
@@ -433,7 +555,7 @@ impl<const N: usize> Coordinator<N> {
                         self.start(
                             Task::Move {
                                 rtype: t,
-                                user: true,
+                                op: Some(op),
                             },
                             Stage::Single(PrCommand::ReadReservation),
                         );
@@ -507,10 +629,7 @@ impl<const N: usize> Coordinator<N> {
     fn start_move(&mut self, t: PrType) {
         self.move_pending = None;
         self.start(
-            Task::Move {
-                rtype: t,
-                user: false,
-            },
+            Task::Move { rtype: t, op: None },
             Stage::Single(PrCommand::ReadReservation),
         );
     }
@@ -546,20 +665,53 @@ impl<const N: usize> Coordinator<N> {
                 if let Some(m) = self.member_mut(via) {
                     m.in_flight = Some(cmd);
                 }
+                self.count_removal(cmd);
                 return Some(PrAction { via, command: cmd });
             }
         }
+        let mut out = None;
         for m in self.members.iter_mut().flatten() {
             if let (Some(cmd), true, None) = (m.want, m.up, m.in_flight) {
                 m.want = None;
                 m.in_flight = Some(cmd);
-                return Some(PrAction {
+                out = Some(PrAction {
                     via: m.path,
                     command: cmd,
                 });
+                break;
             }
         }
-        None
+        if let Some(a) = out {
+            self.count_removal(a.command);
+        }
+        out
+    }
+
+    /// Advance [`epoch`](Self::epoch) for a command that removes
+    /// registrations of our own.
+    fn count_removal(&mut self, cmd: PrCommand) {
+        if self.removes_own(cmd) {
+            self.epoch = self.epoch.wrapping_add(1);
+        }
+    }
+
+    /// Whether `cmd` removes registrations of ours: a PREEMPT of our own
+    /// key (a move, a type change) or an unregistration.
+    fn removes_own(&self, cmd: PrCommand) -> bool {
+        match cmd {
+            PrCommand::Unregister => true,
+            PrCommand::Preempt { victim, .. } => Some(victim) == self.key,
+            _ => false,
+        }
+    }
+
+    /// How many replies have come back to commands that removed
+    /// registrations of our own. I/O the target had from before such a
+    /// reply may meet RESERVATION CONFLICT on a nexus whose registration
+    /// it removed: a conflict we caused, to be held and sent again, not
+    /// failed (the device compares this count around each reply).
+    pub fn removals_answered(&self) -> u32 {
+        self.removals_answered
     }
 
     /// The next event, or `None`. Events are computed from state: a move,
@@ -585,6 +737,9 @@ impl<const N: usize> Coordinator<N> {
         };
         if let Some(m) = self.member_mut(via) {
             m.in_flight = None;
+        }
+        if self.removes_own(cmd) {
+            self.removals_answered = self.removals_answered.wrapping_add(1);
         }
         let single = self
             .running
@@ -613,6 +768,17 @@ impl<const N: usize> Coordinator<N> {
     }
 
     fn registration_reply(&mut self, via: PathId, cmd: PrCommand, reply: PrReply) {
+        let join = self.member(via).map_or(Join::Idle, |m| m.join);
+        if cmd == PrCommand::ReadKeys {
+            if let PrReply::Keys { ours, .. } = reply {
+                self.join_keys(via, join, ours);
+            } else {
+                self.join_failed(via);
+            }
+            self.refresh_coverage();
+            self.maybe_finish_registering();
+            return;
+        }
         let ok = reply == PrReply::Done;
         let state = match (cmd, ok) {
             (PrCommand::Register { key }, true) if Some(key) == self.key => RegState::Registered,
@@ -621,12 +787,77 @@ impl<const N: usize> Coordinator<N> {
             (PrCommand::Register { .. }, true) => RegState::Stale,
             _ => RegState::Failed,
         };
-        self.set_state(via, state);
-        if state == RegState::Stale && self.key.is_some() {
-            self.want_register(via);
+        match (state, join) {
+            // A joining nexus is registered: look again before admitting
+            // it.
+            (RegState::Registered, Join::Confirm { .. }) => {
+                if let Some(m) = self.member_mut(via) {
+                    m.want = Some(PrCommand::ReadKeys);
+                }
+            }
+            _ => {
+                if let Some(m) = self.member_mut(via) {
+                    m.state = state;
+                    m.join = Join::Idle;
+                }
+                if state == RegState::Stale && self.key.is_some() {
+                    self.want_register(via);
+                }
+            }
         }
         self.refresh_coverage();
         self.maybe_finish_registering();
+    }
+
+    /// A joining nexus's READ KEYS answer.
+    fn join_keys(&mut self, via: PathId, join: Join, ours: u32) {
+        if self.key.is_none() || self.fenced {
+            self.join_failed(via);
+            return;
+        }
+        match join {
+            Join::Look { epoch } | Join::Confirm { epoch, .. } if epoch != self.epoch => {
+                // We removed registrations of our own meanwhile: the count
+                // says nothing. Start over.
+                self.want_join(via);
+            }
+            // Our key is gone from every nexus: another host preempted
+            // (or cleared) it while this path was away. Fenced; nothing
+            // registers behind the fence (rule 7).
+            Join::Look { .. } if ours == 0 => self.fence(false),
+            Join::Look { epoch } => {
+                if let (Some(key), Some(m)) = (self.key, self.member_mut(via)) {
+                    m.join = Join::Confirm { seen: ours, epoch };
+                    m.want = Some(PrCommand::Register { key });
+                }
+            }
+            Join::Confirm { seen, .. } => {
+                self.set_state(via, RegState::Registered);
+                let expected = self.expected_registrations();
+                if ours < seen || ours < expected {
+                    // A preemption landed between the look and the
+                    // registration: ours is the only registration left,
+                    // behind the fence. Take it out again.
+                    self.fence(true);
+                } else if let Some(m) = self.member_mut(via) {
+                    m.join = Join::Idle;
+                }
+            }
+            // An answer for a join that was called off (a user operation
+            // or a move took the nexus over): theirs to finish.
+            Join::Idle => {}
+        }
+    }
+
+    /// A joining nexus's READ KEYS failed: like a failed registration, it
+    /// is tried again when the path comes back.
+    fn join_failed(&mut self, via: PathId) {
+        if let Some(m) = self.member_mut(via) {
+            if m.join != Join::Idle {
+                m.join = Join::Idle;
+                m.state = RegState::Failed;
+            }
+        }
     }
 
     /// Registration round over: verify (rule 2) or finish.
@@ -683,7 +914,7 @@ impl<const N: usize> Coordinator<N> {
 
     fn single_failed(&mut self, error: PrError) {
         let Some(r) = self.running else { return };
-        if let (Task::Move { rtype, user: false }, PrError::NoPath) = (r.task, error) {
+        if let (Task::Move { rtype, op: None }, PrError::NoPath) = (r.task, error) {
             // No live registered path to move the reservation to yet: the
             // move waits (I/O stays held) until a path is up and
             // registered, instead of being dropped with the reservation
@@ -694,10 +925,16 @@ impl<const N: usize> Coordinator<N> {
         }
         match r.task {
             Task::User(op) => self.finish(op, Err(error)),
-            Task::Move {
-                rtype, user: true, ..
-            } => self.finish(PrOp::Reserve(rtype), Err(error)),
-            Task::Move { .. } | Task::Verify => self.finish_internal(),
+            Task::Move { op: Some(op), .. } => self.finish(op, Err(error)),
+            Task::Move { op: None, .. } => {
+                // The target would not let us take it (our registration may
+                // be gone): check our keys, and leave the holder where it
+                // is until the paths change.
+                self.strand_move_failed = true;
+                self.verify_pending |= self.key.is_some() && !self.fenced;
+                self.finish_internal();
+            }
+            Task::Verify => self.finish_internal(),
         }
     }
 
@@ -709,16 +946,14 @@ impl<const N: usize> Coordinator<N> {
             (_, PrCommand::ReadKeys, PrReply::Keys { ours, total })
                 if !matches!(task, Task::User(PrOp::ReadKeys)) =>
             {
-                let expected = self.expected_registrations();
-                if ours == 0 || ours < expected {
-                    if ours == 0 {
-                        self.fence();
-                    } else {
-                        // Some of ours vanished (our own move, or a reset
-                        // with APTPL off): register those again.
-                        self.reregister_all_except(None);
-                        return;
-                    }
+                // Fewer of our keys than we registered: only a preemption
+                // or a clear removes registrations we did not remove
+                // ourselves (they outlive I_T nexus loss), and our own
+                // removals (a move's PREEMPT) are registered again before
+                // this check. Registering the missing ones again would
+                // put us back behind another host's fence (rule 7).
+                if ours < self.expected_registrations() || ours == 0 {
+                    self.fence(ours > 0);
                 }
                 match task {
                     Task::User(op) if !self.fenced => {
@@ -727,11 +962,11 @@ impl<const N: usize> Coordinator<N> {
                         self.finish(op, Ok(report));
                     }
                     Task::User(op) => self.finish(op, Err(PrError::Fenced)),
-                    Task::Move { rtype, user: true } => {
+                    Task::Move { op: Some(op), .. } => {
                         let report = self.report();
-                        self.finish(PrOp::Reserve(rtype), Ok(report));
+                        self.finish(op, Ok(report));
                     }
-                    Task::Move { user: false, .. } => {
+                    Task::Move { op: None, .. } => {
                         if let Some(holder) = self.holder {
                             self.moved_report = Some(holder);
                         }
@@ -756,7 +991,19 @@ impl<const N: usize> Coordinator<N> {
                 PrCommand::ReadReservation,
                 PrReply::Reservation(r),
             ) if victim == key => match r {
-                Some((k, _)) if k == key => {
+                // All-registrants: no PREEMPT changes its type without
+                // removing other hosts' registrations; release and
+                // reserve, as a type change does.
+                Some((k, t)) if self.holds(k, t) && t.all_registrants() => {
+                    if let Some(run) = self.running.as_mut() {
+                        run.task = Task::Move {
+                            rtype,
+                            op: Some(op),
+                        };
+                    }
+                    self.next_single(PrCommand::Release { key, rtype: t });
+                }
+                Some((k, t)) if self.holds(k, t) => {
                     if let Some(run) = self.running.as_mut() {
                         run.stage = Stage::Single(PrCommand::Preempt {
                             key,
@@ -783,7 +1030,7 @@ impl<const N: usize> Coordinator<N> {
                 match r {
                     // Ours as before: the victim held nothing; ours with a
                     // new type: the PREEMPT's path took it.
-                    Some((k, t)) if k == key => {
+                    Some((k, t)) if self.holds(k, t) => {
                         if self.rtype != Some(t) {
                             self.holder = self.single_holder(t, running.origin.unwrap_or(via));
                         }
@@ -799,7 +1046,7 @@ impl<const N: usize> Coordinator<N> {
             }
             (Task::User(PrOp::Release), PrCommand::ReadReservation, PrReply::Reservation(r)) => {
                 match r {
-                    Some((k, t)) if k == key && self.key.is_some() => {
+                    Some((k, t)) if self.holds(k, t) => {
                         // A single-holder type goes out only on the holder's
                         // nexus (`holder_bound`).
                         if let Some(r) = self.running.as_mut() {
@@ -859,35 +1106,66 @@ impl<const N: usize> Coordinator<N> {
                     r.origin = Some(via);
                 }
             }
+            // A type change from an all-registrants type: released, now
+            // reserve the new type.
+            (Task::Move { rtype, .. }, PrCommand::Release { .. }, PrReply::Done) => {
+                self.rtype = None;
+                self.holder = None;
+                self.next_single(PrCommand::Reserve { key, rtype });
+            }
+            (Task::Move { rtype, op }, PrCommand::Reserve { .. }, PrReply::Done) => {
+                self.rtype = Some(rtype);
+                self.holder = self.single_holder(rtype, via);
+                match op {
+                    Some(op) => {
+                        let report = self.report();
+                        self.finish(op, Ok(report));
+                    }
+                    None => self.finish_internal(),
+                }
+            }
             // Moving: look at the reservation, then preempt our own key.
-            (
-                Task::Move { rtype: t, user, .. },
-                PrCommand::ReadReservation,
-                PrReply::Reservation(r),
-            ) => match r {
-                Some((k, _)) if k == key => {
-                    if let Some(r) = self.running.as_mut() {
-                        r.stage = Stage::Single(PrCommand::Preempt {
+            (Task::Move { rtype: t, op }, PrCommand::ReadReservation, PrReply::Reservation(r)) => {
+                match r {
+                    // An all-registrants reservation has no holder to preempt
+                    // from: a PREEMPT naming our key would only remove our
+                    // other registrations and leave the type (SPC-4
+                    // 5.13.11.4.4), and one naming key 0 would remove every
+                    // other host's registrations too. A type change releases
+                    // it (any registrant may) and reserves the new type.
+                    // Held by all registrants now (key 0 can also mean
+                    // another host took it over us): nothing to move;
+                    // check our keys.
+                    Some((k, held))
+                        if self.holds(k, held) && held.all_registrants() && op.is_none() =>
+                    {
+                        self.rtype = Some(held);
+                        self.holder = None;
+                        self.verify_pending = true;
+                        self.finish_internal();
+                    }
+                    Some((k, held)) if self.holds(k, held) && held.all_registrants() => {
+                        self.next_single(PrCommand::Release { key, rtype: held });
+                    }
+                    Some((k, held)) if self.holds(k, held) => {
+                        self.next_single(PrCommand::Preempt {
                             key,
                             victim: key,
                             rtype: t,
                             abort: false,
                         });
-                        r.want = true;
-                        r.tried = 0;
+                    }
+                    // Not ours any more: never preempt someone else's (rule 5).
+                    _ => {
+                        self.rtype = None;
+                        self.holder = None;
+                        match op {
+                            Some(op) => self.finish(op, Err(PrError::NotHolder)),
+                            None => self.finish_internal(),
+                        }
                     }
                 }
-                // Not ours any more: never preempt someone else's (rule 5).
-                _ => {
-                    self.rtype = None;
-                    self.holder = None;
-                    if user {
-                        self.finish(PrOp::Reserve(t), Err(PrError::NotHolder));
-                    } else {
-                        self.finish_internal();
-                    }
-                }
-            },
+            }
             (Task::User(op), _, _) => self.finish(op, Err(PrError::Refused)),
             _ => self.finish_internal(),
         }
@@ -901,6 +1179,28 @@ impl<const N: usize> Coordinator<N> {
                 !rtype.all_registrants() && self.scope != RegistrationScope::Host
             }
             _ => false,
+        }
+    }
+
+    /// Whether READ RESERVATION's `(key, type)` is a reservation this host
+    /// holds: our key, or, for the all-registrants types, key 0 (SPC-4
+    /// 6.16.3: no single key holds those, and the field reads zero) while
+    /// we are registered.
+    fn holds(&self, k: u64, t: PrType) -> bool {
+        match self.key {
+            Some(key) if k == key => true,
+            Some(_) => k == 0 && t.all_registrants() && self.registered_mask() != 0,
+            None => false,
+        }
+    }
+
+    /// The running task's next single command, on any suitable path.
+    fn next_single(&mut self, cmd: PrCommand) {
+        if let Some(r) = self.running.as_mut() {
+            r.stage = Stage::Single(cmd);
+            r.want = true;
+            r.tried = 0;
+            r.via = None;
         }
     }
 
@@ -932,15 +1232,21 @@ impl<const N: usize> Coordinator<N> {
         self.maybe_finish_registering();
     }
 
-    fn fence(&mut self) {
+    /// Another host preempted (or cleared) our key. With `cleanup`, some
+    /// of our registrations were made after that (a joining nexus that
+    /// raced the preemption, a registration round that straddled it): they
+    /// are behind the fence and are removed, so the fencing host finds
+    /// none of our keys.
+    fn fence(&mut self, cleanup: bool) {
         if !self.fenced {
             self.fenced = true;
             self.rtype = None;
             self.holder = None;
             // The preemption removed our registrations: none is current.
             for m in self.members.iter_mut().flatten() {
-                m.want = None;
+                m.want = (cleanup && m.up).then_some(PrCommand::Unregister);
                 m.state = RegState::Unknown;
+                m.join = Join::Idle;
             }
             self.fenced_report = true;
         }
@@ -963,7 +1269,11 @@ impl<const N: usize> Coordinator<N> {
             // the holder died: a type change may have finished meanwhile.
             // And none is needed if that change left a live holder.
             match self.rtype {
-                Some(t) if !self.fenced && self.holder.is_none() && !t.all_registrants() => {
+                Some(t)
+                    if !self.fenced
+                        && (self.holder.is_none() || self.holder_stranded())
+                        && !t.all_registrants() =>
+                {
                     self.start_move(t);
                     return;
                 }
@@ -982,6 +1292,21 @@ impl<const N: usize> Coordinator<N> {
         if let Some(m) = self.member_mut(path) {
             m.state = RegState::Registering;
             m.want = Some(PrCommand::Register { key });
+            m.join = Join::Idle;
+        }
+    }
+
+    /// A new or returning nexus joins the registration we hold: look
+    /// first ([`Join`]).
+    fn want_join(&mut self, path: PathId) {
+        if self.key.is_none() {
+            return;
+        }
+        let epoch = self.epoch;
+        if let Some(m) = self.member_mut(path) {
+            m.state = RegState::Registering;
+            m.want = Some(PrCommand::ReadKeys);
+            m.join = Join::Look { epoch };
         }
     }
 
@@ -1102,16 +1427,18 @@ impl<const N: usize> Coordinator<N> {
     /// An up path not yet tried; registered if the command needs it, the
     /// holder first.
     fn pick_path(&self, tried: u64, registered: bool) -> Option<PathId> {
-        if let Some(h) = self.holder.and_then(|h| self.member(h)) {
-            if can_send(h, tried, registered) {
-                return Some(h.path);
-            }
-        }
-        self.members
-            .iter()
-            .flatten()
-            .find(|m| can_send(m, tried, registered))
-            .map(|m| m.path)
+        // Paths that carry I/O first: a reservation taken or moved there
+        // leaves its holder where the I/O can follow.
+        let usable = |m: &Member| self.usable & bits::bit(m.path.slot()) != 0;
+        let holder = self.holder.and_then(|h| self.member(h));
+        let candidates = |first: bool| {
+            holder
+                .into_iter()
+                .chain(self.members.iter().flatten())
+                .find(move |&m| can_send(m, tried, registered) && (!first || usable(m)))
+                .map(|m| m.path)
+        };
+        candidates(true).or_else(|| candidates(false))
     }
 }
 

@@ -76,7 +76,12 @@ impl Target {
                 ours: self.regs.iter().filter(|r| r.1 == ours).count() as u32,
                 total: self.regs.len() as u32,
             },
-            PrCommand::ReadReservation => PrReply::Reservation(self.resv.map(|r| (r.1, r.2))),
+            // SPC-4 6.16.3: the all-registrants types have no one holder,
+            // and READ RESERVATION reports key 0 for them.
+            PrCommand::ReadReservation => PrReply::Reservation(
+                self.resv
+                    .map(|r| (if r.2.all_registrants() { 0 } else { r.1 }, r.2)),
+            ),
             PrCommand::Reserve { key, rtype } => {
                 if registered != Some(key) {
                     return PrReply::Conflict;
@@ -110,8 +115,25 @@ impl Target {
                 if registered != Some(key) {
                     return PrReply::Conflict;
                 }
-                self.regs.retain(|r| r.1 != victim || r.0 == nexus);
-                if self.resv.is_some_and(|r| r.1 == victim) || self.resv.is_none() {
+                // SPC-4 5.13.11.4: a PREEMPT takes the reservation only
+                // from its holder (for the all-registrants types, with
+                // key 0, which removes every other registration);
+                // otherwise it only removes the victim's registrations
+                // and the reservation, if any, stays.
+                let takes = match self.resv {
+                    Some((_, _, t)) if t.all_registrants() => victim == 0,
+                    Some((_, k, _)) => k == victim,
+                    None => false,
+                };
+                if victim == 0 && !takes {
+                    return PrReply::Refused;
+                }
+                if takes && victim == 0 {
+                    self.regs.retain(|r| r.0 == nexus);
+                } else {
+                    self.regs.retain(|r| r.1 != victim || r.0 == nexus);
+                }
+                if takes {
                     self.resv = Some((nexus, key, rtype));
                 }
                 PrReply::Done
