@@ -1022,3 +1022,55 @@ fn initiator_port_coverage_follows_paths() {
         assert!(r.c.admitted(p), "{p:?}");
     }
 }
+
+/// RELEASE from a process that does not know which nexus holds our
+/// reservation (a fresh `mpathpersist` run; the holder an old session's
+/// nexus): a RELEASE from any other nexus would be GOOD and release
+/// nothing. The reservation is taken over (PREEMPT of our own key from a
+/// live nexus, which also drops the old session's registration) and
+/// released from there; the target has no reservation and no stale key.
+#[test]
+fn release_without_knowing_the_holder_takes_it_over_first() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    // An earlier run registered and reserved through a session (nexus
+    // 999) this process does not have.
+    r.t.regs.push((999, OURS));
+    r.t.resv = Some((999, OURS, PrType::WriteExclusive));
+    r.op(PrOp::Register(OURS)).unwrap();
+    assert_eq!(r.c.holder(), None);
+    r.actions.clear();
+    let rep = r.op(PrOp::Release).unwrap();
+    assert_eq!(r.t.resv, None, "released: {:?}", r.actions);
+    assert_eq!(rep.reservation, None);
+    assert_eq!(r.c.reservation(), None);
+    assert_eq!(
+        r.t.key_of(999),
+        None,
+        "the old session's key went with the takeover"
+    );
+    let cmds: Vec<PrCommand> = r.actions.iter().map(|a| a.command).collect();
+    let preempt = cmds
+        .iter()
+        .position(|c| matches!(c, PrCommand::Preempt { victim: OURS, .. }))
+        .expect("taken over");
+    let release = cmds
+        .iter()
+        .position(|c| matches!(c, PrCommand::Release { .. }))
+        .expect("released");
+    assert!(preempt < release, "{cmds:?}");
+    // Every path of ours is registered again and admitted.
+    for &p in &r.paths {
+        assert_eq!(r.t.key_of(nexus(p)), Some(OURS));
+        assert!(r.c.admitted(p));
+    }
+    // Not ours: an error, and nothing sent but the look.
+    r.t.resv = Some((900, THEIRS, PrType::WriteExclusive));
+    r.t.regs.push((900, THEIRS));
+    r.actions.clear();
+    assert_eq!(r.op(PrOp::Release), Err(PrError::NotHolder));
+    assert_eq!(
+        r.actions.iter().map(|a| a.command).collect::<Vec<_>>(),
+        vec![PrCommand::ReadReservation]
+    );
+    assert_eq!(r.t.resv.map(|x| x.1), Some(THEIRS));
+}

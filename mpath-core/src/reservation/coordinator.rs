@@ -962,10 +962,22 @@ impl<const N: usize> Coordinator<N> {
                         self.finish(op, Ok(report));
                     }
                     Task::User(op) => self.finish(op, Err(PrError::Fenced)),
-                    Task::Move { op: Some(op), .. } => {
+                    // Taken over to be released: release it now, from
+                    // the new holder.
+                    Task::Move {
+                        op: Some(PrOp::Release),
+                        rtype,
+                    } if !self.fenced => {
+                        if let Some(run) = self.running.as_mut() {
+                            run.task = Task::User(PrOp::Release);
+                        }
+                        self.next_single(PrCommand::Release { key, rtype });
+                    }
+                    Task::Move { op: Some(op), .. } if !self.fenced => {
                         let report = self.report();
                         self.finish(op, Ok(report));
                     }
+                    Task::Move { op: Some(op), .. } => self.finish(op, Err(PrError::Fenced)),
                     Task::Move { op: None, .. } => {
                         if let Some(holder) = self.holder {
                             self.moved_report = Some(holder);
@@ -1047,12 +1059,36 @@ impl<const N: usize> Coordinator<N> {
             (Task::User(PrOp::Release), PrCommand::ReadReservation, PrReply::Reservation(r)) => {
                 match r {
                     Some((k, t)) if self.holds(k, t) => {
-                        // A single-holder type goes out only on the holder's
-                        // nexus (`holder_bound`).
-                        if let Some(r) = self.running.as_mut() {
-                            r.stage = Stage::Single(PrCommand::Release { key, rtype: t });
-                            r.want = true;
-                            r.tried = 0;
+                        let release = PrCommand::Release { key, rtype: t };
+                        let reachable = self
+                            .holder
+                            .is_some_and(|h| self.member(h).is_some_and(|m| m.up));
+                        if self.holder_bound(release) && !reachable {
+                            // Ours, through a nexus we do not know or cannot
+                            // reach (a fresh process, a holder on a path that
+                            // is down, a session from an earlier run). A
+                            // RELEASE from any other nexus is GOOD and
+                            // releases nothing (SPC-4 5.13.11.2.1): take the
+                            // reservation over first, as a move does, and
+                            // release it from there.
+                            self.rtype = Some(t);
+                            self.holder = None;
+                            if let Some(run) = self.running.as_mut() {
+                                run.task = Task::Move {
+                                    rtype: t,
+                                    op: Some(PrOp::Release),
+                                };
+                            }
+                            self.next_single(PrCommand::Preempt {
+                                key,
+                                victim: key,
+                                rtype: t,
+                                abort: false,
+                            });
+                        } else {
+                            // A single-holder type goes out only on the
+                            // holder's nexus (`holder_bound`).
+                            self.next_single(release);
                         }
                     }
                     _ => self.finish(PrOp::Release, Err(PrError::NotHolder)),
