@@ -10,35 +10,62 @@
 //! path) and takes [`PrReply`]s; the transport adapters map them to SCSI
 //! PERSISTENT RESERVE IN/OUT or NVMe Reservation commands.
 //!
-//! The rules it implements, each covered by a test:
+//! The rules it implements, each covered by a test (`tests/reservation.rs`,
+//! `tests/device.rs`, and the device property test against an SPC-4 model,
+//! `tests/device_props.rs`):
 //!
 //! 1. Register on every nexus (REGISTER AND IGNORE EXISTING KEY) before that
 //!    path carries I/O; while a key is set an unregistered path is not
-//!    admitted. New and returning paths are registered first.
-//! 2. Verify after registering (READ KEYS) and notice a preemption: fewer
-//!    instances of our key than registered nexuses, or a unit attention /
-//!    NVMe notification saying so.
-//! 3. A path that returns after the key changed or was dropped has its stale
-//!    registration replaced or removed before it is admitted. A path that
-//!    returns over a new I_T nexus (a new iSCSI session, a new fabric
-//!    login; [`Coordinator::nexus_replaced`]) is registered like a new
-//!    path, and a reservation its old nexus held is moved as in rule 6.
-//! 4. Reserve, release, preempt and clear go to one registered path and are
-//!    retried on another on path failure; a reservation conflict is
-//!    reported, not retried.
-//! 5. Never release a reservation this host does not hold (checked with READ
-//!    RESERVATION first), and the automatic move preempts only our own key.
-//! 6. If the nexus holding the reservation dies: quiesce I/O, preempt our
-//!    own key from a live registered path (which makes it the holder and
-//!    drops our other registrations), re-register the others, resume.
-//!    Changing the reservation type goes the same way.
+//!    admitted.
+//! 2. Verify after registering (READ KEYS). Fewer of our keys than we
+//!    registered is a fence, never a reason to register again:
+//!    registrations outlive I_T nexus loss, and only a preemption or a
+//!    clear removes ours (our own PREEMPTs re-register before the check).
+//!    A unit attention or NVMe notification saying so, and any RESERVATION
+//!    CONFLICT while a key is set, lead to the same check, with I/O held.
+//! 3. A nexus that joins a registration that already exists (a new path, a
+//!    path back from an outage, a new I_T nexus behind a path,
+//!    [`Coordinator::nexus_replaced`]) looks before it registers: READ
+//!    KEYS, and none of our keys anywhere means another host preempted us
+//!    while it was away: fenced, nothing registered behind the fence. Then
+//!    REGISTER AND IGNORE EXISTING KEY, then READ KEYS again: fewer than
+//!    before, or than we count registered, means a preemption landed in
+//!    between; the registration just made is removed again and we are
+//!    fenced. Only then is the path admitted. A path that returns after
+//!    the key was dropped has its stale registration removed.
+//! 4. Reserve, release, preempt and clear go to one registered path (one
+//!    that carries I/O first) and are retried on another on path failure;
+//!    a reservation conflict is reported, not retried.
+//! 5. Never release a reservation this host does not hold (READ
+//!    RESERVATION first); the automatic move preempts only our own key.
+//!    Holding it through a nexus we cannot reach or do not know (a fresh
+//!    process, an old session), a RELEASE would be GOOD and release
+//!    nothing: take it over first (PREEMPT of our own key), then release.
+//! 6. If the nexus holding a Write Exclusive or Exclusive Access style
+//!    reservation dies, or cannot carry I/O while another registered nexus
+//!    can: quiesce I/O, preempt our own key from a live registered path
+//!    (which makes it the holder and drops our other registrations),
+//!    re-register the others, resume. A move that finds no path waits for
+//!    one, I/O held. Changing the reservation type goes the same way; from
+//!    an all-registrants type it is RELEASE then RESERVE (a PREEMPT there
+//!    would leave the type, or remove every other host's registrations).
+//!    I/O that meets RESERVATION CONFLICT because of our own PREEMPT is
+//!    held and sent again, never failed upward.
 //! 7. When another host preempts us we are fenced: nothing is admitted, I/O
-//!    fails with a clear error, and nothing re-registers until the user
-//!    registers again.
+//!    fails with [`IoError::Fenced`](crate::IoError::Fenced), and nothing
+//!    re-registers until the user registers again.
 //! 8. With ALL_TG_PT one registration covers every path of an initiator
 //!    port; with NVMe, every path of the host.
 //! 9. Registration failing on some paths leaves them out and retries them
 //!    when they come back; the operation's result says which hold the key.
+//! 10. Admission follows the type (SPC-4 table 217): under Write Exclusive
+//!     only the holder's nexus writes, under Exclusive Access only it
+//!     reads or writes, under the registrants-only and all-registrants
+//!     types every registered nexus does
+//!     ([`Coordinator::admits_read`], [`Coordinator::admits_write`]).
+//! 11. The all-registrants types have no one holder: READ RESERVATION
+//!     reports key 0, which is ours while we are registered; release, type
+//!     change and preempt work on them.
 
 mod coordinator;
 
