@@ -107,7 +107,11 @@ fn pr_gate_admits_only_registered_paths_while_a_key_is_set() {
     ));
     pr.submit(PrOp::Unregister).unwrap();
     while let Some(act) = pr.poll_action() {
-        assert!(pr.reply(act.via, PrReply::Done));
+        let reply = match act.command {
+            PrCommand::ReadReservation => PrReply::Reservation(None),
+            _ => PrReply::Done,
+        };
+        assert!(pr.reply(act.via, reply));
     }
     d.controller_mut().apply_reservation(&pr, ms(5)).unwrap();
     assert_eq!(selectable(&d), vec![a, b, c]);

@@ -246,15 +246,14 @@ fn access_state() -> impl Strategy<Value = AccessState> {
 /// restored the old type; an activation was repeated while its re-read
 /// waited out a retry delay.
 const OPEN_BUGS: &[&str] = &[
-    // Invariants 7 and 2: registrations on nexuses the device stops using
-    // (a removed path, a replaced nexus, one unreachable at Unregister)
-    // are never removed; SPC-4 registrations outlive I_T nexus loss.
-    // Unregister ("remove our registrations everywhere") leaves them, and
-    // with them a registrants-only or all-registrants reservation of ours;
-    // the key is gone, so every path is admitted and their I/O conflicts.
-    // Left out: Unregister while our reservation is held, and a new key
-    // while registrations are left behind.
-    "registrations on nexuses the device stopped using are left behind",
+    // Invariants 7 and 2: registrations of ours on nexuses no path
+    // reaches any more (a removed path, a replaced nexus, one that is
+    // down) are left behind (a) by a new key (Register with another key),
+    // which registers only the nexuses our paths reach, and a reservation
+    // held through them stays under the old key; (b) by Unregister when no
+    // registered path is reachable to PREEMPT our own key from. Left out:
+    // those two operations while such registrations exist.
+    "a new key, or Unregister with no registered path, leaves registrations behind",
 ];
 
 std::thread_local! {
@@ -974,9 +973,6 @@ impl Sim {
         };
         let (mask, expect_active) = if gate.quiesced || gate.fenced {
             (0, None)
-        } else if let Some((PrType::ExclusiveAccess, m, t)) = single {
-            self.pins.clear();
-            (m, t)
         } else if let Some((t, mask)) = m.switched(self.switched) {
             self.pins.insert(t);
             (mask, Some(t))
@@ -1016,6 +1012,11 @@ impl Sim {
             (0, None)
         };
         let write_mask = single.map_or(mask, |(_, m, _)| m);
+        // The active tier stays the paths' choice; the masks narrow.
+        let mask = match single {
+            Some((PrType::ExclusiveAccess, m, _)) => m,
+            _ => mask,
+        };
         let dw = c.data_plane().writable();
         if dw != write_mask {
             self.fail(
@@ -1275,7 +1276,12 @@ impl Sim {
         if self.foreign_dirty {
             return true;
         }
+        let registered = self.t.regs.iter().any(|r| r.1 == OURS || r.1 == OURS2);
         match self.t.resv {
+            // An all-registrants reservation is every registrant's: once we
+            // unregistered, the hosts still registered hold it, whoever
+            // took it.
+            Some((_, _, t)) if t.all_registrants() && !registered && self.key().is_none() => true,
             Some((_, k, t)) if k != OURS && k != OURS2 => {
                 matches!(t, PrType::WriteExclusive | PrType::ExclusiveAccess)
                     || self.key().is_none()
@@ -2320,10 +2326,17 @@ impl Sim {
                 }
                 self.check_state("switch_group");
             }
+            // Open bug 8: Unregister with no registered path reachable
+            // has nothing to preempt from, and leaves registrations on
+            // nexuses the device no longer reaches.
             Op::Reservation(PrOp::Unregister)
                 if skip_known_bugs()
-                    && self.t.resv.is_some_and(|r| r.1 == OURS || r.1 == OURS2) => {}
-            // Open bug 4 again: a new key leaves our old one registered on
+                    && self.left_behind()
+                    && !self.paths().into_iter().any(|p| {
+                        let pr = self.d.coordinator();
+                        pr.is_up(p) == Some(true) && pr.state(p) == Some(RegState::Registered)
+                    }) => {}
+            // Open bug 8 again: a new key leaves our old one registered on
             // nexuses the device no longer uses, and a reservation of ours
             // held through them stays under the old key.
             Op::Reservation(PrOp::Register(k))
@@ -3005,9 +3018,10 @@ fn known_bug_4a_unregister_leaves_a_replaced_nexus_registered() {
             fast: false,
         },
     ];
-    still_open("open bug 4a (registrations left behind)", || {
-        run(&base(), &ops)
-    });
+    // Fixed: Unregister takes our registrations over with a PREEMPT of our
+    // own key (which removes them wherever they are), then unregisters
+    // that one nexus.
+    run(&base(), &ops);
 }
 
 /// Invariant 2: another host preempts us unnoticed; a path added since
@@ -3195,4 +3209,65 @@ fn a_stranded_holder_after_an_unseen_preemption_does_not_loop() {
         },
     ];
     run(&setup, &ops);
+}
+
+/// Open (invariant 7): the holder's nexus is cut unseen when the key
+/// changes; its registration keeps the old key, and with it our Write
+/// Exclusive reservation, so writes under the new key conflict.
+#[test]
+fn known_bug_8_a_new_key_leaves_the_old_one_behind() {
+    use Op::*;
+    let setup = Setup {
+        paths: vec![1, 0, 0],
+        ..base()
+    };
+    let ops = [
+        Reservation(PrOp::Reserve(PrType::WriteExclusive)),
+        Cut {
+            pick: 2,
+            hang: false,
+            tell: false,
+        },
+        Reservation(PrOp::Register(OURS2)),
+        Reservation(PrOp::Preempt {
+            victim: OTHER,
+            rtype: PrType::WriteExclusive,
+            abort: false,
+        }),
+    ];
+    still_open("open bug 8 (a new key leaves the old one behind)", || {
+        run(&setup, &ops)
+    });
+}
+
+/// Open (invariant 7): our only path's nexus is replaced while its group
+/// is transitioning (no path reachable); Unregister has nothing to
+/// PREEMPT our key from, and the old nexus keeps our registration and our
+/// all-registrants reservation, so reads without a key conflict.
+#[test]
+fn known_bug_8b_unregister_with_no_registered_path_leaves_the_old_nexus() {
+    use Op::*;
+    let setup = Setup {
+        paths: vec![0],
+        ..base()
+    };
+    let ops = [
+        Reservation(PrOp::Reserve(PrType::ExclusiveAccessAllRegistrants)),
+        TargetAccess {
+            group: 0,
+            state: AccessState::Transitioning,
+            pref: false,
+            notify: 0,
+        },
+        NexusReplaced { pick: 0 },
+        Reservation(PrOp::Unregister),
+        Submit {
+            write: false,
+            retries: 0,
+            fast: false,
+        },
+    ];
+    still_open("open bug 8 (Unregister with no registered path)", || {
+        run(&setup, &ops)
+    });
 }

@@ -169,15 +169,35 @@ fn rule3_stale_registration_replaced_or_removed_on_return() {
     r.run();
     assert_eq!(r.t.key_of(nexus(p1)), Some(0xC3));
     assert!(r.c.admitted(p1));
-    // Key dropped while p1 is away: removed when it returns.
+    // Key dropped while p1 is away: the PREEMPT of our own key that
+    // Unregister starts with removes p1's registration too.
     r.c.path_down(p1);
     r.t.down.push(nexus(p1));
     r.op(PrOp::Unregister).unwrap();
-    assert_eq!(r.t.key_of(nexus(p1)), Some(0xC3));
+    assert_eq!(r.t.key_of(nexus(p1)), None);
     r.t.down.clear();
     r.c.path_up(p1);
     r.run();
-    assert_eq!(r.t.key_of(nexus(p1)), None);
+    assert!(r.t.regs.is_empty(), "no key left behind");
+    // With no registered path reachable there is nothing to preempt from:
+    // each stale registration is removed when its path returns.
+    r.op(PrOp::Register(OURS)).unwrap();
+    let p0 = r.paths[0];
+    for &p in &[p0, p1] {
+        r.c.path_down(p);
+        r.t.down.push(nexus(p));
+    }
+    r.op(PrOp::Unregister).unwrap();
+    assert_eq!(r.c.state(p1), Some(RegState::Stale));
+    assert_eq!(r.t.key_of(nexus(p1)), Some(OURS));
+    r.t.down.retain(|&n| n != nexus(p1));
+    r.c.path_up(p1);
+    r.run();
+    assert_eq!(r.t.key_of(nexus(p1)), None, "removed on return");
+    assert_eq!(r.t.key_of(nexus(p0)), Some(OURS), "still away");
+    r.t.down.clear();
+    r.c.path_up(p0);
+    r.run();
     assert!(r.t.regs.is_empty(), "no key left behind");
 }
 
@@ -639,14 +659,35 @@ fn reservation_getters_and_no_op_rules() {
     assert_eq!(r.actions.len(), sent, "nothing sent on return");
 }
 
-/// With ALL_TG_PT, unregistering sends one command per initiator port.
+/// Unregistering takes every registration of ours over with one PREEMPT of
+/// our own key, then unregisters that one nexus: two commands, however
+/// many paths and initiator ports (ALL_TG_PT here).
 #[test]
-fn unregister_sends_one_command_per_initiator_port() {
+fn unregister_preempts_our_key_once_then_unregisters_one_nexus() {
     let mut r = Rig::new(RegistrationScope::InitiatorPort, 4, &[7, 7, 9, 9]);
     r.op(PrOp::Register(OURS)).unwrap();
-    let before = r.commands(|c| *c == PrCommand::Unregister);
+    r.actions.clear();
     r.op(PrOp::Unregister).unwrap();
-    assert_eq!(r.commands(|c| *c == PrCommand::Unregister) - before, 2);
+    assert_eq!(r.commands(|c| *c == PrCommand::Unregister), 1);
+    assert_eq!(
+        r.commands(|c| matches!(c, PrCommand::Preempt { victim: OURS, .. })),
+        1
+    );
+    assert!(r.t.regs.is_empty());
+    assert_eq!(r.c.key(), None);
+}
+
+/// With no registered path to preempt from, unregistering in a shared
+/// scope sends one command per initiator port.
+#[test]
+fn unregister_nexus_by_nexus_sends_one_command_per_initiator_port() {
+    let mut r = Rig::new(RegistrationScope::InitiatorPort, 4, &[7, 7, 9, 9]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    // The target stops answering PREEMPT (refused): nexus by nexus.
+    r.t.refuse_preempt = true;
+    r.actions.clear();
+    r.op(PrOp::Unregister).unwrap();
+    assert_eq!(r.commands(|c| *c == PrCommand::Unregister), 2);
     assert!(r.t.regs.is_empty());
 }
 

@@ -176,12 +176,13 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         // holder comes back), so I/O waits for that, not for the no-path
         // policy.
         self.pr_waits_for_holder = mask != 0 && (read_mask == 0 || write_mask == 0);
-        if read_mask != mask {
-            mask = read_mask;
-            chosen = Tier::USABLE.into_iter().find(|&t| tier_mask(t) & mask != 0);
-        }
+        // The active tier stays the one the paths' states choose: failback
+        // and events follow the paths, not the reservation type.
+        let chooses = mask != 0;
+        mask = read_mask;
         // A moving reservation holds I/O; a fence stops it.
-        if self.pr_quiesced || self.pr_fenced {
+        let held = self.pr_quiesced || self.pr_fenced;
+        if held {
             mask = 0;
             write_mask = 0;
         }
@@ -192,7 +193,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             self.counters.publishes = self.counters.publishes.saturating_add(1);
         }
         self.published_mask = mask;
-        self.published_tier = if mask == 0 { None } else { chosen };
+        self.published_tier = if held || !chooses { None } else { chosen };
 
         if mask == 0 {
             if self.no_path_since.is_none() {

@@ -497,47 +497,29 @@ impl<const N: usize> Coordinator<N> {
                 Ok(())
             }
             PrOp::Unregister => {
-                self.key = None;
-                self.rtype = None;
-                self.holder = None;
-                self.fenced = false;
-                self.running = Some(Running {
-                    task: Task::User(op),
-                    stage: Stage::Registering,
-                    tried: 0,
-                    via: None,
-                    want: false,
-                    origin: None,
-                });
-                let shared = self.scope != RegistrationScope::Nexus;
-                for slot in 0..N {
-                    let Some((port, up)) = self.member_in(slot).map(|m| (m.port, m.up)) else {
-                        continue;
-                    };
-                    // In the shared scopes one command per initiator port
-                    // (or host): skip a port an earlier path already
-                    // unregisters. Compared whole: port ids are the
-                    // embedder's, any u32.
-                    let covered = shared
-                        && self
-                            .members
-                            .iter()
-                            .take(slot)
-                            .flatten()
-                            .any(|o| o.up && o.port == port);
-                    let Some(Some(m)) = self.members.get_mut(slot) else {
-                        continue;
-                    };
-                    if up && !covered {
-                        m.state = RegState::Registering;
-                        m.want = Some(PrCommand::Unregister);
-                    } else if !up {
-                        m.state = RegState::Stale;
-                    } else {
-                        m.state = RegState::Unknown;
-                    }
+                let takeover = self.scope != RegistrationScope::Host
+                    && self.key.is_some()
+                    && !self.fenced
+                    && self
+                        .members
+                        .iter()
+                        .flatten()
+                        .any(|m| m.up && m.state == RegState::Registered);
+                if takeover {
+                    // Registrations of ours may sit on nexuses no path
+                    // reaches now (a path that is down, a session replaced
+                    // since): unregistering each path's nexus would leave
+                    // those, and a reservation held through them. A PREEMPT
+                    // of our own key from one registered nexus removes
+                    // them all; then that one is unregistered. READ
+                    // RESERVATION first, for the type the PREEMPT carries:
+                    // it takes a reservation of ours to that nexus, and
+                    // the unregistration then releases it (SPC-4
+                    // 5.13.11.2.3).
+                    self.start(Task::User(op), Stage::Single(PrCommand::ReadReservation));
+                } else {
+                    self.unregister_everywhere(op);
                 }
-                self.maybe_finish_registering();
                 Ok(())
             }
             PrOp::Reserve(t) => {
@@ -613,6 +595,53 @@ impl<const N: usize> Coordinator<N> {
                 Ok(())
             }
         }
+    }
+
+    /// Unregister every reachable nexus (REGISTER AND IGNORE EXISTING KEY
+    /// with key 0), one per initiator port or host in the shared scopes;
+    /// nexuses that are down are unregistered when they return.
+    fn unregister_everywhere(&mut self, op: PrOp) {
+        self.key = None;
+        self.rtype = None;
+        self.holder = None;
+        self.fenced = false;
+        self.running = Some(Running {
+            task: Task::User(op),
+            stage: Stage::Registering,
+            tried: 0,
+            via: None,
+            want: false,
+            origin: None,
+        });
+        let shared = self.scope != RegistrationScope::Nexus;
+        for slot in 0..N {
+            let Some((port, up)) = self.member_in(slot).map(|m| (m.port, m.up)) else {
+                continue;
+            };
+            // In the shared scopes one command per initiator port
+            // (or host): skip a port an earlier path already
+            // unregisters. Compared whole: port ids are the
+            // embedder's, any u32.
+            let covered = shared
+                && self
+                    .members
+                    .iter()
+                    .take(slot)
+                    .flatten()
+                    .any(|o| o.up && o.port == port);
+            let Some(Some(m)) = self.members.get_mut(slot) else {
+                continue;
+            };
+            if up && !covered {
+                m.state = RegState::Registering;
+                m.want = Some(PrCommand::Unregister);
+            } else if !up {
+                m.state = RegState::Stale;
+            } else {
+                m.state = RegState::Unknown;
+            }
+        }
+        self.maybe_finish_registering();
     }
 
     fn start(&mut self, task: Task, stage: Stage) {
@@ -924,6 +953,12 @@ impl<const N: usize> Coordinator<N> {
             return;
         }
         match r.task {
+            // The takeover could not run (our registration refused, no
+            // path left): unregister nexus by nexus instead.
+            Task::User(op @ PrOp::Unregister) => {
+                self.running = None;
+                self.unregister_everywhere(op);
+            }
             Task::User(op) => self.finish(op, Err(error)),
             Task::Move { op: Some(op), .. } => self.finish(op, Err(error)),
             Task::Move { op: None, .. } => {
@@ -1055,6 +1090,36 @@ impl<const N: usize> Coordinator<N> {
                 }
                 let report = self.report();
                 self.finish(op, Ok(report));
+            }
+            (Task::User(PrOp::Unregister), PrCommand::ReadReservation, PrReply::Reservation(r)) => {
+                let rtype = r.map_or(PrType::WriteExclusiveRegistrantsOnly, |(_, t)| t);
+                self.next_single(PrCommand::Preempt {
+                    key,
+                    victim: key,
+                    rtype,
+                    abort: false,
+                });
+            }
+            (Task::User(PrOp::Unregister), PrCommand::Preempt { .. }, PrReply::Done) => {
+                // Every registration of ours but this nexus's is gone,
+                // wherever it was; unregister this one.
+                self.key = None;
+                self.rtype = None;
+                self.holder = None;
+                for m in self.members.iter_mut().flatten() {
+                    m.want = None;
+                    m.join = Join::Idle;
+                    m.state = RegState::Unknown;
+                    if m.path == via {
+                        m.state = RegState::Registering;
+                        m.want = Some(PrCommand::Unregister);
+                    }
+                }
+                if let Some(r) = self.running.as_mut() {
+                    r.stage = Stage::Registering;
+                    r.want = false;
+                }
+                self.maybe_finish_registering();
             }
             (Task::User(PrOp::Release), PrCommand::ReadReservation, PrReply::Reservation(r)) => {
                 match r {

@@ -18,6 +18,9 @@ pub struct Target {
     /// A path's nexus replaced by a new one (old, new): a new session.
     pub replaced: Vec<(u32, u32)>,
     pub log: Vec<(u32, PrCommand)>,
+    /// Answer PREEMPT with ILLEGAL REQUEST (a target that does not
+    /// support it).
+    pub refuse_preempt: bool,
 }
 
 impl Target {
@@ -109,6 +112,7 @@ impl Target {
                 }
                 PrReply::Done
             }
+            PrCommand::Preempt { .. } if self.refuse_preempt => PrReply::Refused,
             PrCommand::Preempt {
                 key, victim, rtype, ..
             } => {
