@@ -246,14 +246,12 @@ fn access_state() -> impl Strategy<Value = AccessState> {
 /// restored the old type; an activation was repeated while its re-read
 /// waited out a retry delay.
 const OPEN_BUGS: &[&str] = &[
-    // Invariants 7 and 2: registrations of ours on nexuses no path
-    // reaches any more (a removed path, a replaced nexus, one that is
-    // down) are left behind (a) by a new key (Register with another key),
-    // which registers only the nexuses our paths reach, and a reservation
-    // held through them stays under the old key; (b) by Unregister when no
-    // registered path is reachable to PREEMPT our own key from. Left out:
-    // those two operations while such registrations exist.
-    "a new key, or Unregister with no registered path, leaves registrations behind",
+    // Invariant 7: Unregister with no registered path reachable has no
+    // nexus to PREEMPT our own key from, so registrations of ours on
+    // nexuses no path reaches any more (a removed path, a replaced nexus)
+    // stay, with a reservation held through them. Left out: Unregister in
+    // that state.
+    "Unregister with no registered path leaves registrations behind",
 ];
 
 std::thread_local! {
@@ -2336,11 +2334,6 @@ impl Sim {
                         let pr = self.d.coordinator();
                         pr.is_up(p) == Some(true) && pr.state(p) == Some(RegState::Registered)
                     }) => {}
-            // Open bug 8 again: a new key leaves our old one registered on
-            // nexuses the device no longer uses, and a reservation of ours
-            // held through them stays under the old key.
-            Op::Reservation(PrOp::Register(k))
-                if skip_known_bugs() && Some(k) != self.key() && self.left_behind() => {}
             Op::Reservation(mut pr) => {
                 // "Our own key" is whichever key we use now.
                 if let PrOp::Preempt { victim, .. } = &mut pr {
@@ -3211,9 +3204,9 @@ fn a_stranded_holder_after_an_unseen_preemption_does_not_loop() {
     run(&setup, &ops);
 }
 
-/// Open (invariant 7): the holder's nexus is cut unseen when the key
-/// changes; its registration keeps the old key, and with it our Write
-/// Exclusive reservation, so writes under the new key conflict.
+/// Invariant 7: the holder's nexus is cut unseen when the key changes;
+/// its registration kept the old key, and with it our Write Exclusive
+/// reservation, so writes under the new key conflicted.
 #[test]
 fn known_bug_8_a_new_key_leaves_the_old_one_behind() {
     use Op::*;
@@ -3235,9 +3228,9 @@ fn known_bug_8_a_new_key_leaves_the_old_one_behind() {
             abort: false,
         }),
     ];
-    still_open("open bug 8 (a new key leaves the old one behind)", || {
-        run(&setup, &ops)
-    });
+    // Fixed: a new key starts with a PREEMPT of the old one from a
+    // registered nexus, which removes it wherever it is registered.
+    run(&setup, &ops);
 }
 
 /// Open (invariant 7): our only path's nexus is replaced while its group

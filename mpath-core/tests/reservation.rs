@@ -52,6 +52,7 @@ impl Rig {
             // READ KEYS counts the key in use now.
             let ours = self.c.key().unwrap_or(OURS);
             let r = self.t.exec(nexus(a.via), a.command, ours);
+            self.t.settle();
             assert!(self.c.reply(a.via, r));
         }
         while let Some(e) = self.c.poll_event() {
@@ -159,9 +160,11 @@ fn rule3_stale_registration_replaced_or_removed_on_return() {
     let p1 = r.paths[1];
     r.c.path_down(p1);
     r.t.down.push(nexus(p1));
-    // Key changes while p1 is away: its nexus still holds the old key.
+    // Key changes while p1 is away: the PREEMPT of the old key that a key
+    // change starts with removes p1's old registration too; p1 is
+    // registered with the new key when it returns, before admission.
     r.op(PrOp::Register(0xC3)).unwrap();
-    assert_eq!(r.t.key_of(nexus(p1)), Some(OURS));
+    assert_eq!(r.t.key_of(nexus(p1)), None);
     assert!(!r.c.admitted(p1));
     assert_eq!(r.c.state(p1), Some(RegState::Stale));
     r.t.down.clear();
@@ -275,6 +278,7 @@ fn rule4_one_path_retried_elsewhere_conflict_not_retried() {
 fn rule5_never_release_what_we_do_not_hold() {
     let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
     r.op(PrOp::Register(OURS)).unwrap();
+    r.t.regs.push((900, THEIRS));
     r.t.resv = Some((900, THEIRS, PrType::ExclusiveAccess));
     r.actions.clear();
     assert_eq!(r.op(PrOp::Release), Err(PrError::NotHolder));
@@ -1114,4 +1118,74 @@ fn release_without_knowing_the_holder_takes_it_over_first() {
         vec![PrCommand::ReadReservation]
     );
     assert_eq!(r.t.resv.map(|x| x.1), Some(THEIRS));
+}
+
+/// A registration the target refuses on every path (an option it does not
+/// support) is reported as refused, not as "no path"; key 0 is no key.
+#[test]
+fn registration_refused_everywhere_is_reported_as_refused() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    assert_eq!(r.c.submit(PrOp::Register(0)), Err(PrError::ZeroKey));
+    assert_eq!(r.c.key(), None);
+    r.c.submit(PrOp::Register(OURS)).unwrap();
+    while let Some(a) = r.c.poll_action() {
+        assert!(r.c.reply(a.via, PrReply::Refused));
+    }
+    let e = r.c.poll_event();
+    assert_eq!(
+        e,
+        Some(PrEvent::Finished {
+            op: PrOp::Register(OURS),
+            result: Err(PrError::Refused)
+        })
+    );
+    // A path failure everywhere is "no path".
+    r.c.submit(PrOp::Register(OURS)).unwrap();
+    while let Some(a) = r.c.poll_action() {
+        assert!(r.c.reply(a.via, PrReply::PathFailed));
+    }
+    assert_eq!(
+        r.c.poll_event(),
+        Some(PrEvent::Finished {
+            op: PrOp::Register(OURS),
+            result: Err(PrError::NoPath)
+        })
+    );
+}
+
+/// A new key takes the old one's registrations over first (PREEMPT of the
+/// old key from a registered nexus), so none is left on a nexus no path
+/// reaches, and a reservation held under the old key carries over.
+#[test]
+fn a_new_key_removes_the_old_one_everywhere_and_keeps_the_reservation() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    // A session from before holds the old key too.
+    r.t.regs.push((999, OURS));
+    r.actions.clear();
+    r.op(PrOp::Register(0xC3)).unwrap();
+    assert!(
+        r.t.regs.iter().all(|&(_, k)| k == 0xC3),
+        "old key left: {:?}",
+        r.t.regs
+    );
+    assert_eq!(r.t.regs.len(), 2);
+    let (_, k, t) = r.t.resv.unwrap();
+    assert_eq!((k, t), (0xC3, PrType::WriteExclusive));
+    assert_eq!(r.c.reservation(), Some(PrType::WriteExclusive));
+    let holder = r.c.holder().unwrap();
+    assert_eq!(r.t.resv.unwrap().0, nexus(holder));
+    assert!(!r.t.write_conflicts(nexus(holder)));
+    assert_eq!(
+        r.commands(|c| matches!(
+            c,
+            PrCommand::Preempt {
+                victim: OURS,
+                key: OURS,
+                ..
+            }
+        )),
+        1
+    );
 }

@@ -122,6 +122,7 @@ pub fn of_pr_error(e: PrError) -> c_int {
         PrError::Refused => -EREMOTEIO,
         PrError::NotHolder => -EPERM,
         PrError::Fenced => -EACCES,
+        PrError::ZeroKey => -EINVAL,
         _ => -EIO,
     }
 }

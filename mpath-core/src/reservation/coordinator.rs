@@ -125,6 +125,8 @@ pub struct Coordinator<const N: usize> {
     /// An automatic move off a stranded holder failed (conflict, refusal):
     /// not tried again until the usable paths change, or it would loop.
     strand_move_failed: bool,
+    /// A registration of the running operation was refused by the target.
+    refused: bool,
     /// Replies received to commands that removed registrations of our own
     /// (see [`removals_answered`](Self::removals_answered)).
     removals_answered: u32,
@@ -150,6 +152,7 @@ impl<const N: usize> Coordinator<N> {
             usable: 0,
             strand_move_failed: false,
             removals_answered: 0,
+            refused: false,
         }
     }
 
@@ -458,42 +461,29 @@ impl<const N: usize> Coordinator<N> {
             return Err(PrError::Busy);
         }
         match op {
+            PrOp::Register(0) => Err(PrError::ZeroKey),
             PrOp::Register(key) => {
-                self.fenced = false;
-                if self.key != Some(key) {
-                    // Registrations on paths we cannot reach now hold the
-                    // old key (or none): stale until they return.
-                    for m in self.members.iter_mut().flatten() {
-                        m.state = if m.up {
-                            RegState::Unknown
-                        } else {
-                            RegState::Stale
-                        };
-                    }
+                let takeover = self.scope != RegistrationScope::Host
+                    && !self.fenced
+                    && self.key.is_some_and(|k| k != key)
+                    && self
+                        .members
+                        .iter()
+                        .flatten()
+                        .any(|m| m.up && m.state == RegState::Registered);
+                if takeover {
+                    // A new key. The old one may be registered on nexuses
+                    // no path reaches now (a path that is down, a session
+                    // replaced since), and a reservation of ours held
+                    // through one would stay under the old key. A PREEMPT
+                    // of the old key from one registered nexus removes
+                    // them all and takes a reservation of ours there
+                    // (READ RESERVATION first, for its type); then every
+                    // reachable nexus registers the new key.
+                    self.start(Task::User(op), Stage::Single(PrCommand::ReadReservation));
+                } else {
+                    self.register_everywhere(op, key);
                 }
-                self.key = Some(key);
-                self.running = Some(Running {
-                    task: Task::User(op),
-                    stage: Stage::Registering,
-                    tried: 0,
-                    via: None,
-                    want: false,
-                    origin: None,
-                });
-                for slot in 0..N {
-                    let Some(p) = self
-                        .member_in(slot)
-                        .filter(|m| m.up && m.state != RegState::Registered)
-                        .map(|m| m.path)
-                    else {
-                        continue;
-                    };
-                    if !self.covered_by_other(p) {
-                        self.want_register(p);
-                    }
-                }
-                self.refresh_coverage();
-                self.maybe_finish_registering();
                 Ok(())
             }
             PrOp::Unregister => {
@@ -597,6 +587,47 @@ impl<const N: usize> Coordinator<N> {
         }
     }
 
+    /// Register `key` on every reachable nexus not registered with it (one
+    /// per initiator port or host in the shared scopes), then verify.
+    fn register_everywhere(&mut self, op: PrOp, key: u64) {
+        self.refused = false;
+        self.fenced = false;
+        if self.key != Some(key) {
+            // Registrations on paths we cannot reach now hold the
+            // old key (or none): stale until they return.
+            for m in self.members.iter_mut().flatten() {
+                m.state = if m.up {
+                    RegState::Unknown
+                } else {
+                    RegState::Stale
+                };
+            }
+        }
+        self.key = Some(key);
+        self.running = Some(Running {
+            task: Task::User(op),
+            stage: Stage::Registering,
+            tried: 0,
+            via: None,
+            want: false,
+            origin: None,
+        });
+        for slot in 0..N {
+            let Some(p) = self
+                .member_in(slot)
+                .filter(|m| m.up && m.state != RegState::Registered)
+                .map(|m| m.path)
+            else {
+                continue;
+            };
+            if !self.covered_by_other(p) {
+                self.want_register(p);
+            }
+        }
+        self.refresh_coverage();
+        self.maybe_finish_registering();
+    }
+
     /// Unregister every reachable nexus (REGISTER AND IGNORE EXISTING KEY
     /// with key 0), one per initiator port or host in the shared scopes;
     /// nexuses that are down are unregistered when they return.
@@ -645,6 +676,7 @@ impl<const N: usize> Coordinator<N> {
     }
 
     fn start(&mut self, task: Task, stage: Stage) {
+        self.refused = false;
         self.running = Some(Running {
             task,
             stage,
@@ -809,6 +841,7 @@ impl<const N: usize> Coordinator<N> {
             return;
         }
         let ok = reply == PrReply::Done;
+        self.refused |= reply == PrReply::Refused;
         let state = match (cmd, ok) {
             (PrCommand::Register { key }, true) if Some(key) == self.key => RegState::Registered,
             (PrCommand::Unregister, true) => RegState::Unknown,
@@ -911,7 +944,16 @@ impl<const N: usize> Coordinator<N> {
                     r.tried = 0;
                 }
             }
-            Task::User(op @ PrOp::Register(_)) => self.finish(op, Err(PrError::NoPath)),
+            // Nowhere registered: the target refused it (an option it does
+            // not support, say), or no path could carry it.
+            Task::User(op @ PrOp::Register(_)) => {
+                let error = if self.refused {
+                    PrError::Refused
+                } else {
+                    PrError::NoPath
+                };
+                self.finish(op, Err(error));
+            }
             Task::User(op) => {
                 let report = self.report();
                 self.finish(op, Ok(report));
@@ -958,6 +1000,17 @@ impl<const N: usize> Coordinator<N> {
             Task::User(op @ PrOp::Unregister) => {
                 self.running = None;
                 self.unregister_everywhere(op);
+            }
+            // The key change's takeover could not run: register the new
+            // key nexus by nexus instead.
+            Task::User(op @ PrOp::Register(key))
+                if matches!(
+                    r.stage,
+                    Stage::Single(PrCommand::ReadReservation | PrCommand::Preempt { .. })
+                ) =>
+            {
+                self.running = None;
+                self.register_everywhere(op, key);
             }
             Task::User(op) => self.finish(op, Err(error)),
             Task::Move { op: Some(op), .. } => self.finish(op, Err(error)),
@@ -1090,6 +1143,37 @@ impl<const N: usize> Coordinator<N> {
                 }
                 let report = self.report();
                 self.finish(op, Ok(report));
+            }
+            // A new key: take the old one's registrations over first.
+            (
+                Task::User(PrOp::Register(_)),
+                PrCommand::ReadReservation,
+                PrReply::Reservation(r),
+            ) => {
+                if let Some((_, t)) = r.filter(|&(k, t)| self.holds(k, t)) {
+                    // Ours (perhaps through a nexus we did not know): the
+                    // PREEMPT takes it to the nexus it goes out on.
+                    self.rtype = Some(t);
+                }
+                let rtype = r.map_or(PrType::WriteExclusiveRegistrantsOnly, |(_, t)| t);
+                self.next_single(PrCommand::Preempt {
+                    key,
+                    victim: key,
+                    rtype,
+                    abort: false,
+                });
+            }
+            (Task::User(op @ PrOp::Register(new)), PrCommand::Preempt { .. }, PrReply::Done) => {
+                // Every registration of the old key but this nexus's is
+                // gone, wherever it was, and a reservation of ours is
+                // here; registering the new key here carries it over.
+                self.holder = self.rtype.and_then(|t| self.single_holder(t, via));
+                for m in self.members.iter_mut().flatten() {
+                    m.want = None;
+                    m.join = Join::Idle;
+                }
+                self.running = None;
+                self.register_everywhere(op, new);
             }
             (Task::User(PrOp::Unregister), PrCommand::ReadReservation, PrReply::Reservation(r)) => {
                 let rtype = r.map_or(PrType::WriteExclusiveRegistrantsOnly, |(_, t)| t);

@@ -275,6 +275,10 @@ pub enum PrError {
     /// Another host removed our registrations: we are fenced (rule 7).
     #[error("fenced: another host preempted our registration")]
     Fenced,
+    /// Key 0 is not a reservation key: registering it unregisters (SPC-4
+    /// 5.13.11.2.3, NVMe likewise).
+    #[error("reservation key 0 is not a key")]
+    ZeroKey,
 }
 
 /// Something the embedder should know.
