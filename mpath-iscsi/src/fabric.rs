@@ -98,6 +98,18 @@ pub trait Fabric {
         cut: bool,
     ) -> Result<BatchOutcome, FabricError>;
 
+    /// The initiator port of our nexus `i`: initiator name and the 48-bit
+    /// ISID, as a TransportID names it
+    /// (READ FULL STATUS, SPEC_I_PT, REGISTER AND MOVE). `None` when the
+    /// fabric cannot say.
+    fn initiator_port(&self, _i: usize) -> Option<(String, u64)> {
+        None
+    }
+    /// The other host's initiator port, as [`Fabric::initiator_port`].
+    fn other_initiator_port(&self) -> Option<(String, u64)> {
+        None
+    }
+
     /// A command the SCSI adapter built, on nexus `i`.
     fn send(&mut self, i: usize, cmd: &ScsiCommand) -> CommandResult {
         let (data_out, data_in_len) = buffers(cmd);
@@ -107,23 +119,17 @@ pub trait Fabric {
     /// Standard INQUIRY and VPD page 83h through nexus `i`: which logical
     /// unit it reaches, through which target port and group.
     fn identify(&mut self, i: usize) -> Result<PathIdentity, FabricError> {
-        let mut read = |cdb: &[u8], len: u16, what: &str| {
-            let r = self.command(i, cdb, None, usize::from(len));
-            let outcome = classify(r.transport, r.status, r.sense()).outcome;
-            if outcome == Outcome::Success {
-                Ok(r.data)
-            } else {
-                Err(FabricError(format!("{what} on nexus {i}: {outcome:?}")))
-            }
-        };
-        let inquiry = read(&cdb::inquiry(INQUIRY_LEN), INQUIRY_LEN, "INQUIRY")?;
-        let vpd = read(
-            &cdb::inquiry_vpd(page::DEVICE_IDENTIFICATION, VPD83_LEN),
-            VPD83_LEN,
-            "INQUIRY VPD 83h",
-        )?;
-        PathIdentity::from_bytes(&inquiry, &vpd)
-            .map_err(|e| FabricError(format!("identity of nexus {i}: {e}")))
+        identify_with(&format!("nexus {i}"), |cdb, len| {
+            self.command(i, cdb, None, len)
+        })
+    }
+
+    /// The same through the other host's nexus (which target port it
+    /// reaches, for REGISTER AND MOVE).
+    fn other_host_identify(&mut self) -> Result<PathIdentity, FabricError> {
+        identify_with("the other host", |cdb, len| {
+            self.other_host_command(cdb, None, len)
+        })
     }
 
     /// TEST UNIT READY on nexus `i`, classified as a path checker would.
@@ -175,6 +181,31 @@ pub trait Fabric {
         let r = self.other_host_command(&c, Some(data), 0);
         classify(r.transport, r.status, r.sense())
     }
+}
+
+/// Standard INQUIRY and VPD page 83h through `send` (CDB, data-in
+/// room), for [`Fabric::identify`].
+fn identify_with(
+    who: &str,
+    mut send: impl FnMut(&[u8], usize) -> CommandResult,
+) -> Result<PathIdentity, FabricError> {
+    let mut read = |cdb: &[u8], len: u16, what: &str| {
+        let r = send(cdb, usize::from(len));
+        let outcome = classify(r.transport, r.status, r.sense()).outcome;
+        if outcome == Outcome::Success {
+            Ok(r.data)
+        } else {
+            Err(FabricError(format!("{what} on {who}: {outcome:?}")))
+        }
+    };
+    let inquiry = read(&cdb::inquiry(INQUIRY_LEN), INQUIRY_LEN, "INQUIRY")?;
+    let vpd = read(
+        &cdb::inquiry_vpd(page::DEVICE_IDENTIFICATION, VPD83_LEN),
+        VPD83_LEN,
+        "INQUIRY VPD 83h",
+    )?;
+    PathIdentity::from_bytes(&inquiry, &vpd)
+        .map_err(|e| FabricError(format!("identity of {who}: {e}")))
 }
 
 /// The data-out to send with `cmd`, if any, and the room its data-in

@@ -35,7 +35,7 @@ use std::fmt;
 use mpath_core::reservation::{Coordinator, PrAction, PrCommand, PrError, PrEvent, PrOp, PrReport};
 use mpath_core::{
     Action, Config, DataPlane, Device, DeviceError, DeviceEvent, Duration, Instant, IoError,
-    NexusId, Outcome, PathId, Ticket,
+    LinkEvent, NexusId, Outcome, PathId, Ticket,
 };
 use mpath_scsi::{
     path_spec, AdapterError, Applied, CommandKind, PathIdentity, RtpgApplied, ScsiAdapter,
@@ -64,6 +64,19 @@ pub enum Sent {
     Write(u64),
     /// A READ at this LBA.
     Read(u64),
+}
+
+/// The device let held I/O go ([`Host::dispatches`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dispatched {
+    /// Commands in [`Host::log`] when it was dispatched.
+    pub log_len: usize,
+    /// The nexus it was dispatched to.
+    pub nexus: Option<usize>,
+    /// Whether the coordinator was holding I/O (a move, a check) then.
+    pub quiesced: bool,
+    /// The reservation holder's nexus then.
+    pub holder: Option<usize>,
 }
 
 /// Why the host could not do what it was asked.
@@ -147,6 +160,11 @@ pub struct Host<'f, F: Fabric> {
     pub refused: Vec<String>,
     /// RESERVATION CONFLICT answers to our I/O.
     pub conflicts: usize,
+    /// Every dispatch of held I/O the device made, with what the host had
+    /// sent by then and the reservation's state at that moment.
+    pub dispatches: Vec<Dispatched>,
+    /// A write submitted and kept, not sent ([`Host::begin_write`]).
+    in_hand: Option<(u64, Vec<u8>, mpath_core::Disposition)>,
     /// I/O attempts that failed with a path error and were failed over.
     pub failovers: usize,
     /// REPORT TARGET PORT GROUPS commands that failed with a path error
@@ -160,6 +178,18 @@ impl<'f, F: Fabric> Host<'f, F> {
     /// cannot be identified or added is left out and recorded in
     /// [`Host::refused`] (`mpathpersist` with a portal down has one).
     pub fn new(fabric: &'f mut F) -> Result<Self, HostError> {
+        // Per-nexus registrations (`PrOptions::DEFAULT`): tgt names the
+        // I_T nexus by session, and each nexus is a session of its own.
+        Self::with_pr_options(fabric, mpath_scsi::PrOptions::DEFAULT)
+    }
+
+    /// [`Host::new`] with the registrations built by `pr` (ALL_TG_PT
+    /// scope, APTPL): the `mpathpersist` tool's `--param-alltgpt` and
+    /// `--param-aptpl`.
+    pub fn with_pr_options(
+        fabric: &'f mut F,
+        pr: mpath_scsi::PrOptions,
+    ) -> Result<Self, HostError> {
         let ids: Vec<Result<PathIdentity, FabricError>> = (0..fabric.nexus_count())
             .map(|i| fabric.identify(i))
             .collect();
@@ -170,9 +200,7 @@ impl<'f, F: Fabric> Host<'f, F> {
             .ok_or_else(|| {
                 HostError::Stuck(String::from("no nexus identified its logical unit"))
             })?;
-        // Per-nexus registrations (`PrOptions::DEFAULT`): tgt names the
-        // I_T nexus by session, and each nexus is a session of its own.
-        let ad = ScsiAdapter::new(first.lu);
+        let ad = ScsiAdapter::new(first.lu).with_pr_options(pr);
         let cfg = ScsiAdapter::<PATHS>::core_config(Config::DEFAULT, first.tpgs);
         let dev = Device::new(DataPlane::new(), cfg, ad.registration_scope())
             .map_err(|e| HostError::Stuck(format!("config: {e}")))?;
@@ -189,6 +217,8 @@ impl<'f, F: Fabric> Host<'f, F> {
             events: Vec::new(),
             refused: Vec::new(),
             conflicts: 0,
+            dispatches: Vec::new(),
+            in_hand: None,
             failovers: 0,
             failed_refreshes: 0,
         };
@@ -273,6 +303,18 @@ impl<'f, F: Fabric> Host<'f, F> {
         self.settle()
     }
 
+    /// The transport lost nexus `i` (the session dropped): the path goes
+    /// down for the controller and the coordinator, which moves a
+    /// reservation that nexus held.
+    pub fn path_lost(&mut self, i: usize) -> Result<(), HostError> {
+        let p = self
+            .path(i)
+            .ok_or_else(|| HostError::Stuck(format!("no path on nexus {i}")))?;
+        let now = self.tick();
+        self.dev.handle_link(p, LinkEvent::Down, now)?;
+        self.settle()
+    }
+
     /// Carry out everything the device asks for (probes, reservation
     /// commands; held I/O it lets go is kept for the I/O under way) until
     /// it is quiet, then collect its events.
@@ -300,7 +342,15 @@ impl<'f, F: Fabric> Host<'f, F> {
     fn carry_out(&mut self, action: Action) -> Result<(), HostError> {
         match action {
             Action::Reservation(a) => return self.reservation(a),
-            Action::Dispatch(t) => self.ready.push(t),
+            Action::Dispatch(t) => {
+                self.dispatches.push(Dispatched {
+                    log_len: self.log.len(),
+                    nexus: self.nexus_of(t.path()),
+                    quiesced: self.coordinator().is_quiesced(),
+                    holder: self.holder(),
+                });
+                self.ready.push(t);
+            }
             Action::Fail { error, .. } => self.failed.push(error),
             other => {
                 let now = self.tick();

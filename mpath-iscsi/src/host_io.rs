@@ -40,7 +40,57 @@ impl<F: Fabric> Host<'_, F> {
             Some(_) => Io::write(self.tag, bytes, 3),
             None => Io::read(self.tag, bytes, 3),
         };
-        let mut disp = self.submit(io)?;
+        let disp = self.submit(io)?;
+        self.drive(lba, data, blocks, disp)
+    }
+
+    /// Submit a write and keep it in hand, not sent: held by the device
+    /// (no path, a move under way) or dispatched to a nexus but not yet
+    /// on the wire. [`Host::end_write`] sends it. One at a time.
+    pub fn begin_write(&mut self, lba: u64, data: Vec<u8>) -> Result<(), HostError> {
+        if self.in_hand.is_some() {
+            return Err(HostError::Stuck(String::from("a write is already in hand")));
+        }
+        self.tag += 1;
+        let bytes = u32::try_from(data.len()).unwrap_or(u32::MAX);
+        let disp = self.submit(Io::write(self.tag, bytes, 3))?;
+        match disp {
+            Disposition::Dispatch(_) | Disposition::Queued => {
+                self.in_hand = Some((lba, data, disp));
+                Ok(())
+            }
+            other => Self::not_dispatched(other),
+        }
+    }
+
+    /// Whether the write in hand is still held by the device (not
+    /// dispatched to any nexus).
+    pub fn write_in_hand_held(&self) -> Option<bool> {
+        self.in_hand
+            .as_ref()
+            .map(|(_, _, d)| matches!(d, Disposition::Queued) && self.ready.is_empty())
+    }
+
+    /// Send the write [`Host::begin_write`] kept, wherever the device
+    /// dispatched it (or dispatches it now), and finish it as any write;
+    /// the nexus that completed it.
+    pub fn end_write(&mut self) -> Result<usize, HostError> {
+        let (lba, data, disp) = self
+            .in_hand
+            .take()
+            .ok_or_else(|| HostError::Stuck(String::from("no write in hand")))?;
+        self.drive(lba, Some(&data), 0, disp).map(|(i, _)| i)
+    }
+
+    /// Carry an I/O from its first disposition to its end.
+    fn drive(
+        &mut self,
+        lba: u64,
+        data: Option<&[u8]>,
+        blocks: u32,
+        disp: Disposition,
+    ) -> Result<(usize, Vec<u8>), HostError> {
+        let mut disp = disp;
         for _ in 0..MAX_ROUNDS {
             match disp {
                 Disposition::Dispatch(t) => {

@@ -13,7 +13,9 @@
 //!   ([`LioTarget`]), with two target portal groups.
 //! - [`fabric`], [`tgt_fabric`], [`lio_fabric`], [`host`], [`scenarios`]:
 //!   the reservation scenarios, written once against a small fabric trait
-//!   and run on tgt and on LIO; [`relay`] cuts one LIO nexus.
+//!   and run on tgt and on LIO; [`portal_fabric`] runs them on any target
+//!   given by its portals (LIO's fabric is one), and [`relay`] cuts one
+//!   nexus there.
 //! - [`persist`]: an `mpathpersist`-like tool over every nexus of a LUN.
 //!
 //! libiscsi is a C library (Debian `libiscsi-dev`); the bindings are
@@ -31,6 +33,7 @@ pub mod host;
 pub mod lio;
 pub mod lio_fabric;
 pub mod persist;
+pub mod portal_fabric;
 pub mod pr_transport;
 pub mod relay;
 pub mod scenarios;
@@ -41,5 +44,6 @@ pub use fabric::{BatchOutcome, Fabric, FabricError};
 pub use lio::LioTarget;
 pub use lio_fabric::LioFabric;
 pub use nexus::{BatchResult, CommandResult, IscsiNexus, NexusConfig, NexusError};
+pub use portal_fabric::{PortalConfig, PortalFabric};
 pub use tgt::{TgtError, TgtTarget};
 pub use tgt_fabric::TgtFabric;

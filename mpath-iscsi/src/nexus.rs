@@ -22,6 +22,18 @@ use mpath_scsi::{ScsiCommand, ScsiResponse};
 
 use crate::ffi;
 
+/// The random part of every ISID we log in with (ISID type 10b, "random",
+/// RFC 7143 10.12.5): "MPI".
+pub const ISID_RANDOM: u32 = 0x4d_5049;
+
+/// The whole 48-bit ISID a nexus with ISID qualifier `qualifier` logs in
+/// with: libiscsi's `iscsi_set_isid_random` puts 80h, the 24 random bits
+/// and the 16-bit qualifier in that order. A target names the initiator
+/// port by it (TransportID format 01b: `name,i,0x<ISID>`).
+pub const fn isid(qualifier: u16) -> u64 {
+    (0x80u64 << 40) | ((ISID_RANDOM as u64) << 16) | qualifier as u64
+}
+
 /// Where and as whom to log in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NexusConfig {
@@ -249,7 +261,7 @@ impl IscsiNexus {
         // SAFETY: `p` is the live context we own; the C strings outlive the
         // calls and libiscsi copies them. The setters only store values.
         let rc = unsafe {
-            ffi::iscsi_set_isid_random(p, 0x4d_5049, u32::from(cfg.isid));
+            ffi::iscsi_set_isid_random(p, ISID_RANDOM, u32::from(cfg.isid));
             ffi::iscsi_set_targetname(p, target.as_ptr());
             if let Some(a) = &alias {
                 ffi::iscsi_set_alias(p, a.as_ptr());

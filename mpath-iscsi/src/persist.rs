@@ -1,179 +1,203 @@
-//! `mpathpersist` for one LUN over every portal: log in one nexus per
-//! portal, run persistent-reservation commands across all of them through
-//! the reservation coordinator, and show each nexus with its registration
-//! state. The `mpathpersist` example is a thin `main` over [`run`].
+//! `mpathpersist` over iSCSI: multipath-tools' command line and exit
+//! statuses, one libiscsi session (one I_T nexus) per `--portal`, and
+//! PERSISTENT RESERVE OUT carried out by the reservation coordinator of a
+//! [`Host`] across all of them. The `mpathpersist` example is a thin `main`
+//! over [`run`]; each invocation is one set of sessions, as each run of
+//! multipath-tools' tool is one process.
 //!
 //! ```text
-//! mpathpersist --portal 127.0.0.1:3260 --portal 127.0.0.2:3260 \
+//! mpathpersist --portal 127.0.0.2:3260 --portal 127.0.0.3:3260 \
 //!     --target iqn.2024-01.org.example:disk --lun 1 \
-//!     --initiator iqn.2024-01.org.example:host --key 0xa1 COMMAND...
+//!     --initiator iqn.2024-01.org.example:host1 \
+//!     --out --register --param-sark=a1          # one registration per nexus
+//! mpathpersist ... --out --reserve --param-rk=a1 --prout-type=5
+//! mpathpersist ... --in --read-keys             # "    0xa1" per registration
+//! mpathpersist ... --out --release --param-rk=a1 --prout-type=5
+//! mpathpersist ... --out --register --param-rk=a1 --param-sark=0
 //! ```
 //!
-//! Commands run in order in one invocation (one set of sessions):
-//! `status`, `register`, `unregister`, `reserve TYPE`, `release`,
-//! `preempt KEY TYPE`, `clear`, `read-keys`, `read-reservation`. TYPE is
-//! `we`, `ea`, `we-ro`, `ea-ro`, `we-ar`, `ea-ar` or the SPC code (1, 3, 5,
-//! 6, 7, 8). Like `mpathpersist`, commands that need a registration
-//! (reserve, release, preempt, clear) first register `--key` on every
-//! nexus with REGISTER AND IGNORE EXISTING KEY, which is harmless when it
-//! is registered already. Sessions are new I_T nexuses on each invocation
-//! for targets that name the nexus by session (tgt does).
+//! The logical unit is given by `--portal` (repeatable), `--target`,
+//! `--lun` (default 1) and `--initiator`, or by a DEVICE (positional or
+//! `-d`) `iscsi://HOST[:PORT]/TARGET/LUN`, which adds its portal first.
+//!
+//! # Options and what they do here
+//!
+//! | option | here |
+//! |---|---|
+//! | `-i` `-k` / `-r` / `-s` / `-c` | READ KEYS / READ RESERVATION / READ FULL STATUS / REPORT CAPABILITIES, sent raw on the first nexus that answers (they change nothing), printed as `mpathpersist` prints them |
+//! | `-o -G -S SARK [-K RK]` | register SARK on every nexus (REGISTER AND IGNORE EXISTING KEY through the coordinator, which verifies with READ KEYS); RK, when given, must be registered now, as the target's REGISTER would require; registrations of RK that the run could not replace are preempted. `-S 0` unregisters RK everywhere, RK required |
+//! | `-o -I -S SARK` | the same without the RK check; `-S 0` unregisters this run's nexuses, and with `-K RK` every registration of RK |
+//! | `-o -R -K RK -T TYPE` | reserve; a reservation this host's key already holds with that type is success (as libmpathpersist does), any other holder a conflict |
+//! | `-o -L -K RK [-T TYPE]` | release through the coordinator, which takes a reservation held through a nexus it cannot reach (an earlier run's session) over first; checked afterwards with READ RESERVATION. Held by another key: exit 11, nothing sent. No reservation: exit 0, nothing sent |
+//! | `-o -C -K RK` | clear |
+//! | `-o -P` / `-A -K RK -S SARK -T TYPE` | preempt (and abort) SARK; checked afterwards with READ KEYS |
+//! | `-Z`, `-Y` | APTPL and ALL_TG_PT on every registration this run makes (the coordinator's [`PrOptions`]), after REPORT CAPABILITIES says the target supports them (PTPL_C, ATP_C; tgt supports neither: exit 5) |
+//! | `-M` (REGISTER AND MOVE), `-X` (SPEC_I_PT) | refused before logging in, exit 15: both register I_T nexuses the coordinator does not own, so it could neither verify nor move those registrations (multipath-tools' library refuses REGISTER AND MOVE too) |
+//! | `-v LEVEL` | 1 and up: every nexus and its registration state on stderr after a PR Out command |
+//!
+//! Every PR Out command but a registration needs RK registered already:
+//! the run registers it on its own nexuses only if READ KEYS shows it
+//! somewhere. A key that is gone was removed by another host (fenced) or
+//! never registered, and registering it again would slip behind the fence
+//! (the coordinator's rule 7); the run fails with exit 11 instead.
+//!
+//! # Exit statuses
+//!
+//! multipath-tools' `MPATH_PR_*` codes ([`ExitStatus`]): 0 success, 1
+//! syntax error, 2-9 the target's sense key, 10 malformed PR IN data, 11
+//! reservation conflict (also: the reservation is another key's, or our key
+//! is not registered), 13 no path available (no portal logged in), 15
+//! anything else, including "not supported" and a command the target
+//! answered GOOD without doing it. `--help` exits 0.
+//!
+//! # I_T nexuses across runs
+//!
+//! A registration belongs to an I_T nexus, which iSCSI names by the
+//! initiator name plus the ISID (RFC 7143 10.12.5; SPC-4 TransportID
+//! format 01b). Each run logs in nexus `i` with the fixed ISID qualifier
+//! [`isid_qualifier`]`(initiator, i)`, so a target that names nexuses that
+//! way (LIO, SPC-conforming arrays) sees the same I_T nexuses on every run
+//! and a registration made by one run is the next run's. tgt does not: it
+//! names the I_T nexus by session (its TSIH and creation time), so every
+//! login is a new nexus and the previous run's registrations stay behind.
+//! After registering, a run therefore counts its key: more registrations
+//! of it than nexuses it registered means registrations on I_T nexuses it
+//! did not log in. The key is this host's, so those are earlier sessions'
+//! leftovers, and a PREEMPT of the key from one of the run's own nexuses
+//! removes them (SPC-4 5.13.11.2.4: every other registration of the key
+//! goes, and a reservation the key holds moves to that nexus with its
+//! type): through the coordinator (its move) when the key holds a
+//! single-holder reservation, which may sit on one of the run's nexuses
+//! and must not be released by unregistering it; otherwise raw, after
+//! unregistering the run's nexuses, and those register again afterwards.
+//! Not done with ALL_TG_PT, where one registration legitimately shows once
+//! per target port. Two runs with the same initiator name at once log in
+//! with the same ISIDs, and the target reinstates one's sessions in place
+//! of the other's.
 
+use std::ffi::OsString;
 use std::io::Write;
 
-use mpath_core::outcome::ProbeResult;
-use mpath_core::reservation::{PrCommand, PrOp, PrType, RegState};
+use clap::{CommandFactory, Parser};
+use mpath_core::reservation::RegistrationScope;
+use mpath_scsi::{PrInAction, PrOptions};
 
 use crate::fabric::{BatchOutcome, Fabric, FabricError};
 use crate::host::Host;
 use crate::nexus::{CommandResult, IscsiNexus, NexusConfig};
-use crate::pr_transport::PrAnswer;
 
-/// One command of the tool.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Command {
-    /// Show every nexus and the target's keys and reservation.
-    Status,
-    /// Register `--key` on every nexus.
-    Register,
-    /// Remove our registrations.
-    Unregister,
-    /// Reserve with this type.
-    Reserve(PrType),
-    /// Release our reservation.
-    Release,
-    /// Preempt `victim`, holding `rtype` afterwards.
-    Preempt {
-        /// The key to preempt.
-        victim: u64,
-        /// The type to hold.
-        rtype: PrType,
-    },
-    /// Clear every registration and the reservation.
-    Clear,
-    /// List the registered keys.
-    ReadKeys,
-    /// Show the reservation.
-    ReadReservation,
+#[path = "persist_cli.rs"]
+pub mod cli;
+#[path = "persist_out.rs"]
+mod out;
+#[path = "persist_show.rs"]
+pub mod show;
+
+pub use cli::{Cli, InAction, Invocation, Lun, OutAction, OutRequest, Refusal, Request};
+
+/// The tool's exit status: multipath-tools' `MPATH_PR_*` return codes
+/// (`libmpathpersist/mpath_persist.h`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ExitStatus {
+    /// MPATH_PR_SUCCESS.
+    Success = 0,
+    /// MPATH_PR_SYNTAX_ERROR: syntax error or invalid parameter.
+    SyntaxError = 1,
+    /// MPATH_PR_SENSE_NOT_READY: sense key 2.
+    NotReady = 2,
+    /// MPATH_PR_SENSE_MEDIUM_ERROR: sense key 3.
+    MediumError = 3,
+    /// MPATH_PR_SENSE_HARDWARE_ERROR: sense key 4.
+    HardwareError = 4,
+    /// MPATH_PR_ILLEGAL_REQ: sense key 5.
+    IllegalRequest = 5,
+    /// MPATH_PR_SENSE_UNIT_ATTENTION: sense key 6.
+    UnitAttention = 6,
+    /// MPATH_PR_SENSE_INVALID_OP: sense key 5, ASC 20h.
+    InvalidOp = 7,
+    /// MPATH_PR_SENSE_ABORTED_COMMAND: sense key Bh.
+    AbortedCommand = 8,
+    /// MPATH_PR_NO_SENSE: sense key 0.
+    NoSense = 9,
+    /// MPATH_PR_SENSE_MALFORMED: the response was malformed.
+    Malformed = 10,
+    /// MPATH_PR_RESERV_CONFLICT.
+    ReservationConflict = 11,
+    /// MPATH_PR_FILE_ERROR: the device node (unused: no device node here).
+    FileError = 12,
+    /// MPATH_PR_DMMP_ERROR, which libmpathpersist returns when no path is
+    /// available: here, no portal logged in.
+    NoPath = 13,
+    /// MPATH_PR_THREAD_ERROR (unused).
+    ThreadError = 14,
+    /// MPATH_PR_OTHER: anything else, "not supported" included.
+    Other = 15,
 }
 
-/// Parsed command line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Args {
-    /// Portals, `host:port`, one nexus each.
-    pub portals: Vec<String>,
-    /// Target name.
-    pub target: String,
-    /// LUN.
-    pub lun: u32,
-    /// Initiator name.
-    pub initiator: String,
-    /// Our reservation key.
-    pub key: Option<u64>,
-    /// Commands, in order.
-    pub commands: Vec<Command>,
-}
-
-/// The usage text.
-pub const USAGE: &str = "usage: mpathpersist --portal HOST:PORT [--portal ...] --target IQN \
-[--lun N] --initiator IQN [--key KEY] COMMAND...\n\
-commands: status | register | unregister | reserve TYPE | release | preempt KEY TYPE | \
-clear | read-keys | read-reservation\n\
-types: we ea we-ro ea-ro we-ar ea-ar (or 1 3 5 6 7 8)";
-
-/// A key in hex, `0x` optional, as `mpathpersist` takes it.
-pub fn parse_key(s: &str) -> Result<u64, String> {
-    let t = s.trim_start_matches("0x").trim_start_matches("0X");
-    u64::from_str_radix(t, 16).map_err(|_| format!("bad key {s:?} (hex expected)"))
-}
-
-/// A reservation type by short name or SPC code.
-pub fn parse_type(s: &str) -> Result<PrType, String> {
-    Ok(match s.to_ascii_lowercase().as_str() {
-        "we" | "1" => PrType::WriteExclusive,
-        "ea" | "3" => PrType::ExclusiveAccess,
-        "we-ro" | "5" => PrType::WriteExclusiveRegistrantsOnly,
-        "ea-ro" | "6" => PrType::ExclusiveAccessRegistrantsOnly,
-        "we-ar" | "7" => PrType::WriteExclusiveAllRegistrants,
-        "ea-ar" | "8" => PrType::ExclusiveAccessAllRegistrants,
-        _ => return Err(format!("bad type {s:?}")),
-    })
-}
-
-/// The short name of a type.
-pub fn type_name(t: PrType) -> &'static str {
-    match t {
-        PrType::WriteExclusive => "we",
-        PrType::ExclusiveAccess => "ea",
-        PrType::WriteExclusiveRegistrantsOnly => "we-ro",
-        PrType::ExclusiveAccessRegistrantsOnly => "ea-ro",
-        PrType::WriteExclusiveAllRegistrants => "we-ar",
-        PrType::ExclusiveAccessAllRegistrants => "ea-ar",
+impl ExitStatus {
+    /// The process exit code.
+    pub const fn code(self) -> u8 {
+        self as u8
     }
 }
 
-/// Parse arguments (without the program name).
-pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
-    let mut a = Args {
-        portals: Vec::new(),
-        target: String::new(),
-        lun: 1,
-        initiator: String::new(),
-        key: None,
-        commands: Vec::new(),
-    };
-    let mut it = args.into_iter();
-    let value =
-        |it: &mut I::IntoIter, flag: &str| it.next().ok_or_else(|| format!("{flag} needs a value"));
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--portal" => a.portals.push(value(&mut it, "--portal")?),
-            "--target" => a.target = value(&mut it, "--target")?,
-            "--initiator" => a.initiator = value(&mut it, "--initiator")?,
-            "--lun" => {
-                let v = value(&mut it, "--lun")?;
-                a.lun = v.parse().map_err(|_| format!("bad LUN {v:?}"))?;
-            }
-            "--key" => a.key = Some(parse_key(&value(&mut it, "--key")?)?),
-            "status" => a.commands.push(Command::Status),
-            "register" => a.commands.push(Command::Register),
-            "unregister" => a.commands.push(Command::Unregister),
-            "reserve" => {
-                let t = parse_type(&value(&mut it, "reserve")?)?;
-                a.commands.push(Command::Reserve(t));
-            }
-            "release" => a.commands.push(Command::Release),
-            "preempt" => {
-                let victim = parse_key(&value(&mut it, "preempt")?)?;
-                let rtype = parse_type(&value(&mut it, "preempt")?)?;
-                a.commands.push(Command::Preempt { victim, rtype });
-            }
-            "clear" => a.commands.push(Command::Clear),
-            "read-keys" => a.commands.push(Command::ReadKeys),
-            "read-reservation" => a.commands.push(Command::ReadReservation),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+/// Why a run failed after logging in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// The exit status.
+    pub status: ExitStatus,
+    /// Why, for stderr.
+    pub message: String,
+}
+
+impl Failure {
+    fn new(status: ExitStatus, message: impl Into<String>) -> Self {
+        Failure {
+            status,
+            message: message.into(),
         }
     }
-    if a.portals.is_empty() || a.target.is_empty() || a.initiator.is_empty() {
-        return Err(format!(
-            "--portal, --target and --initiator are required\n{USAGE}"
-        ));
-    }
-    if a.commands.is_empty() {
-        a.commands.push(Command::Status);
-    }
-    Ok(a)
+}
+
+/// The ISID qualifier of nexus `index` of `initiator`: `8000h`, seven bits
+/// of the initiator name's FNV-1a hash, and `index + 1` in the low byte.
+/// Fixed per name and portal index, so every run logs in the same I_T
+/// nexuses; the top bit keeps it apart from the qualifiers the test
+/// fabrics use (1, 2, ...), so a tool run with their initiator name does
+/// not reinstate (log out) one of their sessions. With libiscsi's ISID
+/// layout ([`crate::nexus::isid`]) the whole ISID is `80 4d 50 49` and the
+/// qualifier.
+pub fn isid_qualifier(initiator: &str, index: usize) -> u16 {
+    let hash = initiator.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    let [name, ..] = hash.to_be_bytes();
+    let port = u8::try_from(index.saturating_add(1)).unwrap_or(u8::MAX);
+    u16::from_be_bytes([0x80 | (name & 0x7f), port])
 }
 
 /// One nexus per portal; nexuses that failed to log in stay as `None`.
 #[derive(Debug)]
-struct PortalFabric {
+pub struct ToolFabric {
     nexuses: Vec<(String, Option<IscsiNexus>)>,
 }
 
-impl PortalFabric {
+impl ToolFabric {
     fn nexus(&mut self, i: usize) -> Option<&mut IscsiNexus> {
         self.nexuses.get_mut(i).and_then(|(_, n)| n.as_mut())
+    }
+
+    /// Whether nexus `i` is logged in.
+    pub fn is_up(&self, i: usize) -> bool {
+        self.nexuses
+            .get(i)
+            .and_then(|(_, n)| n.as_ref())
+            .is_some_and(IscsiNexus::is_connected)
+    }
+
+    fn portal(&self, i: usize) -> &str {
+        self.nexuses.get(i).map_or("", |(p, _)| p.as_str())
     }
 }
 
@@ -181,9 +205,9 @@ fn unsupported<T>() -> Result<T, FabricError> {
     Err(FabricError(String::from("not supported by mpathpersist")))
 }
 
-impl Fabric for PortalFabric {
+impl Fabric for ToolFabric {
     fn describe(&self) -> String {
-        String::from("portals")
+        String::from("mpathpersist portals")
     }
     fn nexus_count(&self) -> usize {
         self.nexuses.len()
@@ -228,225 +252,218 @@ impl Fabric for PortalFabric {
     }
 }
 
-fn io(e: std::io::Error) -> String {
-    e.to_string()
+/// Run the tool: `argv` is the whole command line, program name first.
+/// Results go to `out` as `mpathpersist` prints them; refusals and
+/// failures to `err`. Returns the exit status.
+pub fn run<I, T>(argv: I, out: &mut dyn Write, err: &mut dyn Write) -> ExitStatus
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    // Output is best effort: a closed stdout must not turn a reservation
+    // that was taken into a failure, nor hide the exit status.
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let text = e.render().to_string();
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    let _ = out.write_all(text.as_bytes());
+                    ExitStatus::Success
+                }
+                _ => {
+                    let _ = err.write_all(text.as_bytes());
+                    ExitStatus::SyntaxError
+                }
+            };
+        }
+    };
+    let inv = match cli.check() {
+        Ok(inv) => inv,
+        Err(r) => {
+            let _ = writeln!(err, "mpathpersist: {}", r.message);
+            if r.status == ExitStatus::SyntaxError {
+                let _ = writeln!(
+                    err,
+                    "{}\nFor more information, try '--help'.",
+                    Cli::command().render_usage()
+                );
+            }
+            return r.status;
+        }
+    };
+    match execute(&inv, out, err) {
+        Ok(()) => ExitStatus::Success,
+        Err(f) => {
+            // mpathpersist's own lines, then why.
+            if matches!(inv.request, Request::Out(_)) {
+                if f.status == ExitStatus::ReservationConflict {
+                    let _ = writeln!(
+                        out,
+                        "persistent reserve out: scsi status: Reservation Conflict"
+                    );
+                }
+                let _ = writeln!(out, "PR out: command failed");
+            } else {
+                let _ = writeln!(err, "Persistent Reserve IN command failed");
+            }
+            let _ = writeln!(err, "mpathpersist: {}", f.message);
+            f.status
+        }
+    }
 }
 
-/// Log in through every portal, run the commands, print to `out`. A
-/// command the target or the coordinator refuses is printed and makes the
-/// result an error after the remaining commands ran.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<(), String> {
-    let mut fabric = PortalFabric {
+fn login(lun: &Lun, err: &mut dyn Write) -> ToolFabric {
+    let mut fabric = ToolFabric {
         nexuses: Vec::new(),
     };
-    for (i, portal) in args.portals.iter().enumerate() {
+    for (i, portal) in lun.portals.iter().enumerate() {
         let mut cfg = NexusConfig::new(
             portal,
-            &args.target,
-            &args.initiator,
-            args.lun,
-            u16::try_from(i + 1).unwrap_or(u16::MAX),
+            &lun.target,
+            &lun.initiator,
+            lun.lun,
+            isid_qualifier(&lun.initiator, i),
         );
         cfg.alias = Some(format!("mpathpersist-{i}"));
         match IscsiNexus::connect(cfg) {
             Ok(n) => fabric.nexuses.push((portal.clone(), Some(n))),
             Err(e) => {
-                writeln!(out, "nexus {i} {portal}: login failed: {e}").map_err(io)?;
+                let _ = writeln!(err, "nexus {i} {portal}: login failed: {e}");
                 fabric.nexuses.push((portal.clone(), None));
             }
         }
     }
-    let mut host = Host::new(&mut fabric).map_err(|e| e.to_string())?;
-    // A nexus that did not log in is not added (it cannot be identified);
-    // the status lines show it down.
-    for why in &host.refused {
-        writeln!(out, "{why}").map_err(io)?;
-    }
-    let mut failed = Vec::new();
-    for &cmd in &args.commands {
-        if let Err(e) = command(&mut host, args, cmd, out) {
-            writeln!(out, "{cmd:?}: {e}").map_err(io)?;
-            failed.push(format!("{cmd:?}: {e}"));
-        }
-    }
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(failed.join("; "))
-    }
+    fabric
 }
 
-fn command(
-    h: &mut Host<'_, PortalFabric>,
-    args: &Args,
-    cmd: Command,
-    out: &mut dyn Write,
-) -> Result<(), String> {
-    let key = || args.key.ok_or_else(|| String::from("--key is required"));
-    let need_registration = matches!(
-        cmd,
-        Command::Reserve(_) | Command::Release | Command::Preempt { .. } | Command::Clear
-    );
-    if need_registration && h.coordinator().key() != Some(key()?) {
-        h.op(PrOp::Register(key()?)).map_err(|e| e.to_string())?;
+fn execute(inv: &Invocation, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Failure> {
+    let mut fabric = login(&inv.lun, err);
+    if !(0..fabric.nexus_count()).any(|i| fabric.is_up(i)) {
+        return Err(Failure::new(
+            ExitStatus::NoPath,
+            "no path available: no portal logged in",
+        ));
     }
-    let report = match cmd {
-        Command::Status => return status(h, args, out),
-        Command::Register => h.op(PrOp::Register(key()?)),
-        Command::Unregister => h.op(PrOp::Unregister),
-        Command::Reserve(t) => h.op(PrOp::Reserve(t)),
-        Command::Release => h.op(PrOp::Release),
-        Command::Preempt { victim, rtype } => h.op(PrOp::Preempt {
-            victim,
-            rtype,
-            abort: false,
-        }),
-        Command::Clear => h.op(PrOp::Clear),
-        Command::ReadKeys => return read_keys(h, args, out),
-        Command::ReadReservation => return read_reservation(h, args, out),
-    }
-    .map_err(|e| e.to_string())?;
-    writeln!(
-        out,
-        "{cmd:?}: done; registered on {} nexus(es), failed on {}",
-        report.registered.count_ones(),
-        report.failed.count_ones()
-    )
-    .map_err(io)?;
-    status(h, args, out)
-}
-
-fn first_up(h: &mut Host<'_, PortalFabric>) -> Option<usize> {
-    (0..h.fabric().nexus_count()).find(|&i| h.fabric().nexus(i).is_some_and(|n| n.is_connected()))
-}
-
-fn raw(h: &mut Host<'_, PortalFabric>, cmd: PrCommand) -> Result<PrAnswer, String> {
-    let i = first_up(h).ok_or("no nexus is up")?;
-    Ok(h.fabric().pr(i, cmd).answer)
-}
-
-fn show_key(k: u64, ours: Option<u64>) -> String {
-    if Some(k) == ours {
-        format!("{k:#x} (ours)")
-    } else {
-        format!("{k:#x}")
-    }
-}
-
-fn read_keys(
-    h: &mut Host<'_, PortalFabric>,
-    args: &Args,
-    out: &mut dyn Write,
-) -> Result<(), String> {
-    match raw(h, PrCommand::ReadKeys)? {
-        PrAnswer::Keys(keys) => {
-            writeln!(out, "keys: {} registered", keys.len()).map_err(io)?;
-            for k in keys {
-                writeln!(out, "  key {}", show_key(k, args.key)).map_err(io)?;
-            }
+    match inv.request {
+        Request::In(a) => {
+            let action = match a {
+                InAction::ReadKeys => PrInAction::ReadKeys,
+                InAction::ReadReservation => PrInAction::ReadReservation,
+                InAction::ReadFullStatus => PrInAction::ReadFullStatus,
+                InAction::ReportCapabilities => PrInAction::ReportCapabilities,
+            };
+            let data = show::pr_in(&mut fabric, action)?;
+            let text = show::render(action, &data)?;
+            let _ = out.write_all(text.as_bytes());
             Ok(())
         }
-        other => Err(format!("READ KEYS: {other:?}")),
-    }
-}
-
-fn read_reservation(
-    h: &mut Host<'_, PortalFabric>,
-    args: &Args,
-    out: &mut dyn Write,
-) -> Result<(), String> {
-    match raw(h, PrCommand::ReadReservation)? {
-        PrAnswer::Reservation(None) => writeln!(out, "reservation: none").map_err(io),
-        PrAnswer::Reservation(Some((k, t))) => writeln!(
-            out,
-            "reservation: {} type {}",
-            show_key(k, args.key),
-            type_name(t)
-        )
-        .map_err(io),
-        other => Err(format!("READ RESERVATION: {other:?}")),
-    }
-}
-
-fn state_name(s: Option<RegState>, key_set: bool) -> &'static str {
-    match (s, key_set) {
-        (Some(RegState::Registered), true) => "registered",
-        (Some(RegState::Registering), _) => "registering",
-        (Some(RegState::Failed), _) => "registration failed",
-        (Some(RegState::Stale), _) => "stale",
-        _ => "not registered",
-    }
-}
-
-/// One line per nexus, then the target's keys and reservation.
-fn status(h: &mut Host<'_, PortalFabric>, args: &Args, out: &mut dyn Write) -> Result<(), String> {
-    let key_set = h.coordinator().key().is_some();
-    let holder = h.holder();
-    for i in 0..h.fabric().nexus_count() {
-        let portal = h
-            .fabric()
-            .nexuses
-            .get(i)
-            .map(|(p, _)| p.clone())
-            .unwrap_or_default();
-        let up = h.fabric().probe(i);
-        let state = h.path(i).and_then(|p| h.coordinator().state(p));
-        let link = if up == ProbeResult::Down {
-            "down"
-        } else {
-            "up"
-        };
-        let mut line = format!("nexus {i} {portal}: {link}, {}", state_name(state, key_set));
-        if holder == Some(i) {
-            line.push_str(", reservation holder");
+        Request::Out(r) => {
+            let scope = if r.all_tg_pt {
+                RegistrationScope::InitiatorPort
+            } else {
+                RegistrationScope::Nexus
+            };
+            let opts = PrOptions::new(scope)
+                .map_err(|e| Failure::new(ExitStatus::Other, e.to_string()))?
+                .with_aptpl(r.aptpl);
+            let mut h = Host::with_pr_options(&mut fabric, opts)
+                .map_err(|e| Failure::new(ExitStatus::NoPath, format!("no path available: {e}")))?;
+            for why in &h.refused {
+                let _ = writeln!(err, "{why}");
+            }
+            let mut tool = out::Tool {
+                h: &mut h,
+                opts,
+                verbose: inv.verbose,
+                err,
+            };
+            let result = tool.prout(&r);
+            if inv.verbose >= 1 {
+                tool.status();
+            }
+            result
         }
-        writeln!(out, "{line}").map_err(io)?;
     }
-    if h.coordinator().is_fenced() {
-        writeln!(out, "fenced: another host preempted our registration").map_err(io)?;
-    }
-    read_keys(h, args, out)?;
-    read_reservation(h, args, out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn args(s: &str) -> Result<Args, String> {
-        parse_args(s.split_whitespace().map(String::from))
+    #[test]
+    fn isids_are_fixed_per_name_and_portal_and_apart_from_the_fabrics() {
+        let a = "iqn.2024-01.org.mpath:persist-a";
+        let q: Vec<u16> = (0..4).map(|i| isid_qualifier(a, i)).collect();
+        assert_eq!(q, (0..4).map(|i| isid_qualifier(a, i)).collect::<Vec<_>>());
+        for (i, &x) in q.iter().enumerate() {
+            assert_eq!(usize::from(x & 0xff), i + 1);
+            assert!(x & 0x8000 != 0, "{x:#x}");
+        }
+        let b = isid_qualifier("iqn.2024-01.org.mpath:persist-b", 0);
+        assert_ne!(b & 0x7f00, q[0] & 0x7f00, "names hash apart here");
     }
 
-    #[test]
-    fn command_line_is_parsed_in_order() {
-        let a = args(
-            "--portal a:1 --portal b:1 --target t --lun 2 --initiator i --key 0xA1 \
-             register reserve we-ro preempt b2 5 status",
+    fn run_str(line: &str) -> (ExitStatus, String, String) {
+        let argv = std::iter::once("mpathpersist").chain(line.split_whitespace());
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let s = run(argv, &mut out, &mut err);
+        (
+            s,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
         )
-        .unwrap();
-        assert_eq!(a.portals, ["a:1", "b:1"]);
-        assert_eq!((a.lun, a.key), (2, Some(0xa1)));
-        assert_eq!(
-            a.commands,
-            [
-                Command::Register,
-                Command::Reserve(PrType::WriteExclusiveRegistrantsOnly),
-                Command::Preempt {
-                    victim: 0xb2,
-                    rtype: PrType::WriteExclusiveRegistrantsOnly
-                },
-                Command::Status
-            ]
-        );
     }
 
     #[test]
-    fn bad_command_lines_are_refused() {
-        assert!(args("--target t --initiator i status").is_err());
-        assert!(args("--portal a:1 --target t --initiator i reserve xx").is_err());
-        assert!(args("--portal a:1 --target t --initiator i --key zz").is_err());
-        assert!(args("--portal a:1 --target t --initiator i frob").is_err());
-        let a = args("--portal a:1 --target t --initiator i").unwrap();
-        assert_eq!(a.commands, [Command::Status]);
+    fn help_exits_0_and_lists_mpathpersist_options() {
+        let (s, out, _) = run_str("--help");
+        assert_eq!(s, ExitStatus::Success);
+        for opt in [
+            "--out",
+            "--in",
+            "--register",
+            "--register-ignore",
+            "--reserve",
+            "--release",
+            "--clear",
+            "--preempt",
+            "--preempt-abort",
+            "--register-move",
+            "--read-keys",
+            "--read-reservation",
+            "--read-full-status",
+            "--param-rk",
+            "--param-sark",
+            "--prout-type",
+            "--param-aptpl",
+            "--param-alltgpt",
+            "--transport-id",
+            "--verbose",
+            "--portal",
+            "--target",
+            "--lun",
+            "--initiator",
+        ] {
+            assert!(out.contains(opt), "{opt} missing from:\n{out}");
+        }
+        assert_eq!(run_str("-h").0, ExitStatus::Success);
+    }
+
+    #[test]
+    fn syntax_errors_exit_1_with_usage_and_not_supported_15() {
+        let (s, out, err) = run_str("--portal a:1 --target t --initiator i -k");
+        assert_eq!((s, out.as_str()), (ExitStatus::SyntaxError, ""));
+        assert!(err.contains("choose either '--in' or '--out'"), "{err}");
+        assert!(err.contains("Usage:"), "{err}");
+        let (s, _, err) = run_str("--frobnicate");
+        assert_eq!(s, ExitStatus::SyntaxError);
+        assert!(err.contains("--frobnicate"), "{err}");
+        let (s, _, err) = run_str("--portal a:1 --target t --initiator i -o -M -K 1 -S 2");
+        assert_eq!(s, ExitStatus::Other);
+        assert!(err.contains("not supported"), "{err}");
+        assert_eq!(s.code(), 15);
+        assert_eq!(ExitStatus::ReservationConflict.code(), 11);
     }
 }

@@ -11,7 +11,7 @@
 use mpath_scsi::classify::classify;
 
 use crate::fabric::{BatchOutcome, Fabric, FabricError};
-use crate::nexus::{CommandResult, IscsiNexus, NexusConfig};
+use crate::nexus::{isid, CommandResult, IscsiNexus, NexusConfig};
 use crate::tgt::{TgtSession, TgtTarget, LUN};
 
 /// Our host's initiator name.
@@ -143,6 +143,15 @@ impl Fabric for TgtFabric {
 
     fn block_size(&self) -> usize {
         BLOCK
+    }
+
+    fn initiator_port(&self, i: usize) -> Option<(String, u64)> {
+        let q = u16::try_from(i + 1).ok()?;
+        (i < self.slots.len()).then(|| (HOST_A.to_owned(), isid(q)))
+    }
+
+    fn other_initiator_port(&self) -> Option<(String, u64)> {
+        Some((HOST_B.to_owned(), isid(1)))
     }
 
     fn add_nexus(&mut self) -> Result<usize, FabricError> {

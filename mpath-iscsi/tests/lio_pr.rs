@@ -19,7 +19,7 @@
 
 use mpath_iscsi::lio::Alua;
 use mpath_iscsi::lio_fabric::LioFabric;
-use mpath_iscsi::scenarios::{self, Scenario, ScenarioResult};
+use mpath_iscsi::scenarios::{self, Row, Scenario, Verdict};
 
 fn fabric_with(n: usize, alua: Alua) -> LioFabric {
     LioFabric::start(n, alua).unwrap_or_else(|e| panic!("cannot start the LIO fabric: {e}"))
@@ -33,17 +33,22 @@ fn run(name: &str) {
     run_with(name, Alua::On);
 }
 
+/// Run scenario `name` on its own VM: on LIO every scenario must pass.
 fn run_with(name: &str, alua: Alua) {
     let s: Scenario<LioFabric> = scenarios::all()
         .into_iter()
         .find(|s| s.name == name)
         .unwrap_or_else(|| panic!("no scenario {name}"));
     let mut f = fabric_with(s.nexuses, alua);
-    let r: ScenarioResult = (s.run)(&mut f);
-    match r {
-        Ok(details) => eprintln!("{name}: {details}"),
-        Err(why) => panic!("{name}: {why}\nconsole tail:\n{}", console_tail(&f)),
-    }
+    let row = Row::new(s.name, (s.run)(&mut f));
+    eprintln!("{name}: {:?}: {}", row.result, row.details);
+    assert_eq!(
+        row.result,
+        Verdict::Passed,
+        "{name}: {}\nconsole tail:\n{}",
+        row.details,
+        console_tail(&f)
+    );
 }
 
 fn console_tail(f: &LioFabric) -> String {
@@ -54,14 +59,31 @@ fn console_tail(f: &LioFabric) -> String {
 
 /// The scenarios each test below runs, in table order; a scenario added
 /// to `scenarios::all` fails this until it has a test here.
-const COVERED: [&str; 7] = [
+const COVERED: [&str; 24] = [
     "second session conflicts until registered",
     "register, reserve, write on every path",
     "new path registered before first write",
-    "holder cut mid-write: reservation moves",
-    "other host preempts: fenced",
-    "release, clear, unregister: no key left",
+    "register, replace key, release, clear, unregister",
     "registration on a down path completes on return",
+    "holder cut mid-write: reservation moves",
+    "holder dies with no path up: moved on return",
+    "type change under load: WE-RO, EA-RO, WE, WE-RO",
+    "other host preempts: fenced",
+    "other host preempts and aborts: fenced",
+    "path restored after a preemption: fenced, no write lands",
+    "type WE: access per SPC-4",
+    "type EA: access per SPC-4",
+    "type WE-RO: access per SPC-4",
+    "type EA-RO: access per SPC-4",
+    "type WE-AR: access per SPC-4",
+    "type EA-AR: access per SPC-4",
+    "all registrants: release, then EA-AR to WE-RO",
+    "two hosts race: the other host reserves first",
+    "READ FULL STATUS agrees with the coordinator",
+    "ALL_TG_PT registration",
+    "APTPL registration",
+    "SPEC_I_PT registers the other host",
+    "REGISTER AND MOVE to the other host",
 ];
 
 #[test]
@@ -73,39 +95,40 @@ fn every_scenario_has_a_test() {
     assert_eq!(names, COVERED);
 }
 
-#[test]
-fn second_session_conflicts_until_registered() {
-    run(COVERED[0]);
+macro_rules! scenario_tests {
+    ($($test:ident = $i:expr;)*) => {$(
+        #[test]
+        fn $test() {
+            run(COVERED[$i]);
+        }
+    )*};
 }
 
-#[test]
-fn register_reserve_write_on_every_path() {
-    run(COVERED[1]);
-}
-
-#[test]
-fn new_path_registered_before_first_write() {
-    run(COVERED[2]);
-}
-
-#[test]
-fn holder_cut_mid_write_reservation_moves() {
-    run(COVERED[3]);
-}
-
-#[test]
-fn other_host_preempts_we_are_fenced() {
-    run(COVERED[4]);
-}
-
-#[test]
-fn release_clear_unregister_leave_no_key() {
-    run(COVERED[5]);
-}
-
-#[test]
-fn registration_on_down_path_completes_on_return() {
-    run(COVERED[6]);
+scenario_tests! {
+    second_session_conflicts_until_registered = 0;
+    register_reserve_write_on_every_path = 1;
+    new_path_registered_before_first_write = 2;
+    register_replace_key_release_clear_unregister = 3;
+    registration_on_down_path_completes_on_return = 4;
+    holder_cut_mid_write_reservation_moves = 5;
+    holder_dies_with_no_path_up_moved_on_return = 6;
+    type_change_under_load = 7;
+    other_host_preempts_we_are_fenced = 8;
+    other_host_preempts_and_aborts_we_are_fenced = 9;
+    path_restored_after_preemption_stays_fenced = 10;
+    type_we_access = 11;
+    type_ea_access = 12;
+    type_we_ro_access = 13;
+    type_ea_ro_access = 14;
+    type_we_ar_access = 15;
+    type_ea_ar_access = 16;
+    all_registrants_release_and_type_change = 17;
+    other_host_reserves_first = 18;
+    read_full_status_agrees_with_the_coordinator = 19;
+    all_tg_pt_registration = 20;
+    aptpl_registration = 21;
+    spec_i_pt_registers_the_other_host = 22;
+    register_and_move_to_the_other_host = 23;
 }
 
 /// LIO names the I_T nexus by initiator name and ISID, not by session: a

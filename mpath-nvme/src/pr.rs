@@ -452,12 +452,20 @@ fn read_data<'a>(
     }
     Ok(Data::Answer(match command {
         PrCommand::ReadKeys => PrAnswer::Keys(report),
+        // The all-registrants types have no one holder: every registrant
+        // holds them (each with its reservation-status bit set). Reported
+        // with key 0, as SCSI READ RESERVATION reports them, so the
+        // coordinator reads "ours while we are registered" the same way
+        // on both transports.
         PrCommand::ReadReservation => PrAnswer::Reservation(
             report
                 .holder()
                 .map(|h| h.rkey)
                 .zip(report.header().rtype)
-                .map(|(k, t)| (k, core_type(t))),
+                .map(|(k, t)| {
+                    let t = core_type(t);
+                    (if t.all_registrants() { 0 } else { k }, t)
+                }),
         ),
         // A report sent for another command: nothing to read in it.
         _ => PrAnswer::Refused,
