@@ -796,3 +796,90 @@ fn a_conflict_we_did_not_cause_spends_a_retry_then_fails() {
     ));
     assert_eq!(r.d.poll_action(), None, "nothing to check");
 }
+
+/// A device with one path per group (groups 1..=n), all optimized, our
+/// key registered.
+fn grouped(n: u32) -> Rig {
+    let mut d = Dev::new(DataPlane::new(), Config::DEFAULT, RegistrationScope::Nexus).unwrap();
+    let paths = (0..n)
+        .map(|i| {
+            let g = GroupId(i + 1);
+            d.handle_access_state(g, GroupAccess::new(AccessState::Optimized), ms(0))
+                .unwrap();
+            d.add_path(PathSpec::new(g, NexusId(i)), i, ms(0)).unwrap()
+        })
+        .collect();
+    let mut r = Rig {
+        d,
+        t: Target::default(),
+        paths,
+        events: Vec::new(),
+    };
+    r.run(ms(0));
+    r.op(PrOp::Register(OURS), ms(1)).unwrap();
+    r
+}
+
+/// Under Write Exclusive a holder whose port group goes standby can carry
+/// no write: the reservation moves to a registered nexus that can, and
+/// writes go there. Under a registrants-only type every registered nexus
+/// writes, so nothing moves; nor does it without another usable nexus.
+#[test]
+fn a_holder_that_cannot_carry_io_is_moved() {
+    let mut r = grouped(2);
+    r.op(PrOp::Reserve(PrType::WriteExclusive), ms(2)).unwrap();
+    let holder = r.d.coordinator().holder().unwrap();
+    let other = *r.paths.iter().find(|&&p| p != holder).unwrap();
+    let w = |r: &Rig| r.d.data_plane().writable();
+    assert_eq!(w(&r), 1 << holder.slot());
+    let g = GroupId(holder.slot() as u32 + 1);
+    r.events.clear();
+    r.d.handle_access_state(g, GroupAccess::new(AccessState::Standby), ms(3))
+        .unwrap();
+    r.run(ms(3));
+    assert_eq!(r.d.coordinator().holder(), Some(other));
+    assert_eq!(r.t.resv.unwrap().0, nexus(other));
+    assert!(r
+        .events
+        .contains(&DeviceEvent::Reservation(PrEvent::Moved { holder: other })));
+    assert_eq!(w(&r), 1 << other.slot());
+    // Back to optimized: the holder stays where it is (no move back).
+    r.d.handle_access_state(g, GroupAccess::new(AccessState::Optimized), ms(4))
+        .unwrap();
+    r.run(ms(4));
+    assert_eq!(r.d.coordinator().holder(), Some(other));
+
+    // Registrants only: every registered nexus writes; nothing moves.
+    let mut r = grouped(2);
+    r.op(PrOp::Reserve(PrType::WriteExclusiveRegistrantsOnly), ms(2))
+        .unwrap();
+    let holder = r.d.coordinator().holder().unwrap();
+    let g = GroupId(holder.slot() as u32 + 1);
+    r.d.handle_access_state(g, GroupAccess::new(AccessState::Standby), ms(3))
+        .unwrap();
+    r.run(ms(3));
+    assert_eq!(r.d.coordinator().holder(), Some(holder));
+    assert_eq!(r.t.resv.unwrap().0, nexus(holder));
+
+    // No other usable nexus: the holder stays, writes wait for it.
+    let mut r = grouped(2);
+    r.op(PrOp::Reserve(PrType::ExclusiveAccess), ms(2)).unwrap();
+    let holder = r.d.coordinator().holder().unwrap();
+    let mut order: Vec<PathId> = r.paths.clone();
+    order.sort_by_key(|&p| p == holder);
+    for &p in &order {
+        let g = GroupId(p.slot() as u32 + 1);
+        r.d.handle_access_state(g, GroupAccess::new(AccessState::Standby), ms(3))
+            .unwrap();
+    }
+    r.run(ms(3));
+    assert_eq!(r.d.coordinator().holder(), Some(holder));
+    assert_eq!(r.t.resv.unwrap().0, nexus(holder));
+    assert_eq!(
+        r.t.log
+            .iter()
+            .filter(|(_, c)| matches!(c, PrCommand::Preempt { .. }))
+            .count(),
+        0
+    );
+}

@@ -1189,3 +1189,116 @@ fn a_new_key_removes_the_old_one_everywhere_and_keeps_the_reservation() {
         1
     );
 }
+
+/// Admission per type (SPC-4 table 217), for the holder's nexus and
+/// another registered one: reads and writes.
+#[test]
+fn admission_follows_the_reservation_type() {
+    use PrType::*;
+    for (t, other_reads, other_writes) in [
+        (WriteExclusive, true, false),
+        (ExclusiveAccess, false, false),
+        (WriteExclusiveRegistrantsOnly, true, true),
+        (ExclusiveAccessRegistrantsOnly, true, true),
+        (WriteExclusiveAllRegistrants, true, true),
+        (ExclusiveAccessAllRegistrants, true, true),
+    ] {
+        let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+        r.op(PrOp::Register(OURS)).unwrap();
+        r.op(PrOp::Reserve(t)).unwrap();
+        let holder = r.c.holder().unwrap_or(r.paths[0]);
+        let other = *r.paths.iter().find(|&&p| p != holder).unwrap();
+        assert!(r.c.admits_read(holder) && r.c.admits_write(holder), "{t:?}");
+        assert!(r.c.admitted(other), "{t:?}: the registration gate");
+        assert_eq!(r.c.admits_read(other), other_reads, "{t:?} reads");
+        assert_eq!(r.c.admits_write(other), other_writes, "{t:?} writes");
+        // What the target does with it.
+        assert_eq!(r.t.read_conflicts(nexus(other)), !other_reads, "{t:?}");
+        assert_eq!(r.t.write_conflicts(nexus(other)), !other_writes, "{t:?}");
+    }
+}
+
+/// A single command that does not need a registration (READ KEYS) and
+/// fails on a path goes to each other path once, then ends with NoPath:
+/// never twice on one path.
+#[test]
+fn a_read_that_fails_everywhere_tries_each_path_once() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    r.c.submit(PrOp::ReadKeys).unwrap();
+    let mut tried = Vec::new();
+    while let Some(a) = r.c.poll_action() {
+        assert_eq!(a.command, PrCommand::ReadKeys);
+        assert!(!tried.contains(&a.via), "{:?} twice", a.via);
+        tried.push(a.via);
+        assert!(r.c.reply(a.via, PrReply::PathFailed));
+    }
+    assert_eq!(tried.len(), 3);
+    assert_eq!(
+        r.c.poll_event(),
+        Some(PrEvent::Finished {
+            op: PrOp::ReadKeys,
+            result: Err(PrError::NoPath)
+        })
+    );
+}
+
+/// A joining nexus's second look (after it registered) taken across our
+/// own move's PREEMPT sees fewer of our keys, because the PREEMPT removed
+/// them, not another host: it looks again rather than fencing.
+#[test]
+fn a_join_straddling_our_own_preempt_looks_again() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    let holder = r.c.holder().unwrap();
+    let others: Vec<PathId> = r.paths.iter().copied().filter(|&p| p != holder).collect();
+    let joiner = others[1];
+    // The joiner logs in again as a new I_T nexus: it looks (3 of ours,
+    // the old nexus's among them) and registers.
+    r.t.replaced.push((nexus(joiner), 300));
+    r.c.nexus_replaced(joiner, 300);
+    let exec = |r: &mut Rig, a: PrAction| {
+        let reply = r.t.exec(nexus(a.via), a.command, OURS);
+        r.t.settle();
+        r.actions.push(a);
+        assert!(r.c.reply(a.via, reply));
+    };
+    let look = r.c.poll_action().unwrap();
+    assert_eq!((look.via, look.command), (joiner, PrCommand::ReadKeys));
+    exec(&mut r, look);
+    let reg = r.c.poll_action().unwrap();
+    assert_eq!(reg.command, PrCommand::Register { key: OURS });
+    exec(&mut r, reg);
+    // Its second look is handed out; before it reaches the target the
+    // holder dies and the move's PREEMPT goes first.
+    let confirm = r.c.poll_action().unwrap();
+    assert_eq!(
+        (confirm.via, confirm.command),
+        (joiner, PrCommand::ReadKeys)
+    );
+    r.t.down.push(nexus(holder));
+    r.c.path_down(holder);
+    let mut preempt = None;
+    while let Some(a) = r.c.poll_action() {
+        if matches!(a.command, PrCommand::Preempt { .. }) {
+            // The target carries it out; its answer is still on the way.
+            let reply = r.t.exec(nexus(a.via), a.command, OURS);
+            r.t.settle();
+            preempt = Some((a, reply));
+            break;
+        }
+        exec(&mut r, a);
+    }
+    let (preempt, preempt_reply) = preempt.expect("the move preempts our key");
+    // Now the look: fewer of ours than it saw, by our own doing.
+    exec(&mut r, confirm);
+    assert!(!r.c.is_fenced(), "{:?}", r.actions);
+    assert!(r.c.reply(preempt.via, preempt_reply));
+    r.run();
+    assert!(!r.c.is_fenced(), "{:?}", r.actions);
+    r.t.down.clear();
+    for &p in &others {
+        assert!(r.c.admitted(p), "{p:?}");
+        assert_eq!(r.t.key_of(r.t.current(nexus(p))), Some(OURS));
+    }
+}
