@@ -50,6 +50,12 @@ impl<const Q: usize> Requeue<Q> {
             .entries
             .iter()
             .position(|q| q.not_before <= now && can_go(q))?;
+        // `position` is in range, but the object-code gate showed the
+        // optimiser cannot see that through the closure: the check keeps
+        // `remove`'s bounds panic out of the kernel build.
+        if i >= self.entries.len() {
+            return None;
+        }
         Some(self.entries.remove(i))
     }
     /// The oldest entry regardless of readiness (for failing everything).
