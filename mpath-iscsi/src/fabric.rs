@@ -43,6 +43,27 @@ impl fmt::Display for FabricError {
 
 impl std::error::Error for FabricError {}
 
+/// Why [`Fabric::restart_target`] did not restart the target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RestartError {
+    /// The fabric has no way to restart its target (a target it only
+    /// reaches through portals, or one whose state it cannot keep): why.
+    Unsupported(String),
+    /// The restart was tried and failed.
+    Failed(FabricError),
+}
+
+impl fmt::Display for RestartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RestartError::Unsupported(s) => write!(f, "cannot restart the target: {s}"),
+            RestartError::Failed(e) => write!(f, "target restart failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RestartError {}
+
 /// How a batch of writes outstanding together on one nexus ended
 /// ([`Fabric::write_batch`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,6 +129,19 @@ pub trait Fabric {
     /// The other host's initiator port, as [`Fabric::initiator_port`].
     fn other_initiator_port(&self) -> Option<(String, u64)> {
         None
+    }
+
+    /// Restart the target as a power loss would: it keeps what it stores
+    /// (the logical unit's blocks, APTPL state) and loses everything else;
+    /// then log every nexus in again as the same I_T nexus (same initiator
+    /// name and ISID), cut ones included. What it did, in words. The
+    /// default cannot ([`RestartError::Unsupported`]): a scenario that
+    /// needs a restart reports it not done, never passed.
+    fn restart_target(&mut self) -> Result<String, RestartError> {
+        Err(RestartError::Unsupported(format!(
+            "{} has no way to restart its target",
+            self.describe()
+        )))
     }
 
     /// A command the SCSI adapter built, on nexus `i`.

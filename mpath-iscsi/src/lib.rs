@@ -40,7 +40,7 @@ pub mod scenarios;
 pub mod tgt;
 pub mod tgt_fabric;
 
-pub use fabric::{BatchOutcome, Fabric, FabricError};
+pub use fabric::{BatchOutcome, Fabric, FabricError, RestartError};
 pub use lio::LioTarget;
 pub use lio_fabric::LioFabric;
 pub use nexus::{BatchResult, CommandResult, IscsiNexus, NexusConfig, NexusError};

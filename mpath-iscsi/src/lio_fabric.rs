@@ -13,10 +13,17 @@
 //! session. Restoring logs in again with the same initiator name and ISID,
 //! which LIO treats as the same I_T nexus (session reinstatement): unlike
 //! tgt, a registration made before the cut is still there afterwards.
+//!
+//! A target restart ([`Fabric::restart_target`]) is [`LioTarget::restart`]
+//! (qemu killed by its PID and booted again on the same disk images, APTPL
+//! records written back through configfs), then every nexus logged in
+//! again with its ISID ([`PortalFabric::log_in_again`]).
+
+use std::time::Instant;
 
 use mpath_qemu::QemuError;
 
-use crate::fabric::{BatchOutcome, Fabric, FabricError};
+use crate::fabric::{BatchOutcome, Fabric, FabricError, RestartError};
 use crate::lio::{Alua, LioTarget, LUN};
 use crate::nexus::{CommandResult, IscsiNexus};
 use crate::portal_fabric::{PortalConfig, PortalFabric};
@@ -31,6 +38,15 @@ pub struct LioFabric {
     // Declared before the target so sessions log out before it goes away.
     fabric: PortalFabric,
     target: LioTarget,
+}
+
+/// What the fabric is, for the table.
+fn label(target: &LioTarget) -> String {
+    format!(
+        "LIO (Linux {} in qemu TCG, pid {})",
+        target.release(),
+        target.pid().unwrap_or(0)
+    )
 }
 
 /// The TPG (0 or 1) host A's nexus `i` logs in to.
@@ -51,11 +67,7 @@ impl LioFabric {
             lun: LUN,
             initiator: HOST_A.to_owned(),
             other_initiator: HOST_B.to_owned(),
-            label: format!(
-                "LIO (Linux {} in qemu TCG, pid {})",
-                target.release(),
-                target.pid().unwrap_or(0)
-            ),
+            label: label(&target),
         };
         let fabric = PortalFabric::start(cfg, n)?;
         Ok(LioFabric { fabric, target })
@@ -101,6 +113,42 @@ impl Fabric for LioFabric {
     }
     fn restore_nexus(&mut self, i: usize) -> Result<(), FabricError> {
         self.fabric.restore_nexus(i)
+    }
+    fn restart_target(&mut self) -> Result<String, RestartError> {
+        let failed = |s: String| RestartError::Failed(FabricError(s));
+        let t0 = Instant::now();
+        let r = self
+            .target
+            .restart()
+            .map_err(|e| failed(format!("LIO VM restart: {e}")))?;
+        if !r.state_kept {
+            // A new file system on the state disk would have lost the
+            // APTPL file: not the restart asked for.
+            return Err(failed(format!(
+                "the restarted VM (pid {}) did not find the state disk's file system",
+                r.booted_pid
+            )));
+        }
+        let portals = vec![self.target.portal(0), self.target.portal(1)];
+        self.fabric
+            .log_in_again(portals, label(&self.target))
+            .map_err(|e| failed(format!("logging in again after the restart: {e}")))?;
+        Ok(format!(
+            "qemu pid {} killed, pid {} booted on the same disk images{} and ready in {} ms, \
+             {} APTPL record(s) written back through configfs, {} nexus(es) and the other \
+             host logged in again with their ISIDs ({} ms in all)",
+            r.killed_pid,
+            r.booted_pid,
+            if r.ports_changed {
+                " (new host ports)"
+            } else {
+                ""
+            },
+            r.took.as_millis(),
+            r.restored,
+            self.fabric.nexus_count(),
+            t0.elapsed().as_millis()
+        ))
     }
     fn write_batch(
         &mut self,

@@ -72,6 +72,38 @@ fn err(e: impl std::fmt::Display) -> FabricError {
     FabricError(e.to_string())
 }
 
+/// Each portal's address.
+fn resolve(portals: &[String]) -> Result<Vec<SocketAddr>, FabricError> {
+    if portals.is_empty() {
+        return Err(FabricError(String::from("no portal")));
+    }
+    portals
+        .iter()
+        .map(|p| {
+            p.to_socket_addrs()
+                .map_err(|e| FabricError(format!("portal {p}: {e}")))?
+                .next()
+                .ok_or_else(|| FabricError(format!("portal {p}: no address")))
+        })
+        .collect()
+}
+
+/// Host B's nexus: straight to the first portal.
+fn connect_other(cfg: &PortalConfig) -> Result<IscsiNexus, FabricError> {
+    let portal = cfg
+        .portals
+        .first()
+        .ok_or_else(|| FabricError(String::from("no portal")))?;
+    IscsiNexus::connect(NexusConfig::new(
+        portal,
+        &cfg.target,
+        &cfg.other_initiator,
+        cfg.lun,
+        OTHER_ISID,
+    ))
+    .map_err(|e| FabricError(format!("other host login: {e}")))
+}
+
 /// The ISID qualifier host A's nexus `i` logs in with.
 pub fn nexus_isid(i: usize) -> u16 {
     u16::try_from(i + 1).unwrap_or(u16::MAX)
@@ -83,27 +115,8 @@ pub const OTHER_ISID: u16 = 1;
 impl PortalFabric {
     /// Log in host B and `n` nexuses of host A.
     pub fn start(cfg: PortalConfig, n: usize) -> Result<Self, FabricError> {
-        if cfg.portals.is_empty() {
-            return Err(FabricError(String::from("no portal")));
-        }
-        let upstream = cfg
-            .portals
-            .iter()
-            .map(|p| {
-                p.to_socket_addrs()
-                    .map_err(|e| FabricError(format!("portal {p}: {e}")))?
-                    .next()
-                    .ok_or_else(|| FabricError(format!("portal {p}: no address")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let other = IscsiNexus::connect(NexusConfig::new(
-            &cfg.portals[0],
-            &cfg.target,
-            &cfg.other_initiator,
-            cfg.lun,
-            OTHER_ISID,
-        ))
-        .map_err(|e| FabricError(format!("other host login: {e}")))?;
+        let upstream = resolve(&cfg.portals)?;
+        let other = connect_other(&cfg)?;
         let mut f = PortalFabric {
             cfg,
             upstream,
@@ -122,6 +135,29 @@ impl PortalFabric {
     /// The configuration.
     pub fn config(&self) -> &PortalConfig {
         &self.cfg
+    }
+
+    /// After the target restarted (now at `portals`, `label` describing
+    /// it): drop every session, whose connection died with the target,
+    /// and log each nexus in again through a new relay, with the same
+    /// initiator names and ISIDs, so they are the same I_T nexuses to the
+    /// target; cut nexuses come back too. Unit attentions the target
+    /// raises (power on, reset) are left for the first commands to see.
+    pub fn log_in_again(&mut self, portals: Vec<String>, label: String) -> Result<(), FabricError> {
+        let upstream = resolve(&portals)?;
+        // Sessions before their relays (the slot's field order): a logout
+        // on a dead connection fails at once.
+        let n = self.slots.len();
+        self.slots.clear();
+        self.other.disconnect();
+        self.cfg.portals = portals;
+        self.cfg.label = label;
+        self.upstream = upstream;
+        self.other = connect_other(&self.cfg)?;
+        for _ in 0..n {
+            self.add_nexus()?;
+        }
+        Ok(())
     }
 
     /// The portal index nexus `i` logs in to.

@@ -59,7 +59,7 @@ fn console_tail(f: &LioFabric) -> String {
 
 /// The scenarios each test below runs, in table order; a scenario added
 /// to `scenarios::all` fails this until it has a test here.
-const COVERED: [&str; 24] = [
+const COVERED: [&str; 25] = [
     "second session conflicts until registered",
     "register, reserve, write on every path",
     "new path registered before first write",
@@ -82,6 +82,7 @@ const COVERED: [&str; 24] = [
     "READ FULL STATUS agrees with the coordinator",
     "ALL_TG_PT registration",
     "APTPL registration",
+    "APTPL: registrations survive a target restart",
     "SPEC_I_PT registers the other host",
     "REGISTER AND MOVE to the other host",
 ];
@@ -127,8 +128,9 @@ scenario_tests! {
     read_full_status_agrees_with_the_coordinator = 19;
     all_tg_pt_registration = 20;
     aptpl_registration = 21;
-    spec_i_pt_registers_the_other_host = 22;
-    register_and_move_to_the_other_host = 23;
+    aptpl_registrations_survive_a_target_restart = 22;
+    spec_i_pt_registers_the_other_host = 23;
+    register_and_move_to_the_other_host = 24;
 }
 
 /// LIO names the I_T nexus by initiator name and ISID, not by session: a
@@ -242,4 +244,52 @@ fn lio_cuts_the_last_port_from_an_extended_rtpg_answer() {
 #[test]
 fn register_reserve_write_on_every_path_with_alua_off() {
     run_with(COVERED[1], Alua::Off);
+}
+
+/// The same target reached as an external one (`mpath-prtest`'s plain
+/// portals), which has no way to restart it: the restart scenario does
+/// everything before the restart, reports the rest not done
+/// (unsupported, never passed), and leaves the target as it found it
+/// (APTPL off, nothing registered).
+#[test]
+fn plain_portals_report_the_restart_not_done() {
+    use mpath_core::reservation::PrCommand;
+    use mpath_iscsi::lio::LioTarget;
+    use mpath_iscsi::lio_fabric::{HOST_A, HOST_B};
+    use mpath_iscsi::pr_transport::PrAnswer;
+    use mpath_iscsi::{Fabric, PortalConfig, PortalFabric};
+    let target = LioTarget::start(&[HOST_A, HOST_B], Alua::On).expect("LIO target");
+    let cfg = PortalConfig {
+        portals: vec![target.portal(0), target.portal(1)],
+        target: target.iqn().to_owned(),
+        lun: mpath_iscsi::lio::LUN,
+        initiator: HOST_A.to_owned(),
+        other_initiator: HOST_B.to_owned(),
+        label: String::from("LIO as an external target"),
+    };
+    let mut f = PortalFabric::start(cfg, 2).expect("portal fabric");
+    let row = Row::new(
+        COVERED[22],
+        scenarios::aptpl::survives_a_target_restart(&mut f),
+    );
+    eprintln!("{:?}: {}", row.result, row.details);
+    assert_eq!(row.result, Verdict::Unsupported, "{}", row.details);
+    assert!(
+        row.details.contains("registered with APTPL") && row.details.contains("not restarted"),
+        "{}",
+        row.details
+    );
+    assert_eq!(
+        f.other_host_pr(PrCommand::ReadKeys).answer,
+        PrAnswer::Keys(Vec::new()),
+        "left registrations behind"
+    );
+    // REPORT CAPABILITIES (sent again after a unit attention): PTPL_A is
+    // byte 3, bit 0.
+    let cdb = mpath_scsi::cdb::persistent_reserve_in(mpath_scsi::PrInAction::ReportCapabilities, 8);
+    let c = scenarios::raw::send(&mut f, scenarios::raw::Via::Theirs, &cdb, None, 8);
+    assert_eq!(c.status, 0, "REPORT CAPABILITIES: {:02x?}", c.sense);
+    assert_eq!(c.data[3] & 0x01, 0, "PTPL_A left set: {:02x?}", c.data);
+    drop(f);
+    drop(target);
 }

@@ -31,7 +31,7 @@ fn run(name: &str, want: Verdict) {
 /// with ALL_TG_PT, APTPL or SPEC_I_PT with ILLEGAL REQUEST, INVALID FIELD
 /// IN CDB (24/00), and says so in REPORT CAPABILITIES (ATP_C, PTPL_C and
 /// SIP_C 0): those are unsupported, never passed.
-const EXPECTED: [(&str, Verdict); 24] = [
+const EXPECTED: [(&str, Verdict); 25] = [
     ("second session conflicts until registered", Verdict::Passed),
     ("register, reserve, write on every path", Verdict::Passed),
     ("new path registered before first write", Verdict::Passed),
@@ -81,6 +81,10 @@ const EXPECTED: [(&str, Verdict); 24] = [
     ),
     ("ALL_TG_PT registration", Verdict::Unsupported),
     ("APTPL registration", Verdict::Unsupported),
+    (
+        "APTPL: registrations survive a target restart",
+        Verdict::Unsupported,
+    ),
     ("SPEC_I_PT registers the other host", Verdict::Unsupported),
     ("REGISTER AND MOVE to the other host", Verdict::Unsupported),
 ];
@@ -127,8 +131,9 @@ scenario_tests! {
     read_full_status_is_unsupported_on_tgt = 19;
     all_tg_pt_is_unsupported_on_tgt = 20;
     aptpl_is_unsupported_on_tgt = 21;
-    spec_i_pt_is_unsupported_on_tgt = 22;
-    register_and_move_is_unsupported_on_tgt = 23;
+    aptpl_restart_is_unsupported_on_tgt = 22;
+    spec_i_pt_is_unsupported_on_tgt = 23;
+    register_and_move_is_unsupported_on_tgt = 24;
 }
 
 /// Every scenario on its own target, as a table.

@@ -10,8 +10,10 @@
 //! - [`initramfs`]: a busybox initramfs with chosen modules and files and
 //!   an init script the caller writes ([`Initramfs`]).
 //! - [`vm`]: `qemu-system-x86_64 -accel tcg` booting it, serial console to
-//!   a log file, user networking with host port forwards; waiting for a
-//!   marker line; stopped by the PID it started, on drop too ([`Vm`]).
+//!   a log file, user networking with host port forwards, raw disk images
+//!   as virtio block devices found by serial (state that outlives one VM);
+//!   waiting for a marker line; stopped by the PID it started, on drop too
+//!   ([`Vm`]).
 //!
 //! Every tool it runs is named in its errors with the Debian package that
 //! provides it ([`QemuError::MissingTool`]): a missing tool fails, never
@@ -43,4 +45,4 @@ pub mod vm;
 pub use error::QemuError;
 pub use initramfs::Initramfs;
 pub use kernel::{cache_dir, Kernel};
-pub use vm::{free_local_port, PortForward, RunDir, Vm, VmConfig};
+pub use vm::{free_local_port, Disk, PortForward, RunDir, Vm, VmConfig};

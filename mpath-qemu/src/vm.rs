@@ -1,5 +1,6 @@
 //! One qemu process: a kernel and an initramfs under TCG, the serial
-//! console in a log file, user networking with host port forwards.
+//! console in a log file, user networking with host port forwards, and
+//! raw disk images on the host as virtio block devices ([`VmConfig::disk`]).
 //!
 //! KVM is not used: it fails on the machines this runs on (an emulation
 //! failure), and TCG boots the cloud kernel to a shell in about 3 s.
@@ -10,7 +11,10 @@
 //!
 //! [`Vm::stop`] kills exactly the process [`Vm::start`] spawned, by its
 //! PID (`Child::kill`), and reaps it; `Drop` does the same. A VM holds no
-//! state worth a clean shutdown.
+//! state worth a clean shutdown: what must outlive it goes on a disk image,
+//! and a kill is a power loss for it (what the guest wrote through to the
+//! virtio disk is in the host file, what sat in the guest's page cache is
+//! lost, as on real hardware).
 
 use std::fs;
 use std::net::TcpListener;
@@ -37,6 +41,18 @@ pub struct PortForward {
     pub guest: u16,
 }
 
+/// A raw disk image on the host, seen by the guest as a virtio block
+/// device (`/dev/vd*`) whose `/sys/block/vd*/serial` is `serial`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Disk {
+    /// The image file (raw format; its size is the disk's).
+    pub path: PathBuf,
+    /// The serial the guest reads to find it: the `vd*` names follow PCI
+    /// order, which a script should not rely on. At most 20 bytes (virtio
+    /// block's serial field), no commas (qemu's option syntax).
+    pub serial: String,
+}
+
 /// How to start a VM.
 #[derive(Clone, Debug)]
 pub struct VmConfig {
@@ -45,6 +61,7 @@ pub struct VmConfig {
     dir: PathBuf,
     memory_mb: u32,
     forwards: Vec<PortForward>,
+    disks: Vec<Disk>,
     append: String,
 }
 
@@ -58,6 +75,7 @@ impl VmConfig {
             dir: dir.to_path_buf(),
             memory_mb: 256,
             forwards: Vec::new(),
+            disks: Vec::new(),
             append: String::new(),
         }
     }
@@ -75,6 +93,18 @@ impl VmConfig {
         self
     }
 
+    /// Attach the raw image `path` (it must exist) as a virtio block
+    /// device with serial `serial` (see [`Disk`]). The image is the host's
+    /// file: a VM started again with the same image sees what the last one
+    /// wrote, which is how a guest's state outlives [`Vm::stop`].
+    pub fn disk(mut self, path: &Path, serial: &str) -> Self {
+        self.disks.push(Disk {
+            path: path.to_path_buf(),
+            serial: serial.to_owned(),
+        });
+        self
+    }
+
     /// More kernel command line.
     pub fn append(mut self, args: &str) -> Self {
         self.append = args.to_owned();
@@ -84,6 +114,11 @@ impl VmConfig {
     /// The port forwards.
     pub fn forwards(&self) -> &[PortForward] {
         &self.forwards
+    }
+
+    /// The disks, in the order given.
+    pub fn disks(&self) -> &[Disk] {
+        &self.disks
     }
 
     fn args(&self, console: &Path) -> Vec<String> {
@@ -119,6 +154,20 @@ impl VmConfig {
             String::from("-serial"),
             format!("file:{}", console.display()),
         ]);
+        for (k, d) in self.disks.iter().enumerate() {
+            // cache=writeback (qemu's default, said here): a completed
+            // guest write is in the host's page cache, so it survives qemu
+            // being killed; a flush from the guest reaches the file's disk.
+            a.extend([
+                String::from("-drive"),
+                format!(
+                    "file={},format=raw,if=none,id=disk{k},cache=writeback",
+                    d.path.display()
+                ),
+                String::from("-device"),
+                format!("virtio-blk-pci,drive=disk{k},serial={}", d.serial),
+            ]);
+        }
         if !self.forwards.is_empty() {
             let fwd: String = self
                 .forwards
@@ -312,6 +361,7 @@ mod tests {
             dir: PathBuf::from("/d"),
             memory_mb: 128,
             forwards: Vec::new(),
+            disks: Vec::new(),
             append: String::new(),
         };
         assert!(!cfg.args(Path::new("/c")).iter().any(|a| a == "-netdev"));
@@ -324,5 +374,42 @@ mod tests {
         );
         assert!(a.windows(2).any(|w| w[0] == "-accel" && w[1] == "tcg"));
         assert!(a.windows(2).any(|w| w[0] == "-serial" && w[1] == "file:/c"));
+        assert!(!a.iter().any(|x| x == "-drive"));
+    }
+
+    #[test]
+    fn each_disk_is_a_raw_virtio_block_device_with_its_serial() {
+        let cfg = VmConfig {
+            image: PathBuf::from("/k"),
+            initrd: PathBuf::from("/i"),
+            dir: PathBuf::from("/d"),
+            memory_mb: 128,
+            forwards: Vec::new(),
+            disks: Vec::new(),
+            append: String::new(),
+        }
+        .disk(Path::new("/d/a.img"), "data")
+        .disk(Path::new("/d/b.img"), "state");
+        let a = cfg.args(Path::new("/c"));
+        let pairs: Vec<(&str, &str)> = a
+            .windows(2)
+            .filter(|w| w[0] == "-drive" || w[0] == "-device")
+            .map(|w| (w[0].as_str(), w[1].as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                (
+                    "-drive",
+                    "file=/d/a.img,format=raw,if=none,id=disk0,cache=writeback"
+                ),
+                ("-device", "virtio-blk-pci,drive=disk0,serial=data"),
+                (
+                    "-drive",
+                    "file=/d/b.img,format=raw,if=none,id=disk1,cache=writeback"
+                ),
+                ("-device", "virtio-blk-pci,drive=disk1,serial=state"),
+            ]
+        );
     }
 }

@@ -11,7 +11,9 @@
 //! [`moves`] (the holder's nexus dies, the type changes), [`fence`]
 //! (another host preempts), [`types`] (what each reservation type lets
 //! each nexus do), [`raw`] (options at the command level: READ FULL
-//! STATUS, ALL_TG_PT, APTPL, SPEC_I_PT, REGISTER AND MOVE).
+//! STATUS, ALL_TG_PT, SPEC_I_PT, REGISTER AND MOVE), [`aptpl`] (APTPL,
+//! and registrations across a target restart where the fabric can restart
+//! its target).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -23,6 +25,7 @@ use crate::fabric::Fabric;
 use crate::host::{Host, Sent};
 use crate::pr_transport::{PrAnswer, PrExchange};
 
+pub mod aptpl;
 pub mod basic;
 pub mod fence;
 pub mod moves;
@@ -47,8 +50,9 @@ pub enum Verdict {
     /// Something it checked did not hold.
     Failed,
     /// The target rejected a feature the scenario needs (ILLEGAL
-    /// REQUEST for an option or service action): not a failure, and
-    /// never counted as a pass.
+    /// REQUEST for an option or service action), or the fabric cannot do
+    /// what it needs (restart the target): not a failure, and never
+    /// counted as a pass.
     Unsupported,
 }
 
@@ -229,7 +233,12 @@ pub fn all<F: Fabric>() -> Vec<Scenario<F>> {
             raw::full_status_agrees,
         ),
         sc("ALL_TG_PT registration", 2, raw::all_target_ports),
-        sc("APTPL registration", 1, raw::persist_through_power_loss),
+        sc("APTPL registration", 1, aptpl::persist_through_power_loss),
+        sc(
+            "APTPL: registrations survive a target restart",
+            2,
+            aptpl::survives_a_target_restart,
+        ),
         sc(
             "SPEC_I_PT registers the other host",
             1,

@@ -2,11 +2,12 @@
 //! mpath-scsi's PERSISTENT RESERVE codecs rather than through the
 //! coordinator (which uses none of them but READ KEYS and READ
 //! RESERVATION): READ FULL STATUS checked against what the coordinator
-//! believes, ALL_TG_PT, APTPL, SPEC_I_PT (TransportIDs) and REGISTER AND
-//! MOVE. A target that rejects one with ILLEGAL REQUEST does not support
-//! it: the scenario reports that, never a pass. Unit attentions (a
-//! preemption's or a release's notice) are answered by sending again, as
-//! an initiator's mid-layer does.
+//! believes, ALL_TG_PT, SPEC_I_PT (TransportIDs) and REGISTER AND MOVE;
+//! APTPL, which uses these helpers too, is [`super::aptpl`]. A target
+//! that rejects one with ILLEGAL REQUEST does not support it: the
+//! scenario reports that, never a pass. Unit attentions (a preemption's
+//! or a release's notice, a restarted target's power on) are answered by
+//! sending again, as an initiator's mid-layer does.
 
 use mpath_core::reservation::{PrCommand, PrType, RegState};
 use mpath_core::Outcome;
@@ -123,7 +124,7 @@ pub fn io_outcome<F: Fabric>(f: &mut F, via: Via, write: bool, lba: u64) -> Outc
 }
 
 /// PERSISTENT RESERVE OUT with the basic parameter list.
-fn pr_out<F: Fabric>(
+pub(super) fn pr_out<F: Fabric>(
     f: &mut F,
     via: Via,
     action: PrOutAction,
@@ -221,7 +222,7 @@ pub fn full_status<F: Fabric>(f: &mut F, via: Via) -> Result<Vec<Registration>, 
 
 /// REPORT CAPABILITIES on `via`; `None` when the target does not support
 /// it.
-fn capabilities<F: Fabric>(f: &mut F, via: Via) -> Result<Option<Capabilities>, Unmet> {
+pub(super) fn capabilities<F: Fabric>(f: &mut F, via: Via) -> Result<Option<Capabilities>, Unmet> {
     let r = pr_in(f, via, PrInAction::ReportCapabilities, CAPABILITIES_LEN);
     match check(&r, "REPORT CAPABILITIES") {
         Ok(()) => {}
@@ -239,7 +240,7 @@ fn capabilities<F: Fabric>(f: &mut F, via: Via) -> Result<Option<Capabilities>, 
 
 /// A check's result with what REPORT CAPABILITIES said added to its
 /// reason.
-fn with_capability(r: Result<(), Unmet>, said: &str) -> Result<(), Unmet> {
+pub(super) fn with_capability(r: Result<(), Unmet>, said: &str) -> Result<(), Unmet> {
     r.map_err(|e| match e {
         Unmet::Unsupported(s) => Unmet::Unsupported(format!("{said}; {s}")),
         Unmet::Failed(s) => Unmet::Failed(format!("{said}; {s}")),
@@ -416,59 +417,6 @@ pub fn all_target_ports<F: Fabric>(f: &mut F) -> ScenarioResult {
     done_pr(f.pr(0, PrCommand::Clear { key: OURS }), "clear")?;
     Ok(format!(
         "{said}; registered with ALL_TG_PT, keys {k:x?}; {status}"
-    ))
-}
-
-/// REGISTER AND IGNORE EXISTING KEY with APTPL: GOOD, and REPORT
-/// CAPABILITIES then shows PTPL_A (persist through power loss
-/// activated). Restarting the target to see the registration survive is
-/// not tried: no fabric here can restart its target with its state.
-pub fn persist_through_power_loss<F: Fabric>(f: &mut F) -> ScenarioResult {
-    let before = capabilities(f, Via::Theirs)?;
-    let said = before.map_or(String::from("REPORT CAPABILITIES unsupported"), |c| {
-        format!("REPORT CAPABILITIES PTPL_C = {}", u8::from(c.ptpl_c))
-    });
-    let params = PrOutParams {
-        aptpl: true,
-        ..PrOutParams::new(0, OURS)
-    };
-    let r = pr_out(
-        f,
-        Via::Ours(0),
-        PrOutAction::RegisterAndIgnoreExistingKey,
-        None,
-        &params,
-    )?;
-    with_capability(
-        check(&r, "REGISTER AND IGNORE EXISTING KEY with APTPL"),
-        &said,
-    )?;
-    // PTPL_A is in REPORT CAPABILITIES only.
-    let after = capabilities(f, Via::Theirs)?
-        .ok_or_else(|| Unmet::Unsupported(format!("{said}: PTPL_A cannot be read")))?;
-    ensure(after.ptpl_a, || {
-        format!("PTPL_A not set after registering with APTPL: {after:?}")
-    })?;
-    let k = keys(f)?;
-    ensure(count(&k, OURS) == 1, || format!("keys {k:x?}"))?;
-    // Registering again without APTPL turns it off (SPC-4 5.13.5).
-    let off = pr_out(
-        f,
-        Via::Ours(0),
-        PrOutAction::RegisterAndIgnoreExistingKey,
-        None,
-        &PrOutParams::new(0, OURS),
-    )?;
-    check(&off, "REGISTER without APTPL")?;
-    let last = capabilities(f, Via::Theirs)?.ok_or("REPORT CAPABILITIES rejected")?;
-    ensure(!last.ptpl_a, || {
-        String::from("PTPL_A still set after registering without APTPL")
-    })?;
-    done_pr(f.pr(0, PrCommand::Clear { key: OURS }), "clear")?;
-    Ok(format!(
-        "{said}; PTPL_A {:?} before, set after REGISTER with APTPL, clear after REGISTER \
-         without; target restart not tried (the fabric cannot restart its target)",
-        before.map(|c| c.ptpl_a)
     ))
 }
 
