@@ -1302,3 +1302,63 @@ fn a_join_straddling_our_own_preempt_looks_again() {
         assert_eq!(r.t.key_of(r.t.current(nexus(p))), Some(OURS));
     }
 }
+
+/// The takeovers (a PREEMPT of our own key before a key change or an
+/// unregistration) run only where they mean something: not with NVMe's
+/// host-scoped registrations (one registration, nothing left elsewhere),
+/// not while fenced, not without a registered path to send from, and not
+/// for the key already in use.
+#[test]
+fn takeovers_run_only_where_they_mean_something() {
+    let preempts = |r: &Rig| r.commands(|c| matches!(c, PrCommand::Preempt { .. }));
+    // Host scope: plain registration and unregistration.
+    let mut r = Rig::new(RegistrationScope::Host, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Register(0xC3)).unwrap();
+    r.op(PrOp::Unregister).unwrap();
+    assert_eq!(preempts(&r), 0, "{:?}", r.actions);
+    assert_eq!(r.c.key(), None);
+    // The same key again: nothing to take over.
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Register(OURS)).unwrap();
+    assert_eq!(preempts(&r), 0, "{:?}", r.actions);
+    // A new key with a registered path: one takeover.
+    r.op(PrOp::Register(0xC3)).unwrap();
+    assert_eq!(preempts(&r), 1);
+    // Fenced: a new key registers plainly (nothing of ours is left to
+    // take over), and so does an unregistration.
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.t.regs.clear();
+    r.c.handle_notices(r.paths[0], Notices::REGISTRATIONS_PREEMPTED);
+    r.run();
+    assert!(r.c.is_fenced());
+    r.actions.clear();
+    r.op(PrOp::Unregister).unwrap();
+    assert_eq!(preempts(&r), 0, "{:?}", r.actions);
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.t.regs.clear();
+    r.c.handle_notices(r.paths[0], Notices::REGISTRATIONS_PREEMPTED);
+    r.run();
+    r.actions.clear();
+    r.op(PrOp::Register(0xC3)).unwrap();
+    assert_eq!(preempts(&r), 0, "{:?}", r.actions);
+    assert!(!r.c.is_fenced(), "registering again lifts the fence");
+    assert!(r.paths.iter().all(|&p| r.c.admitted(p)));
+    // No registered path up: plain, nexus by nexus (what is down is
+    // handled on return).
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    for &p in &r.paths.clone() {
+        r.c.path_down(p);
+    }
+    r.actions.clear();
+    r.op(PrOp::Register(0xC3)).unwrap_err();
+    assert_eq!(preempts(&r), 0, "{:?}", r.actions);
+    // Unregister without a key: nothing to take over.
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Unregister).unwrap();
+    assert_eq!(preempts(&r), 0);
+}
