@@ -682,9 +682,17 @@ fn unregister_preempts_our_key_once_then_unregisters_one_nexus() {
 }
 
 /// With no registered path to preempt from, unregistering in a shared
-/// scope sends one command per initiator port.
+/// scope sends one command per initiator port, whether a port has one
+/// path or several.
 #[test]
 fn unregister_nexus_by_nexus_sends_one_command_per_initiator_port() {
+    let mut r = Rig::new(RegistrationScope::InitiatorPort, 3, &[7, 9, 9]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.t.refuse_preempt = true;
+    r.actions.clear();
+    r.op(PrOp::Unregister).unwrap();
+    assert_eq!(r.commands(|c| *c == PrCommand::Unregister), 2);
+    assert!(r.t.regs.is_empty(), "{:?}", r.t.regs);
     let mut r = Rig::new(RegistrationScope::InitiatorPort, 4, &[7, 7, 9, 9]);
     r.op(PrOp::Register(OURS)).unwrap();
     // The target stops answering PREEMPT (refused): nexus by nexus.
@@ -1361,4 +1369,44 @@ fn takeovers_run_only_where_they_mean_something() {
     let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
     r.op(PrOp::Unregister).unwrap();
     assert_eq!(preempts(&r), 0);
+}
+
+/// A move off a holder that cannot carry I/O, refused by the target, is
+/// not tried again for the same usable paths (that would loop), only when
+/// they change; the refusal leads to a check of our keys.
+#[test]
+fn a_refused_move_off_a_stranded_holder_waits_for_the_paths_to_change() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    let all = r.mask(&[0, 1, 2]);
+    r.c.set_usable(all);
+    r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    let holder = r.c.holder().unwrap();
+    let preempts = |r: &Rig| r.commands(|c| matches!(c, PrCommand::Preempt { .. }));
+    r.t.refuse_preempt = true;
+    r.actions.clear();
+    let without_holder = all & !(1 << holder.slot());
+    r.c.set_usable(without_holder);
+    r.run();
+    assert_eq!(preempts(&r), 1, "{:?}", r.actions);
+    assert!(
+        r.actions.iter().any(|a| a.command == PrCommand::ReadKeys),
+        "the refusal is checked: {:?}",
+        r.actions
+    );
+    assert!(!r.c.is_fenced());
+    assert_eq!(r.c.holder(), Some(holder));
+    // The same paths again: no second attempt.
+    r.c.set_usable(without_holder);
+    r.run();
+    assert_eq!(preempts(&r), 1);
+    // They change (one more goes away): tried again, and now it works.
+    r.t.refuse_preempt = false;
+    let one = without_holder & (without_holder - 1);
+    r.c.set_usable(one);
+    r.run();
+    assert_eq!(preempts(&r), 2);
+    let moved = r.c.holder().unwrap();
+    assert_ne!(moved, holder);
+    assert_eq!(1 << moved.slot(), one);
 }
