@@ -1586,11 +1586,10 @@ impl Sim {
             self.fail(10, format!("reservation command on a removed path: {a:?}"));
         };
         let key = self.key();
-        let own_removal = match a.command {
-            PrCommand::Unregister => true,
-            PrCommand::Preempt { victim, .. } => Some(victim) == key,
-            _ => false,
-        };
+        // A PREEMPT of our own key while we hold it (unregistrations go
+        // out with the key dropped or fenced, when no conflict is checked).
+        let own_removal =
+            matches!(a.command, PrCommand::Preempt { victim, .. } if Some(victim) == key);
         if own_removal {
             self.own_removal_at = Some(self.now);
         }

@@ -682,9 +682,17 @@ fn unregister_preempts_our_key_once_then_unregisters_one_nexus() {
 }
 
 /// With no registered path to preempt from, unregistering in a shared
-/// scope sends one command per initiator port.
+/// scope sends one command per initiator port, whether a port has one
+/// path or several.
 #[test]
 fn unregister_nexus_by_nexus_sends_one_command_per_initiator_port() {
+    let mut r = Rig::new(RegistrationScope::InitiatorPort, 3, &[7, 9, 9]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.t.refuse_preempt = true;
+    r.actions.clear();
+    r.op(PrOp::Unregister).unwrap();
+    assert_eq!(r.commands(|c| *c == PrCommand::Unregister), 2);
+    assert!(r.t.regs.is_empty(), "{:?}", r.t.regs);
     let mut r = Rig::new(RegistrationScope::InitiatorPort, 4, &[7, 7, 9, 9]);
     r.op(PrOp::Register(OURS)).unwrap();
     // The target stops answering PREEMPT (refused): nexus by nexus.
@@ -1301,4 +1309,104 @@ fn a_join_straddling_our_own_preempt_looks_again() {
         assert!(r.c.admitted(p), "{p:?}");
         assert_eq!(r.t.key_of(r.t.current(nexus(p))), Some(OURS));
     }
+}
+
+/// The takeovers (a PREEMPT of our own key before a key change or an
+/// unregistration) run only where they mean something: not with NVMe's
+/// host-scoped registrations (one registration, nothing left elsewhere),
+/// not while fenced, not without a registered path to send from, and not
+/// for the key already in use.
+#[test]
+fn takeovers_run_only_where_they_mean_something() {
+    let preempts = |r: &Rig| r.commands(|c| matches!(c, PrCommand::Preempt { .. }));
+    // Host scope: plain registration and unregistration.
+    let mut r = Rig::new(RegistrationScope::Host, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Register(0xC3)).unwrap();
+    r.op(PrOp::Unregister).unwrap();
+    assert_eq!(preempts(&r), 0, "{:?}", r.actions);
+    assert_eq!(r.c.key(), None);
+    // The same key again: nothing to take over.
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Register(OURS)).unwrap();
+    assert_eq!(preempts(&r), 0, "{:?}", r.actions);
+    // A new key with a registered path: one takeover.
+    r.op(PrOp::Register(0xC3)).unwrap();
+    assert_eq!(preempts(&r), 1);
+    // Fenced: a new key registers plainly (nothing of ours is left to
+    // take over), and so does an unregistration.
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.t.regs.clear();
+    r.c.handle_notices(r.paths[0], Notices::REGISTRATIONS_PREEMPTED);
+    r.run();
+    assert!(r.c.is_fenced());
+    r.actions.clear();
+    r.op(PrOp::Unregister).unwrap();
+    assert_eq!(preempts(&r), 0, "{:?}", r.actions);
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.t.regs.clear();
+    r.c.handle_notices(r.paths[0], Notices::REGISTRATIONS_PREEMPTED);
+    r.run();
+    r.actions.clear();
+    r.op(PrOp::Register(0xC3)).unwrap();
+    assert_eq!(preempts(&r), 0, "{:?}", r.actions);
+    assert!(!r.c.is_fenced(), "registering again lifts the fence");
+    assert!(r.paths.iter().all(|&p| r.c.admitted(p)));
+    // No registered path up: plain, nexus by nexus (what is down is
+    // handled on return).
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    for &p in &r.paths.clone() {
+        r.c.path_down(p);
+    }
+    r.actions.clear();
+    r.op(PrOp::Register(0xC3)).unwrap_err();
+    assert_eq!(preempts(&r), 0, "{:?}", r.actions);
+    // Unregister without a key: nothing to take over.
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Unregister).unwrap();
+    assert_eq!(preempts(&r), 0);
+}
+
+/// A move off a holder that cannot carry I/O, refused by the target, is
+/// not tried again for the same usable paths (that would loop), only when
+/// they change; the refusal leads to a check of our keys.
+#[test]
+fn a_refused_move_off_a_stranded_holder_waits_for_the_paths_to_change() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    let all = r.mask(&[0, 1, 2]);
+    r.c.set_usable(all);
+    r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    let holder = r.c.holder().unwrap();
+    let preempts = |r: &Rig| r.commands(|c| matches!(c, PrCommand::Preempt { .. }));
+    r.t.refuse_preempt = true;
+    r.actions.clear();
+    let without_holder = all & !(1 << holder.slot());
+    r.c.set_usable(without_holder);
+    r.run();
+    assert_eq!(preempts(&r), 1, "{:?}", r.actions);
+    assert!(
+        r.actions.iter().any(|a| a.command == PrCommand::ReadKeys),
+        "the refusal is checked: {:?}",
+        r.actions
+    );
+    assert!(!r.c.is_fenced());
+    assert_eq!(r.c.holder(), Some(holder));
+    // The same paths again: no second attempt.
+    r.c.set_usable(without_holder);
+    r.run();
+    assert_eq!(preempts(&r), 1);
+    // They change (one more goes away): tried again, and now it works.
+    r.t.refuse_preempt = false;
+    let one = without_holder & (without_holder - 1);
+    r.c.set_usable(one);
+    r.run();
+    assert_eq!(preempts(&r), 2);
+    let moved = r.c.holder().unwrap();
+    assert_ne!(moved, holder);
+    assert_eq!(1 << moved.slot(), one);
 }

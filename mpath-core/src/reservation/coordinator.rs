@@ -115,8 +115,8 @@ pub struct Coordinator<const N: usize> {
     /// holder no longer holds anything.
     moved_report: Option<PathId>,
     /// Counts the commands we send that remove registrations of our own
-    /// (PREEMPT of our key, unregistering): a joining nexus's count of our
-    /// keys taken across one of them proves nothing, and it looks again.
+    /// (PREEMPT of our key): a joining nexus's count of our keys taken
+    /// across one of them proves nothing, and it looks again.
     epoch: u32,
     /// Paths that can carry I/O now (bit per slot; the controller's
     /// view: a usable tier). Commands go there first, and a Write
@@ -756,14 +756,13 @@ impl<const N: usize> Coordinator<N> {
         }
     }
 
-    /// Whether `cmd` removes registrations of ours: a PREEMPT of our own
-    /// key (a move, a type change) or an unregistration.
+    /// Whether `cmd` removes registrations of ours while we hold a key: a
+    /// PREEMPT of our own key (a move, a type change, the takeovers before
+    /// a release, a key change or an unregistration). Unregistrations are
+    /// not counted: they go out with the key already dropped or while
+    /// fenced, when no join runs and no conflict is checked.
     fn removes_own(&self, cmd: PrCommand) -> bool {
-        match cmd {
-            PrCommand::Unregister => true,
-            PrCommand::Preempt { victim, .. } => Some(victim) == self.key,
-            _ => false,
-        }
+        matches!(cmd, PrCommand::Preempt { victim, .. } if Some(victim) == self.key)
     }
 
     /// How many replies have come back to commands that removed
