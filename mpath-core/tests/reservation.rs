@@ -1410,3 +1410,374 @@ fn a_refused_move_off_a_stranded_holder_waits_for_the_paths_to_change() {
     assert_ne!(moved, holder);
     assert_eq!(1 << moved.slot(), one);
 }
+
+// ----- survivors of the coordinator's mutation run -----
+
+/// Poll every action the coordinator has now, without answering.
+fn pending(r: &mut Rig) -> Vec<PrAction> {
+    std::iter::from_fn(|| r.c.poll_action()).collect()
+}
+
+/// Answer one action on the target model and record it.
+fn answer(r: &mut Rig, a: PrAction) {
+    let ours = r.c.key().unwrap_or(OURS);
+    let reply = r.t.exec(nexus(a.via), a.command, ours);
+    r.t.settle();
+    r.actions.push(a);
+    assert!(r.c.reply(a.via, reply));
+}
+
+/// A registration answered after the key changed is not the key in use:
+/// the path stays out (Registering, the new key on its way), it is not
+/// admitted on the old key's registration.
+#[test]
+fn a_registration_answered_for_an_old_key_does_not_admit() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    let (p0, p1) = (r.paths[0], r.paths[1]);
+    // p1 joins again (a new nexus); its REGISTER of the key in use goes out.
+    r.t.replaced.push((nexus(p1), 300));
+    r.c.nexus_replaced(p1, 300);
+    let look = r.c.poll_action().unwrap();
+    answer(&mut r, look);
+    let reg = r.c.poll_action().unwrap();
+    assert_eq!(reg.command, PrCommand::Register { key: OURS });
+    // p0 goes down and the key changes (nothing registered to take over
+    // from: nexus by nexus).
+    r.c.path_down(p0);
+    r.c.submit(PrOp::Register(0xC3)).unwrap();
+    // The old REGISTER's answer.
+    answer(&mut r, reg);
+    assert!(!r.c.admitted(p1));
+    assert_eq!(r.c.state(p1), Some(RegState::Registering));
+    r.run();
+    assert!(r.c.admitted(p1));
+    assert_eq!(r.t.key_of(300), Some(0xC3));
+}
+
+/// A join's answer that comes back after the key was dropped does
+/// nothing: no fence from a count of zero keys we no longer hold.
+#[test]
+fn a_join_answered_after_unregistering_does_not_fence() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    let p1 = r.paths[1];
+    r.t.replaced.push((nexus(p1), 300));
+    r.c.nexus_replaced(p1, 300);
+    let look = r.c.poll_action().unwrap();
+    assert_eq!(look.command, PrCommand::ReadKeys);
+    // Unregister meanwhile; its takeover runs on p0.
+    r.c.submit(PrOp::Unregister).unwrap();
+    r.run();
+    assert_eq!(r.c.key(), None);
+    assert!(r.c.reply(look.via, PrReply::Keys { ours: 0, total: 0 }));
+    assert!(!r.c.is_fenced());
+    assert!(r.c.admitted(p1), "no key: every path admitted");
+}
+
+/// A join's second look that finds fewer of our keys than we count
+/// registered fences, even when it finds as many as the first look did.
+#[test]
+fn a_join_that_finds_fewer_keys_than_registered_fences() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    let p1 = r.paths[1];
+    let p2 = r.paths[2];
+    // p1's registration is gone without a notice, and p2 logs in again.
+    r.t.regs.retain(|x| x.0 != nexus(p1) && x.0 != nexus(p2));
+    r.t.replaced.push((nexus(p2), 300));
+    r.c.nexus_replaced(p2, 300);
+    r.run();
+    assert!(r.c.is_fenced(), "{:?}", r.actions);
+    assert_eq!(
+        r.t.key_of(300),
+        None,
+        "the registration behind the fence is removed"
+    );
+}
+
+/// A key change whose takeover the target refuses registers the new key
+/// nexus by nexus; a registration round whose check finds no path left
+/// ends with NoPath instead of starting over.
+#[test]
+fn a_refused_key_change_takeover_falls_back_and_a_lost_check_ends() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.t.refuse_preempt = true;
+    r.op(PrOp::Register(0xC3)).unwrap();
+    assert!(r.t.regs.iter().all(|&(_, k)| k == 0xC3), "{:?}", r.t.regs);
+    assert!(r.paths.iter().all(|&p| r.c.admitted(p)));
+    // Every registration answered, then every path lost before the check.
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.c.submit(PrOp::Register(OURS)).unwrap();
+    for a in pending(&mut r) {
+        answer(&mut r, a);
+    }
+    for &p in &r.paths.clone() {
+        r.c.path_down(p);
+    }
+    assert_eq!(r.c.poll_action(), None);
+    assert_eq!(
+        r.c.poll_event(),
+        Some(PrEvent::Finished {
+            op: PrOp::Register(OURS),
+            result: Err(PrError::NoPath)
+        })
+    );
+}
+
+/// A type change, or a release's takeover, whose final check finds our
+/// keys gone reports the fence, not success.
+#[test]
+fn a_move_that_ends_fenced_reports_fenced() {
+    for op in [PrOp::Reserve(PrType::ExclusiveAccess), PrOp::Release] {
+        let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+        r.op(PrOp::Register(OURS)).unwrap();
+        r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+        if op == PrOp::Release {
+            // A fresh process: the holder is not known.
+            let mut fresh = Rig::new(RegistrationScope::Nexus, 2, &[]);
+            fresh.t = std::mem::take(&mut r.t);
+            r = fresh;
+            r.op(PrOp::Register(OURS)).unwrap();
+        }
+        r.c.submit(op).unwrap();
+        // Answer until the PREEMPT of our own key has gone through and the
+        // registrations are back; then another host clears ours before
+        // the final READ KEYS.
+        let mut preempted = false;
+        for _ in 0..50 {
+            let Some(a) = r.c.poll_action() else { break };
+            if preempted && a.command == PrCommand::ReadKeys {
+                r.t.regs.retain(|x| x.0 == nexus(a.via));
+            }
+            preempted |= matches!(a.command, PrCommand::Preempt { .. });
+            answer(&mut r, a);
+        }
+        let result = std::iter::from_fn(|| r.c.poll_event()).find_map(|e| match e {
+            PrEvent::Finished { op: o, result } if o == op => Some(result),
+            _ => None,
+        });
+        assert_eq!(
+            result,
+            Some(Err(PrError::Fenced)),
+            "{op:?}: {:?}",
+            r.actions
+        );
+    }
+}
+
+/// Releasing an all-registrants reservation, or any reservation with
+/// host-scoped registrations, needs no holder's nexus: no takeover.
+#[test]
+fn releases_without_a_holder_nexus_take_nothing_over() {
+    for (scope, t) in [
+        (
+            RegistrationScope::Nexus,
+            PrType::WriteExclusiveAllRegistrants,
+        ),
+        (RegistrationScope::Host, PrType::WriteExclusive),
+    ] {
+        let mut r = Rig::new(scope, 2, &[]);
+        r.op(PrOp::Register(OURS)).unwrap();
+        r.op(PrOp::Reserve(t)).unwrap();
+        r.actions.clear();
+        r.op(PrOp::Release).unwrap();
+        assert_eq!(
+            r.commands(|c| matches!(c, PrCommand::Preempt { .. })),
+            0,
+            "{scope:?} {t:?}: {:?}",
+            r.actions
+        );
+        assert_eq!(r.t.resv, None, "{scope:?} {t:?}");
+    }
+}
+
+/// A type change from an all-registrants type releases, then reserves the
+/// new type.
+#[test]
+fn a_type_change_from_all_registrants_releases_then_reserves() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::ExclusiveAccessAllRegistrants))
+        .unwrap();
+    r.actions.clear();
+    r.op(PrOp::Reserve(PrType::WriteExclusiveRegistrantsOnly))
+        .unwrap();
+    let cmds: Vec<PrCommand> = r.actions.iter().map(|a| a.command).collect();
+    let release = cmds
+        .iter()
+        .position(|c| matches!(c, PrCommand::Release { .. }));
+    let reserve = cmds
+        .iter()
+        .position(|c| matches!(c, PrCommand::Reserve { .. }));
+    assert!(release.is_some() && release < reserve, "{cmds:?}");
+    assert_eq!(
+        r.t.resv.map(|x| x.2),
+        Some(PrType::WriteExclusiveRegistrantsOnly)
+    );
+    assert_eq!(
+        r.c.reservation(),
+        Some(PrType::WriteExclusiveRegistrantsOnly)
+    );
+    assert!(r.c.holder().is_some());
+}
+
+/// A holder that cannot carry I/O, whose reservation turns out to be an
+/// all-registrants one (taken over by a type change we did not see):
+/// nothing to move; the type is adopted and the keys are checked.
+#[test]
+fn a_stranded_holder_of_an_all_registrants_reservation_is_not_moved() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.c.set_usable(r.mask(&[0, 1]));
+    r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    let holder = r.c.holder().unwrap();
+    let (h, k, _) = r.t.resv.unwrap();
+    r.t.resv = Some((h, k, PrType::WriteExclusiveAllRegistrants));
+    r.actions.clear();
+    r.c.set_usable(r.mask(&[0, 1]) & !(1 << holder.slot()));
+    r.run();
+    assert_eq!(
+        r.commands(|c| matches!(c, PrCommand::Release { .. } | PrCommand::Preempt { .. })),
+        0,
+        "{:?}",
+        r.actions
+    );
+    assert_eq!(
+        r.c.reservation(),
+        Some(PrType::WriteExclusiveAllRegistrants)
+    );
+    assert_eq!(r.c.holder(), None);
+    assert!(r.actions.iter().any(|a| a.command == PrCommand::ReadKeys));
+}
+
+/// After a move, a path that is down is marked stale (registered again
+/// when it returns), not left waiting on a registration it cannot send.
+#[test]
+fn a_move_marks_a_down_path_stale() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    let holder = r.c.holder().unwrap();
+    let others: Vec<PathId> = r.paths.iter().copied().filter(|&p| p != holder).collect();
+    r.c.path_down(others[1]);
+    r.t.down.push(nexus(others[1]));
+    r.t.down.push(nexus(holder));
+    r.c.path_down(holder);
+    r.run();
+    assert_eq!(r.c.holder(), Some(others[0]));
+    assert_eq!(r.c.state(others[1]), Some(RegState::Stale));
+}
+
+/// A holder that dies while a type change runs: the change moves the
+/// reservation to a live nexus itself, so the move queued behind it has
+/// nothing left to do.
+#[test]
+fn a_move_queued_behind_a_type_change_that_moved_it_is_dropped() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    let holder = r.c.holder().unwrap();
+    r.actions.clear();
+    r.c.submit(PrOp::Reserve(PrType::ExclusiveAccess)).unwrap();
+    r.t.down.push(nexus(holder));
+    r.c.path_down(holder);
+    r.run();
+    assert_eq!(r.c.reservation(), Some(PrType::ExclusiveAccess));
+    assert_ne!(r.c.holder(), Some(holder));
+    assert_eq!(
+        r.commands(|c| matches!(c, PrCommand::Preempt { .. })),
+        1,
+        "{:?}",
+        r.actions
+    );
+}
+
+/// With ALL_TG_PT, some targets list one registration per initiator
+/// port, not per nexus: the check counts ports, so that is not a fence;
+/// a new path on a registered port is covered at once, one on a new port
+/// joins; a down path does not cover its port's other paths.
+#[test]
+fn all_tg_pt_counts_ports_and_covers_paths_of_registered_ports() {
+    let mut r = Rig::new(RegistrationScope::InitiatorPort, 3, &[7, 7, 9]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    // The target lists one registration per port.
+    let mut seen = Vec::new();
+    let ports = r.t.ports.clone();
+    r.t.regs.retain(|&(n, _)| {
+        let port = ports.iter().find(|p| p.0 == n).map(|p| p.1);
+        let first = !seen.contains(&port);
+        seen.push(port);
+        first
+    });
+    assert_eq!(r.t.regs.len(), 2);
+    r.c.handle_notices(r.paths[0], Notices::REGISTRATIONS_PREEMPTED);
+    r.run();
+    assert!(!r.c.is_fenced(), "{:?}", r.actions);
+    // A new path on port 7: covered, admitted, nothing sent.
+    r.actions.clear();
+    let p = PathId::from_raw(0x0001_0003);
+    r.t.ports.push((nexus(p), 7));
+    r.c.path_added(p, 7, true);
+    assert!(r.c.admitted(p));
+    assert_eq!(r.c.poll_action(), None);
+    // One on a new port joins: looks, registers, looks again.
+    let q = PathId::from_raw(0x0001_0004);
+    r.t.ports.push((nexus(q), 11));
+    r.c.path_added(q, 11, true);
+    assert!(!r.c.admitted(q));
+    r.run();
+    assert!(r.c.admitted(q));
+    assert_eq!(
+        r.actions.iter().map(|a| a.command).collect::<Vec<_>>(),
+        vec![
+            PrCommand::ReadKeys,
+            PrCommand::Register { key: OURS },
+            PrCommand::ReadKeys
+        ]
+    );
+    // A path that is down does not cover the other path of its port.
+    let mut r = Rig::new(RegistrationScope::InitiatorPort, 3, &[7, 7, 9]);
+    r.c.path_down(r.paths[0]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    assert!(r.c.admitted(r.paths[1]) && r.c.admitted(r.paths[2]));
+    assert_eq!(r.commands(|c| matches!(c, PrCommand::Register { .. })), 2);
+}
+
+/// Only the single-holder types with per-nexus (or per-port) scopes have a
+/// holder: all-registrants reservations and NVMe's host-scoped ones have
+/// none, so losing a path moves nothing.
+#[test]
+fn only_single_holder_types_have_a_holder_nexus() {
+    for (scope, t, holder) in [
+        (RegistrationScope::Nexus, PrType::WriteExclusive, true),
+        (
+            RegistrationScope::InitiatorPort,
+            PrType::ExclusiveAccess,
+            true,
+        ),
+        (
+            RegistrationScope::Nexus,
+            PrType::WriteExclusiveAllRegistrants,
+            false,
+        ),
+        (
+            RegistrationScope::Nexus,
+            PrType::ExclusiveAccessAllRegistrants,
+            false,
+        ),
+        (RegistrationScope::Host, PrType::WriteExclusive, false),
+    ] {
+        let mut r = Rig::new(scope, 2, &[1, 2]);
+        r.op(PrOp::Register(OURS)).unwrap();
+        r.op(PrOp::Reserve(t)).unwrap();
+        assert_eq!(r.c.holder().is_some(), holder, "{scope:?} {t:?}");
+        if !holder {
+            r.actions.clear();
+            r.c.path_down(r.paths[0]);
+            r.run();
+            assert!(r.actions.is_empty(), "{scope:?} {t:?}: {:?}", r.actions);
+        }
+    }
+}
