@@ -1473,6 +1473,22 @@ fn a_join_answered_after_unregistering_does_not_fence() {
     assert!(r.c.reply(look.via, PrReply::Keys { ours: 0, total: 0 }));
     assert!(!r.c.is_fenced());
     assert!(r.c.admitted(p1), "no key: every path admitted");
+    // The same when no registered path is up and unregistering goes nexus
+    // by nexus (the join is not called off then).
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    let p1 = r.paths[1];
+    r.t.replaced.push((nexus(p1), 300));
+    r.c.nexus_replaced(p1, 300);
+    let look = r.c.poll_action().unwrap();
+    r.c.path_down(r.paths[0]);
+    r.c.submit(PrOp::Unregister).unwrap();
+    r.run();
+    assert_eq!(r.c.key(), None);
+    assert!(r.c.reply(look.via, PrReply::Keys { ours: 0, total: 0 }));
+    r.run();
+    assert!(!r.c.is_fenced());
+    assert!(r.c.admitted(p1));
 }
 
 /// A join's second look that finds fewer of our keys than we count
@@ -1779,5 +1795,68 @@ fn only_single_holder_types_have_a_holder_nexus() {
             r.run();
             assert!(r.actions.is_empty(), "{scope:?} {t:?}: {:?}", r.actions);
         }
+    }
+}
+
+/// A join's look answered after we were fenced registers nothing, whatever
+/// it counted: nothing goes out behind a fence.
+#[test]
+fn a_join_answered_after_the_fence_registers_nothing() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    let (p0, p1) = (r.paths[0], r.paths[1]);
+    r.t.replaced.push((nexus(p1), 300));
+    r.c.nexus_replaced(p1, 300);
+    let look = r.c.poll_action().unwrap();
+    assert_eq!((look.via, look.command), (p1, PrCommand::ReadKeys));
+    // Another host preempts us; the check on p0 finds it.
+    r.t.regs.retain(|x| x.1 != OURS);
+    r.t.regs.push((900, THEIRS));
+    r.c.handle_notices(p0, Notices::REGISTRATIONS_PREEMPTED);
+    r.run();
+    assert!(r.c.is_fenced());
+    r.actions.clear();
+    // The look's answer, counting one of ours (stale by now).
+    assert!(r.c.reply(p1, PrReply::Keys { ours: 1, total: 2 }));
+    r.run();
+    assert_eq!(
+        r.commands(|c| matches!(c, PrCommand::Register { .. })),
+        0,
+        "{:?}",
+        r.actions
+    );
+    assert!(!r.c.admitted(p1));
+}
+
+/// The takeovers need a registered path that is up: a registered path that
+/// is down, or one that is up but not registered, does not start one (no
+/// READ RESERVATION or PREEMPT: nexus by nexus at once).
+#[test]
+fn takeovers_need_a_registered_path_that_is_up() {
+    for op in [PrOp::Register(0xC3), PrOp::Unregister] {
+        let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+        let (p0, p1) = (r.paths[0], r.paths[1]);
+        // p1's registration fails (refused); p0's succeeds.
+        r.c.submit(PrOp::Register(OURS)).unwrap();
+        while let Some(a) = r.c.poll_action() {
+            let reply = if a.via == p1 {
+                PrReply::Refused
+            } else {
+                r.t.exec(nexus(a.via), a.command, OURS)
+            };
+            assert!(r.c.reply(a.via, reply));
+        }
+        while r.c.poll_event().is_some() {}
+        assert_eq!(r.c.state(p1), Some(RegState::Failed));
+        r.c.path_down(p0);
+        r.actions.clear();
+        r.c.submit(op).unwrap();
+        r.run();
+        assert_eq!(
+            r.commands(|c| matches!(c, PrCommand::ReadReservation | PrCommand::Preempt { .. })),
+            0,
+            "{op:?}: {:?}",
+            r.actions
+        );
     }
 }
