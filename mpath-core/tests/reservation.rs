@@ -1860,3 +1860,44 @@ fn takeovers_need_a_registered_path_that_is_up() {
         );
     }
 }
+
+/// Coverage is a shared-scope rule, by initiator port: a path whose
+/// registration the target refused is not covered by a registered path on
+/// another port, nor (per-nexus scope) by one that happens to carry the
+/// same port number.
+#[test]
+fn a_refused_registration_is_not_covered_by_another_port_or_in_nexus_scope() {
+    for (scope, ports) in [
+        (RegistrationScope::InitiatorPort, [7u32, 9]),
+        (RegistrationScope::Nexus, [5, 5]),
+    ] {
+        let mut r = Rig::new(scope, 2, &ports);
+        let p1 = r.paths[1];
+        r.c.submit(PrOp::Register(OURS)).unwrap();
+        while let Some(a) = r.c.poll_action() {
+            let reply = if a.via == p1 && matches!(a.command, PrCommand::Register { .. }) {
+                PrReply::Refused
+            } else {
+                r.t.exec(nexus(a.via), a.command, OURS)
+            };
+            assert!(r.c.reply(a.via, reply));
+        }
+        assert!(r.c.admitted(r.paths[0]), "{scope:?}");
+        assert!(!r.c.admitted(p1), "{scope:?}: refused, not covered");
+        assert_eq!(r.c.state(p1), Some(RegState::Failed), "{scope:?}");
+    }
+}
+
+/// A target listing one ALL_TG_PT registration per initiator port that
+/// loses one port's: fewer ports than registered, a fence.
+#[test]
+fn all_tg_pt_a_port_whose_registration_is_gone_fences() {
+    let mut r = Rig::new(RegistrationScope::InitiatorPort, 3, &[7, 7, 9]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    // One entry per port, and then port 9's is gone.
+    let keep = nexus(r.paths[0]);
+    r.t.regs.retain(|&(n, _)| n == keep);
+    r.c.handle_notices(r.paths[0], Notices::REGISTRATIONS_PREEMPTED);
+    r.run();
+    assert!(r.c.is_fenced(), "{:?}", r.actions);
+}
