@@ -463,15 +463,7 @@ impl<const N: usize> Coordinator<N> {
         match op {
             PrOp::Register(0) => Err(PrError::ZeroKey),
             PrOp::Register(key) => {
-                let takeover = self.scope != RegistrationScope::Host
-                    && !self.fenced
-                    && self.key.is_some_and(|k| k != key)
-                    && self
-                        .members
-                        .iter()
-                        .flatten()
-                        .any(|m| m.up && m.state == RegState::Registered);
-                if takeover {
+                if self.key.is_some_and(|k| k != key) && self.can_take_over() {
                     // A new key. The old one may be registered on nexuses
                     // no path reaches now (a path that is down, a session
                     // replaced since), and a reservation of ours held
@@ -487,15 +479,7 @@ impl<const N: usize> Coordinator<N> {
                 Ok(())
             }
             PrOp::Unregister => {
-                let takeover = self.scope != RegistrationScope::Host
-                    && self.key.is_some()
-                    && !self.fenced
-                    && self
-                        .members
-                        .iter()
-                        .flatten()
-                        .any(|m| m.up && m.state == RegState::Registered);
-                if takeover {
+                if self.key.is_some() && self.can_take_over() {
                     // Registrations of ours may sit on nexuses no path
                     // reaches now (a path that is down, a session replaced
                     // since): unregistering each path's nexus would leave
@@ -626,6 +610,20 @@ impl<const N: usize> Coordinator<N> {
         }
         self.refresh_coverage();
         self.maybe_finish_registering();
+    }
+
+    /// Whether a PREEMPT of our own key can take every registration of ours
+    /// over before a key change or an unregistration: per-nexus or
+    /// per-port registrations (a host-scoped one has nothing elsewhere to
+    /// take), not fenced, and a registered path up to send it from.
+    fn can_take_over(&self) -> bool {
+        self.scope != RegistrationScope::Host
+            && !self.fenced
+            && self
+                .members
+                .iter()
+                .flatten()
+                .any(|m| m.up && m.state == RegState::Registered)
     }
 
     /// Unregister every reachable nexus (REGISTER AND IGNORE EXISTING KEY
@@ -1103,17 +1101,12 @@ impl<const N: usize> Coordinator<N> {
                     self.next_single(PrCommand::Release { key, rtype: t });
                 }
                 Some((k, t)) if self.holds(k, t) => {
-                    if let Some(run) = self.running.as_mut() {
-                        run.stage = Stage::Single(PrCommand::Preempt {
-                            key,
-                            victim,
-                            rtype,
-                            abort,
-                        });
-                        run.want = true;
-                        run.tried = 0;
-                        run.via = None;
-                    }
+                    self.next_single(PrCommand::Preempt {
+                        key,
+                        victim,
+                        rtype,
+                        abort,
+                    });
                 }
                 _ => {
                     self.rtype = None;
