@@ -883,3 +883,19 @@ fn a_holder_that_cannot_carry_io_is_moved() {
         0
     );
 }
+
+/// While a reservation moves, I/O is held and no tier is active.
+#[test]
+fn a_move_has_no_active_tier() {
+    let mut r = Rig::new(3);
+    r.run(ms(0));
+    r.op(PrOp::Register(OURS), ms(1)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusive), ms(2)).unwrap();
+    let holder = r.d.coordinator().holder().unwrap();
+    r.t.down.push(nexus(holder));
+    r.d.handle_link(holder, LinkEvent::Down, ms(3)).unwrap();
+    assert!(r.d.coordinator().is_quiesced());
+    assert_eq!(r.d.controller().active_tier(), None);
+    r.run(ms(3));
+    assert!(r.d.controller().active_tier().is_some());
+}
