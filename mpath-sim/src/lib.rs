@@ -1,0 +1,15 @@
+//! A deterministic discrete-event fabric simulator.
+//!
+//! The targets here keep the truth the host cannot see (which block holds
+//! which write generation, which nexus holds which registration) and answer
+//! in real bytes: SCSI sense data, RTPG payloads, PERSISTENT RESERVE IN
+//! data, NVMe completion status and ANA log pages. The host side runs the
+//! project's real adapters over them.
+//!
+//! - [`scsi_target`]: a SCSI logical unit's device server behind target
+//!   port groups.
+//! - [`nvme_target`]: an NVMe subsystem's controllers, namespaces and ANA
+//!   groups.
+
+pub mod nvme_target;
+pub mod scsi_target;

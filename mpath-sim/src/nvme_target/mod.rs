@@ -1,0 +1,1 @@
+//! An NVMe subsystem (being built).

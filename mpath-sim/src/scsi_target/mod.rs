@@ -1,0 +1,1 @@
+//! A SCSI logical unit behind target port groups (being built).
