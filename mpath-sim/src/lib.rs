@@ -6,10 +6,12 @@
 //! data, NVMe completion status and ANA log pages. The host side runs the
 //! project's real adapters over them.
 //!
+//! - [`block_store`]: blocks and the write-generation truth behind them.
 //! - [`scsi_target`]: a SCSI logical unit's device server behind target
 //!   port groups.
 //! - [`nvme_target`]: an NVMe subsystem's controllers, namespaces and ANA
 //!   groups.
 
+pub mod block_store;
 pub mod nvme_target;
 pub mod scsi_target;

@@ -1,0 +1,369 @@
+//! The blocks of one logical unit or namespace, and the truth about who
+//! wrote them.
+//!
+//! A simulated write carries real bytes, and each block's first
+//! [`STAMP_LEN`] bytes are a [`BlockStamp`]: the writing host, that host's
+//! write generation (it counts up with every write it issues), and the LBA
+//! the block was meant for. The store keeps, for every block, the last stamp
+//! it applied and the newest generation each host has landed there. A write
+//! that lands after a newer one from the same host (a late write from a path
+//! the host already failed over from, the corruption write quiesce exists to
+//! prevent) is recorded as a [`StaleWrite`], so the simulator sees the
+//! corruption rather than infers it. A stamp whose LBA is not the block it
+//! lands on is a misdirected write, recorded the same way.
+//!
+//! Blocks never written read back as zeros. Only stamps are kept, not the
+//! rest of each block: the simulator's invariants are about which write
+//! landed, and keeping whole blocks would cost memory a long sweep does not
+//! have.
+
+use std::collections::BTreeMap;
+
+/// Bytes of a [`BlockStamp`] at the start of every written block.
+pub const STAMP_LEN: usize = 24;
+
+/// A simulated host, as the block store tells hosts apart.
+pub type HostId = u32;
+
+/// What a host writes at the start of every block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlockStamp {
+    /// The host's write generation: strictly increasing over the writes it
+    /// issues (not per block), so the newest write always has the largest.
+    pub generation: u64,
+    /// The writing host.
+    pub host: HostId,
+    /// The LBA the host meant the block for.
+    pub lba: u64,
+}
+
+impl BlockStamp {
+    /// The stamp as bytes: generation (8, big-endian), host (4), 4 zero
+    /// bytes, LBA (8).
+    pub fn to_bytes(&self) -> [u8; STAMP_LEN] {
+        let mut b = [0u8; STAMP_LEN];
+        b[0..8].copy_from_slice(&self.generation.to_be_bytes());
+        b[8..12].copy_from_slice(&self.host.to_be_bytes());
+        b[16..24].copy_from_slice(&self.lba.to_be_bytes());
+        b
+    }
+
+    /// Reads a stamp from the start of a block; `None` if `block` is
+    /// shorter than a stamp or the stamp is all zeros (never written).
+    pub fn from_bytes(block: &[u8]) -> Option<BlockStamp> {
+        let b = block.get(..STAMP_LEN)?;
+        if b.iter().all(|&x| x == 0) {
+            return None;
+        }
+        let u64_at = |at: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[at..at + 8]);
+            u64::from_be_bytes(w)
+        };
+        let mut h = [0u8; 4];
+        h.copy_from_slice(&b[8..12]);
+        Some(BlockStamp {
+            generation: u64_at(0),
+            host: u32::from_be_bytes(h),
+            lba: u64_at(16),
+        })
+    }
+}
+
+/// A write that landed where it must not: after a newer write from the same
+/// host to the same block, or on a block it was not meant for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StaleWrite {
+    /// The block.
+    pub lba: u64,
+    /// What landed.
+    pub landed: BlockStamp,
+    /// The newest generation this host had already landed on the block
+    /// (`None` for a misdirected write).
+    pub newer: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Block {
+    /// The last stamp applied: what a read returns.
+    current: Option<BlockStamp>,
+    /// Newest generation landed, per host (few hosts: a short list).
+    newest: Vec<(HostId, u64)>,
+}
+
+/// The blocks of one logical unit or namespace.
+#[derive(Clone, Debug)]
+pub struct BlockStore {
+    block_size: usize,
+    blocks: u64,
+    written: BTreeMap<u64, Block>,
+    stale: Vec<StaleWrite>,
+    writes_applied: u64,
+}
+
+/// Why a read or write was not done: the caller answers with the
+/// protocol's out-of-range error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    /// The range ends past the last block.
+    #[error("LBA range {lba}+{count} ends past the last block ({blocks} blocks)")]
+    OutOfRange {
+        /// First LBA.
+        lba: u64,
+        /// Blocks asked for.
+        count: u64,
+        /// Blocks the store has.
+        blocks: u64,
+    },
+    /// The data is not `count` whole blocks.
+    #[error("{len} bytes of data for {count} blocks of {block_size}")]
+    DataLength {
+        /// Bytes given.
+        len: usize,
+        /// Blocks asked for.
+        count: u64,
+        /// Block size.
+        block_size: usize,
+    },
+}
+
+impl BlockStore {
+    /// A store of `blocks` blocks of `block_size` bytes (at least
+    /// [`STAMP_LEN`]; smaller sizes are raised to it).
+    pub fn new(block_size: usize, blocks: u64) -> BlockStore {
+        BlockStore {
+            block_size: block_size.max(STAMP_LEN),
+            blocks,
+            written: BTreeMap::new(),
+            stale: Vec::new(),
+            writes_applied: 0,
+        }
+    }
+
+    /// Bytes per block.
+    pub fn block_size(&self) -> usize {
+        self.block_size
+    }
+
+    /// Number of blocks.
+    pub fn blocks(&self) -> u64 {
+        self.blocks
+    }
+
+    fn check(&self, lba: u64, count: u64) -> Result<(), BlockError> {
+        match lba.checked_add(count) {
+            Some(end) if end <= self.blocks => Ok(()),
+            _ => Err(BlockError::OutOfRange {
+                lba,
+                count,
+                blocks: self.blocks,
+            }),
+        }
+    }
+
+    fn check_len(&self, len: usize, count: u64) -> Result<(), BlockError> {
+        let want = usize::try_from(count)
+            .ok()
+            .and_then(|c| c.checked_mul(self.block_size));
+        if want == Some(len) {
+            Ok(())
+        } else {
+            Err(BlockError::DataLength {
+                len,
+                count,
+                block_size: self.block_size,
+            })
+        }
+    }
+
+    /// Applies a write of `data` (whole blocks) at `lba`. Each block's
+    /// stamp is recorded; a block without one (all zeros) is applied as
+    /// unstamped and clears the block. Stale and misdirected blocks are
+    /// applied too (the target cannot know better) and recorded.
+    pub fn write(&mut self, lba: u64, data: &[u8]) -> Result<(), BlockError> {
+        let count = (data.len() / self.block_size) as u64;
+        self.check(lba, count)?;
+        self.check_len(data.len(), count)?;
+        for (i, block) in data.chunks_exact(self.block_size).enumerate() {
+            let at = lba + i as u64;
+            let stamp = BlockStamp::from_bytes(block);
+            self.apply(at, stamp);
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, lba: u64, stamp: Option<BlockStamp>) {
+        self.writes_applied += 1;
+        let Some(s) = stamp else {
+            if let Some(b) = self.written.get_mut(&lba) {
+                b.current = None;
+            }
+            return;
+        };
+        if s.lba != lba {
+            self.stale.push(StaleWrite {
+                lba,
+                landed: s,
+                newer: None,
+            });
+        }
+        let b = self.written.entry(lba).or_default();
+        match b.newest.iter_mut().find(|(h, _)| *h == s.host) {
+            Some((_, g)) if *g > s.generation => self.stale.push(StaleWrite {
+                lba,
+                landed: s,
+                newer: Some(*g),
+            }),
+            Some((_, g)) => *g = s.generation,
+            None => b.newest.push((s.host, s.generation)),
+        }
+        b.current = Some(s);
+    }
+
+    /// Reads `count` blocks at `lba` into `out` (whole blocks: stamps
+    /// first, the rest zeros).
+    pub fn read(&self, lba: u64, count: u64, out: &mut [u8]) -> Result<(), BlockError> {
+        self.check(lba, count)?;
+        self.check_len(out.len(), count)?;
+        for (i, block) in out.chunks_exact_mut(self.block_size).enumerate() {
+            block.fill(0);
+            if let Some(s) = self.stamp(lba + i as u64) {
+                block[..STAMP_LEN].copy_from_slice(&s.to_bytes());
+            }
+        }
+        Ok(())
+    }
+
+    /// The stamp a read of `lba` returns.
+    pub fn stamp(&self, lba: u64) -> Option<BlockStamp> {
+        self.written.get(&lba).and_then(|b| b.current)
+    }
+
+    /// Every stale or misdirected write landed so far, in order.
+    pub fn stale_writes(&self) -> &[StaleWrite] {
+        &self.stale
+    }
+
+    /// Blocks written since the store was made.
+    pub fn writes_applied(&self) -> u64 {
+        self.writes_applied
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(host: HostId, generation: u64, lba: u64) -> Vec<u8> {
+        let mut b = vec![0xa5u8; 512];
+        b[..STAMP_LEN].copy_from_slice(
+            &BlockStamp {
+                generation,
+                host,
+                lba,
+            }
+            .to_bytes(),
+        );
+        b
+    }
+
+    #[test]
+    fn stamp_round_trips_and_zero_is_unwritten() {
+        let s = BlockStamp {
+            generation: 0x0102_0304_0506_0708,
+            host: 9,
+            lba: 77,
+        };
+        assert_eq!(BlockStamp::from_bytes(&s.to_bytes()), Some(s));
+        assert_eq!(BlockStamp::from_bytes(&[0u8; 512]), None);
+        assert_eq!(BlockStamp::from_bytes(&[1u8; 10]), None);
+    }
+
+    #[test]
+    fn newer_then_older_from_one_host_is_stale() {
+        let mut st = BlockStore::new(512, 16);
+        st.write(3, &block(1, 10, 3)).unwrap();
+        st.write(3, &block(1, 11, 3)).unwrap();
+        assert!(st.stale_writes().is_empty());
+        st.write(3, &block(1, 10, 3)).unwrap();
+        assert_eq!(
+            st.stale_writes(),
+            &[StaleWrite {
+                lba: 3,
+                landed: BlockStamp {
+                    generation: 10,
+                    host: 1,
+                    lba: 3
+                },
+                newer: Some(11),
+            }]
+        );
+        // The target applied it anyway: a read sees the old data.
+        assert_eq!(st.stamp(3).map(|s| s.generation), Some(10));
+    }
+
+    #[test]
+    fn other_hosts_order_is_not_ours_to_judge() {
+        let mut st = BlockStore::new(512, 16);
+        st.write(0, &block(1, 50, 0)).unwrap();
+        st.write(0, &block(2, 3, 0)).unwrap();
+        st.write(0, &block(1, 51, 0)).unwrap();
+        assert!(st.stale_writes().is_empty());
+        assert_eq!(st.writes_applied(), 3);
+    }
+
+    #[test]
+    fn misdirected_write_is_recorded() {
+        let mut st = BlockStore::new(512, 16);
+        st.write(5, &block(1, 1, 4)).unwrap();
+        assert_eq!(st.stale_writes().len(), 1);
+        assert_eq!(st.stale_writes()[0].newer, None);
+    }
+
+    #[test]
+    fn range_and_length_are_checked() {
+        let mut st = BlockStore::new(512, 4);
+        assert_eq!(
+            st.write(3, &[block(1, 1, 3), block(1, 1, 4)].concat()),
+            Err(BlockError::OutOfRange {
+                lba: 3,
+                count: 2,
+                blocks: 4
+            })
+        );
+        assert_eq!(
+            st.write(u64::MAX, &block(1, 1, 0)),
+            Err(BlockError::OutOfRange {
+                lba: u64::MAX,
+                count: 1,
+                blocks: 4
+            })
+        );
+        assert!(matches!(
+            st.write(0, &[0u8; 100]),
+            Err(BlockError::DataLength { len: 100, .. })
+        ));
+        let mut out = vec![0u8; 1024];
+        assert!(st.read(3, 2, &mut out).is_err());
+        assert!(st.read(0, 1, &mut out).is_err());
+        assert_eq!(st.writes_applied(), 0);
+    }
+
+    #[test]
+    fn read_returns_stamps_and_zeros() {
+        let mut st = BlockStore::new(512, 4);
+        st.write(1, &block(7, 2, 1)).unwrap();
+        let mut out = vec![0xffu8; 1024];
+        st.read(0, 2, &mut out).unwrap();
+        assert!(out[..512].iter().all(|&b| b == 0));
+        assert_eq!(
+            BlockStamp::from_bytes(&out[512..]),
+            Some(BlockStamp {
+                generation: 2,
+                host: 7,
+                lba: 1
+            })
+        );
+        assert!(out[512 + STAMP_LEN..].iter().all(|&b| b == 0));
+    }
+}
