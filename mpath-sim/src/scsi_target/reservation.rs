@@ -23,7 +23,7 @@
 //! | WRITE, SET TARGET PORT GROUPS | conflict | conflict | allowed | allowed | conflict | conflict |
 //! | TEST UNIT READY, INQUIRY, REPORT LUNS, REQUEST SENSE, REPORT TARGET PORT GROUPS, READ CAPACITY, PERSISTENT RESERVE IN | allowed | allowed | allowed | allowed | allowed | allowed |
 //!
-//! PERSISTENT RESERVE OUT has its own rules ([`super::pr_out`]). Under an
+//! PERSISTENT RESERVE OUT has its own rules (`pr_out.rs`). Under an
 //! all-registrants type every registered nexus is a holder, so the
 //! registered columns of those types never conflict.
 
