@@ -71,7 +71,11 @@ fn pr_gate_admits_only_registered_paths_while_a_key_is_set() {
         asked.push(act.via);
         let reply = match act.command {
             PrCommand::Register { .. } if act.via == b => PrReply::PathFailed,
-            PrCommand::ReadKeys => PrReply::Keys { ours: 1, total: 1 },
+            PrCommand::ReadKeys => PrReply::Keys {
+                ours: 1,
+                total: 1,
+                here: None,
+            },
             _ => PrReply::Done,
         };
         assert!(pr.reply(act.via, reply));
@@ -93,7 +97,11 @@ fn pr_gate_admits_only_registered_paths_while_a_key_is_set() {
     assert_eq!(d.controller().tier(c).unwrap(), Tier::Ineligible);
     while let Some(act) = pr.poll_action() {
         let reply = match act.command {
-            PrCommand::ReadKeys => PrReply::Keys { ours: 2, total: 2 },
+            PrCommand::ReadKeys => PrReply::Keys {
+                ours: 2,
+                total: 2,
+                here: None,
+            },
             _ => PrReply::Done,
         };
         assert!(pr.reply(act.via, reply));
@@ -1099,7 +1107,11 @@ fn activation_picks_a_usable_path_and_the_preferred_group() {
             reservation::PrCommand::Register { .. } if a.via == s2 => {
                 reservation::PrReply::PathFailed
             }
-            reservation::PrCommand::ReadKeys => reservation::PrReply::Keys { ours: 2, total: 2 },
+            reservation::PrCommand::ReadKeys => reservation::PrReply::Keys {
+                ours: 2,
+                total: 2,
+                here: None,
+            },
             _ => reservation::PrReply::Done,
         };
         assert!(pr.reply(a.via, reply));

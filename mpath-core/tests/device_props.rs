@@ -108,6 +108,9 @@ struct Setup {
     paths: Vec<u8>,
     /// Register our key before the first step.
     register: bool,
+    /// The target answers the coordinator's key checks as READ FULL
+    /// STATUS read by a host that knows its nexuses (`PrReply::Keys::here`).
+    full_status: bool,
 }
 
 /// What the other host does to the target.
@@ -246,12 +249,12 @@ fn access_state() -> impl Strategy<Value = AccessState> {
 /// restored the old type; an activation was repeated while its re-read
 /// waited out a retry delay.
 const OPEN_BUGS: &[&str] = &[
-    // Invariant 7: Unregister with no registered path reachable has no
-    // nexus to PREEMPT our own key from, so registrations of ours on
-    // nexuses no path reaches any more (a removed path, a replaced nexus)
-    // stay, with a reservation held through them. Left out: Unregister in
-    // that state.
-    "Unregister with no registered path leaves registrations behind",
+    // Invariant 7: Unregister with no path up at all has no nexus to
+    // PREEMPT our own key from (with a path up, that path registers first
+    // and takes the others over), so registrations of ours on nexuses no
+    // path reaches any more (a removed path, a replaced nexus) stay, with a
+    // reservation held through them. Left out: Unregister in that state.
+    "Unregister with no path up leaves registrations behind",
 ];
 
 std::thread_local! {
@@ -422,6 +425,7 @@ fn setup() -> impl Strategy<Value = Setup> {
         groups,
         proptest::collection::vec(0u8..3, 1..5),
         any::<bool>(),
+        any::<bool>(),
     )
         .prop_map(
             |(
@@ -429,6 +433,7 @@ fn setup() -> impl Strategy<Value = Setup> {
                 groups,
                 paths,
                 register,
+                full_status,
             )| Setup {
                 no_path,
                 failback,
@@ -439,6 +444,7 @@ fn setup() -> impl Strategy<Value = Setup> {
                 groups,
                 paths,
                 register,
+                full_status,
             },
         )
 }
@@ -713,6 +719,11 @@ struct Sim {
     /// this only ever makes the Fail check skip).
     activation_retry: bool,
     fenced: bool,
+    /// Another host removed every registration of our key (a preemption
+    /// or a clear) and the user has not registered since: the truth the
+    /// device has to discover. A registration of our key after this was
+    /// made behind the fence, and no I/O may go through it (invariant 8).
+    behind_fence: bool,
     head_removed: bool,
 }
 
@@ -726,7 +737,10 @@ impl Sim {
             now: Instant::from_nanos(0),
             step: 0,
             cursor: Cursor::new(Locality(0)),
-            t: Target::default(),
+            t: Target {
+                full_status: s.full_status,
+                ..Target::default()
+            },
             groups: GROUPS.iter().copied().zip(s.groups).collect(),
             fabric: BTreeMap::new(),
             order: Vec::new(),
@@ -756,6 +770,7 @@ impl Sim {
             resv_unknown: false,
             activation_retry: false,
             fenced: false,
+            behind_fence: false,
             head_removed: false,
         };
         for &g in &s.paths {
@@ -1163,6 +1178,16 @@ impl Sim {
     ) {
         let tag = t.io().tag.0;
         let path = t.path();
+        let nexus = self.fabric.get(&path).map(|fp| fp.nexus);
+        if self.behind_fence && key.is_some() && nexus.and_then(|n| self.t.key_of(n)) == key {
+            self.fail(
+                8,
+                format!(
+                    "I/O {tag} dispatched ({how}) on {path:?} through a registration of our key {key:?} made after another host removed every one of them (regs {:?})",
+                    self.t.regs
+                ),
+            );
+        }
         if self.fenced || fenced {
             self.fail(
                 8,
@@ -1771,7 +1796,10 @@ impl Sim {
         });
         if r.is_ok() {
             match op {
-                PrOp::Register(_) | PrOp::Unregister => self.fenced = false,
+                PrOp::Register(_) | PrOp::Unregister => {
+                    self.fenced = false;
+                    self.behind_fence = false;
+                }
                 PrOp::ReadKeys => self.user_readkeys = true,
                 _ => {}
             }
@@ -1833,7 +1861,13 @@ impl Sim {
         }
         let had_resv = held_by_other(&self.t);
         let resv_before = self.t.resv;
+        let key = self.key();
+        let ours_held = |t: &Target| t.regs.iter().any(|r| Some(r.1) == key);
+        let held_before = ours_held(&self.t);
         self.t.exec(OTHER_NEXUS, cmd, OTHER);
+        if held_before && !ours_held(&self.t) {
+            self.behind_fence = true;
+        }
         self.t.settle();
         if self.t.resv != resv_before {
             self.resv_unknown = true;
@@ -2917,6 +2951,7 @@ fn base() -> Setup {
         groups: [(AccessState::Optimized, false); 3],
         paths: vec![0, 0],
         register: true,
+        full_status: false,
     }
 }
 

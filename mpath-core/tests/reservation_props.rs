@@ -38,8 +38,16 @@ fn ev() -> impl Strategy<Value = Ev> {
 fn reply(n: u8) -> PrReply {
     match n {
         0..=2 => PrReply::Done,
-        3 => PrReply::Keys { ours: 1, total: 2 },
-        4 => PrReply::Keys { ours: 0, total: 1 },
+        3 => PrReply::Keys {
+            ours: 1,
+            total: 2,
+            here: None,
+        },
+        4 => PrReply::Keys {
+            ours: 0,
+            total: 1,
+            here: None,
+        },
         5 => PrReply::Reservation(Some((1, PrType::WriteExclusive))),
         6 => PrReply::Conflict,
         7 => PrReply::PathFailed,

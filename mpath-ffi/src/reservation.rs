@@ -172,8 +172,12 @@ pub struct MpathPrReply {
     pub holder_key: u64,
     /// `Reservation`: 1 if a reservation is held (by anyone).
     pub has_reservation: u8,
+    /// `Keys`: whether the nexus the command went through holds one of
+    /// our registrations, as READ FULL STATUS shows it: 0 not known (READ
+    /// KEYS, or NVMe), 1 it does not, 2 it does.
+    pub here: u8,
     /// Zero.
-    pub reserved: [u8; 7],
+    pub reserved: [u8; 6],
 }
 
 impl MpathPrReply {
@@ -183,6 +187,12 @@ impl MpathPrReply {
             MpathPrReplyKind::Keys => PrReply::Keys {
                 ours: self.ours,
                 total: self.total,
+                here: match self.here {
+                    0 => None,
+                    1 => Some(false),
+                    2 => Some(true),
+                    _ => return Err(-errno::EINVAL),
+                },
             },
             MpathPrReplyKind::Reservation => {
                 PrReply::Reservation(match flag(self.has_reservation)? {
@@ -482,4 +492,33 @@ pub extern "C" fn mpath_pr_state(
         *out = MpathRegState::of(s);
         Ok(0)
     })())
+}
+
+#[cfg(test)]
+mod reply_tests {
+    use super::*;
+
+    #[test]
+    fn here_codes_map_to_the_core_and_others_are_refused() {
+        let keys = |here| MpathPrReply {
+            kind: MpathPrReplyKind::Keys.code(),
+            ours: 2,
+            total: 3,
+            here,
+            ..MpathPrReply::default()
+        };
+        for (code, here) in [(0, None), (1, Some(false)), (2, Some(true))] {
+            assert_eq!(
+                keys(code).decode(),
+                Ok(PrReply::Keys {
+                    ours: 2,
+                    total: 3,
+                    here
+                })
+            );
+        }
+        for code in [3, 0x80, 0xff] {
+            assert_eq!(keys(code).decode(), Err(-errno::EINVAL));
+        }
+    }
 }

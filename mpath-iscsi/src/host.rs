@@ -38,7 +38,8 @@ use mpath_core::{
     LinkEvent, NexusId, Outcome, PathId, Ticket,
 };
 use mpath_scsi::{
-    path_spec, AdapterError, Applied, CommandKind, PathIdentity, RtpgApplied, ScsiAdapter,
+    path_spec, AdapterError, Applied, CommandKind, ItNexus, PathIdentity, RtpgApplied, ScsiAdapter,
+    TransportId,
 };
 
 use crate::fabric::{Fabric, FabricError};
@@ -200,6 +201,10 @@ impl<'f, F: Fabric> Host<'f, F> {
             .ok_or_else(|| {
                 HostError::Stuck(String::from("no nexus identified its logical unit"))
             })?;
+        // A fabric that names its initiator ports lets the coordinator's
+        // key checks ask READ FULL STATUS whether a joining nexus is
+        // registered already (`PrReply::Keys::here`).
+        let pr = pr.with_full_status(pr.full_status() || fabric.initiator_port(0).is_some());
         let ad = ScsiAdapter::new(first.lu).with_pr_options(pr);
         let cfg = ScsiAdapter::<PATHS>::core_config(Config::DEFAULT, first.tpgs);
         let dev = Device::new(DataPlane::new(), cfg, ad.registration_scope())
@@ -418,7 +423,21 @@ impl<'f, F: Fabric> Host<'f, F> {
                 a.command, x.answer
             ));
         }
-        let reply = x.answer.reply(self.coordinator().key());
+        let port = self.fabric.initiator_port(i);
+        let isid = port.as_ref().map(|(_, isid)| format!("{isid:012x}"));
+        let nexus = match (&port, &isid, self.ad.path(a.via).ok()) {
+            (Some((name, _)), Some(isid), Some(p)) => {
+                p.relative_target_port.map(|relative_target_port| ItNexus {
+                    initiator: TransportId::Iscsi {
+                        name: name.as_bytes(),
+                        isid: Some(isid.as_bytes()),
+                    },
+                    relative_target_port,
+                })
+            }
+            _ => None,
+        };
+        let reply = x.answer.reply_at(self.coordinator().key(), nexus.as_ref());
         let now = self.tick();
         self.dev.handle_reservation_reply(a.via, reply, now)?;
         if !x.notices.is_empty() {

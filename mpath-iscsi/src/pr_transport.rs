@@ -11,8 +11,9 @@
 use mpath_core::outcome::Notices;
 use mpath_core::reservation::{PrAction, PrCommand, PrReply, PrType};
 use mpath_core::PathId;
+use mpath_scsi::pr_in::FullStatus;
 use mpath_scsi::pr_map::{PrDecoded, PrOptions, PrStep};
-use mpath_scsi::{AdapterError, List, ScsiCommand, ScsiResponse};
+use mpath_scsi::{AdapterError, ItNexus, List, ScsiCommand, ScsiResponse, WireItem};
 
 use crate::nexus::CommandResult;
 
@@ -30,6 +31,9 @@ pub enum PrAnswer {
     Done,
     /// READ KEYS: every registered key, one per registration.
     Keys(Vec<u64>),
+    /// READ FULL STATUS: the registration descriptors, as wire bytes
+    /// (each names its I_T nexus; borrowed views need the bytes).
+    FullStatus(Vec<u8>),
     /// READ RESERVATION: holder key and type.
     Reservation(Option<(u64, PrType)>),
     /// RESERVATION CONFLICT.
@@ -47,6 +51,7 @@ impl From<&mpath_scsi::PrAnswer<'_>> for PrAnswer {
         match a {
             A::Done => PrAnswer::Done,
             A::Keys(keys) => PrAnswer::Keys(keys.iter().collect()),
+            A::FullStatus(list) => PrAnswer::FullStatus(descriptor_bytes(list)),
             A::Reservation(r) => PrAnswer::Reservation(*r),
             A::Conflict => PrAnswer::Conflict,
             A::PathFailed => PrAnswer::PathFailed,
@@ -59,17 +64,41 @@ impl PrAnswer {
     /// The coordinator's view, for a host whose key is `ours` (the
     /// adapter's summary: [`mpath_scsi::PrAnswer::reply`]).
     pub fn reply(&self, ours: Option<u64>) -> PrReply {
+        self.reply_at(ours, None)
+    }
+
+    /// The same for a command that went through `nexus`
+    /// ([`mpath_scsi::PrAnswer::reply_at`]: READ FULL STATUS then says
+    /// whether that nexus holds one of ours).
+    pub fn reply_at(&self, ours: Option<u64>, nexus: Option<&ItNexus<'_>>) -> PrReply {
         use mpath_scsi::PrAnswer as A;
         let borrowed = match self {
             PrAnswer::Done => A::Done,
             PrAnswer::Keys(keys) => A::Keys(List::Items(keys)),
+            PrAnswer::FullStatus(bytes) => A::FullStatus(List::Wire(bytes)),
             PrAnswer::Reservation(r) => A::Reservation(*r),
             PrAnswer::Conflict => A::Conflict,
             PrAnswer::PathFailed => A::PathFailed,
             PrAnswer::Refused => A::Refused,
         };
-        borrowed.reply(ours)
+        borrowed.reply_at(ours, nexus)
     }
+}
+
+/// READ FULL STATUS descriptors as wire bytes, whichever form the list is
+/// in.
+fn descriptor_bytes(list: &List<'_, FullStatus<'_>>) -> Vec<u8> {
+    if let List::Wire(b) = list {
+        return b.to_vec();
+    }
+    let mut out = Vec::new();
+    for d in list.iter() {
+        let at = out.len();
+        out.resize(at + d.encoded_len(), 0);
+        // The buffer is exactly the descriptor's length.
+        let _ = d.encode(&mut out[at..]);
+    }
+    out
 }
 
 /// A PR command carried out on one nexus.
@@ -198,9 +227,20 @@ mod tests {
         assert_eq!(x.answer, PrAnswer::Keys(vec![0xA1, 0xB2, 0xA1]));
         assert_eq!(
             x.answer.reply(Some(0xA1)),
-            PrReply::Keys { ours: 2, total: 3 }
+            PrReply::Keys {
+                ours: 2,
+                total: 3,
+                here: None
+            }
         );
-        assert_eq!(x.answer.reply(None), PrReply::Keys { ours: 0, total: 3 });
+        assert_eq!(
+            x.answer.reply(None),
+            PrReply::Keys {
+                ours: 0,
+                total: 3,
+                here: None
+            }
+        );
     }
 
     #[test]

@@ -130,7 +130,12 @@ impl PrAnswer<'_> {
                         ours = ours.saturating_add(1);
                     }
                 }
-                PrReply::Keys { ours, total }
+                // Registrations are per host: no nexus of ours to name.
+                PrReply::Keys {
+                    ours,
+                    total,
+                    here: None,
+                }
             }
             PrAnswer::Reservation(r) => PrReply::Reservation(*r),
             PrAnswer::Conflict => PrReply::Conflict,

@@ -87,6 +87,7 @@ pub mod designator;
 pub mod error;
 pub mod identity;
 pub mod inquiry;
+pub mod nexus;
 pub mod pr;
 pub mod pr_in;
 pub mod pr_map;
@@ -108,6 +109,7 @@ pub use designator::{Association, CodeSet, Designation, Designator, DeviceIdRepr
 pub use error::{WireError, WireErrorKind};
 pub use identity::{path_spec, IdentityError, LuName, PathIdentity, DEFAULT_GROUP};
 pub use inquiry::{Inquiry, InquiryRepr, Peripheral, Tpgs};
+pub use nexus::ItNexus;
 pub use pr::{PrInAction, PrOutAction, PrType};
 pub use pr_in::{PrIn, PrInRepr};
 pub use pr_map::{PrAnswer, PrDecoded, PrOptions, PrStep};

@@ -18,7 +18,7 @@
 //! | `Release { key, rtype }` | PR OUT 02h RELEASE, `rtype` | `key`, 0 |
 //! | `Preempt { key, victim, rtype, abort }` | PR OUT 04h PREEMPT or 05h PREEMPT AND ABORT, `rtype` | `key`, `victim` |
 //! | `Clear { key }` | PR OUT 03h CLEAR | `key`, 0 |
-//! | `ReadKeys` | PR IN 00h READ KEYS, [`PR_IN_ALLOC_LEN`] | - |
+//! | `ReadKeys` | PR IN 00h READ KEYS, or 03h READ FULL STATUS with [`PrOptions::with_full_status`]; [`PR_IN_ALLOC_LEN`] | - |
 //! | `ReadReservation` | PR IN 01h READ RESERVATION, [`PR_IN_ALLOC_LEN`] | - |
 //!
 //! SCOPE is always LU_SCOPE (the other scopes are obsolete). The PR OUT
@@ -36,6 +36,8 @@
 //! |---|---|
 //! | GOOD, PR OUT | `Answer(Done)` |
 //! | GOOD, READ KEYS | `Answer(Keys(list))`; `Resend` with a larger ALLOCATION LENGTH when the target has more keys than fitted |
+//! | GOOD, READ FULL STATUS | `Answer(FullStatus(list))`; `Resend` with a larger ALLOCATION LENGTH likewise |
+//! | ILLEGAL REQUEST (or another target error) to READ FULL STATUS | `Resend` as READ KEYS: the target does not support it |
 //! | GOOD, READ RESERVATION | `Answer(Reservation(holder))` |
 //! | RESERVATION CONFLICT (18h) | `Answer(Conflict)`: another path gets the same answer, so it is reported, not retried (rule 4) |
 //! | unit attention, BUSY, TASK SET FULL, other same-path retries | `Resend` of the same command, [`PR_ATTEMPTS`] sends in all (the Linux midlayer retries a command that met a unit attention); then `Answer(PathFailed)` |
@@ -68,8 +70,9 @@ use crate::cdb::{self, Cdb};
 use crate::classify::classify;
 use crate::command::{CommandKind, DataOut, ScsiCommand, ScsiResponse};
 use crate::error::WireError;
+use crate::nexus::ItNexus;
 use crate::pr::{PrInAction, PrOutAction, PrType};
-use crate::pr_in::{PrIn, PrInRepr};
+use crate::pr_in::{FullStatus, PrIn, PrInRepr};
 use crate::pr_out::PrOutParams;
 use crate::wire::{usize_from, List};
 
@@ -111,6 +114,7 @@ pub const fn core_type(t: PrType) -> CoreType {
 pub struct PrOptions {
     scope: RegistrationScope,
     aptpl: bool,
+    full_status: bool,
 }
 
 impl Default for PrOptions {
@@ -124,6 +128,7 @@ impl PrOptions {
     pub const DEFAULT: PrOptions = PrOptions {
         scope: RegistrationScope::Nexus,
         aptpl: false,
+        full_status: false,
     };
 
     /// Registrations of `scope`, APTPL off. A SCSI registration belongs to
@@ -135,6 +140,7 @@ impl PrOptions {
             RegistrationScope::Nexus | RegistrationScope::InitiatorPort => Ok(PrOptions {
                 scope,
                 aptpl: false,
+                full_status: false,
             }),
         }
     }
@@ -144,6 +150,23 @@ impl PrOptions {
     pub const fn with_aptpl(mut self, aptpl: bool) -> Self {
         self.aptpl = aptpl;
         self
+    }
+
+    /// The same options with the coordinator's READ KEYS sent as READ FULL
+    /// STATUS (falling back to READ KEYS where the target refuses it), so
+    /// that [`PrDecoded::reply_at`] can tell whether the nexus it went
+    /// through is registered ([`PrReply::Keys::here`]). Worth it when the
+    /// embedder knows each path's [`ItNexus`]; without one the answer is
+    /// READ KEYS's.
+    #[must_use]
+    pub const fn with_full_status(mut self, full_status: bool) -> Self {
+        self.full_status = full_status;
+        self
+    }
+
+    /// Whether READ KEYS goes out as READ FULL STATUS.
+    pub const fn full_status(&self) -> bool {
+        self.full_status
     }
 
     /// What one registration covers.
@@ -194,7 +217,12 @@ impl PrOptions {
             }
             PrCommand::Clear { key } => (PrOutAction::Clear, None, key, 0),
             PrCommand::ReadKeys => {
-                return Ok(pr_in(via, kind, PrInAction::ReadKeys, PR_IN_ALLOC_LEN))
+                let action = if self.full_status {
+                    PrInAction::ReadFullStatus
+                } else {
+                    PrInAction::ReadKeys
+                };
+                return Ok(pr_in(via, kind, action, PR_IN_ALLOC_LEN));
             }
             PrCommand::ReadReservation => {
                 return Ok(pr_in(
@@ -247,13 +275,23 @@ impl PrOptions {
         let step = match completion.outcome {
             Outcome::Success => match read_data(sent, command, resp.data_in) {
                 Ok(Data::Answer(a)) => answer(a),
-                Ok(Data::Grow(len)) => PrStep::Resend(grown(sent, len)),
+                Ok(Data::Grow(action, len)) => PrStep::Resend(grown(sent, action, len)),
                 Err(e) => {
                     data_error = Some(e);
                     answer(PrAnswer::Refused)
                 }
             },
             Outcome::ReservationConflict => answer(PrAnswer::Conflict),
+            // A target without READ FULL STATUS: READ KEYS says enough
+            // (no nexus named), so ask that instead, same attempt.
+            Outcome::TargetError(_) if in_action(sent) == Some(PrInAction::ReadFullStatus) => {
+                PrStep::Resend(pr_in(
+                    sent.path,
+                    sent.kind,
+                    PrInAction::ReadKeys,
+                    PR_IN_ALLOC_LEN,
+                ))
+            }
             Outcome::TargetError(_) => answer(PrAnswer::Refused),
             Outcome::Retry { .. } if attempt < PR_ATTEMPTS => PrStep::Resend(ScsiCommand {
                 kind: CommandKind::Reservation {
@@ -283,11 +321,19 @@ fn pr_in(via: PathId, kind: CommandKind, action: PrInAction, alloc_len: u16) -> 
     }
 }
 
-/// READ KEYS `sent` again with room for `len` bytes; the same attempt,
-/// since the target answered.
-fn grown(sent: &ScsiCommand, len: u16) -> ScsiCommand {
+/// The service action of a PERSISTENT RESERVE IN CDB.
+fn in_action(sent: &ScsiCommand) -> Option<PrInAction> {
+    match sent.cdb() {
+        [cdb::opcode::PERSISTENT_RESERVE_IN, sa, ..] => PrInAction::from_code(sa & 0x1f, 1).ok(),
+        _ => None,
+    }
+}
+
+/// READ KEYS or READ FULL STATUS `sent` again with room for `len` bytes;
+/// the same attempt, since the target answered.
+fn grown(sent: &ScsiCommand, action: PrInAction, len: u16) -> ScsiCommand {
     ScsiCommand {
-        cdb: Cdb::from_slice(&cdb::persistent_reserve_in(PrInAction::ReadKeys, len)),
+        cdb: Cdb::from_slice(&cdb::persistent_reserve_in(action, len)),
         data_in_len: u32::from(len),
         ..*sent
     }
@@ -296,8 +342,9 @@ fn grown(sent: &ScsiCommand, len: u16) -> ScsiCommand {
 /// What the data of a GOOD response says.
 enum Data<'a> {
     Answer(PrAnswer<'a>),
-    /// READ KEYS was cut short by the ALLOCATION LENGTH: ask for this many.
-    Grow(u16),
+    /// READ KEYS or READ FULL STATUS was cut short by the ALLOCATION
+    /// LENGTH: ask for this many.
+    Grow(PrInAction, u16),
 }
 
 fn read_data<'a>(
@@ -314,12 +361,15 @@ fn read_data<'a>(
         });
     }
     let action = match command {
+        PrCommand::ReadKeys if in_action(sent) == Some(PrInAction::ReadFullStatus) => {
+            PrInAction::ReadFullStatus
+        }
         PrCommand::ReadKeys => PrInAction::ReadKeys,
         PrCommand::ReadReservation => PrInAction::ReadReservation,
         // PR OUT allows no data-in, checked above.
         _ => return Ok(Data::Answer(PrAnswer::Done)),
     };
-    if action == PrInAction::ReadKeys {
+    if action != PrInAction::ReadReservation {
         let required = PrIn::<&[u8]>::required_len(data, action)?;
         if required > data.len() && data.len() == allowed {
             // SPC-4 4.2.5.6: the target truncates to the ALLOCATION LENGTH
@@ -327,7 +377,7 @@ fn read_data<'a>(
             // the keys that fitted would under-count ours and look like a
             // preemption, so ask again with room for all of them.
             return match u16::try_from(required) {
-                Ok(len) if usize::from(len) > allowed => Ok(Data::Grow(len)),
+                Ok(len) if usize::from(len) > allowed => Ok(Data::Grow(action, len)),
                 _ => Err(AdapterError::PrInTooLarge { required }),
             };
         }
@@ -337,8 +387,9 @@ fn read_data<'a>(
         PrInRepr::ReadReservation { reservation, .. } => {
             PrAnswer::Reservation(reservation.map(|r| (r.key, core_type(r.pr_type))))
         }
+        PrInRepr::ReadFullStatus { registrations, .. } => PrAnswer::FullStatus(registrations),
         // parse_bytes answers in the action it was given.
-        PrInRepr::ReportCapabilities(_) | PrInRepr::ReadFullStatus { .. } => PrAnswer::Refused,
+        PrInRepr::ReportCapabilities(_) => PrAnswer::Refused,
     }))
 }
 
@@ -350,6 +401,8 @@ pub enum PrAnswer<'a> {
     Done,
     /// READ KEYS: every registered key, one per registration.
     Keys(List<'a, u64>),
+    /// READ FULL STATUS: every registration with its I_T nexus.
+    FullStatus(List<'a, FullStatus<'a>>),
     /// READ RESERVATION: the holder's key and the type, if any.
     Reservation(Option<(u64, CoreType)>),
     /// RESERVATION CONFLICT.
@@ -362,19 +415,43 @@ pub enum PrAnswer<'a> {
 }
 
 impl PrAnswer<'_> {
-    /// The coordinator's reply for a host whose key is `our_key`.
+    /// The coordinator's reply for a host whose key is `our_key`, not
+    /// knowing which nexus the command went through (`here: None`).
     pub fn reply(&self, our_key: Option<u64>) -> PrReply {
+        self.reply_at(our_key, None)
+    }
+
+    /// The coordinator's reply for a host whose key is `our_key`, the
+    /// command having gone through `nexus`: READ FULL STATUS then says
+    /// whether that nexus holds one of our registrations
+    /// ([`PrReply::Keys::here`]; `None` where a descriptor cannot tell,
+    /// [`ItNexus::holds`]).
+    pub fn reply_at(&self, our_key: Option<u64>, nexus: Option<&ItNexus<'_>>) -> PrReply {
         match self {
             PrAnswer::Done => PrReply::Done,
             PrAnswer::Keys(keys) => {
-                let (mut ours, mut total) = (0u32, 0u32);
-                for k in keys.iter() {
-                    total = total.saturating_add(1);
-                    if Some(k) == our_key {
-                        ours = ours.saturating_add(1);
-                    }
+                let (ours, total) = count(keys.iter(), our_key);
+                PrReply::Keys {
+                    ours,
+                    total,
+                    here: None,
                 }
-                PrReply::Keys { ours, total }
+            }
+            PrAnswer::FullStatus(list) => {
+                let (ours, total) = count(list.iter().map(|d| d.key), our_key);
+                let here = nexus.and_then(|n| {
+                    let mine = list.iter().filter(|d| Some(d.key) == our_key);
+                    let mut answer = Some(false);
+                    for d in mine {
+                        match n.holds(&d) {
+                            Some(true) => return Some(true),
+                            Some(false) => {}
+                            None => answer = None,
+                        }
+                    }
+                    answer
+                });
+                PrReply::Keys { ours, total, here }
             }
             PrAnswer::Reservation(r) => PrReply::Reservation(*r),
             PrAnswer::Conflict => PrReply::Conflict,
@@ -382,6 +459,16 @@ impl PrAnswer<'_> {
             PrAnswer::Refused => PrReply::Refused,
         }
     }
+}
+
+/// Registrations with `our_key`, and all registrations.
+fn count(keys: impl Iterator<Item = u64>, our_key: Option<u64>) -> (u32, u32) {
+    keys.fold((0u32, 0u32), |(ours, total), k| {
+        (
+            ours.saturating_add(u32::from(Some(k) == our_key)),
+            total.saturating_add(1),
+        )
+    })
 }
 
 /// What to do with a PR command's response.
@@ -415,8 +502,14 @@ impl PrDecoded<'_> {
     /// The coordinator's reply for a host whose key is `our_key`, or `None`
     /// when the command is to be resent.
     pub fn reply(&self, our_key: Option<u64>) -> Option<PrReply> {
+        self.reply_at(our_key, None)
+    }
+
+    /// [`PrDecoded::reply`] for a command that went through `nexus`
+    /// ([`PrAnswer::reply_at`]).
+    pub fn reply_at(&self, our_key: Option<u64>, nexus: Option<&ItNexus<'_>>) -> Option<PrReply> {
         match &self.step {
-            PrStep::Answer(a) => Some(a.reply(our_key)),
+            PrStep::Answer(a) => Some(a.reply_at(our_key, nexus)),
             PrStep::Resend(_) => None,
         }
     }
@@ -447,3 +540,7 @@ impl<const P: usize> ScsiAdapter<P> {
 #[cfg(test)]
 #[path = "pr_map_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "pr_map_full_status_tests.rs"]
+mod full_status_tests;

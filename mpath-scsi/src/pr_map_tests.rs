@@ -178,7 +178,9 @@ fn decode<'a>(command: PrCommand, resp: &ScsiResponse<'a>) -> PrDecoded<'a> {
 
 fn answer_of(d: &PrDecoded<'_>) -> PrAnswer<'static> {
     match d.step {
-        PrStep::Answer(PrAnswer::Keys(_)) => panic!("keys borrow the response"),
+        PrStep::Answer(PrAnswer::Keys(_) | PrAnswer::FullStatus(_)) => {
+            panic!("keys borrow the response")
+        }
         PrStep::Answer(PrAnswer::Done) => PrAnswer::Done,
         PrStep::Answer(PrAnswer::Reservation(r)) => PrAnswer::Reservation(r),
         PrStep::Answer(PrAnswer::Conflict) => PrAnswer::Conflict,
@@ -204,14 +206,29 @@ fn good_responses_answer_with_their_data() {
     assert_eq!(keys.iter().collect::<Vec<_>>(), [KEY, VICTIM, KEY]);
     assert_eq!(
         d.reply(Some(KEY)),
-        Some(PrReply::Keys { ours: 2, total: 3 })
+        Some(PrReply::Keys {
+            ours: 2,
+            total: 3,
+            here: None
+        })
     );
-    assert_eq!(d.reply(None), Some(PrReply::Keys { ours: 0, total: 3 }));
+    assert_eq!(
+        d.reply(None),
+        Some(PrReply::Keys {
+            ours: 0,
+            total: 3,
+            here: None
+        })
+    );
     let none = read_keys(&[]);
     let d = decode(PrCommand::ReadKeys, &ScsiResponse::good(&none));
     assert_eq!(
         d.reply(Some(KEY)),
-        Some(PrReply::Keys { ours: 0, total: 0 })
+        Some(PrReply::Keys {
+            ours: 0,
+            total: 0,
+            here: None
+        })
     );
 
     for (data, want) in [
@@ -354,7 +371,8 @@ fn read_keys_cut_short_by_the_allocation_length_is_asked_again() {
         d.reply(Some(7)),
         Some(PrReply::Keys {
             ours: 1,
-            total: 300
+            total: 300,
+            here: None
         })
     );
 

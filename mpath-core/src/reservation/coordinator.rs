@@ -40,10 +40,12 @@ enum Join {
     /// READ KEYS before registering: none of ours left anywhere means we
     /// were preempted. `epoch` is [`Coordinator::epoch`] when it began.
     Look { epoch: u32 },
-    /// Registered after seeing `seen` of our keys; READ KEYS again. Fewer
-    /// than before (or than we count registered, this one included) means
-    /// a preemption landed between the look and the registration.
-    Confirm { seen: u32, epoch: u32 },
+    /// Registered; look again, and find at least `floor` of our keys: as
+    /// many as the first look saw, one more where it showed this nexus
+    /// unregistered (READ FULL STATUS). Fewer (or fewer than we count
+    /// registered, this one included) means a preemption landed between
+    /// the look and the registration.
+    Confirm { floor: u32, epoch: u32 },
 }
 
 /// What the coordinator is busy with.
@@ -491,6 +493,14 @@ impl<const N: usize> Coordinator<N> {
                     // the unregistration then releases it (SPC-4
                     // 5.13.11.2.3).
                     self.start(Task::User(op), Stage::Single(PrCommand::ReadReservation));
+                } else if let Some(key) = self.key.filter(|_| self.can_sweep()) {
+                    // No registered nexus is up to send that PREEMPT from,
+                    // but a path is: its nexus registers the key first
+                    // (REGISTER AND IGNORE EXISTING KEY), then the same
+                    // takeover. Unregistering nexus by nexus would leave
+                    // the registrations of nexuses no path reaches (an old
+                    // session's), and a reservation held through them.
+                    self.start(Task::User(op), Stage::Single(PrCommand::Register { key }));
                 } else {
                     self.unregister_everywhere(op);
                 }
@@ -624,6 +634,16 @@ impl<const N: usize> Coordinator<N> {
                 .iter()
                 .flatten()
                 .any(|m| m.up && m.state == RegState::Registered)
+    }
+
+    /// Whether an unregistration with no registered path up can register
+    /// one that is up to take the others over from: per-nexus or per-port
+    /// registrations, not fenced (another host removed ours then, and
+    /// what we registered behind the fence is gone), a path up.
+    fn can_sweep(&self) -> bool {
+        self.scope != RegistrationScope::Host
+            && !self.fenced
+            && self.members.iter().flatten().any(|m| m.up)
     }
 
     /// Unregister every reachable nexus (REGISTER AND IGNORE EXISTING KEY
@@ -828,8 +848,8 @@ impl<const N: usize> Coordinator<N> {
     fn registration_reply(&mut self, via: PathId, cmd: PrCommand, reply: PrReply) {
         let join = self.member(via).map_or(Join::Idle, |m| m.join);
         if cmd == PrCommand::ReadKeys {
-            if let PrReply::Keys { ours, .. } = reply {
-                self.join_keys(via, join, ours);
+            if let PrReply::Keys { ours, here, .. } = reply {
+                self.join_keys(via, join, ours, here);
             } else {
                 self.join_failed(via);
             }
@@ -868,8 +888,8 @@ impl<const N: usize> Coordinator<N> {
         self.maybe_finish_registering();
     }
 
-    /// A joining nexus's READ KEYS answer.
-    fn join_keys(&mut self, via: PathId, join: Join, ours: u32) {
+    /// A joining nexus's READ KEYS (or READ FULL STATUS) answer.
+    fn join_keys(&mut self, via: PathId, join: Join, ours: u32, here: Option<bool>) {
         if self.key.is_none() || self.fenced {
             self.join_failed(via);
             return;
@@ -884,16 +904,30 @@ impl<const N: usize> Coordinator<N> {
             // (or cleared) it while this path was away. Fenced; nothing
             // registers behind the fence (rule 7).
             Join::Look { .. } if ours == 0 => self.fence(false),
+            // This nexus still holds our key (its registration outlived the
+            // outage, or ALL_TG_PT covers it): nothing to register, so
+            // nothing that could land behind a fence.
+            Join::Look { .. } if here == Some(true) => {
+                if let Some(m) = self.member_mut(via) {
+                    m.state = RegState::Registered;
+                    m.join = Join::Idle;
+                }
+            }
             Join::Look { epoch } => {
+                // Where the look named this nexus unregistered, the second
+                // must find ours plus this one: a preemption in between
+                // that took our only other registration leaves the count
+                // as it was, and READ KEYS alone cannot tell.
+                let floor = ours.saturating_add(u32::from(here == Some(false)));
                 if let (Some(key), Some(m)) = (self.key, self.member_mut(via)) {
-                    m.join = Join::Confirm { seen: ours, epoch };
+                    m.join = Join::Confirm { floor, epoch };
                     m.want = Some(PrCommand::Register { key });
                 }
             }
-            Join::Confirm { seen, .. } => {
+            Join::Confirm { floor, .. } => {
                 self.set_state(via, RegState::Registered);
                 let expected = self.expected_registrations();
-                if ours < seen || ours < expected {
+                if ours < floor || ours < expected || here == Some(false) {
                     // A preemption landed between the look and the
                     // registration: ours is the only registration left,
                     // behind the fence. Take it out again.
@@ -1028,7 +1062,7 @@ impl<const N: usize> Coordinator<N> {
         let key = self.key.unwrap_or(0);
         match (task, cmd, reply) {
             // Verification after registering (rule 2) or after a notice.
-            (_, PrCommand::ReadKeys, PrReply::Keys { ours, total })
+            (_, PrCommand::ReadKeys, PrReply::Keys { ours, total, here })
                 if !matches!(task, Task::User(PrOp::ReadKeys)) =>
             {
                 // Fewer of our keys than we registered: only a preemption
@@ -1036,8 +1070,16 @@ impl<const N: usize> Coordinator<N> {
                 // ourselves (they outlive I_T nexus loss), and our own
                 // removals (a move's PREEMPT) are registered again before
                 // this check. Registering the missing ones again would
-                // put us back behind another host's fence (rule 7).
-                if ours < self.expected_registrations() || ours == 0 {
+                // put us back behind another host's fence (rule 7). READ
+                // FULL STATUS also names the nexus it went through: one we
+                // count registered that is not has lost its registration
+                // the same way, whatever the count says (old registrations
+                // of ours elsewhere can make up the number).
+                let lost_here = here == Some(false)
+                    && self
+                        .member(via)
+                        .is_some_and(|m| m.state == RegState::Registered);
+                if ours < self.expected_registrations() || ours == 0 || lost_here {
                     self.fence(ours > 0);
                 }
                 match task {
@@ -1072,7 +1114,7 @@ impl<const N: usize> Coordinator<N> {
                     Task::Verify => self.finish_internal(),
                 }
             }
-            (Task::User(op), PrCommand::ReadKeys, PrReply::Keys { ours, total }) => {
+            (Task::User(op), PrCommand::ReadKeys, PrReply::Keys { ours, total, .. }) => {
                 let mut report = self.report();
                 report.keys = Some((ours, total));
                 self.finish(op, Ok(report));
@@ -1166,6 +1208,16 @@ impl<const N: usize> Coordinator<N> {
                 }
                 self.running = None;
                 self.register_everywhere(op, new);
+            }
+            // Registered to take the others over from: read the type, then
+            // PREEMPT our own key from here.
+            (Task::User(PrOp::Unregister), PrCommand::Register { .. }, PrReply::Done) => {
+                if let Some(m) = self.member_mut(via) {
+                    m.state = RegState::Registered;
+                    m.join = Join::Idle;
+                    m.want = None;
+                }
+                self.next_single(PrCommand::ReadReservation);
             }
             (Task::User(PrOp::Unregister), PrCommand::ReadReservation, PrReply::Reservation(r)) => {
                 let rtype = r.map_or(PrType::WriteExclusiveRegistrantsOnly, |(_, t)| t);

@@ -26,13 +26,17 @@
 //! 3. A nexus that joins a registration that already exists (a new path, a
 //!    path back from an outage, a new I_T nexus behind a path,
 //!    [`Coordinator::nexus_replaced`]) looks before it registers: READ
-//!    KEYS, and none of our keys anywhere means another host preempted us
-//!    while it was away: fenced, nothing registered behind the fence. Then
-//!    REGISTER AND IGNORE EXISTING KEY, then READ KEYS again: fewer than
-//!    before, or than we count registered, means a preemption landed in
-//!    between; the registration just made is removed again and we are
-//!    fenced. Only then is the path admitted. A path that returns after
-//!    the key was dropped has its stale registration removed.
+//!    KEYS (READ FULL STATUS where the transport can name the nexus,
+//!    [`PrReply::Keys::here`]), and none of our keys anywhere means another
+//!    host preempted us while it was away: fenced, nothing registered
+//!    behind the fence. A nexus the look shows registered with our key
+//!    already is admitted as it is. Otherwise REGISTER AND IGNORE EXISTING
+//!    KEY, then look again: fewer than before (one more than before where
+//!    the first look showed this nexus unregistered), or than we count
+//!    registered, means a preemption landed in between; the registration
+//!    just made is removed again and we are fenced. Only then is the path
+//!    admitted. A path that returns after the key was dropped has its
+//!    stale registration removed.
 //! 4. Reserve, release, preempt and clear go to one registered path (one
 //!    that carries I/O first) and are retried on another on path failure;
 //!    a reservation conflict is reported, not retried.
@@ -191,13 +195,23 @@ pub struct PrAction {
 pub enum PrReply {
     /// GOOD.
     Done,
-    /// READ KEYS data, summarised: how many registrations carry our key and
-    /// how many there are in all.
+    /// READ KEYS or READ FULL STATUS data, summarised: how many
+    /// registrations carry our key, how many there are in all, and whether
+    /// the nexus the command went through holds one of ours.
     Keys {
         /// Registrations with our key.
         ours: u32,
         /// All registrations.
         total: u32,
+        /// Whether the registrations with our key include one for the I_T
+        /// nexus (or, with ALL_TG_PT, the initiator port) the command went
+        /// through. Only READ FULL STATUS names nexuses, and only a
+        /// transport that knows its own TransportID and relative target
+        /// port can tell: `None` otherwise (READ KEYS). Where it is known, a
+        /// joining nexus registers only when it is not registered already,
+        /// and its second look must find one more of ours than the first
+        /// (rule 3); NVMe registrations are per host, so `None`.
+        here: Option<bool>,
     },
     /// READ RESERVATION data: the holder's key and the type, if any.
     Reservation(Option<(u64, PrType)>),

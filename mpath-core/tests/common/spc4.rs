@@ -21,6 +21,9 @@ pub struct Target {
     /// Answer PREEMPT with ILLEGAL REQUEST (a target that does not
     /// support it).
     pub refuse_preempt: bool,
+    /// Answer READ KEYS as READ FULL STATUS read by a host that knows its
+    /// nexuses: say whether the asking nexus holds `ours`.
+    pub full_status: bool,
 }
 
 impl Target {
@@ -78,6 +81,7 @@ impl Target {
             PrCommand::ReadKeys => PrReply::Keys {
                 ours: self.regs.iter().filter(|r| r.1 == ours).count() as u32,
                 total: self.regs.len() as u32,
+                here: self.full_status.then_some(registered == Some(ours)),
             },
             // SPC-4 6.16.3: the all-registrants types have no one holder,
             // and READ RESERVATION reports key 0 for them.

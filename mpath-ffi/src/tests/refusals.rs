@@ -139,6 +139,13 @@ fn codes_outside_their_tables_are_refused_with_nothing_changed() {
             rtype: 6,
             ..MpathPrReply::default()
         },
+        MpathPrReply {
+            kind: MpathPrReplyKind::Keys.code(),
+            ours: 1,
+            total: 1,
+            here: 3,
+            ..MpathPrReply::default()
+        },
     ] {
         assert_eq!(
             mpath_handle_reservation_reply(Some(r.dev), a, Some(&bad), MS),
