@@ -161,7 +161,11 @@ fn adapter_drives_reservations_through_the_coordinators_commands() {
     // Registered through A1: the report lists both of A's controllers.
     assert_eq!(
         h.pr(&mut s, 1, PrCommand::ReadKeys, key),
-        PrReply::Keys { ours: 2, total: 2 }
+        PrReply::Keys {
+            ours: 2,
+            total: 2,
+            here: None
+        }
     );
     // Register with another key meets the existing registration; the
     // adapter replaces it with IEKEY.
@@ -197,7 +201,11 @@ fn adapter_drives_reservations_through_the_coordinators_commands() {
     ));
     assert_eq!(
         h.pr(&mut s, 1, PrCommand::ReadKeys, key),
-        PrReply::Keys { ours: 0, total: 1 }
+        PrReply::Keys {
+            ours: 0,
+            total: 1,
+            here: None
+        }
     );
     assert_eq!(
         h.pr(&mut s, 0, PrCommand::Reserve { key: 0x5678, rtype }, key),

@@ -74,7 +74,11 @@ fn coordinator_commands_get_spc4_answers() {
     );
     assert_eq!(
         f.ask(o, f.b1, PrCommand::ReadKeys, Some(KA)).0,
-        PrReply::Keys { ours: 2, total: 2 }
+        PrReply::Keys {
+            ours: 2,
+            total: 2,
+            here: None
+        }
     );
     let reserve = PrCommand::Reserve { key: KA, rtype: we };
     assert_eq!(f.ask(o, f.a1, reserve, Some(KA)).0, PrReply::Done);
@@ -100,7 +104,14 @@ fn coordinator_commands_get_spc4_answers() {
     assert_eq!(f.lu.take_aborted(), vec![f.a1, f.a2]);
     // Host A learns it was preempted: a unit attention, resent, no key left.
     let (reply, noticed) = f.ask(o, f.a1, PrCommand::ReadKeys, Some(KA));
-    assert_eq!(reply, PrReply::Keys { ours: 0, total: 1 });
+    assert_eq!(
+        reply,
+        PrReply::Keys {
+            ours: 0,
+            total: 1,
+            here: None
+        }
+    );
     assert!(noticed);
     // Its writes are fenced.
     assert_conflict(&f.write(f.a1, 0, 1, 1));
@@ -130,11 +141,72 @@ fn initiator_port_scope_registers_once_for_every_port() {
     assert!(f.lu.aptpl());
     assert_eq!(
         f.ask(o, f.b1, PrCommand::ReadKeys, Some(KA)).0,
-        PrReply::Keys { ours: 1, total: 1 }
+        PrReply::Keys {
+            ours: 1,
+            total: 1,
+            here: None
+        }
     );
     f.lu.restart();
     // POWER ON is a unit attention the mapping resends through.
     let (reply, noticed) = f.ask(o, f.a1, PrCommand::ReadKeys, Some(KA));
-    assert_eq!(reply, PrReply::Keys { ours: 1, total: 1 });
+    assert_eq!(
+        reply,
+        PrReply::Keys {
+            ours: 1,
+            total: 1,
+            here: None
+        }
+    );
     assert!(noticed);
+}
+
+/// READ FULL STATUS as the coordinator's key check sends it
+/// (`PrOptions::with_full_status`), decoded by the host with the asking
+/// nexus's name: the simulated device server's descriptors (its own
+/// encoder) say which nexus is registered.
+#[test]
+fn full_status_names_the_asking_nexus() {
+    use mpath_scsi::ItNexus;
+    let mut f = fx();
+    let full = PrOptions::DEFAULT.with_full_status(true);
+    f.ask(full, f.a1, PrCommand::Register { key: KA }, Some(KA));
+    f.ask(full, f.b1, PrCommand::Register { key: KB }, Some(KB));
+    let here = |f: &mut Fx, n: Nexus, rtpi: u16| {
+        let cmd = full
+            .command(&PrAction {
+                via: PathId::from_raw(0),
+                command: PrCommand::ReadKeys,
+            })
+            .unwrap();
+        assert_eq!(cmd.cdb()[1] & 0x1f, 3, "READ FULL STATUS");
+        let mut buf = vec![0u8; cmd.data_in_len() as usize];
+        let r =
+            f.lu.command(n, cmd.cdb(), cmd.data_out(), &mut buf)
+                .unwrap();
+        let d = full.decode(&cmd, &r.to_scsi(&buf)).unwrap();
+        let me = ItNexus {
+            initiator: tid(NAME_A),
+            relative_target_port: rtpi,
+        };
+        d.reply_at(Some(KA), Some(&me)).unwrap()
+    };
+    let keys = |here| PrReply::Keys {
+        ours: 1,
+        total: 2,
+        here,
+    };
+    let (a1, a2) = (f.a1, f.a2);
+    assert_eq!(here(&mut f, a1, 1), keys(Some(true)));
+    assert_eq!(here(&mut f, a2, 2), keys(Some(false)));
+    // Registered through port 2 as well: both nexuses hold it.
+    f.ask(full, a2, PrCommand::Register { key: KA }, Some(KA));
+    assert_eq!(
+        here(&mut f, a2, 2),
+        PrReply::Keys {
+            ours: 2,
+            total: 3,
+            here: Some(true)
+        }
+    );
 }
