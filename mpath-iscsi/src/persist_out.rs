@@ -383,9 +383,14 @@ impl Tool<'_, '_> {
     }
 
     fn release(&mut self, r: &OutRequest) -> Result<(), Failure> {
+        // A RELEASE with no reservation is GOOD on the wire and changes
+        // nothing; a fencing script that asked to release must not read
+        // that as done.
         let Some((k, t)) = self.reservation()? else {
-            self.note(0, "there is no reservation: nothing to release");
-            return Ok(());
+            return Err(Failure::new(
+                ExitStatus::Other,
+                String::from("there is no reservation: nothing to release, nothing sent"),
+            ));
         };
         if !holds(k, t, r.rk) || (k == 0 && self.count(r.rk)? == 0) {
             return Err(Failure::new(

@@ -181,6 +181,47 @@ fn lio_keeps_the_registration_across_a_relogin_with_the_same_isid() {
         PrAnswer::Keys(vec![key, key]),
         "one registration per nexus, none duplicated"
     );
+    // READ FULL STATUS as the coordinator's joins send it: LIO's
+    // TransportIDs (name, ISID) and relative target ports name each
+    // nexus, so the host can tell its own registration from its sibling's.
+    let full = mpath_scsi::PrOptions::DEFAULT.with_full_status(true);
+    for i in 0..2 {
+        let (name, isid) = f.initiator_port(i).expect("LIO fabric names its ports");
+        let port = ports[i].unwrap();
+        let x = mpath_iscsi::pr_transport::execute(&full, PrCommand::ReadKeys, |c| f.send(i, c));
+        assert!(
+            matches!(x.answer, PrAnswer::FullStatus(_)),
+            "{:?}",
+            x.answer
+        );
+        let here = |isid: u64, port: u16| {
+            let isid = format!("{isid:012x}");
+            let me = mpath_scsi::ItNexus {
+                initiator: mpath_scsi::TransportId::Iscsi {
+                    name: name.as_bytes(),
+                    isid: Some(isid.as_bytes()),
+                },
+                relative_target_port: port,
+            };
+            x.answer.reply_at(Some(key), Some(&me))
+        };
+        let keys = |here| mpath_core::reservation::PrReply::Keys {
+            ours: 2,
+            total: 2,
+            here,
+        };
+        assert_eq!(here(isid, port), keys(Some(true)), "nexus {i}");
+        assert_eq!(
+            here(isid ^ 0xff, port),
+            keys(Some(false)),
+            "nexus {i}, another ISID"
+        );
+        assert_eq!(
+            here(isid, port ^ 0x7f),
+            keys(Some(false)),
+            "nexus {i}, another port"
+        );
+    }
     assert_eq!(f.pr(0, PrCommand::Clear { key }).answer, PrAnswer::Done);
 }
 

@@ -157,10 +157,13 @@ fn fence_mpath_style_runs_leave_exactly_the_expected_registrations() {
     assert_eq!(lab.keys(), [KA, KA]);
     let out = lab.ok(HOST_A, "-i -r");
     assert!(out.contains("there is NO reservation held"), "{out}");
-    // Nothing to release: success, nothing sent.
+    // Nothing to release: an error (never success for a no-op), nothing
+    // sent, nothing changed.
     let (s, _, err) = lab.tool(HOST_A, &release_a);
-    assert_eq!(s, ExitStatus::Success, "{err}");
+    assert_eq!(s, ExitStatus::Other, "{err}");
     assert!(err.contains("nothing to release"), "{err}");
+    assert_eq!(lab.reservation(), None);
+    assert_eq!(lab.keys(), [KA, KA]);
 
     // Another host reserves; our release must fail, and leave it alone.
     lab.ok(HOST_B, &format!("-o -G -S {KB:x}"));
