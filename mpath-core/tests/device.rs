@@ -48,7 +48,9 @@ impl Rig {
             let Some(a) = self.d.poll_action() else { break };
             match a {
                 Action::Reservation(pa) => {
-                    let reply = self.t.exec(nexus(pa.via), pa.command, OURS);
+                    // READ KEYS counts the key in use now.
+                    let ours = self.d.coordinator().key().unwrap_or(OURS);
+                    let reply = self.t.exec(nexus(pa.via), pa.command, ours);
                     self.d.handle_reservation_reply(pa.via, reply, now).unwrap();
                 }
                 Action::Probe(p) => {
@@ -153,9 +155,11 @@ fn a_path_error_on_the_holder_moves_the_reservation() {
 /// when it comes back it is registered again before it is admitted.
 #[test]
 fn a_probe_timeout_reaches_the_coordinator() {
+    const NEW_KEY: u64 = 0xC3C3;
     let mut r = Rig::new(2);
     r.run(ms(0));
     r.op(PrOp::Register(OURS), ms(1)).unwrap();
+    r.op(PrOp::Unregister, ms(2)).unwrap();
     let p = r.paths[0];
     assert_eq!(r.d.coordinator().is_up(p), Some(true));
     // The probe goes out at 5 s and never comes back.
@@ -165,14 +169,20 @@ fn a_probe_timeout_reaches_the_coordinator() {
     r.d.handle_timeout(secs(35)).unwrap();
     assert_eq!(r.d.coordinator().is_up(p), Some(false));
     assert_eq!(r.d.controller().tier(p).unwrap(), Tier::Ineligible);
-    // A reservation operation meanwhile registers only the reachable path;
-    // the one that was down is registered when it returns, before it is
+    // A registration meanwhile (the key dropped while the paths were up)
+    // reaches no path; a path is registered when it returns, before it is
     // admitted.
     r.d.handle_timeout(secs(36)).unwrap();
     r.t.down.push(nexus(p));
-    r.op(PrOp::Unregister, secs(36)).unwrap();
-    r.op(PrOp::Register(OURS), secs(36)).unwrap();
-    assert_eq!(r.d.coordinator().state(p), Some(RegState::Stale));
+    assert_ne!(r.d.coordinator().state(p), Some(RegState::Registered));
+    // Every path is down: nowhere registered now, the key kept for when
+    // they return.
+    assert_eq!(
+        r.op(PrOp::Register(NEW_KEY), secs(36)),
+        Err(PrError::NoPath)
+    );
+    assert_eq!(r.d.coordinator().key(), Some(NEW_KEY));
+    assert_ne!(r.d.coordinator().state(p), Some(RegState::Registered));
     let sent_before = r.t.log.len();
     r.t.down.clear();
     r.d.handle_probe(p, ProbeResult::Up, secs(37)).unwrap();
@@ -184,7 +194,7 @@ fn a_probe_timeout_reaches_the_coordinator() {
     assert_eq!(r.d.controller().tier(p).unwrap(), Tier::Ineligible);
     r.run(secs(37));
     assert!(
-        r.t.log[sent_before..].contains(&(nexus(p), PrCommand::Register { key: OURS })),
+        r.t.log[sent_before..].contains(&(nexus(p), PrCommand::Register { key: NEW_KEY })),
         "registered again: {:?}",
         r.t.log
     );
@@ -898,4 +908,36 @@ fn a_move_has_no_active_tier() {
     assert_eq!(r.d.controller().active_tier(), None);
     r.run(ms(3));
     assert!(r.d.controller().active_tier().is_some());
+}
+
+/// A RESERVATION CONFLICT, or a preemption notice, on an I/O whose path was
+/// removed while it was out says nothing about our registrations through
+/// the paths we have: no key check starts, nothing is held for one.
+#[test]
+fn a_conflict_on_a_removed_path_starts_no_key_check() {
+    for notice_only in [false, true] {
+        let mut r = Rig::new(2);
+        r.run(ms(0));
+        r.op(PrOp::Register(OURS), ms(1)).unwrap();
+        let mut cursor: Cursor<8> = Cursor::new(Locality(0));
+        let gone = r.paths[0];
+        let t = write_on(&mut r, &mut cursor, gone, 1, ms(2));
+        r.d.remove_path(gone, ms(3)).unwrap();
+        while r.d.poll_action().is_some() {}
+        let completion = if notice_only {
+            let mut c: Completion = Outcome::Success.into();
+            c.notices = Notices::REGISTRATIONS_PREEMPTED;
+            c
+        } else {
+            Outcome::ReservationConflict.into()
+        };
+        let _ = r.d.handle_completion(t, completion, ms(4));
+        let (_, pr) = drain(&mut r, ms(4));
+        assert!(
+            !pr.contains(&PrCommand::ReadKeys),
+            "notice only {notice_only}: {pr:?}"
+        );
+        assert!(!r.d.coordinator().is_quiesced());
+        assert!(!r.d.coordinator().is_fenced());
+    }
 }

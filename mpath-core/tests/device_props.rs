@@ -59,14 +59,11 @@
 //! Environment: `PROPTEST_CASES` overrides the number of cases and
 //! `PROPTEST_RNG_SEED` the fixed seed CI uses (a number, or `random`);
 //! `DEVICE_PROPS_TRACE=1` prints every step and action;
-//! `DEVICE_PROPS_STATS=1` prints how often each guarded thing happened;
-//! By default the generator leaves out the inputs that trigger the two
-//! bugs this test found that are still open (issue 10: see
-//! [`OPEN_BUGS`]); `DEVICE_PROPS_KNOWN_BUGS=check` puts them back.
-//! `known_bug_*` replay the minimal case of every bug it found: the fixed
-//! ones as regression tests, the open ones as tests that the bug still
-//! reproduces (each fails once its bug is fixed, and is then turned into a
-//! regression test).
+//! `DEVICE_PROPS_STATS=1` prints how often each guarded thing happened.
+//! `known_bug_*` replay the minimal case of every bug it found, all fixed,
+//! as regression tests. (While one was open, the generator left its
+//! inputs out and its replay checked that it still broke its invariant:
+//! see the history of this file for that machinery.)
 
 mod common;
 
@@ -238,34 +235,6 @@ fn access_state() -> impl Strategy<Value = AccessState> {
         1 => Just(AccessState::Inaccessible),
         1 => Just(AccessState::Change),
     ]
-}
-
-/// Bugs this test found that are still open (issue 10), and which inputs
-/// the generator leaves out for each unless `DEVICE_PROPS_KNOWN_BUGS=check`.
-/// Fixed, with their replays now regression tests: a move that found no
-/// registered path was dropped for good; the controller kept a quiesce the
-/// coordinator ended inside `poll_action`; a registrations-only PREEMPT was
-/// taken for a reservation change; a move queued during a type change
-/// restored the old type; an activation was repeated while its re-read
-/// waited out a retry delay.
-const OPEN_BUGS: &[&str] = &[
-    // Invariant 7: Unregister with no path up at all has no nexus to
-    // PREEMPT our own key from (with a path up, that path registers first
-    // and takes the others over), so registrations of ours on nexuses no
-    // path reaches any more (a removed path, a replaced nexus) stay, with a
-    // reservation held through them. Left out: Unregister in that state.
-    "Unregister with no path up leaves registrations behind",
-];
-
-std::thread_local! {
-    /// Set by an open bug's replay, which must run every input.
-    static REPLAYING_OPEN_BUG: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-fn skip_known_bugs() -> bool {
-    !OPEN_BUGS.is_empty()
-        && !REPLAYING_OPEN_BUG.with(std::cell::Cell::get)
-        && std::env::var("DEVICE_PROPS_KNOWN_BUGS").map_or(true, |v| v != "check")
 }
 
 /// Reservation types for our own operations: all six.
@@ -862,20 +831,6 @@ impl Sim {
 
     fn key(&self) -> Option<u64> {
         self.d.coordinator().key()
-    }
-
-    /// A registration of one of our keys on a nexus no path of the device
-    /// uses any more, or can reach now (open bug 4): a new key cannot
-    /// replace it there.
-    fn left_behind(&self) -> bool {
-        self.t.regs.iter().any(|&(nexus, key)| {
-            (key == OURS || key == OURS2)
-                && !self.fabric.iter().any(|(p, f)| {
-                    f.nexus == nexus
-                        && f.link == FLink::Up
-                        && self.d.coordinator().is_up(*p) == Some(true)
-                })
-        })
     }
 
     // ----- after every device call -----
@@ -2357,16 +2312,6 @@ impl Sim {
                 }
                 self.check_state("switch_group");
             }
-            // Open bug 8: Unregister with no registered path reachable
-            // has nothing to preempt from, and leaves registrations on
-            // nexuses the device no longer reaches.
-            Op::Reservation(PrOp::Unregister)
-                if skip_known_bugs()
-                    && self.left_behind()
-                    && !self.paths().into_iter().any(|p| {
-                        let pr = self.d.coordinator();
-                        pr.is_up(p) == Some(true) && pr.state(p) == Some(RegState::Registered)
-                    }) => {}
             Op::Reservation(mut pr) => {
                 // "Our own key" is whichever key we use now.
                 if let PrOp::Preempt { victim, .. } = &mut pr {
@@ -2877,7 +2822,7 @@ fn device_against_target_model() {
         .unwrap_or(DEFAULT_CASES);
     // CI runs one fixed, reproducible set of cases; exploring is a matter
     // of `PROPTEST_RNG_SEED=<n>` (or `random`) and more `PROPTEST_CASES`,
-    // and what it finds is fixed or listed in `OPEN_BUGS`.
+    // and what it finds is fixed and kept as a `known_bug_*` replay.
     let rng_seed = match std::env::var("PROPTEST_RNG_SEED").as_deref() {
         Ok("random") => proptest::test_runner::RngSeed::Random,
         Ok(n) => n
@@ -2924,21 +2869,8 @@ fn device_against_target_model() {
 
 // ----- replays of the bugs this test found -----
 //
-// The fixed ones run as regression tests. The open ones (`OPEN_BUGS`,
-// issue 10) are checked to still break their invariant: such a test fails
-// once its bug is fixed, and is then made a plain replay.
-// `DEVICE_PROPS_TRACE=1` prints every step and action.
-
-/// An open bug's replay must still break its invariant.
-fn still_open(bug: &str, replay: impl FnOnce() + std::panic::UnwindSafe) {
-    REPLAYING_OPEN_BUG.with(|r| r.set(true));
-    let broke = std::panic::catch_unwind(replay).is_err();
-    REPLAYING_OPEN_BUG.with(|r| r.set(false));
-    assert!(
-        broke,
-        "{bug} no longer reproduces: drop it from OPEN_BUGS and make this replay a regression test"
-    );
-}
+// All fixed; they run as regression tests. `DEVICE_PROPS_TRACE=1` prints
+// every step and action.
 
 fn base() -> Setup {
     Setup {
@@ -3267,10 +3199,13 @@ fn known_bug_8_a_new_key_leaves_the_old_one_behind() {
     run(&setup, &ops);
 }
 
-/// Open (invariant 7): our only path's nexus is replaced while its group
-/// is transitioning (no path reachable); Unregister has nothing to
-/// PREEMPT our key from, and the old nexus keeps our registration and our
-/// all-registrants reservation, so reads without a key conflict.
+/// Fixed (invariant 7): our only path's nexus is replaced while its group
+/// is transitioning (no path reachable); Unregister had nothing to
+/// PREEMPT our key from, dropped the key, and the old nexus kept our
+/// registration and our all-registrants reservation, so reads without a
+/// key conflicted. Unregister with no path up is now refused (NoPath),
+/// nothing changed; with a path up but none registered, that path
+/// registers first and takes the others over.
 #[test]
 fn known_bug_8b_unregister_with_no_registered_path_leaves_the_old_nexus() {
     use Op::*;
@@ -3294,7 +3229,91 @@ fn known_bug_8b_unregister_with_no_registered_path_leaves_the_old_nexus() {
             fast: false,
         },
     ];
-    still_open("open bug 8 (Unregister with no registered path)", || {
-        run(&setup, &ops)
-    });
+    run(&setup, &ops);
+}
+
+/// Fixed (invariant 7), found while fixing 8b: a key change whose
+/// takeover (PREEMPT of the old key) failed on the only path, cut without
+/// a word, fell back to registering the new key nexus by nexus; the old
+/// key's registration and its Exclusive Access reservation stayed on that
+/// nexus, and a new path, registering the new key at once (nothing of it
+/// registered anywhere yet, so no look first), read into our own
+/// reservation. (Before that rule the new path's look found none of the
+/// new key and fenced the device, wrongly but without a conflict.) Now
+/// the key change is refused (NoPath), the old key kept; the new path
+/// joins it.
+#[test]
+fn known_bug_9_a_key_change_with_no_path_left_keeps_the_old_reservation() {
+    use Op::*;
+    let setup = Setup {
+        paths: vec![0],
+        register: false,
+        ..base()
+    };
+    let ops = [
+        AddPath {
+            group: 0,
+            with_access: false,
+        },
+        RemovePath { pick: 0 },
+        Reservation(PrOp::Register(OURS)),
+        Reservation(PrOp::Reserve(PrType::ExclusiveAccess)),
+        Cut {
+            pick: 0,
+            hang: false,
+            tell: false,
+        },
+        Reservation(PrOp::Register(OURS2)),
+        AddPath {
+            group: 0,
+            with_access: false,
+        },
+        Submit {
+            write: false,
+            retries: 0,
+            fast: false,
+        },
+    ];
+    run(&setup, &ops);
+}
+
+/// Fixed (invariant 8, found once the model tracked the fence's truth): the
+/// only path's nexus is replaced and not yet reachable; the key changes to
+/// OURS2 and back to OURS with no path up, each change going "nexus by
+/// nexus" and forgetting that OURS was registered (on the old nexus);
+/// another host preempts OURS; a new path then registered OURS at once,
+/// without a look, and read behind the fence. Key changes with no path up
+/// are now refused (NoPath), the key kept, so the new path looks first,
+/// finds none of ours, and the device is fenced.
+#[test]
+fn known_bug_10_key_changes_with_no_path_up_forgot_a_registration() {
+    use Op::*;
+    let setup = Setup {
+        paths: vec![0],
+        groups: [
+            (AccessState::Change, false),
+            (AccessState::Optimized, false),
+            (AccessState::Optimized, false),
+        ],
+        ..base()
+    };
+    let ops = [
+        NexusReplaced { pick: 0 },
+        Reservation(PrOp::Register(OURS2)),
+        Reservation(PrOp::Register(OURS)),
+        Other {
+            act: OtherAct::Preempt(PrType::WriteExclusive),
+            ua: 255,
+        },
+        AddPath {
+            group: 0,
+            with_access: false,
+        },
+        Submit {
+            write: false,
+            retries: 0,
+            fast: false,
+        },
+    ];
+    run(&setup, &ops);
 }

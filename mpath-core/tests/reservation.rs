@@ -182,26 +182,34 @@ fn rule3_stale_registration_replaced_or_removed_on_return() {
     r.c.path_up(p1);
     r.run();
     assert!(r.t.regs.is_empty(), "no key left behind");
-    // With no registered path reachable there is nothing to preempt from:
-    // each stale registration is removed when its path returns.
+    // With no path up at all nothing can be removed: Unregister is
+    // refused and nothing changes. Asked again once one path is back, the
+    // takeover from there removes the registration of the one still away.
     r.op(PrOp::Register(OURS)).unwrap();
     let p0 = r.paths[0];
     for &p in &[p0, p1] {
         r.c.path_down(p);
         r.t.down.push(nexus(p));
     }
-    r.op(PrOp::Unregister).unwrap();
-    assert_eq!(r.c.state(p1), Some(RegState::Stale));
-    assert_eq!(r.t.key_of(nexus(p1)), Some(OURS));
+    assert_eq!(r.c.submit(PrOp::Unregister), Err(PrError::NoPath));
+    assert_eq!(r.c.key(), Some(OURS));
+    assert_eq!(r.c.state(p1), Some(RegState::Registered));
+    assert!(r.c.poll_action().is_none(), "nothing sent");
+    assert_eq!(r.t.key_of(nexus(p0)), Some(OURS));
     r.t.down.retain(|&n| n != nexus(p1));
     r.c.path_up(p1);
     r.run();
-    assert_eq!(r.t.key_of(nexus(p1)), None, "removed on return");
-    assert_eq!(r.t.key_of(nexus(p0)), Some(OURS), "still away");
+    r.op(PrOp::Unregister).unwrap();
+    assert!(
+        r.t.regs.is_empty(),
+        "p0's nexus, still away, too: {:?}",
+        r.t.regs
+    );
     r.t.down.clear();
     r.c.path_up(p0);
     r.run();
     assert!(r.t.regs.is_empty(), "no key left behind");
+    assert_eq!(r.c.key(), None);
 }
 
 #[test]
@@ -1359,16 +1367,16 @@ fn takeovers_run_only_where_they_mean_something() {
     assert_eq!(preempts(&r), 0, "{:?}", r.actions);
     assert!(!r.c.is_fenced(), "registering again lifts the fence");
     assert!(r.paths.iter().all(|&p| r.c.admitted(p)));
-    // No registered path up: plain, nexus by nexus (what is down is
-    // handled on return).
+    // No path up at all: refused, the old key kept, nothing sent.
     let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
     r.op(PrOp::Register(OURS)).unwrap();
     for &p in &r.paths.clone() {
         r.c.path_down(p);
     }
     r.actions.clear();
-    r.op(PrOp::Register(0xC3)).unwrap_err();
-    assert_eq!(preempts(&r), 0, "{:?}", r.actions);
+    assert_eq!(r.c.submit(PrOp::Register(0xC3)), Err(PrError::NoPath));
+    assert_eq!(r.c.key(), Some(OURS));
+    assert_eq!(r.c.poll_action(), None);
     // Unregister without a key: nothing to take over.
     let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
     r.op(PrOp::Unregister).unwrap();
@@ -1853,13 +1861,12 @@ fn a_join_answered_after_the_fence_registers_nothing() {
     assert!(!r.c.admitted(p1));
 }
 
-/// The takeovers need a registered path that is up: a registered path that
-/// is down, or one that is up but not registered, does not start one (no
-/// READ RESERVATION or PREEMPT from an unregistered nexus). A key change
-/// goes nexus by nexus at once; an unregistration registers the path that
-/// is up first and takes the others over from there, so the registration
-/// of the path that is down goes too (nexus by nexus it would stay until
-/// that path returned, or for good if it never does).
+/// The takeovers need a registered path that is up: a path that is up but
+/// not registered sends no READ RESERVATION or PREEMPT as it is. It
+/// registers the key in use first (the old key, for a key change), and the
+/// takeover runs from there, so the registration of the path that is down
+/// goes too (nexus by nexus it would stay until that path returned, or for
+/// good if it never does).
 #[test]
 fn takeovers_need_a_registered_path_that_is_up() {
     for op in [PrOp::Register(0xC3), PrOp::Unregister] {
@@ -1883,31 +1890,29 @@ fn takeovers_need_a_registered_path_that_is_up() {
         r.c.submit(op).unwrap();
         r.run();
         let sent: Vec<PrCommand> = r.actions.iter().map(|a| a.command).collect();
+        assert!(r.actions.iter().all(|a| a.via == p1), "{:?}", r.actions);
+        assert_eq!(
+            &sent[..3],
+            &[
+                PrCommand::Register { key: OURS },
+                PrCommand::ReadReservation,
+                PrCommand::Preempt {
+                    key: OURS,
+                    victim: OURS,
+                    rtype: PrType::WriteExclusiveRegistrantsOnly,
+                    abort: false
+                },
+            ],
+            "{op:?}"
+        );
         if op == PrOp::Unregister {
-            assert!(r.actions.iter().all(|a| a.via == p1), "{:?}", r.actions);
-            assert_eq!(
-                sent,
-                vec![
-                    PrCommand::Register { key: OURS },
-                    PrCommand::ReadReservation,
-                    PrCommand::Preempt {
-                        key: OURS,
-                        victim: OURS,
-                        rtype: PrType::WriteExclusiveRegistrantsOnly,
-                        abort: false
-                    },
-                    PrCommand::Unregister,
-                ]
-            );
+            assert_eq!(sent[3..], [PrCommand::Unregister]);
             assert!(r.t.regs.is_empty(), "p0's nexus too: {:?}", r.t.regs);
             assert_eq!(r.c.key(), None);
         } else {
-            assert_eq!(
-                r.commands(|c| matches!(c, PrCommand::ReadReservation | PrCommand::Preempt { .. })),
-                0,
-                "{op:?}: {:?}",
-                r.actions
-            );
+            assert_eq!(r.t.regs, vec![(nexus(p1), 0xC3)], "p0's old key gone");
+            assert_eq!(r.c.key(), Some(0xC3));
+            assert!(r.c.admitted(p1));
         }
     }
 }
@@ -2120,4 +2125,40 @@ fn read_keys_alone_cannot_see_a_preemption_between_the_look_and_the_register() {
     assert!(!r.c.is_fenced(), "READ KEYS counted one of ours twice");
     assert!(r.c.admitted(p0));
     assert_eq!(r.t.key_of(300), Some(OURS));
+}
+
+/// A registration that reached no path (every path down) has nothing of
+/// ours on the target for another host to preempt: a path that comes up
+/// afterwards registers at once, without a look that would find none of
+/// ours and call it a fence. Once the key is on some nexus, later arrivals
+/// look first again.
+#[test]
+fn a_registration_that_reached_no_path_registers_returning_paths_without_fencing() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    let (p0, p1) = (r.paths[0], r.paths[1]);
+    for &p in &[p0, p1] {
+        r.c.path_down(p);
+    }
+    assert_eq!(r.op(PrOp::Register(OURS)), Err(PrError::NoPath));
+    assert_eq!(r.c.key(), Some(OURS));
+    r.actions.clear();
+    r.c.path_up(p0);
+    r.run();
+    assert!(!r.c.is_fenced(), "{:?}", r.actions);
+    assert!(r.c.admitted(p0));
+    assert_eq!(r.t.key_of(nexus(p0)), Some(OURS));
+    assert_eq!(
+        r.actions.first().map(|a| a.command),
+        Some(PrCommand::Register { key: OURS }),
+        "registered without a look first"
+    );
+    r.actions.clear();
+    r.c.path_up(p1);
+    r.run();
+    assert!(r.c.admitted(p1));
+    assert_eq!(
+        r.actions.first().map(|a| a.command),
+        Some(PrCommand::ReadKeys),
+        "anchored: the next arrival looks first"
+    );
 }

@@ -18,9 +18,12 @@ use std::os::raw::c_int;
 use std::ptr::NonNull;
 
 use mpath_scsi::classify::TransportStatus;
-use mpath_scsi::{ScsiCommand, ScsiResponse};
+use mpath_scsi::ScsiCommand;
 
 use crate::ffi;
+
+/// A finished command: mpath-prsuite's, which every fabric answers with.
+pub use mpath_prsuite::command::CommandResult;
 
 /// The random part of every ISID we log in with (ISID type 10b, "random",
 /// RFC 7143 10.12.5): "MPI".
@@ -88,55 +91,6 @@ impl fmt::Display for NexusError {
 }
 
 impl std::error::Error for NexusError {}
-
-/// A finished command, in the terms mpath-scsi classifies.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CommandResult {
-    /// Whether the command reached the target and got a status.
-    pub transport: TransportStatus,
-    /// SAM status byte (meaningful when `transport` is `Ok`).
-    pub status: u8,
-    /// Sense data of a CHECK CONDITION, as the target sent it.
-    pub sense: Vec<u8>,
-    /// Data-in.
-    pub data: Vec<u8>,
-    /// libiscsi's message when the transport failed.
-    pub error: Option<String>,
-}
-
-impl CommandResult {
-    pub(crate) fn transport_failure(transport: TransportStatus, error: String) -> Self {
-        CommandResult {
-            transport,
-            status: 0,
-            sense: Vec::new(),
-            data: Vec::new(),
-            error: Some(error),
-        }
-    }
-
-    /// What a command on nexus `i` ends as when there is no such nexus, or
-    /// it is not logged in: it never left the initiator.
-    pub fn no_nexus(i: usize) -> Self {
-        Self::transport_failure(TransportStatus::NoConnect, format!("no nexus {i}"))
-    }
-
-    /// The sense buffer, if there is one, for
-    /// [`mpath_scsi::classify::classify`].
-    pub fn sense(&self) -> Option<&[u8]> {
-        (!self.sense.is_empty()).then_some(self.sense.as_slice())
-    }
-
-    /// The result as the SCSI adapter takes a response.
-    pub fn response(&self) -> ScsiResponse<'_> {
-        ScsiResponse {
-            transport: self.transport,
-            status: self.status,
-            sense: self.sense(),
-            data_in: &self.data,
-        }
-    }
-}
 
 /// An owned libiscsi context, logged in or not.
 struct Context(NonNull<ffi::IscsiContext>);

@@ -185,9 +185,9 @@ fn lio_keeps_the_registration_across_a_relogin_with_the_same_isid() {
     // TransportIDs (name, ISID) and relative target ports name each
     // nexus, so the host can tell its own registration from its sibling's.
     let full = mpath_scsi::PrOptions::DEFAULT.with_full_status(true);
-    for i in 0..2 {
+    for (i, port) in ports.iter().enumerate() {
         let (name, isid) = f.initiator_port(i).expect("LIO fabric names its ports");
-        let port = ports[i].unwrap();
+        let port = port.unwrap();
         let x = mpath_iscsi::pr_transport::execute(&full, PrCommand::ReadKeys, |c| f.send(i, c));
         assert!(
             matches!(x.answer, PrAnswer::FullStatus(_)),

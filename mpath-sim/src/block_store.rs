@@ -12,10 +12,15 @@
 //! corruption rather than infers it. A stamp whose LBA is not the block it
 //! lands on is a misdirected write, recorded the same way.
 //!
-//! Blocks never written read back as zeros. Only stamps are kept, not the
-//! rest of each block: the simulator's invariants are about which write
-//! landed, and keeping whole blocks would cost memory a long sweep does not
-//! have.
+//! Blocks never written read back as zeros. By default only stamps are
+//! kept, not the rest of each block: the simulator's invariants are about
+//! which write landed, and keeping whole blocks would cost memory a long
+//! sweep does not have. A store made with [`BlockStore::with_contents`]
+//! keeps every written block's bytes as well, for hosts that check what
+//! they read back byte for byte rather than by stamp (the reservation
+//! suite's scenarios write patterns, not stamps); stamps are still read
+//! from each block's first bytes there, so its stale-write record means
+//! something only for a host that stamps.
 
 use std::collections::BTreeMap;
 
@@ -89,6 +94,8 @@ struct Block {
     current: Option<BlockStamp>,
     /// Newest generation landed, per host (few hosts: a short list).
     newest: Vec<(HostId, u64)>,
+    /// The block's bytes, in a store that keeps contents.
+    bytes: Option<Box<[u8]>>,
 }
 
 /// The blocks of one logical unit or namespace.
@@ -99,6 +106,8 @@ pub struct BlockStore {
     written: BTreeMap<u64, Block>,
     stale: Vec<StaleWrite>,
     writes_applied: u64,
+    /// Whether whole blocks are kept ([`BlockStore::with_contents`]).
+    contents: bool,
 }
 
 /// Why a read or write was not done: the caller answers with the
@@ -137,7 +146,23 @@ impl BlockStore {
             written: BTreeMap::new(),
             stale: Vec::new(),
             writes_applied: 0,
+            contents: false,
         }
+    }
+
+    /// A store as [`BlockStore::new`] makes it that also keeps every
+    /// written block's bytes, which reads then return. The first write of
+    /// a block allocates its bytes; later writes reuse them.
+    pub fn with_contents(block_size: usize, blocks: u64) -> BlockStore {
+        BlockStore {
+            contents: true,
+            ..BlockStore::new(block_size, blocks)
+        }
+    }
+
+    /// Whether the store keeps whole blocks.
+    pub fn keeps_contents(&self) -> bool {
+        self.contents
     }
 
     /// Bytes per block.
@@ -188,6 +213,12 @@ impl BlockStore {
             let at = lba + i as u64;
             let stamp = BlockStamp::from_bytes(block);
             self.apply(at, stamp);
+            if self.contents {
+                match &mut self.written.entry(at).or_default().bytes {
+                    Some(kept) if kept.len() == block.len() => kept.copy_from_slice(block),
+                    slot => *slot = Some(block.into()),
+                }
+            }
         }
         Ok(())
     }
@@ -221,17 +252,35 @@ impl BlockStore {
     }
 
     /// Reads `count` blocks at `lba` into `out` (whole blocks: stamps
-    /// first, the rest zeros).
+    /// first, the rest zeros; the bytes written, in a store that keeps
+    /// contents).
     pub fn read(&self, lba: u64, count: u64, out: &mut [u8]) -> Result<(), BlockError> {
         self.check(lba, count)?;
         self.check_len(out.len(), count)?;
         for (i, block) in out.chunks_exact_mut(self.block_size).enumerate() {
-            block.fill(0);
-            if let Some(s) = self.stamp(lba + i as u64) {
-                block[..STAMP_LEN].copy_from_slice(&s.to_bytes());
-            }
+            self.read_prefix(lba + i as u64, block);
         }
         Ok(())
+    }
+
+    /// The first `out.len()` bytes (at most a block) of block `lba` as a
+    /// read returns them; the rest of `out` is zeroed. A block past the
+    /// end reads as never written.
+    pub fn read_prefix(&self, lba: u64, out: &mut [u8]) {
+        out.fill(0);
+        let Some(b) = self.written.get(&lba) else {
+            return;
+        };
+        let stamp = b.current.map(|s| s.to_bytes());
+        let src: &[u8] = match (&b.bytes, &stamp) {
+            (Some(bytes), _) => bytes,
+            (None, Some(s)) => s,
+            (None, None) => return,
+        };
+        let k = out.len().min(src.len());
+        if let (Some(d), Some(s)) = (out.get_mut(..k), src.get(..k)) {
+            d.copy_from_slice(s);
+        }
     }
 
     /// The stamp a read of `lba` returns.
@@ -365,5 +414,29 @@ mod tests {
             })
         );
         assert!(out[512 + STAMP_LEN..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn a_store_with_contents_reads_back_every_byte() {
+        let mut st = BlockStore::with_contents(512, 4);
+        assert!(st.keeps_contents() && !BlockStore::new(512, 4).keeps_contents());
+        let pattern: Vec<u8> = (0..1024u32).map(|k| (k * 7 % 251) as u8).collect();
+        st.write(1, &pattern).unwrap();
+        let mut out = vec![0xffu8; 1536];
+        st.read(0, 3, &mut out).unwrap();
+        assert!(out[..512].iter().all(|&b| b == 0), "never written");
+        assert_eq!(&out[512..], &pattern[..]);
+        // Written over in place, stamp truth kept beside the bytes.
+        let b = block(3, 9, 2);
+        st.write(2, &b).unwrap();
+        st.read(2, 1, &mut out[..512]).unwrap();
+        assert_eq!(&out[..512], &b[..]);
+        assert_eq!(st.stamp(2).map(|s| s.generation), Some(9));
+        // A read cut short gets the block's first bytes.
+        let mut head = [0u8; 40];
+        st.read_prefix(1, &mut head);
+        assert_eq!(&head[..], &pattern[..40]);
+        st.read_prefix(99, &mut head);
+        assert_eq!(head, [0u8; 40]);
     }
 }

@@ -11,7 +11,11 @@
 //!   port groups.
 //! - [`nvme_target`]: an NVMe subsystem's controllers, namespaces and ANA
 //!   groups.
+//! - [`sim_fabric`]: mpath-prsuite's `Fabric` on a [`scsi_target`] logical
+//!   unit, so the persistent-reservation scenarios run here as on real
+//!   iSCSI targets.
 
 pub mod block_store;
 pub mod nvme_target;
 pub mod scsi_target;
+pub mod sim_fabric;

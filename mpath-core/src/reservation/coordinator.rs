@@ -106,6 +106,12 @@ pub struct Coordinator<const N: usize> {
     /// when it ends.
     verify_pending: bool,
     fenced: bool,
+    /// The key in use has been registered on some nexus (a REGISTER of it
+    /// answered GOOD, or a look found it). Until then a nexus that comes
+    /// up registers without looking first: a look would find none of ours
+    /// and take that for a preemption, when nothing of ours was ever
+    /// there to preempt.
+    anchored: bool,
     /// Events are state, not a queue, so none can be dropped: at most one
     /// of each kind is pending. The last operation's result, until polled
     /// (no new operation starts before it is).
@@ -147,6 +153,7 @@ impl<const N: usize> Coordinator<N> {
             move_pending: None,
             verify_pending: false,
             fenced: false,
+            anchored: false,
             finished: None,
             fenced_report: false,
             moved_report: None,
@@ -465,7 +472,8 @@ impl<const N: usize> Coordinator<N> {
         match op {
             PrOp::Register(0) => Err(PrError::ZeroKey),
             PrOp::Register(key) => {
-                if self.key.is_some_and(|k| k != key) && self.can_take_over() {
+                let old = self.key.filter(|&k| k != key);
+                if old.is_some() && self.can_take_over() {
                     // A new key. The old one may be registered on nexuses
                     // no path reaches now (a path that is down, a session
                     // replaced since), and a reservation of ours held
@@ -475,6 +483,19 @@ impl<const N: usize> Coordinator<N> {
                     // (READ RESERVATION first, for its type); then every
                     // reachable nexus registers the new key.
                     self.start(Task::User(op), Stage::Single(PrCommand::ReadReservation));
+                } else if let Some(old) = old.filter(|_| self.can_sweep()) {
+                    // No registered nexus is up to take the old key over
+                    // from, but a path is: it registers the old key first,
+                    // then the same takeover (as Unregister does).
+                    self.start(
+                        Task::User(op),
+                        Stage::Single(PrCommand::Register { key: old }),
+                    );
+                } else if old.is_some() && !self.fenced && !self.any_up() {
+                    // No path up at all: the old key would stay wherever it
+                    // is registered, with any reservation held through it.
+                    // Refused, the old key kept (it is where it was).
+                    return Err(PrError::NoPath);
                 } else {
                     self.register_everywhere(op, key);
                 }
@@ -501,6 +522,13 @@ impl<const N: usize> Coordinator<N> {
                     // the registrations of nexuses no path reaches (an old
                     // session's), and a reservation held through them.
                     self.start(Task::User(op), Stage::Single(PrCommand::Register { key }));
+                } else if self.key.is_some() && !self.fenced && !self.any_up() {
+                    // No path up at all: nothing could be removed now, and
+                    // dropping the key here would leave our registrations
+                    // (and a reservation held through them) on nexuses that
+                    // may never come back. Refused, nothing changed; asked
+                    // again once a path is up, the takeover reaches them.
+                    return Err(PrError::NoPath);
                 } else {
                     self.unregister_everywhere(op);
                 }
@@ -597,6 +625,9 @@ impl<const N: usize> Coordinator<N> {
                 };
             }
         }
+        if self.key != Some(key) {
+            self.anchored = false;
+        }
         self.key = Some(key);
         self.running = Some(Running {
             task: Task::User(op),
@@ -641,9 +672,11 @@ impl<const N: usize> Coordinator<N> {
     /// registrations, not fenced (another host removed ours then, and
     /// what we registered behind the fence is gone), a path up.
     fn can_sweep(&self) -> bool {
-        self.scope != RegistrationScope::Host
-            && !self.fenced
-            && self.members.iter().flatten().any(|m| m.up)
+        self.scope != RegistrationScope::Host && !self.fenced && self.any_up()
+    }
+
+    fn any_up(&self) -> bool {
+        self.members.iter().flatten().any(|m| m.up)
     }
 
     /// Unregister every reachable nexus (REGISTER AND IGNORE EXISTING KEY
@@ -860,7 +893,10 @@ impl<const N: usize> Coordinator<N> {
         let ok = reply == PrReply::Done;
         self.refused |= reply == PrReply::Refused;
         let state = match (cmd, ok) {
-            (PrCommand::Register { key }, true) if Some(key) == self.key => RegState::Registered,
+            (PrCommand::Register { key }, true) if Some(key) == self.key => {
+                self.anchored = true;
+                RegState::Registered
+            }
             (PrCommand::Unregister, true) => RegState::Unknown,
             // A reply for a key we no longer want: ask again.
             (PrCommand::Register { .. }, true) => RegState::Stale,
@@ -1026,8 +1062,33 @@ impl<const N: usize> Coordinator<N> {
             return;
         }
         match r.task {
-            // The takeover could not run (our registration refused, no
-            // path left): unregister nexus by nexus instead.
+            // The takeover failed on every path that is up (or none is):
+            // nexus by nexus would reach no more, and would leave our
+            // registrations (and a reservation held through them) where no
+            // path goes. Refused, the key as it was; asked again once a
+            // path is up. (A path that is up but busy with a command of
+            // its own is not a failure: nexus by nexus then.)
+            Task::User(op @ (PrOp::Unregister | PrOp::Register(_)))
+                if error == PrError::NoPath
+                    && self
+                        .members
+                        .iter()
+                        .flatten()
+                        .filter(|m| m.up)
+                        .all(|m| r.tried & bits::bit(m.path.slot()) != 0)
+                    && matches!(
+                        r.stage,
+                        Stage::Single(
+                            PrCommand::Register { .. }
+                                | PrCommand::ReadReservation
+                                | PrCommand::Preempt { .. }
+                        )
+                    ) =>
+            {
+                self.finish(op, Err(PrError::NoPath));
+            }
+            // The takeover could not run (our registration refused):
+            // unregister nexus by nexus instead.
             Task::User(op @ PrOp::Unregister) => {
                 self.running = None;
                 self.unregister_everywhere(op);
@@ -1037,7 +1098,11 @@ impl<const N: usize> Coordinator<N> {
             Task::User(op @ PrOp::Register(key))
                 if matches!(
                     r.stage,
-                    Stage::Single(PrCommand::ReadReservation | PrCommand::Preempt { .. })
+                    Stage::Single(
+                        PrCommand::Register { .. }
+                            | PrCommand::ReadReservation
+                            | PrCommand::Preempt { .. }
+                    )
                 ) =>
             {
                 self.running = None;
@@ -1209,9 +1274,14 @@ impl<const N: usize> Coordinator<N> {
                 self.running = None;
                 self.register_everywhere(op, new);
             }
-            // Registered to take the others over from: read the type, then
-            // PREEMPT our own key from here.
-            (Task::User(PrOp::Unregister), PrCommand::Register { .. }, PrReply::Done) => {
+            // Registered (the key in use, or the old one before a key
+            // change) to take the others over from: read the type, then
+            // PREEMPT that key from here.
+            (
+                Task::User(PrOp::Unregister | PrOp::Register(_)),
+                PrCommand::Register { .. },
+                PrReply::Done,
+            ) => {
                 if let Some(m) = self.member_mut(via) {
                     m.state = RegState::Registered;
                     m.join = Join::Idle;
@@ -1529,6 +1599,10 @@ impl<const N: usize> Coordinator<N> {
     /// first ([`Join`]).
     fn want_join(&mut self, path: PathId) {
         if self.key.is_none() {
+            return;
+        }
+        if !self.anchored {
+            self.want_register(path);
             return;
         }
         let epoch = self.epoch;

@@ -226,9 +226,15 @@ pub enum PrReply {
 /// A user operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PrOp {
-    /// Register `key` on every path.
+    /// Register `key` on every path. Replacing a key in use takes the old
+    /// one over first (PREEMPT of it from one registered nexus); when that
+    /// fails on every path that is up, it ends with
+    /// [`PrError::NoPath`] and the old key stays.
     Register(u64),
-    /// Remove our registrations everywhere.
+    /// Remove our registrations everywhere, those on nexuses no path
+    /// reaches any more included (a takeover from one nexus that is up,
+    /// registered first if it is not). Refused with [`PrError::NoPath`],
+    /// nothing changed, when no path is up.
     Unregister,
     /// Take a reservation of this type.
     Reserve(PrType),

@@ -16,13 +16,25 @@
 //! access to the LUN. **The scenarios write to the LUN and leave
 //! reservations cleared: point it at a scratch LUN.** The exit status is 0
 //! when nothing failed (unsupported is not a failure), 1 otherwise.
+//!
+//! With `--sim` the same scenarios run on mpath-sim's simulated SCSI
+//! logical unit instead (`SimFabric`: every option supported, a target
+//! restart included), no target needed; the table is the reference a real
+//! target's is read against. `--portal` and `--target` are then not given;
+//! the initiator names still name the two hosts.
+//!
+//! ```text
+//! mpath-prtest --sim --json sim.json
+//! ```
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use mpath_iscsi::portal_fabric::{PortalConfig, PortalFabric};
-use mpath_iscsi::scenarios::{self, Row, Verdict};
+use mpath_iscsi::scenarios::{self, Row, Scenario, Verdict};
+use mpath_iscsi::Fabric;
+use mpath_sim::sim_fabric::{SimConfig, SimFabric};
 use serde::Serialize;
 
 /// Run the persistent-reservation conformance scenarios against a target.
@@ -31,13 +43,27 @@ use serde::Serialize;
 struct Args {
     /// Target portal, HOST:PORT; repeat for each target portal group.
     /// Nexus i uses portal i mod count.
-    #[arg(long = "portal", required = true, value_name = "HOST:PORT")]
+    #[arg(
+        long = "portal",
+        value_name = "HOST:PORT",
+        required_unless_present = "sim",
+        conflicts_with = "sim"
+    )]
     portals: Vec<String>,
     /// Target name (IQN).
-    #[arg(long, value_name = "IQN")]
-    target: String,
+    #[arg(
+        long,
+        value_name = "IQN",
+        required_unless_present = "sim",
+        conflicts_with = "sim"
+    )]
+    target: Option<String>,
+    /// Run on mpath-sim's simulated SCSI logical unit instead of a
+    /// target: no portal, no target name.
+    #[arg(long)]
+    sim: bool,
     /// Logical unit number (a scratch LUN: the scenarios write to it).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, conflicts_with = "sim")]
     lun: u32,
     /// Our host's initiator name.
     #[arg(
@@ -64,6 +90,9 @@ struct Args {
     json: Option<PathBuf>,
 }
 
+/// What the JSON report names as the target with `--sim`.
+const SIM_TARGET: &str = "mpath-sim";
+
 /// The JSON report.
 #[derive(Debug, Serialize)]
 struct Report<'a> {
@@ -78,45 +107,74 @@ struct Report<'a> {
     rows: &'a [Row],
 }
 
-fn main() -> ExitCode {
-    let args = Args::parse();
-    let all = scenarios::all::<PortalFabric>();
-    if args.list {
-        for s in &all {
-            println!("{} ({} nexuses)", s.name, s.nexuses);
-        }
-        return ExitCode::SUCCESS;
-    }
-    let cfg = PortalConfig {
-        portals: args.portals.clone(),
-        target: args.target.clone(),
-        lun: args.lun,
-        initiator: args.initiator.clone(),
-        other_initiator: args.other_initiator.clone(),
-        label: String::from("target"),
-    };
-    let chosen: Vec<_> = all
+/// The scenarios `only` selects (all when it is empty).
+fn chosen<F: Fabric>(only: &[String]) -> Vec<Scenario<F>> {
+    scenarios::all::<F>()
         .into_iter()
-        .filter(|s| args.only.is_empty() || args.only.iter().any(|o| s.name.contains(o.as_str())))
-        .collect();
-    if chosen.is_empty() {
-        eprintln!("mpath-prtest: no scenario matches {:?}", args.only);
-        return ExitCode::from(2);
-    }
+        .filter(|s| only.is_empty() || only.iter().any(|o| s.name.contains(o.as_str())))
+        .collect()
+}
+
+/// Run each scenario on a fresh fabric from `make`, saying on stderr how
+/// each ended.
+fn run<F: Fabric>(
+    chosen: Vec<Scenario<F>>,
+    mut make: impl FnMut(usize) -> Result<F, mpath_iscsi::FabricError>,
+) -> Vec<Row> {
     let mut rows = Vec::new();
     for s in chosen {
         eprint!("{} ... ", s.name);
-        let r = PortalFabric::start(cfg.clone(), s.nexuses)
+        let r = make(s.nexuses)
             .map_err(|e| scenarios::Unmet::Failed(format!("fabric: {e}")))
             .and_then(|mut f| (s.run)(&mut f));
         let row = Row::new(s.name, r);
         eprintln!("{}", row.result.label());
         rows.push(row);
     }
+    rows
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.list {
+        for s in &scenarios::all::<PortalFabric>() {
+            println!("{} ({} nexuses)", s.name, s.nexuses);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let rows = if args.sim {
+        let cfg = SimConfig {
+            initiator: args.initiator.clone(),
+            other_initiator: args.other_initiator.clone(),
+            ..SimConfig::default()
+        };
+        let chosen = chosen::<SimFabric>(&args.only);
+        if chosen.is_empty() {
+            eprintln!("mpath-prtest: no scenario matches {:?}", args.only);
+            return ExitCode::from(2);
+        }
+        run(chosen, |n| SimFabric::with_config(cfg.clone(), n))
+    } else {
+        let cfg = PortalConfig {
+            portals: args.portals.clone(),
+            // clap requires --target without --sim.
+            target: args.target.clone().unwrap_or_default(),
+            lun: args.lun,
+            initiator: args.initiator.clone(),
+            other_initiator: args.other_initiator.clone(),
+            label: String::from("target"),
+        };
+        let chosen = chosen::<PortalFabric>(&args.only);
+        if chosen.is_empty() {
+            eprintln!("mpath-prtest: no scenario matches {:?}", args.only);
+            return ExitCode::from(2);
+        }
+        run(chosen, |n| PortalFabric::start(cfg.clone(), n))
+    };
     print!("{}", scenarios::table(&rows));
     let tally = |v: Verdict| rows.iter().filter(|r| r.result == v).count();
     let report = Report {
-        target: &args.target,
+        target: args.target.as_deref().unwrap_or(SIM_TARGET),
         portals: &args.portals,
         lun: args.lun,
         initiator: &args.initiator,

@@ -12,8 +12,6 @@
 
 use mpath_scsi::RwParams;
 
-use crate::block_store::{BlockStamp, STAMP_LEN};
-
 use super::response::{asc, Failure, Response};
 use super::LogicalUnit;
 
@@ -48,17 +46,9 @@ impl LogicalUnit {
             }
         }
         if let Some(tail) = data_in.get_mut(whole_bytes..n) {
-            // The block cut short by the buffer: its stamp, then zeros, as
-            // the store would have returned it.
-            tail.fill(0);
-            let lba = p.lba.saturating_add(whole as u64);
-            if let Some(stamp) = self.store.stamp(lba) {
-                let bytes: [u8; STAMP_LEN] = BlockStamp::to_bytes(&stamp);
-                let k = tail.len().min(STAMP_LEN);
-                if let (Some(d), Some(s)) = (tail.get_mut(..k), bytes.get(..k)) {
-                    d.copy_from_slice(s);
-                }
-            }
+            // The block cut short by the buffer, as far as it goes.
+            self.store
+                .read_prefix(p.lba.saturating_add(whole as u64), tail);
         }
         Ok(Response::good_data(len, data_in.len()))
     }

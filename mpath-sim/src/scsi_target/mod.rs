@@ -119,6 +119,12 @@ pub struct LuConfig {
     pub block_size: usize,
     /// Number of logical blocks.
     pub blocks: u64,
+    /// Keep every written block's bytes, not only its stamp
+    /// ([`BlockStore::with_contents`]): for hosts that read back what they
+    /// wrote byte for byte (the reservation suite's
+    /// [`SimFabric`](crate::sim_fabric::SimFabric)). Off by default: a
+    /// block of memory per block written.
+    pub keep_contents: bool,
 }
 
 impl Default for LuConfig {
@@ -139,6 +145,7 @@ impl Default for LuConfig {
             lun: 0,
             block_size: 512,
             blocks: 1 << 20,
+            keep_contents: false,
         }
     }
 }
@@ -158,7 +165,11 @@ pub struct LogicalUnit {
 impl LogicalUnit {
     /// A logical unit with no ports yet.
     pub fn new(config: LuConfig) -> Self {
-        let store = BlockStore::new(config.block_size, config.blocks);
+        let store = if config.keep_contents {
+            BlockStore::with_contents(config.block_size, config.blocks)
+        } else {
+            BlockStore::new(config.block_size, config.blocks)
+        };
         LogicalUnit {
             config,
             topology: Topology::default(),

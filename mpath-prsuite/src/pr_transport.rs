@@ -15,7 +15,7 @@ use mpath_scsi::pr_in::FullStatus;
 use mpath_scsi::pr_map::{PrDecoded, PrOptions, PrStep};
 use mpath_scsi::{AdapterError, ItNexus, List, ScsiCommand, ScsiResponse, WireItem};
 
-use crate::nexus::CommandResult;
+use crate::command::CommandResult;
 
 /// Sends of one exchange at most: the adapter resends at most
 /// `PR_ATTEMPTS` times plus one READ KEYS growth; this only guards the

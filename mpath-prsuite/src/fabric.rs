@@ -1,8 +1,9 @@
 //! The small interface the reservation scenarios run against: numbered
 //! nexuses from one host to one logical unit, a way to cut and restore
 //! each, SCSI commands on each, and a second host for preemption.
-//! [`TgtFabric`](crate::tgt_fabric::TgtFabric) implements it on a real
-//! iSCSI target; a simulator can implement it to run the same scenarios.
+//! mpath-iscsi implements it on real iSCSI targets (`TgtFabric`,
+//! `LioFabric`, `PortalFabric`), mpath-sim on its simulated logical unit
+//! (`SimFabric`), and the same scenarios run on each.
 //!
 //! A fabric moves bytes: [`Fabric::command`] sends one CDB on one nexus.
 //! What the host asks for through it (INQUIRY and VPD page 83h to identify
@@ -22,7 +23,7 @@ use mpath_scsi::classify::{classify, classify_probe};
 use mpath_scsi::vpd::page;
 use mpath_scsi::{PathIdentity, PrOptions, ScsiCommand};
 
-use crate::nexus::CommandResult;
+use crate::command::CommandResult;
 use crate::pr_transport::{self, PrExchange};
 
 /// ALLOCATION LENGTH for standard INQUIRY data: the 36 bytes SPC-4 names

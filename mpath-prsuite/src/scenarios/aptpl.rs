@@ -206,7 +206,7 @@ fn register<F: Fabric>(
     f: &mut F,
     i: usize,
     aptpl: bool,
-) -> Result<crate::nexus::CommandResult, String> {
+) -> Result<crate::command::CommandResult, String> {
     let params = PrOutParams {
         aptpl,
         ..PrOutParams::new(0, OURS)

@@ -24,8 +24,8 @@ use super::{
     count, done, done_pr, ensure, host, keys, pattern, reservation, setup, ScenarioResult, Unmet,
     OURS, RTYPE, THEIRS,
 };
+use crate::command::CommandResult;
 use crate::fabric::Fabric;
-use crate::nexus::CommandResult;
 
 /// Which nexus a raw command goes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

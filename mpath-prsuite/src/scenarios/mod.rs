@@ -1,8 +1,8 @@
 //! The persistent-reservation scenarios, written once against [`Fabric`]:
 //! the real-target suite runs them on tgt and LIO, `mpath-prtest` on any
-//! target given by its portals, a simulator can run them on its own
-//! fabric. Each takes a fresh fabric and returns its details, or why it
-//! failed, or why the target does not support what it exercises
+//! target given by its portals, mpath-sim on its simulated logical unit
+//! (`SimFabric`). Each takes a fresh fabric and returns its details, or
+//! why it failed, or why the target does not support what it exercises
 //! ([`Unmet::Unsupported`]: the target rejected an option with ILLEGAL
 //! REQUEST, which is a property of the target, not a failure);
 //! [`run_suite`] collects [`Row`]s and [`table`] prints them.
