@@ -941,3 +941,88 @@ fn a_conflict_on_a_removed_path_starts_no_key_check() {
         assert!(!r.d.coordinator().is_fenced());
     }
 }
+
+/// REGISTER AND MOVE through the device (rule 12): refusals change
+/// nothing; the command goes out on the holder's path as an
+/// `Action::Reservation` with the TransportID kept beside it; once GOOD,
+/// the reservation is the other host's, ours are still registered, and
+/// writes are no longer narrowed to a holder of ours (the other host's
+/// reservation is the target's to enforce: a conflict there is a question
+/// for the coordinator, rule 2).
+#[test]
+fn register_and_move_through_the_device() {
+    let mut r = Rig::new(3);
+    r.run(ms(0));
+    r.op(PrOp::Register(OURS), ms(1)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusive), ms(2)).unwrap();
+    let holder = r.d.coordinator().holder().unwrap();
+    let all = r.paths.iter().fold(0u64, |m, p| m | 1 << p.slot());
+    assert_eq!(r.d.data_plane().writable(), 1 << holder.slot());
+    assert_eq!(r.d.data_plane().selectable(), all);
+    let before = format!("{:?}", r.d);
+    assert_eq!(
+        r.d.reservation_move_to(&[], 1, 0xB2, ms(3)),
+        Err(DeviceError::Reservation(PrError::BadTransportId))
+    );
+    assert_eq!(
+        r.d.reservation_move_to(b"tid", 1, 0, ms(3)),
+        Err(DeviceError::Reservation(PrError::ZeroKey))
+    );
+    assert!(matches!(
+        r.d.reservation_move_to(b"tid", 1, 0xB2, ms(1)),
+        Err(DeviceError::Device(Error::Time(_)))
+    ));
+    assert_eq!(
+        r.d.reservation(
+            PrOp::RegisterAndMove {
+                dest_key: 0xB2,
+                relative_target_port: 1
+            },
+            ms(3)
+        ),
+        Err(DeviceError::Reservation(PrError::BadTransportId))
+    );
+    assert_eq!(format!("{:?}", r.d), before);
+    r.t.move_dest = Some(900);
+    r.events.clear();
+    r.d.reservation_move_to(b"tid", 4, 0xB2, ms(3)).unwrap();
+    assert_eq!(r.d.now(), ms(3));
+    assert_eq!(r.d.coordinator().move_destination(), Some((&b"tid"[..], 4)));
+    let Some(Action::Reservation(a)) = r.d.poll_action() else {
+        panic!("no reservation command")
+    };
+    assert_eq!(
+        (a.via, a.command),
+        (
+            holder,
+            PrCommand::RegisterAndMove {
+                key: OURS,
+                dest_key: 0xB2,
+                rtype: PrType::WriteExclusive,
+                relative_target_port: 4
+            }
+        )
+    );
+    let reply = r.t.exec(nexus(a.via), a.command, OURS);
+    r.d.handle_reservation_reply(a.via, reply, ms(4)).unwrap();
+    r.run(ms(4));
+    let finished = r.events.iter().find_map(|e| match e {
+        DeviceEvent::Reservation(PrEvent::Finished {
+            op: PrOp::RegisterAndMove { .. },
+            result,
+        }) => Some(*result),
+        _ => None,
+    });
+    assert_eq!(
+        finished.map(|x| x.map(|rep| rep.reservation)),
+        Some(Ok(None))
+    );
+    assert_eq!(r.t.resv, Some((900, 0xB2, PrType::WriteExclusive)));
+    assert_eq!(r.d.coordinator().reservation(), None);
+    assert_eq!(r.d.coordinator().move_destination(), None);
+    assert_eq!(r.d.data_plane().writable(), all);
+    for &p in &r.paths {
+        assert_eq!(r.t.key_of(nexus(p)), Some(OURS));
+        assert_eq!(r.d.admitted(p), Ok(true));
+    }
+}

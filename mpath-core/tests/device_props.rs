@@ -81,6 +81,9 @@ const OURS2: u64 = 0xA2;
 const OTHER: u64 = 0xB2;
 /// The other host's own I_T nexus.
 const OTHER_NEXUS: u32 = 9000;
+/// A TransportID naming the other host's initiator port, for REGISTER AND
+/// MOVE; the model knows it as [`OTHER_NEXUS`] (`Target::move_dest`).
+const OTHER_TID: &[u8] = b"\x45\x00\x00\x14iqn.x:other,i,0x1\0\0\0";
 const GROUPS: [u32; 3] = [1, 2, 3];
 /// About 30 s in a debug build on the 2-vCPU test machine.
 const DEFAULT_CASES: u32 = 2000;
@@ -307,6 +310,8 @@ fn pr_op() -> impl Strategy<Value = PrOp> {
         1 => Just(PrOp::Clear),
         1 => Just(PrOp::ReadKeys),
         1 => Just(PrOp::ReadReservation),
+        // REGISTER AND MOVE to the other host (through `move_to`).
+        3 => Just(PrOp::RegisterAndMove { dest_key: OTHER, relative_target_port: 1 }),
     ]
 }
 
@@ -1719,7 +1724,11 @@ impl Sim {
                 });
                 let changes = matches!(
                     op,
-                    PrOp::Reserve(_) | PrOp::Preempt { .. } | PrOp::Release | PrOp::Clear
+                    PrOp::Reserve(_)
+                        | PrOp::Preempt { .. }
+                        | PrOp::Release
+                        | PrOp::Clear
+                        | PrOp::RegisterAndMove { .. }
                 );
                 if changes && !self.resv_unknown && ours(report.reservation) != ours(target) {
                     self.fail(
@@ -1733,6 +1742,9 @@ impl Sim {
                 if matches!(op, PrOp::Register(_)) {
                     self.foreign_dirty = false;
                 }
+                if matches!(op, PrOp::RegisterAndMove { .. }) {
+                    count("register and move done");
+                }
                 true
             }
             _ => true,
@@ -1743,7 +1755,26 @@ impl Sim {
     }
 
     fn reservation(&mut self, op: PrOp) {
-        let r = self.d.reservation(op, self.now);
+        let r = match op {
+            // The TransportID names the other host's initiator port, which
+            // the model knows as its nexus.
+            PrOp::RegisterAndMove {
+                dest_key,
+                relative_target_port,
+            } => {
+                self.t.move_dest = Some(OTHER_NEXUS);
+                let r =
+                    self.d
+                        .reservation_move_to(OTHER_TID, relative_target_port, dest_key, self.now);
+                count(if r.is_ok() {
+                    "register and move started"
+                } else {
+                    "register and move refused"
+                });
+                r
+            }
+            _ => self.d.reservation(op, self.now),
+        };
         count(if r.is_ok() {
             "pr op started"
         } else {

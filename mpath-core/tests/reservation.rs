@@ -2162,3 +2162,331 @@ fn a_registration_that_reached_no_path_registers_returning_paths_without_fencing
         "anchored: the next arrival looks first"
     );
 }
+
+// ----- rule 12: REGISTER AND MOVE -----
+
+/// The other host's initiator port as a TransportID would name it: the
+/// coordinator keeps the bytes without reading them.
+const DEST_TID: &[u8] = b"\x45\x00\x00\x14iqn.x:other,i,0x1\0\0\0";
+/// The other host's I_T nexus in the model.
+const DEST_NEXUS: u32 = 900;
+
+/// Start a REGISTER AND MOVE of ours to the other host's nexus, then run.
+fn move_to(r: &mut Rig, key: u64) -> Result<PrReport, PrError> {
+    r.events.clear();
+    r.t.move_dest = Some(DEST_NEXUS);
+    r.c.move_to(DEST_TID, 7, key).unwrap();
+    r.run();
+    let op = PrOp::RegisterAndMove {
+        dest_key: key,
+        relative_target_port: 7,
+    };
+    r.events
+        .iter()
+        .find_map(|e| match e {
+            PrEvent::Finished { op: o, result } if *o == op => Some(*result),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("the move did not finish: {:?}", r.events))
+}
+
+fn moves(r: &Rig) -> Vec<PrAction> {
+    r.actions
+        .iter()
+        .filter(|a| matches!(a.command, PrCommand::RegisterAndMove { .. }))
+        .copied()
+        .collect()
+}
+
+/// REGISTER AND MOVE goes out once, on the holder's nexus, with the type
+/// held and the destination given; afterwards the other host holds the
+/// reservation, registered with the key we gave, we hold none, our
+/// registrations stay, and every registered path is admitted for writes
+/// (the reservation's restrictions are the target's to apply now).
+#[test]
+fn rule12_register_and_move_hands_the_reservation_to_another_nexus() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    let holder = r.c.holder().unwrap();
+    // Only the holder writes under our Write Exclusive.
+    assert_eq!(r.paths.iter().filter(|&&p| r.c.admits_write(p)).count(), 1);
+    r.actions.clear();
+    r.t.move_dest = Some(DEST_NEXUS);
+    r.c.move_to(DEST_TID, 7, THEIRS).unwrap();
+    assert_eq!(r.c.move_destination(), Some((DEST_TID, 7)));
+    assert!(!r.c.is_quiesced(), "a user operation holds no I/O");
+    let a = r.c.poll_action().unwrap();
+    assert_eq!(a.via, holder);
+    assert_eq!(
+        a.command,
+        PrCommand::RegisterAndMove {
+            key: OURS,
+            dest_key: THEIRS,
+            rtype: PrType::WriteExclusive,
+            relative_target_port: 7,
+        }
+    );
+    assert_eq!(
+        r.c.move_destination(),
+        Some((DEST_TID, 7)),
+        "kept until answered"
+    );
+    answer(&mut r, a);
+    r.run();
+    let op = PrOp::RegisterAndMove {
+        dest_key: THEIRS,
+        relative_target_port: 7,
+    };
+    let rep = r
+        .events
+        .iter()
+        .find_map(|e| match e {
+            PrEvent::Finished { op: o, result } if *o == op => Some(*result),
+            _ => None,
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(rep.reservation, None);
+    assert_eq!(rep.registered, r.mask(&[0, 1, 2]));
+    assert_eq!(moves(&r).len(), 1);
+    assert_eq!(r.c.move_destination(), None, "forgotten once answered");
+    assert_eq!(r.c.reservation(), None);
+    assert_eq!(r.c.holder(), None);
+    assert_eq!(r.t.resv, Some((DEST_NEXUS, THEIRS, PrType::WriteExclusive)));
+    assert_eq!(r.t.key_of(DEST_NEXUS), Some(THEIRS));
+    for &p in &r.paths {
+        assert_eq!(r.t.key_of(nexus(p)), Some(OURS), "UNREG 0: {p}");
+        assert!(r.c.admitted(p) && r.c.admits_read(p) && r.c.admits_write(p));
+        // The target applies the other host's Write Exclusive now.
+        assert!(r.t.write_conflicts(nexus(p)));
+        assert!(!r.t.read_conflicts(nexus(p)));
+    }
+    // Nothing of ours to move any more, nor to release.
+    assert_eq!(r.c.move_to(DEST_TID, 7, THEIRS), Err(PrError::NotHolder));
+    assert_eq!(r.op(PrOp::Release), Err(PrError::NotHolder));
+    assert_eq!(r.t.resv.map(|x| x.0), Some(DEST_NEXUS));
+}
+
+/// Each registrants-only and single-holder type moves with its type; a
+/// destination already registered keeps its key (SPC-4 5.13.8).
+#[test]
+fn rule12_every_single_holder_type_moves_and_a_registered_destination_keeps_its_key() {
+    for t in [
+        PrType::WriteExclusive,
+        PrType::ExclusiveAccess,
+        PrType::WriteExclusiveRegistrantsOnly,
+        PrType::ExclusiveAccessRegistrantsOnly,
+    ] {
+        let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+        r.op(PrOp::Register(OURS)).unwrap();
+        r.t.regs.push((DEST_NEXUS, 0xC3));
+        r.op(PrOp::Reserve(t)).unwrap();
+        r.actions.clear();
+        let rep = move_to(&mut r, THEIRS).unwrap();
+        assert_eq!(rep.reservation, None, "{t:?}");
+        assert_eq!(r.t.resv, Some((DEST_NEXUS, 0xC3, t)), "{t:?}");
+        let [m] = moves(&r)[..] else {
+            panic!("{t:?}: {:?}", r.actions)
+        };
+        assert!(
+            matches!(m.command, PrCommand::RegisterAndMove { rtype, .. } if rtype == t),
+            "{t:?}"
+        );
+        // Registrants-only: our registered nexuses still write.
+        let ro = matches!(
+            t,
+            PrType::WriteExclusiveRegistrantsOnly | PrType::ExclusiveAccessRegistrantsOnly
+        );
+        assert_eq!(r.t.write_conflicts(nexus(r.paths[0])), !ro, "{t:?}");
+    }
+}
+
+/// What `move_to` refuses, each before anything is kept or sent.
+#[test]
+fn rule12_refusals_change_nothing() {
+    let quiet = |r: &mut Rig| {
+        assert_eq!(r.c.move_destination(), None);
+        assert!(r.c.poll_action().is_none());
+        assert!(r.c.poll_event().is_none());
+    };
+    let too_long = [0x45u8; TRANSPORT_ID_MAX + 1];
+    let longest = [0x45u8; TRANSPORT_ID_MAX];
+    // No key.
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    assert_eq!(
+        r.c.move_to(DEST_TID, 1, THEIRS),
+        Err(PrError::NotRegistered)
+    );
+    quiet(&mut r);
+    // No reservation.
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.events.clear();
+    assert_eq!(r.c.move_to(DEST_TID, 1, THEIRS), Err(PrError::NotHolder));
+    quiet(&mut r);
+    // All registrants: no holder to move (SPC-4: RESERVATION CONFLICT).
+    r.op(PrOp::Reserve(PrType::WriteExclusiveAllRegistrants))
+        .unwrap();
+    r.events.clear();
+    assert_eq!(r.c.move_to(DEST_TID, 1, THEIRS), Err(PrError::NotHolder));
+    quiet(&mut r);
+    r.op(PrOp::Release).unwrap();
+    r.op(PrOp::Reserve(PrType::ExclusiveAccess)).unwrap();
+    r.events.clear();
+    // Bad input.
+    for (tid, key, e) in [
+        (&[][..], THEIRS, PrError::BadTransportId),
+        (&too_long[..], THEIRS, PrError::BadTransportId),
+        (DEST_TID, 0, PrError::ZeroKey),
+    ] {
+        assert_eq!(r.c.move_to(tid, 1, key), Err(e), "{}", tid.len());
+        quiet(&mut r);
+    }
+    // The operation needs `move_to`'s TransportID.
+    let op = PrOp::RegisterAndMove {
+        dest_key: THEIRS,
+        relative_target_port: 1,
+    };
+    assert_eq!(r.c.submit(op), Err(PrError::BadTransportId));
+    quiet(&mut r);
+    // Busy while another operation runs, and while a result is unpolled.
+    r.c.submit(PrOp::ReadKeys).unwrap();
+    assert_eq!(r.c.move_to(DEST_TID, 1, THEIRS), Err(PrError::Busy));
+    assert_eq!(r.c.move_destination(), None);
+    let a = r.c.poll_action().unwrap();
+    answer(&mut r, a);
+    assert_eq!(r.c.move_to(DEST_TID, 1, THEIRS), Err(PrError::Busy));
+    r.run();
+    // Busy while a move waits for a path.
+    for &p in &r.paths {
+        r.c.path_down(p);
+    }
+    assert_eq!(r.c.holder(), None);
+    assert_eq!(r.c.move_to(DEST_TID, 1, THEIRS), Err(PrError::Busy));
+    for &p in &r.paths {
+        r.c.path_up(p);
+    }
+    r.run();
+    assert!(r.c.holder().is_some(), "moved back to a live nexus");
+    // The longest TransportID is taken.
+    r.t.move_dest = Some(DEST_NEXUS);
+    r.c.move_to(&longest, 1, THEIRS).unwrap();
+    assert_eq!(r.c.move_destination(), Some((&longest[..], 1)));
+    r.run();
+    assert_eq!(r.t.resv.map(|x| x.0), Some(DEST_NEXUS));
+    // Fenced.
+    let mut r = Rig::new(RegistrationScope::Nexus, 1, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    r.t.regs.clear();
+    r.t.resv = None;
+    r.c.handle_notices(r.paths[0], Notices::REGISTRATIONS_PREEMPTED);
+    r.run();
+    assert!(r.c.is_fenced());
+    assert_eq!(r.c.move_to(DEST_TID, 1, THEIRS), Err(PrError::Fenced));
+    quiet(&mut r);
+    // Host-scoped registrations (NVMe) name no nexus to move from.
+    let mut r = Rig::new(RegistrationScope::Host, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    r.events.clear();
+    assert_eq!(r.c.reservation(), Some(PrType::WriteExclusive));
+    assert_eq!(r.c.move_to(DEST_TID, 1, THEIRS), Err(PrError::NotHolder));
+    quiet(&mut r);
+}
+
+/// A conflict (another host took our registration unseen) and a refusal
+/// (a target without REGISTER AND MOVE, a TransportID it does not know)
+/// fail the move, not retried, and leave our view as it was.
+#[test]
+fn rule12_conflict_and_refusal_fail_the_move_without_a_retry() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    let holder = r.c.holder();
+    r.actions.clear();
+    // The target knows no such destination: INVALID FIELD.
+    r.t.move_dest = None;
+    r.c.move_to(DEST_TID, 7, THEIRS).unwrap();
+    r.run();
+    assert!(r.events.contains(&PrEvent::Finished {
+        op: PrOp::RegisterAndMove {
+            dest_key: THEIRS,
+            relative_target_port: 7
+        },
+        result: Err(PrError::Refused)
+    }));
+    assert_eq!(moves(&r).len(), 1);
+    assert_eq!(r.c.move_destination(), None);
+    assert_eq!(r.c.reservation(), Some(PrType::WriteExclusive));
+    assert_eq!(r.c.holder(), holder);
+    // Our holder nexus lost its registration (preempted, no notice yet).
+    r.t.regs.retain(|x| x.0 != nexus(holder.unwrap()));
+    r.actions.clear();
+    assert_eq!(move_to(&mut r, THEIRS), Err(PrError::Conflict));
+    assert_eq!(moves(&r).len(), 1, "a conflict is not retried elsewhere");
+    assert_eq!(r.c.move_destination(), None);
+}
+
+/// The holder's path fails under the command: no other nexus may send it
+/// (it would be RESERVATION CONFLICT there), so the move fails with
+/// NoPath, and the holder's loss moves the reservation to a live nexus of
+/// ours (rule 6), where a second `move_to` can send it.
+#[test]
+fn rule12_a_failed_holder_path_ends_the_move_with_no_path() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 3, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::ExclusiveAccess)).unwrap();
+    let holder = r.c.holder().unwrap();
+    r.actions.clear();
+    r.events.clear();
+    r.t.move_dest = Some(DEST_NEXUS);
+    r.c.move_to(DEST_TID, 7, THEIRS).unwrap();
+    let a = r.c.poll_action().unwrap();
+    assert_eq!(a.via, holder);
+    r.actions.push(a);
+    assert!(r.c.reply(a.via, PrReply::PathFailed));
+    // As the device does: the failed path is down for the coordinator.
+    r.t.down.push(nexus(holder));
+    r.c.path_down(holder);
+    r.run();
+    assert_eq!(moves(&r).len(), 1, "not retried on another path");
+    assert!(
+        r.events.contains(&PrEvent::Finished {
+            op: PrOp::RegisterAndMove {
+                dest_key: THEIRS,
+                relative_target_port: 7
+            },
+            result: Err(PrError::NoPath)
+        }),
+        "{:?}",
+        r.events
+    );
+    let new = r.c.holder().unwrap();
+    assert_ne!(new, holder);
+    assert!(r.events.contains(&PrEvent::Moved { holder: new }));
+    assert_eq!(r.t.resv, Some((nexus(new), OURS, PrType::ExclusiveAccess)));
+    r.actions.clear();
+    move_to(&mut r, THEIRS).unwrap();
+    assert_eq!(
+        moves(&r)[..].iter().map(|a| a.via).collect::<Vec<_>>(),
+        [new]
+    );
+    assert_eq!(r.t.resv.map(|x| x.0), Some(DEST_NEXUS));
+}
+
+/// A holder whose nexus was replaced lost the reservation (rule 6): the
+/// move is refused busy while the reservation goes to a live nexus, and
+/// goes from there afterwards.
+#[test]
+fn rule12_a_replaced_holder_nexus_is_moved_first() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    let holder = r.c.holder().unwrap();
+    r.c.nexus_replaced(holder, 9);
+    assert_eq!(r.c.move_to(DEST_TID, 7, THEIRS), Err(PrError::Busy));
+    r.run();
+    assert!(r.c.holder().is_some());
+    assert_eq!(move_to(&mut r, THEIRS).map(|x| x.reservation), Ok(None));
+}

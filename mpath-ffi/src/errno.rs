@@ -11,7 +11,7 @@
 //! | errno | export refused because |
 //! |---|---|
 //! | `-EFAULT` | a required pointer was `NULL` |
-//! | `-EINVAL` | a code outside its table, a flag not 0/1, an unknown path, an invalid configuration |
+//! | `-EINVAL` | a code outside its table, a flag not 0/1, an unknown path, an invalid configuration, reservation key 0, a destination TransportID empty or longer than 256 bytes |
 //! | `-ESTALE` | the path was removed (its slot may hold another path now) |
 //! | `-ENOENT` | unknown group, no held I/O with that tag, an empty ticket slot |
 //! | `-EEXIST` | a path over that nexus exists; an output ticket slot already holds a started I/O |
@@ -25,7 +25,7 @@
 //! | `-ENOKEY` | no reservation key registered |
 //! | `-EBADE` | reservation conflict |
 //! | `-EREMOTEIO` | the target refused the reservation command |
-//! | `-EPERM` | release of a reservation this host does not hold |
+//! | `-EPERM` | release or REGISTER AND MOVE of a reservation this host does not hold |
 //! | `-EACCES` | fenced by another host's preemption |
 //! | `-EIO` | an error this library predates |
 //!
@@ -112,7 +112,8 @@ pub fn of_config(_e: ConfigError) -> c_int {
 }
 
 /// A reservation-operation error as a negative errno (distinct per
-/// variant, so C can tell them apart by errno alone).
+/// variant, so C can tell them apart by errno alone, but for the two kinds
+/// of bad input, key 0 and a bad TransportID: `-EINVAL`).
 pub fn of_pr_error(e: PrError) -> c_int {
     match e {
         PrError::Busy => -EAGAIN,
@@ -122,7 +123,7 @@ pub fn of_pr_error(e: PrError) -> c_int {
         PrError::Refused => -EREMOTEIO,
         PrError::NotHolder => -EPERM,
         PrError::Fenced => -EACCES,
-        PrError::ZeroKey => -EINVAL,
+        PrError::ZeroKey | PrError::BadTransportId => -EINVAL,
         _ => -EIO,
     }
 }

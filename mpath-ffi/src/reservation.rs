@@ -1,5 +1,6 @@
 //! Persistent reservations on the device: operations in
-//! (`mpath_reservation`), the commands the device asks for (an
+//! (`mpath_reservation`; REGISTER AND MOVE, which carries a TransportID,
+//! `mpath_reservation_move_to`), the commands the device asks for (an
 //! [`MpathAction`](crate::control_io::MpathAction) of kind `Reservation`,
 //! from `mpath_poll_action`) answered with `mpath_handle_reservation_reply`,
 //! results and moves out as events (`mpath_poll_event`), and the
@@ -19,6 +20,13 @@ use crate::{flag, found, need, ret, u8_of, Ret};
 use core::ffi::c_int;
 use mpath_core::reservation::{PrAction, PrCommand, PrEvent, PrOp, PrReply, PrReport};
 
+#[path = "reservation_move.rs"]
+mod register_move;
+pub use register_move::{
+    mpath_pr_move_destination, mpath_reservation_move_to, MpathPrDestination,
+    MPATH_TRANSPORT_ID_MAX,
+};
+
 /// A user operation ([`PrOp`]).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -27,14 +35,19 @@ pub struct MpathPrOp {
     pub kind: u32,
     /// `Reserve`, `Preempt`: [`MpathPrType`] code.
     pub rtype: u32,
-    /// `Register`: the key.
+    /// `Register`: the key; `RegisterAndMove`: the key the destination is
+    /// registered with.
     pub key: u64,
     /// `Preempt`: the key to preempt.
     pub victim: u64,
     /// `Preempt`: 1 for PREEMPT AND ABORT.
     pub abort: u8,
     /// Zero.
-    pub reserved: [u8; 7],
+    pub reserved: u8,
+    /// `RegisterAndMove`: the destination's relative target port.
+    pub relative_target_port: u16,
+    /// Zero.
+    pub reserved2: [u8; 4],
 }
 
 impl MpathPrOp {
@@ -53,6 +66,9 @@ impl MpathPrOp {
             MpathPrOpKind::Clear => PrOp::Clear,
             MpathPrOpKind::ReadKeys => PrOp::ReadKeys,
             MpathPrOpKind::ReadReservation => PrOp::ReadReservation,
+            // The TransportID does not fit an operation:
+            // `mpath_reservation_move_to` takes it.
+            MpathPrOpKind::RegisterAndMove => return Err(-errno::EINVAL),
         })
     }
 
@@ -82,6 +98,14 @@ impl MpathPrOp {
             PrOp::Clear => MpathPrOpKind::Clear,
             PrOp::ReadKeys => MpathPrOpKind::ReadKeys,
             PrOp::ReadReservation => MpathPrOpKind::ReadReservation,
+            PrOp::RegisterAndMove {
+                dest_key,
+                relative_target_port,
+            } => {
+                out.key = dest_key;
+                out.relative_target_port = relative_target_port;
+                MpathPrOpKind::RegisterAndMove
+            }
         };
         out.kind = kind.code();
         out
@@ -99,14 +123,20 @@ pub struct MpathPrAction {
     pub command: u32,
     /// Our key (`Register`: the new key).
     pub key: u64,
-    /// `Preempt`: the key whose registrations are removed.
+    /// `Preempt`: the key whose registrations are removed;
+    /// `RegisterAndMove`: the key the destination is registered with (both
+    /// the SERVICE ACTION RESERVATION KEY).
     pub victim: u64,
-    /// `Reserve`, `Release`, `Preempt`: [`MpathPrType`] code.
+    /// `Reserve`, `Release`, `Preempt`, `RegisterAndMove`: [`MpathPrType`]
+    /// code.
     pub rtype: u32,
     /// `Preempt`: 1 for PREEMPT AND ABORT.
     pub abort: u8,
     /// Zero.
-    pub reserved: [u8; 3],
+    pub reserved: u8,
+    /// `RegisterAndMove`: the destination's relative target port (its
+    /// TransportID: `mpath_pr_move_destination`).
+    pub relative_target_port: u16,
 }
 
 impl MpathPrAction {
@@ -148,6 +178,18 @@ impl MpathPrAction {
             PrCommand::Clear { key } => {
                 out.key = key;
                 MpathPrCommand::Clear
+            }
+            PrCommand::RegisterAndMove {
+                key,
+                dest_key,
+                rtype,
+                relative_target_port,
+            } => {
+                out.key = key;
+                out.victim = dest_key;
+                out.rtype = MpathPrType::of(rtype);
+                out.relative_target_port = relative_target_port;
+                MpathPrCommand::RegisterAndMove
             }
         };
         out.command = command.code();

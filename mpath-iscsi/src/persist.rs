@@ -31,8 +31,10 @@
 //! | `-o -L -K RK [-T TYPE]` | release through the coordinator, which takes a reservation held through a nexus it cannot reach (an earlier run's session) over first; checked afterwards with READ RESERVATION. Held by another key: exit 11, nothing sent. No reservation: exit 0, nothing sent |
 //! | `-o -C -K RK` | clear |
 //! | `-o -P` / `-A -K RK -S SARK -T TYPE` | preempt (and abort) SARK; checked afterwards with READ KEYS |
-//! | `-Z`, `-Y` | APTPL and ALL_TG_PT on every registration this run makes (the coordinator's [`PrOptions`]), after REPORT CAPABILITIES says the target supports them (PTPL_C, ATP_C; tgt supports neither: exit 5) |
-//! | `-M` (REGISTER AND MOVE), `-X` (SPEC_I_PT) | refused before logging in, exit 15: both register I_T nexuses the coordinator does not own, so it could neither verify nor move those registrations (multipath-tools' library refuses REGISTER AND MOVE too) |
+//! | `-Z`, `-Y` | APTPL and ALL_TG_PT on every registration this run makes (the coordinator's [`PrOptions`]), after REPORT CAPABILITIES says the target supports them (PTPL_C, ATP_C; tgt supports neither: exit 5, nothing sent) |
+//! | `-o -G -S SARK -X TIDS` | SPEC_I_PT, after REPORT CAPABILITIES says the target supports it (SIP_C; tgt does not: exit 5, nothing sent): REGISTER with SPEC_I_PT raw on the first of this run's nexuses that is not registered (SPC-4 5.13.7: a registered one may not send it; a RESERVATION CONFLICT says it is, and the next is tried; every one: exit 11), which registers that nexus and the initiator ports TIDS names; then SARK on every nexus through the coordinator, as plain `-G`. Registrations of SARK on I_T nexuses this run did not log in are the TIDS' then, not an earlier run's, and stay |
+//! | `-o -M -K RK -S SARK -X TID [-T TYPE] [-Q RTPI]` | REGISTER AND MOVE through the coordinator (rule 12): RK's single-holder reservation (READ RESERVATION first: none is exit 15, another key's or an all-registrants one exit 11, a `-T` that differs exit 11, nothing sent) goes to the I_T nexus of TID through relative target port RTPI (default: the holder's port), registered with SARK; RK's registrations stay. A reservation held through a nexus the run does not know is taken over first (PREEMPT of RK, as for `-L`). Checked afterwards with READ RESERVATION. A target without it (tgt: ILLEGAL REQUEST) is exit 5 |
+//! | `-X TIDS` words | `iqn.NAME[,i,0xISID]`, `eui.NAME`, `fcp,WWPN`, `naa.WWPN`, `sas,ADDRESS` ([`tid`]); a word that is none of these is exit 1, named |
 //! | `-v LEVEL` | 1 and up: every nexus and its registration state on stderr after a PR Out command |
 //!
 //! Every PR Out command but a registration needs RK registered already:
@@ -47,8 +49,8 @@
 //! syntax error, 2-9 the target's sense key, 10 malformed PR IN data, 11
 //! reservation conflict (also: the reservation is another key's, or our key
 //! is not registered), 13 no path available (no portal logged in), 15
-//! anything else, including "not supported" and a command the target
-//! answered GOOD without doing it. `--help` exits 0.
+//! anything else, including a command the target answered GOOD without
+//! doing it. `--help` exits 0.
 //!
 //! # I_T nexuses across runs
 //!
@@ -92,6 +94,8 @@ pub mod cli;
 mod out;
 #[path = "persist_show.rs"]
 pub mod show;
+#[path = "persist_tid.rs"]
+pub mod tid;
 
 pub use cli::{Cli, InAction, Invocation, Lun, OutAction, OutRequest, Refusal, Request};
 
@@ -177,6 +181,17 @@ pub fn isid_qualifier(initiator: &str, index: usize) -> u16 {
     u16::from_be_bytes([0x80 | (name & 0x7f), port])
 }
 
+/// What the tool needs of the nexuses it runs over besides the
+/// [`Fabric`]: whether each is logged in, and what to call it. The tool
+/// logs in its own ([`ToolFabric`]); [`run_on`] takes any, the simulated
+/// logical unit's included.
+pub trait ToolNexuses: Fabric {
+    /// Whether nexus `i` is logged in.
+    fn is_up(&self, i: usize) -> bool;
+    /// What to call nexus `i` (its portal).
+    fn portal(&self, i: usize) -> String;
+}
+
 /// One nexus per portal; nexuses that failed to log in stay as `None`.
 #[derive(Debug)]
 pub struct ToolFabric {
@@ -187,17 +202,32 @@ impl ToolFabric {
     fn nexus(&mut self, i: usize) -> Option<&mut IscsiNexus> {
         self.nexuses.get_mut(i).and_then(|(_, n)| n.as_mut())
     }
+}
 
-    /// Whether nexus `i` is logged in.
-    pub fn is_up(&self, i: usize) -> bool {
+impl ToolNexuses for ToolFabric {
+    fn is_up(&self, i: usize) -> bool {
         self.nexuses
             .get(i)
             .and_then(|(_, n)| n.as_ref())
             .is_some_and(IscsiNexus::is_connected)
     }
 
-    fn portal(&self, i: usize) -> &str {
-        self.nexuses.get(i).map_or("", |(p, _)| p.as_str())
+    fn portal(&self, i: usize) -> String {
+        self.nexuses
+            .get(i)
+            .map_or_else(String::new, |(p, _)| p.clone())
+    }
+}
+
+/// The simulated logical unit's nexuses (every one logged in while not
+/// cut; a cut one fails its commands at the transport).
+impl ToolNexuses for mpath_sim::sim_fabric::SimFabric {
+    fn is_up(&self, i: usize) -> bool {
+        i < self.nexus_count()
+    }
+
+    fn portal(&self, i: usize) -> String {
+        format!("simulated nexus {i}")
     }
 }
 
@@ -260,6 +290,42 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    run_with(argv, out, err, |inv, out, err| {
+        let mut fabric = login(&inv.lun, err);
+        execute(inv, &mut fabric, out, err)
+    })
+}
+
+/// Run the tool over `fabric`'s nexuses instead of logging in: the
+/// command line is checked as [`run`] checks it (the device options
+/// included), then carried out on `fabric` (the simulated logical unit in
+/// the tests).
+pub fn run_on<I, T, F>(
+    argv: I,
+    fabric: &mut F,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> ExitStatus
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+    F: ToolNexuses,
+{
+    run_with(argv, out, err, |inv, out, err| {
+        execute(inv, fabric, out, err)
+    })
+}
+
+fn run_with<I, T>(
+    argv: I,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    exec: impl FnOnce(&Invocation, &mut dyn Write, &mut dyn Write) -> Result<(), Failure>,
+) -> ExitStatus
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
     // Output is best effort: a closed stdout must not turn a reservation
     // that was taken into a failure, nor hide the exit status.
     let cli = match Cli::try_parse_from(argv) {
@@ -293,7 +359,7 @@ where
             return r.status;
         }
     };
-    match execute(&inv, out, err) {
+    match exec(&inv, out, err) {
         Ok(()) => ExitStatus::Success,
         Err(f) => {
             // mpathpersist's own lines, then why.
@@ -338,15 +404,19 @@ fn login(lun: &Lun, err: &mut dyn Write) -> ToolFabric {
     fabric
 }
 
-fn execute(inv: &Invocation, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Failure> {
-    let mut fabric = login(&inv.lun, err);
+fn execute<F: ToolNexuses>(
+    inv: &Invocation,
+    fabric: &mut F,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Failure> {
     if !(0..fabric.nexus_count()).any(|i| fabric.is_up(i)) {
         return Err(Failure::new(
             ExitStatus::NoPath,
             "no path available: no portal logged in",
         ));
     }
-    match inv.request {
+    match &inv.request {
         Request::In(a) => {
             let action = match a {
                 InAction::ReadKeys => PrInAction::ReadKeys,
@@ -354,7 +424,7 @@ fn execute(inv: &Invocation, out: &mut dyn Write, err: &mut dyn Write) -> Result
                 InAction::ReadFullStatus => PrInAction::ReadFullStatus,
                 InAction::ReportCapabilities => PrInAction::ReportCapabilities,
             };
-            let data = show::pr_in(&mut fabric, action)?;
+            let data = show::pr_in(fabric, action)?;
             let text = show::render(action, &data)?;
             let _ = out.write_all(text.as_bytes());
             Ok(())
@@ -368,7 +438,7 @@ fn execute(inv: &Invocation, out: &mut dyn Write, err: &mut dyn Write) -> Result
             let opts = PrOptions::new(scope)
                 .map_err(|e| Failure::new(ExitStatus::Other, e.to_string()))?
                 .with_aptpl(r.aptpl);
-            let mut h = Host::with_pr_options(&mut fabric, opts)
+            let mut h = Host::with_pr_options(fabric, opts)
                 .map_err(|e| Failure::new(ExitStatus::NoPath, format!("no path available: {e}")))?;
             for why in &h.refused {
                 let _ = writeln!(err, "{why}");
@@ -379,7 +449,7 @@ fn execute(inv: &Invocation, out: &mut dyn Write, err: &mut dyn Write) -> Result
                 verbose: inv.verbose,
                 err,
             };
-            let result = tool.prout(&r);
+            let result = tool.prout(r);
             if inv.verbose >= 1 {
                 tool.status();
             }
@@ -440,6 +510,7 @@ mod tests {
             "--param-aptpl",
             "--param-alltgpt",
             "--transport-id",
+            "--relative-target-port",
             "--verbose",
             "--portal",
             "--target",
@@ -452,7 +523,7 @@ mod tests {
     }
 
     #[test]
-    fn syntax_errors_exit_1_with_usage_and_not_supported_15() {
+    fn syntax_errors_exit_1_with_usage() {
         let (s, out, err) = run_str("--portal a:1 --target t --initiator i -k");
         assert_eq!((s, out.as_str()), (ExitStatus::SyntaxError, ""));
         assert!(err.contains("choose either '--in' or '--out'"), "{err}");
@@ -461,9 +532,12 @@ mod tests {
         assert_eq!(s, ExitStatus::SyntaxError);
         assert!(err.contains("--frobnicate"), "{err}");
         let (s, _, err) = run_str("--portal a:1 --target t --initiator i -o -M -K 1 -S 2");
-        assert_eq!(s, ExitStatus::Other);
-        assert!(err.contains("not supported"), "{err}");
-        assert_eq!(s.code(), 15);
+        assert_eq!(s, ExitStatus::SyntaxError);
+        assert!(err.contains("exactly one --transport-id"), "{err}");
+        let (s, _, err) = run_str("--portal a:1 --target t --initiator i -o -G -S 1 -X bogus");
+        assert_eq!(s, ExitStatus::SyntaxError);
+        assert!(err.contains("\"bogus\""), "{err}");
+        assert_eq!(ExitStatus::Other.code(), 15);
         assert_eq!(ExitStatus::ReservationConflict.code(), 11);
     }
 }

@@ -6,6 +6,7 @@
 use clap::Parser;
 use mpath_core::reservation::PrType;
 
+use super::tid::{self, Tid};
 use super::ExitStatus;
 
 /// A refusal before anything was sent: what to print and the exit status.
@@ -24,12 +25,6 @@ impl Refusal {
             message: message.into(),
         }
     }
-    fn unsupported(message: impl Into<String>) -> Self {
-        Refusal {
-            status: ExitStatus::Other,
-            message: message.into(),
-        }
-    }
 }
 
 /// `mpathpersist [OPTIONS] [DEVICE]` over iSCSI.
@@ -42,6 +37,8 @@ impl Refusal {
                   1 Write Exclusive, 3 Exclusive Access, 5 Write Exclusive registrants only, \
                   6 Exclusive Access registrants only, 7 Write Exclusive all registrants, \
                   8 Exclusive Access all registrants.\n\
+                  TIDS: iqn.NAME[,i,0xISID], eui.NAME, fcp,WWPN, naa.WWPN or sas,ADDRESS, \
+                  several separated by commas or spaces, or -X given again.\n\
                   Exit status: 0 success, 1 syntax error, 2-9 the target's sense key \
                   (5 illegal request), 10 malformed response, 11 reservation conflict, \
                   13 no path available, 15 other error or not supported.",
@@ -77,7 +74,9 @@ pub struct Cli {
     /// PR Out: Preempt and Abort SARK (TYPE required).
     #[arg(short = 'A', long = "preempt-abort")]
     pub preempt_abort: bool,
-    /// PR Out: Register and Move (not supported).
+    /// PR Out: Register and Move: hand the reservation RK holds to the I_T
+    /// nexus of the one --transport-id, registered with SARK (this host's
+    /// registrations stay).
     #[arg(short = 'M', long = "register-move")]
     pub register_move: bool,
 
@@ -109,9 +108,16 @@ pub struct Cli {
     /// PR Out parameter ALL_TG_PT, on every registration this run makes.
     #[arg(short = 'Y', long = "param-alltgpt")]
     pub param_alltgpt: bool,
-    /// TransportIDs for SPEC_I_PT (not supported).
+    /// TransportIDs: with --register, SPEC_I_PT (those initiator ports are
+    /// registered with SARK too); with --register-move, the destination.
     #[arg(short = 'X', long = "transport-id", value_name = "TIDS")]
     pub transport_id: Vec<String>,
+    /// --register-move: the relative target port through which the
+    /// destination reaches the logical unit [default: the reservation
+    /// holder's].
+    #[arg(short = 'Q', long = "relative-target-port", value_name = "RTPI",
+          value_parser = parse_rtpi)]
+    pub relative_target_port: Option<u16>,
     /// Verbosity level 0-4; 1 and up print every nexus and its
     /// registration state to stderr.
     #[arg(short = 'v', long, value_name = "LEVEL",
@@ -145,6 +151,18 @@ pub fn parse_key(s: &str) -> Result<u64, String> {
         .or_else(|| s.strip_prefix("0X"))
         .unwrap_or(s);
     u64::from_str_radix(t, 16).map_err(|_| format!("bad key {s:?}: up to 16 hex digits"))
+}
+
+/// A relative target port identifier, decimal or `0x` hex, 1 to 65535
+/// (SPC-4 7.7.3.7: 0 is reserved).
+pub fn parse_rtpi(s: &str) -> Result<u16, String> {
+    let n = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u16::from_str_radix(h, 16),
+        None => s.parse(),
+    };
+    n.ok()
+        .filter(|&p| p != 0)
+        .ok_or_else(|| format!("bad relative target port {s:?}: 1 to 65535"))
 }
 
 /// A `--prout-type`: the SPC code, read as hex as `mpathpersist` does (the
@@ -197,10 +215,12 @@ pub enum OutAction {
     Preempt,
     /// PREEMPT AND ABORT.
     PreemptAbort,
+    /// REGISTER AND MOVE.
+    RegisterMove,
 }
 
 /// A checked PR Out request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutRequest {
     /// The service action.
     pub action: OutAction,
@@ -214,10 +234,16 @@ pub struct OutRequest {
     pub aptpl: bool,
     /// ALL_TG_PT on the registrations this run makes.
     pub all_tg_pt: bool,
+    /// `--register`: the initiator ports SPEC_I_PT registers too;
+    /// `--register-move`: the destination (exactly one).
+    pub transport_ids: Vec<Tid>,
+    /// `--register-move`: the destination's relative target port, when
+    /// given.
+    pub relative_target_port: Option<u16>,
 }
 
 /// What to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
     /// A PR In command.
     In(InAction),
@@ -287,14 +313,14 @@ impl Cli {
     /// refuse what this tool does not do.
     pub fn check(self) -> Result<Invocation, Refusal> {
         let outs = [
-            (self.register, Some(OutAction::Register)),
-            (self.register_ignore, Some(OutAction::RegisterIgnore)),
-            (self.reserve, Some(OutAction::Reserve)),
-            (self.release, Some(OutAction::Release)),
-            (self.clear, Some(OutAction::Clear)),
-            (self.preempt, Some(OutAction::Preempt)),
-            (self.preempt_abort, Some(OutAction::PreemptAbort)),
-            (self.register_move, None),
+            (self.register, OutAction::Register),
+            (self.register_ignore, OutAction::RegisterIgnore),
+            (self.reserve, OutAction::Reserve),
+            (self.release, OutAction::Release),
+            (self.clear, OutAction::Clear),
+            (self.preempt, OutAction::Preempt),
+            (self.preempt_abort, OutAction::PreemptAbort),
+            (self.register_move, OutAction::RegisterMove),
         ];
         let ins = [
             (self.read_keys, InAction::ReadKeys),
@@ -302,27 +328,19 @@ impl Cli {
             (self.read_full_status, InAction::ReadFullStatus),
             (self.report_capabilities, InAction::ReportCapabilities),
         ];
-        let out_sa: Vec<Option<OutAction>> =
-            outs.iter().filter(|(on, _)| *on).map(|&(_, a)| a).collect();
+        let out_sa: Vec<OutAction> = outs.iter().filter(|(on, _)| *on).map(|&(_, a)| a).collect();
         let in_sa: Vec<InAction> = ins.iter().filter(|(on, _)| *on).map(|&(_, a)| a).collect();
         let request = match (self.out, self.r#in) {
             (false, false) | (true, true) => {
                 return Err(Refusal::syntax("choose either '--in' or '--out'"))
             }
             (true, false) => {
-                let ([one], []) = (out_sa.as_slice(), in_sa.as_slice()) else {
+                let ([action], []) = (out_sa.as_slice(), in_sa.as_slice()) else {
                     return Err(Refusal::syntax(
                         "for Persistent Reserve Out exactly one service action must be chosen",
                     ));
                 };
-                let Some(action) = *one else {
-                    return Err(Refusal::unsupported(
-                        "--register-move is not supported: REGISTER AND MOVE hands the \
-                         reservation to another I_T nexus, which the reservation coordinator \
-                         would not know of (multipath-tools' mpathpersist refuses it too)",
-                    ));
-                };
-                Request::Out(self.out_request(action)?)
+                Request::Out(self.out_request(*action)?)
             }
             (false, true) => {
                 if !out_sa.is_empty() {
@@ -347,11 +365,9 @@ impl Cli {
     }
 
     fn out_request(&self, action: OutAction) -> Result<OutRequest, Refusal> {
-        if !self.transport_id.is_empty() {
-            return Err(Refusal::unsupported(
-                "--transport-id is not supported: SPEC_I_PT registers other initiator \
-                 ports, whose registrations the reservation coordinator would not know of",
-            ));
+        let mut transport_ids = Vec::new();
+        for arg in &self.transport_id {
+            transport_ids.extend(tid::parse(arg).map_err(Refusal::syntax)?);
         }
         let r = OutRequest {
             action,
@@ -360,7 +376,43 @@ impl Cli {
             rtype: self.prout_type,
             aptpl: self.param_aptpl,
             all_tg_pt: self.param_alltgpt,
+            transport_ids,
+            relative_target_port: self.relative_target_port,
         };
+        if r.relative_target_port.is_some() && action != OutAction::RegisterMove {
+            return Err(Refusal::syntax(
+                "--relative-target-port is only useful with --register-move",
+            ));
+        }
+        match action {
+            _ if r.transport_ids.is_empty() => {}
+            OutAction::Register if r.sark == 0 => {
+                return Err(Refusal::syntax(
+                    "--transport-id (SPEC_I_PT) registers --param-sark's key: give one",
+                ))
+            }
+            OutAction::Register | OutAction::RegisterMove => {}
+            // SPC-4 6.17.3: SPEC_I_PT is for REGISTER alone; the target
+            // would refuse it with any other service action.
+            _ => {
+                return Err(Refusal::syntax(
+                    "--transport-id goes with --register (SPEC_I_PT) or --register-move only",
+                ))
+            }
+        }
+        if action == OutAction::RegisterMove {
+            if r.transport_ids.len() != 1 {
+                return Err(Refusal::syntax(
+                    "--register-move needs exactly one --transport-id: the destination",
+                ));
+            }
+            if r.rk == 0 || r.sark == 0 {
+                return Err(Refusal::syntax(
+                    "--register-move needs --param-rk (this host's key) and --param-sark \
+                     (the key the destination is registered with)",
+                ));
+            }
+        }
         let needs_key = matches!(
             action,
             OutAction::Reserve
@@ -512,7 +564,7 @@ mod tests {
     }
 
     #[test]
-    fn syntax_errors_exit_1_and_unsupported_actions_15() {
+    fn syntax_errors_exit_1() {
         for (line, want) in [
             ("-k", ExitStatus::SyntaxError),
             ("-i -o -k", ExitStatus::SyntaxError),
@@ -526,8 +578,26 @@ mod tests {
             ("-o -G", ExitStatus::SyntaxError),
             ("-i -k --frob", ExitStatus::SyntaxError),
             ("-i -k -v 9", ExitStatus::SyntaxError),
-            ("-o -M -K a1 -S b2", ExitStatus::Other),
-            ("-o -G -S a1 -X iqn.2024-01.org.x:y", ExitStatus::Other),
+            // REGISTER AND MOVE: one destination, both keys.
+            ("-o -M -K a1 -S b2", ExitStatus::SyntaxError),
+            ("-o -M -K a1 -X iqn.x:y,i,0x1", ExitStatus::SyntaxError),
+            ("-o -M -S b2 -X iqn.x:y,i,0x1", ExitStatus::SyntaxError),
+            (
+                "-o -M -K a1 -S b2 -X iqn.x:y,i,0x1,iqn.x:z,i,0x1",
+                ExitStatus::SyntaxError,
+            ),
+            ("-o -M -K a1 -S b2 -X iqn.x:y -Q 0", ExitStatus::SyntaxError),
+            (
+                "-o -M -K a1 -S b2 -X iqn.x:y -Q 65536",
+                ExitStatus::SyntaxError,
+            ),
+            ("-o -G -S a1 -Q 2", ExitStatus::SyntaxError),
+            // SPEC_I_PT: with --register and a key only; words checked.
+            ("-o -G -K a1 -S 0 -X iqn.x:y", ExitStatus::SyntaxError),
+            ("-o -I -S a1 -X iqn.x:y", ExitStatus::SyntaxError),
+            ("-o -R -K a1 -T 5 -X iqn.x:y", ExitStatus::SyntaxError),
+            ("-o -G -S a1 -X host-b", ExitStatus::SyntaxError),
+            ("-o -G -S a1 -X fcp,12", ExitStatus::SyntaxError),
         ] {
             assert_eq!(status(&format!("{line} {LUN}")), want, "{line}");
         }
@@ -539,6 +609,50 @@ mod tests {
             status("-i -k --portal a:1 --initiator i"),
             ExitStatus::SyntaxError
         );
+    }
+
+    #[test]
+    fn transport_ids_and_register_and_move_are_taken() {
+        let inv = check(&format!(
+            "-o -G -S a1 -X iqn.2024-01.org.x:b,i,0x800053494d01 -X fcp,2000000000000001 {LUN}"
+        ))
+        .unwrap();
+        let Request::Out(r) = inv.request else {
+            panic!("{inv:?}")
+        };
+        assert_eq!((r.action, r.sark), (OutAction::Register, 0xa1));
+        assert_eq!(
+            r.transport_ids,
+            [
+                Tid::Iscsi {
+                    name: "iqn.2024-01.org.x:b".into(),
+                    isid: Some("800053494d01".into())
+                },
+                Tid::FibreChannel(0x2000_0000_0000_0001)
+            ]
+        );
+        let inv = check(&format!(
+            "--out --register-move --param-rk=a1 --param-sark=b2 --prout-type=1 \
+             --transport-id=naa.21000024ff0a0b0c --relative-target-port=0x10 {LUN}"
+        ))
+        .unwrap();
+        let Request::Out(r) = inv.request else {
+            panic!("{inv:?}")
+        };
+        assert_eq!(
+            (r.action, r.rk, r.sark, r.rtype, r.relative_target_port),
+            (
+                OutAction::RegisterMove,
+                0xa1,
+                0xb2,
+                Some(PrType::WriteExclusive),
+                Some(16)
+            )
+        );
+        assert_eq!(r.transport_ids, [Tid::FibreChannel(0x2100_0024_ff0a_0b0c)]);
+        // The bad word is named.
+        let e = check(&format!("-o -G -S a1 -X iqn.x:y,i,0xZZ {LUN}")).unwrap_err();
+        assert!(e.message.contains("\"0xZZ\""), "{}", e.message);
     }
 
     #[test]

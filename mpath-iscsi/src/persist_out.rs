@@ -1,8 +1,9 @@
 //! PERSISTENT RESERVE OUT for the `mpathpersist` tool: each service
-//! action through the host's reservation coordinator, the joining and
-//! stale-registration rules of the module docs of [`super`], and a check
-//! of the target's state afterwards, so that a command the target answered
-//! GOOD without doing is a failure, not a success.
+//! action through the host's reservation coordinator (SPEC_I_PT's REGISTER
+//! raw first, on one nexus), the joining and stale-registration rules of
+//! the module docs of [`super`], and a check of the target's state
+//! afterwards, so that a command the target answered GOOD without doing is
+//! a failure, not a success.
 
 use std::io::Write;
 
@@ -12,15 +13,22 @@ use mpath_scsi::pr_in::Capabilities;
 use mpath_scsi::pr_map::{core_type, scsi_type};
 use mpath_scsi::{PrInAction, PrInRepr, PrOptions};
 
-use super::{show, ExitStatus, Failure, OutAction, OutRequest, ToolFabric};
-use crate::fabric::Fabric;
+use super::tid::Tid;
+use super::{show, ExitStatus, Failure, OutAction, OutRequest, ToolNexuses};
 use crate::host::{Host, HostError};
 use crate::pr_transport::{self, PrAnswer};
 
+#[path = "persist_ports.rs"]
+mod ports;
+
+/// Sends of one raw PR OUT on one nexus: unit attentions (a fresh login's
+/// reset, a preemption notice) consume the first ones.
+const ATTEMPTS: usize = 4;
+
 /// A PR Out run: the host, the options its registrations use, where notes
 /// go.
-pub(super) struct Tool<'a, 'f> {
-    pub(super) h: &'a mut Host<'f, ToolFabric>,
+pub(super) struct Tool<'a, 'f, F: ToolNexuses> {
+    pub(super) h: &'a mut Host<'f, F>,
     pub(super) opts: PrOptions,
     pub(super) verbose: u8,
     pub(super) err: &'a mut dyn Write,
@@ -49,7 +57,7 @@ fn host_failure(e: &HostError) -> Failure {
     Failure::new(status, e.to_string())
 }
 
-impl Tool<'_, '_> {
+impl<F: ToolNexuses> Tool<'_, '_, F> {
     fn note(&mut self, level: u8, msg: &str) {
         if self.verbose >= level {
             let _ = writeln!(self.err, "{msg}");
@@ -136,23 +144,29 @@ impl Tool<'_, '_> {
     pub(super) fn prout(&mut self, r: &OutRequest) -> Result<(), Failure> {
         // Asked first: a target that refuses the bit refuses every
         // registration, which the coordinator can only report as "no
-        // registered path".
-        if r.aptpl || r.all_tg_pt {
+        // registered path"; nothing is sent before the answer.
+        let spec_i_pt = r.action == OutAction::Register && !r.transport_ids.is_empty();
+        if r.aptpl || r.all_tg_pt || spec_i_pt {
             let c = self.capabilities()?;
             for (asked, capable, what) in [
                 (r.aptpl, c.ptpl_c, "APTPL (PTPL_C)"),
                 (r.all_tg_pt, c.atp_c, "ALL_TG_PT (ATP_C)"),
+                (spec_i_pt, c.sip_c, "SPEC_I_PT, --transport-id (SIP_C)"),
             ] {
                 if asked && !capable {
                     return Err(Failure::new(
                         ExitStatus::IllegalRequest,
-                        format!("the target does not support {what}, says REPORT CAPABILITIES"),
+                        format!(
+                            "the target does not support {what}, says REPORT CAPABILITIES: \
+                             nothing sent"
+                        ),
                     ));
                 }
             }
         }
         let rtype = r.rtype.unwrap_or(PrType::WriteExclusiveRegistrantsOnly);
         match r.action {
+            OutAction::RegisterMove => self.register_move(r),
             OutAction::Register | OutAction::RegisterIgnore if r.sark != 0 => self.register(r),
             OutAction::Register | OutAction::RegisterIgnore => self.unregister(r),
             OutAction::Reserve => {
@@ -210,18 +224,19 @@ impl Tool<'_, '_> {
                 ),
             ));
         }
-        self.register_key(key)
+        self.register_key(key, true).map(drop)
     }
 
-    /// Register `key` on every nexus through the coordinator, then remove
-    /// its registrations on I_T nexuses this run did not log in (see the
-    /// module docs).
-    fn register_key(&mut self, key: u64) -> Result<(), Failure> {
+    /// Register `key` on every nexus through the coordinator, then, with
+    /// `sweep`, remove its registrations on I_T nexuses this run did not
+    /// log in (see the module docs). Without: they are SPEC_I_PT's, and
+    /// stay.
+    fn register_key(&mut self, key: u64, sweep: bool) -> Result<PrReport, Failure> {
         let report = self.op(PrOp::Register(key))?;
         let mine = report.registered.count_ones();
         let ours = report.keys.map_or(0, |(ours, _)| ours);
-        if ours <= mine || self.opts.all_tg_pt() {
-            return Ok(());
+        if ours <= mine || self.opts.all_tg_pt() || !sweep {
+            return Ok(report);
         }
         self.note(
             1,
@@ -267,7 +282,7 @@ impl Tool<'_, '_> {
                 ),
             ));
         }
-        Ok(())
+        Ok(report)
     }
 
     /// Leave nexus `i` the only registration of `key`: register it there,
@@ -298,7 +313,39 @@ impl Tool<'_, '_> {
                 ),
             ));
         }
-        self.register_key(r.sark)?;
+        let spec_i_pt = !r.transport_ids.is_empty();
+        if spec_i_pt {
+            let i = self.spec_i_pt(r)?;
+            self.note(
+                1,
+                &format!(
+                    "SPEC_I_PT on nexus {i} registered key 0x{:x} for {}",
+                    r.sark,
+                    r.transport_ids
+                        .iter()
+                        .map(Tid::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+        let report = self.register_key(r.sark, !spec_i_pt)?;
+        if spec_i_pt && !self.opts.all_tg_pt() {
+            // The initiator ports named hold the key too: more
+            // registrations of it than this run's nexuses.
+            let mine = usize::try_from(report.registered.count_ones()).unwrap_or(usize::MAX);
+            let all = self.count(r.sark)?;
+            if all <= mine {
+                return Err(Failure::new(
+                    ExitStatus::Other,
+                    format!(
+                        "REGISTER with SPEC_I_PT answered GOOD but key 0x{:x} is registered \
+                         {all} time(s), on this run's {mine} nexus(es) alone",
+                        r.sark
+                    ),
+                ));
+            }
+        }
         if r.rk != 0 && r.rk != r.sark && self.count(r.rk)? > 0 {
             // The old key on I_T nexuses this run did not log in: preempt
             // it, keeping a reservation it held (and its type).
@@ -433,7 +480,7 @@ impl Tool<'_, '_> {
         let key_set = self.h.coordinator().key().is_some();
         let holder = self.h.holder();
         for i in 0..self.h.fabric().nexus_count() {
-            let portal = self.h.fabric().portal(i).to_owned();
+            let portal = self.h.fabric().portal(i);
             let up = self.h.fabric().probe(i) != ProbeResult::Down;
             let state = self.h.path(i).and_then(|p| self.h.coordinator().state(p));
             let state = match (state, key_set) {

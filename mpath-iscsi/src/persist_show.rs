@@ -12,8 +12,7 @@ use mpath_scsi::{
     cdb, classify, PrIn, PrInAction, PrInRepr, PrType, SenseKey, SenseRepr, TransportId,
 };
 
-use super::{ExitStatus, Failure, ToolFabric};
-use crate::fabric::Fabric;
+use super::{ExitStatus, Failure, ToolNexuses};
 
 /// The first ALLOCATION LENGTH: `mpathpersist`'s MPATH_MAX_PARAM_LEN. A
 /// READ KEYS or READ FULL STATUS answer that needs more is asked again.
@@ -46,7 +45,7 @@ pub fn sense_status(sense: Option<&[u8]>) -> ExitStatus {
 
 /// PERSISTENT RESERVE IN `action` on the first nexus that answers; the
 /// parameter data.
-pub fn pr_in(f: &mut ToolFabric, action: PrInAction) -> Result<Vec<u8>, Failure> {
+pub fn pr_in<F: ToolNexuses>(f: &mut F, action: PrInAction) -> Result<Vec<u8>, Failure> {
     let mut last = Failure::new(ExitStatus::NoPath, "no nexus is logged in");
     for i in 0..f.nexus_count() {
         if !f.is_up(i) {
@@ -62,7 +61,7 @@ pub fn pr_in(f: &mut ToolFabric, action: PrInAction) -> Result<Vec<u8>, Failure>
     Err(last)
 }
 
-fn pr_in_on(f: &mut ToolFabric, i: usize, action: PrInAction) -> Result<Vec<u8>, Failure> {
+fn pr_in_on<F: ToolNexuses>(f: &mut F, i: usize, action: PrInAction) -> Result<Vec<u8>, Failure> {
     let mut alloc = ALLOC_LEN;
     for _ in 0..ATTEMPTS {
         let r = f.command(

@@ -59,7 +59,7 @@ fn console_tail(f: &LioFabric) -> String {
 
 /// The scenarios each test below runs, in table order; a scenario added
 /// to `scenarios::all` fails this until it has a test here.
-const COVERED: [&str; 25] = [
+const COVERED: [&str; 26] = [
     "second session conflicts until registered",
     "register, reserve, write on every path",
     "new path registered before first write",
@@ -85,6 +85,7 @@ const COVERED: [&str; 25] = [
     "APTPL: registrations survive a target restart",
     "SPEC_I_PT registers the other host",
     "REGISTER AND MOVE to the other host",
+    "REGISTER AND MOVE through the coordinator",
 ];
 
 #[test]
@@ -131,6 +132,7 @@ scenario_tests! {
     aptpl_registrations_survive_a_target_restart = 22;
     spec_i_pt_registers_the_other_host = 23;
     register_and_move_to_the_other_host = 24;
+    register_and_move_through_the_coordinator = 25;
 }
 
 /// LIO names the I_T nexus by initiator name and ISID, not by session: a

@@ -50,7 +50,7 @@ fn prtest_runs_every_scenario_on_the_simulator_and_writes_json() {
         );
     }
     assert!(
-        stdout.contains("25 passed, 0 failed, 0 unsupported"),
+        stdout.contains("26 passed, 0 failed, 0 unsupported"),
         "{stdout}"
     );
 
@@ -63,7 +63,7 @@ fn prtest_runs_every_scenario_on_the_simulator_and_writes_json() {
     assert_eq!(report["initiator"], "iqn.2024-01.org.mpath:cli-sim-a");
     assert_eq!(
         (&report["passed"], &report["failed"], &report["unsupported"]),
-        (&25.into(), &0.into(), &0.into())
+        (&26.into(), &0.into(), &0.into())
     );
     let rows = report["rows"].as_array().expect("rows");
     let got: Vec<(&str, &str)> = rows

@@ -27,11 +27,12 @@ fn run(name: &str, want: Verdict) {
 }
 
 /// What tgt (1.0.85) does with each scenario, in table order: it answers
-/// PREEMPT AND ABORT, READ FULL STATUS, REGISTER AND MOVE, and REGISTER
-/// with ALL_TG_PT, APTPL or SPEC_I_PT with ILLEGAL REQUEST, INVALID FIELD
-/// IN CDB (24/00), and says so in REPORT CAPABILITIES (ATP_C, PTPL_C and
-/// SIP_C 0): those are unsupported, never passed.
-const EXPECTED: [(&str, Verdict); 25] = [
+/// PREEMPT AND ABORT, READ FULL STATUS, REGISTER AND MOVE (raw and through
+/// the coordinator), and REGISTER with ALL_TG_PT, APTPL or SPEC_I_PT with
+/// ILLEGAL REQUEST, INVALID FIELD IN CDB (24/00), and says so in REPORT
+/// CAPABILITIES (ATP_C, PTPL_C and SIP_C 0): those are unsupported, never
+/// passed.
+const EXPECTED: [(&str, Verdict); 26] = [
     ("second session conflicts until registered", Verdict::Passed),
     ("register, reserve, write on every path", Verdict::Passed),
     ("new path registered before first write", Verdict::Passed),
@@ -87,6 +88,10 @@ const EXPECTED: [(&str, Verdict); 25] = [
     ),
     ("SPEC_I_PT registers the other host", Verdict::Unsupported),
     ("REGISTER AND MOVE to the other host", Verdict::Unsupported),
+    (
+        "REGISTER AND MOVE through the coordinator",
+        Verdict::Unsupported,
+    ),
 ];
 
 #[test]
@@ -134,6 +139,7 @@ scenario_tests! {
     aptpl_restart_is_unsupported_on_tgt = 22;
     spec_i_pt_is_unsupported_on_tgt = 23;
     register_and_move_is_unsupported_on_tgt = 24;
+    register_and_move_through_the_coordinator_is_unsupported_on_tgt = 25;
 }
 
 /// Every scenario on its own target, as a table.

@@ -165,6 +165,14 @@ pub enum AdapterError {
         /// Bytes the command allowed.
         allowed: usize,
     },
+    /// The coordinator asked for a command NVMe does not have (REGISTER AND
+    /// MOVE: reservations are per host, none moves to another); nothing
+    /// was built. Answer the device `PrReply::Refused`.
+    #[error("{command} has no NVMe equivalent")]
+    Unsupported {
+        /// The coordinator's command, in SCSI's words.
+        command: &'static str,
+    },
     /// A response was handed to the wrong entry point: Reservation command
     /// responses go to `pr_reply`, every other one to `apply`.
     #[error("{} response handed to the wrong entry point", command.name())]

@@ -24,6 +24,15 @@
 //! | `Release { key, rtype }` | Reservation Release, Release, CRKEY `key`, RTYPE |
 //! | `Clear { key }` | Reservation Release, Clear, CRKEY `key` |
 //! | `ReadKeys`, `ReadReservation` | Reservation Report, [`REPORT_LEN`] bytes, regular format |
+//! | `RegisterAndMove { .. }` | none: refused, [`AdapterError::Unsupported`] |
+//!
+//! NVMe has no REGISTER AND MOVE: reservations belong to hosts, not to I_T
+//! nexuses, and no command hands one to another host. The coordinator
+//! never asks for it here (its `move_to` refuses a host-scoped
+//! registration: no nexus holds the reservation), and should an embedder's
+//! coordinator ask anyway, [`NvmeAdapter::pr_command`] refuses it with a
+//! typed error, sending nothing; the embedder answers the device
+//! `PrReply::Refused`.
 //!
 //! SCSI's REGISTER AND IGNORE EXISTING KEY has no single NVMe equivalent:
 //! Register (RREGA 000b) fails with Reservation Conflict when the host is
@@ -329,6 +338,9 @@ impl<const P: usize> NvmeAdapter<P> {
                     crkey: key,
                 },
             ),
+            PrCommand::RegisterAndMove { .. } => Err(AdapterError::Unsupported {
+                command: "REGISTER AND MOVE",
+            }),
         }?;
         Ok(carrying(cmd, action.command))
     }

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use mpath_core::reservation::*;
-use mpath_core::{Action, Config, DataPlane, Device, DeviceEvent, Instant, PathId};
+use mpath_core::{Action, Config, DataPlane, Device, DeviceError, DeviceEvent, Instant, PathId};
 use mpath_nvme::classify::Delivery;
 use mpath_nvme::identify::{
     Anacap, Cmic, Crdt, IdentifyControllerRepr, IdentifyNamespaceRepr, Nmic, Nqn, Oncs, Rescap,
@@ -14,7 +14,7 @@ use mpath_nvme::reservation::{AcquireAction, RegisterAction, ReleaseAction, Rese
 use mpath_nvme::resv_report::{Format, RegisteredController, ResvReportHeader, ResvReportRepr};
 use mpath_nvme::status::{Status, StatusCode};
 use mpath_nvme::{
-    NsIdentity, NvmeAdapter, NvmeCommand, NvmePath, NvmeResponse, REGISTRATION_SCOPE,
+    AdapterError, NsIdentity, NvmeAdapter, NvmeCommand, NvmePath, NvmeResponse, REGISTRATION_SCOPE,
 };
 
 const OURS: u64 = 0xA1;
@@ -420,5 +420,40 @@ fn unusable_responses_are_answers_with_their_reason() {
             command: PrCommand::ReadKeys,
         }),
         Err(AdapterError::UnknownPath(unknown))
+    );
+}
+
+/// NVMe has no REGISTER AND MOVE: with host-scoped registrations no nexus
+/// holds the reservation, so the device refuses the move before anything
+/// is sent, and the adapter refuses the command itself with a typed
+/// error, building nothing.
+#[test]
+fn register_and_move_is_refused_before_anything_is_sent() {
+    let mut r = Rig::new();
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    assert_eq!(
+        r.d.coordinator().reservation(),
+        Some(PrType::WriteExclusive)
+    );
+    assert_eq!(
+        r.d.reservation_move_to(b"nqn.2014-08.org.example:host-b", 1, THEIRS, r.now),
+        Err(DeviceError::Reservation(PrError::NotHolder))
+    );
+    assert!(r.d.poll_action().is_none());
+    let a = PrAction {
+        via: r.paths[0],
+        command: PrCommand::RegisterAndMove {
+            key: OURS,
+            dest_key: THEIRS,
+            rtype: PrType::WriteExclusive,
+            relative_target_port: 1,
+        },
+    };
+    assert_eq!(
+        r.ad.pr_command(&a),
+        Err(AdapterError::Unsupported {
+            command: "REGISTER AND MOVE"
+        })
     );
 }

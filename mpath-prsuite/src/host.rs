@@ -32,7 +32,9 @@
 
 use std::fmt;
 
-use mpath_core::reservation::{Coordinator, PrAction, PrCommand, PrError, PrEvent, PrOp, PrReport};
+use mpath_core::reservation::{
+    Coordinator, PrAction, PrCommand, PrError, PrEvent, PrOp, PrReply, PrReport,
+};
 use mpath_core::{
     Action, Config, DataPlane, Device, DeviceError, DeviceEvent, Duration, Instant, IoError,
     LinkEvent, NexusId, Outcome, PathId, Ticket,
@@ -260,6 +262,12 @@ impl<'f, F: Fabric> Host<'f, F> {
     pub fn nexus_of(&self, path: PathId) -> Option<usize> {
         self.paths.iter().position(|&p| p == Some(path))
     }
+    /// The relative target port nexus `i` reaches, as its VPD page 83h
+    /// names it (`None`: not added, or not named).
+    pub fn relative_target_port(&self, i: usize) -> Option<u16> {
+        let p = self.path(i)?;
+        self.ad.path(p).ok()?.relative_target_port
+    }
     /// The nexus holding the reservation, if the coordinator knows one.
     pub fn holder(&self) -> Option<usize> {
         self.coordinator().holder().and_then(|p| self.nexus_of(p))
@@ -414,7 +422,23 @@ impl<'f, F: Fabric> Host<'f, F> {
     fn reservation(&mut self, a: PrAction) -> Result<(), HostError> {
         let i = self.nexus(a.via)?;
         self.log.push((i, Sent::Pr(a.command)));
-        let first = self.ad.pr_command(&a)?;
+        // REGISTER AND MOVE's destination stays in the coordinator; every
+        // other command ignores it.
+        let dest = self.dev.coordinator().move_destination().map(|(t, _)| t);
+        let first = match self.ad.pr_command_with(&a, dest) {
+            Ok(c) => c,
+            Err(e) => {
+                // Not sent (a TransportID the adapter cannot read): the
+                // target would have refused it. The device still owes an
+                // answer, or it would wait for one for good.
+                self.refused
+                    .push(format!("{:?} on nexus {i} not sent: {e}", a.command));
+                let now = self.tick();
+                return Ok(self
+                    .dev
+                    .handle_reservation_reply(a.via, PrReply::Refused, now)?);
+            }
+        };
         let (ad, fabric) = (&self.ad, &mut *self.fabric);
         let x = pr_transport::exchange(first, |c, r| ad.pr_reply(c, r), |c| fabric.send(i, c));
         if let Some(e) = x.error {
@@ -455,6 +479,30 @@ impl<'f, F: Fabric> Host<'f, F> {
     pub fn op(&mut self, op: PrOp) -> Result<PrReport, HostError> {
         let now = self.tick();
         self.dev.reservation(op, now)?;
+        self.finish(op)
+    }
+
+    /// Hand the reservation to the I_T nexus `transport_id` (a TransportID's
+    /// bytes) names through `relative_target_port`, registered with `key`:
+    /// REGISTER AND MOVE through the coordinator
+    /// (`Device::reservation_move_to`), run to its end.
+    pub fn move_to(
+        &mut self,
+        transport_id: &[u8],
+        relative_target_port: u16,
+        key: u64,
+    ) -> Result<PrReport, HostError> {
+        let now = self.tick();
+        self.dev
+            .reservation_move_to(transport_id, relative_target_port, key, now)?;
+        self.finish(PrOp::RegisterAndMove {
+            dest_key: key,
+            relative_target_port,
+        })
+    }
+
+    /// Carry out what the device asks for until `op` finishes; its result.
+    fn finish(&mut self, op: PrOp) -> Result<PrReport, HostError> {
         let from = self.events.len();
         self.settle()?;
         let finished = self

@@ -16,7 +16,7 @@
 //!   answers back.
 //! - [`host`]: a host as an embedder builds it, one mpath-core `Device`
 //!   and mpath-scsi's `ScsiAdapter`, driven over a fabric.
-//! - [`scenarios`]: the 25 scenarios, each ending passed, failed or
+//! - [`scenarios`]: the 26 scenarios, each ending passed, failed or
 //!   unsupported, and the table they print.
 #![deny(missing_docs)]
 

@@ -179,6 +179,13 @@ pub enum AdapterError {
     /// initiator port; never to a whole host.
     #[error("registration scope {0:?} does not exist in SCSI")]
     RegistrationScope(mpath_core::reservation::RegistrationScope),
+    /// REGISTER AND MOVE needs the destination's TransportID, which the
+    /// command does not carry: build it with `pr_command_with` (or
+    /// `PrOptions::command_with`), passing the coordinator's
+    /// `move_destination`. An embedder that gets this error answers the
+    /// device `PrReply::Refused`.
+    #[error("REGISTER AND MOVE without its destination TransportID")]
+    NoMoveDestination,
     /// A response was handed to the wrong entry point: PERSISTENT RESERVE
     /// responses go to `pr_reply`, every other one to `apply`.
     #[error("{} response handed to the wrong entry point", command.name())]

@@ -22,6 +22,10 @@ use crate::wire::usize_from;
 const ASC_INVALID_FIELD_IN_CDB: u8 = 0x24;
 
 /// What a REPORT TARGET PORT GROUPS response did.
+// A whole command by value: its parameter-list buffer is sized for REGISTER
+// AND MOVE (`DATA_OUT_MAX`). no_std has no Box to put it behind, and the
+// value is made once per response on the control path, never per I/O.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RtpgApplied {
@@ -37,6 +41,8 @@ pub enum RtpgApplied {
 }
 
 /// What [`ScsiAdapter::apply`] did with a response.
+// Holds an `RtpgApplied`: see there.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Applied {

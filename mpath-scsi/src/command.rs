@@ -10,16 +10,19 @@
 
 use mpath_core::access::GroupId;
 use mpath_core::path::PathId;
-use mpath_core::reservation::PrCommand;
+use mpath_core::reservation::{PrCommand, TRANSPORT_ID_MAX};
 
 use crate::cdb::Cdb;
 use crate::classify::{status, TransportStatus};
 use crate::error::WireError;
 
-/// The largest parameter list a [`ScsiCommand`] carries. SET TARGET PORT
-/// GROUPS with one descriptor needs 8 bytes; the basic PERSISTENT RESERVE
-/// OUT parameter list 24.
-pub const DATA_OUT_MAX: usize = 64;
+/// The largest parameter list a [`ScsiCommand`] carries: the REGISTER AND
+/// MOVE list (SPC-4 6.17.4: 24 bytes and the destination's TransportID, up
+/// to [`TRANSPORT_ID_MAX`]). SET TARGET PORT GROUPS with one descriptor
+/// needs 8 bytes, the basic PERSISTENT RESERVE OUT parameter list 24. A
+/// command is built and sent on the control path only (never for I/O), so
+/// the fixed buffer costs a copy there, not on the I/O path.
+pub const DATA_OUT_MAX: usize = 24 + TRANSPORT_ID_MAX;
 
 /// Which core action a command carries out: where its response goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -67,7 +70,7 @@ impl CommandKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct DataOut {
     bytes: [u8; DATA_OUT_MAX],
-    len: u8,
+    len: u16,
 }
 
 impl DataOut {
@@ -83,7 +86,7 @@ impl DataOut {
     ) -> Result<Self, WireError> {
         let mut bytes = [0u8; DATA_OUT_MAX];
         let n = f(&mut bytes)?;
-        let len = u8::try_from(n.min(DATA_OUT_MAX)).unwrap_or(0);
+        let len = u16::try_from(n.min(DATA_OUT_MAX)).unwrap_or(0);
         Ok(DataOut { bytes, len })
     }
 

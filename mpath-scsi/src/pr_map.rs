@@ -18,11 +18,20 @@
 //! | `Release { key, rtype }` | PR OUT 02h RELEASE, `rtype` | `key`, 0 |
 //! | `Preempt { key, victim, rtype, abort }` | PR OUT 04h PREEMPT or 05h PREEMPT AND ABORT, `rtype` | `key`, `victim` |
 //! | `Clear { key }` | PR OUT 03h CLEAR | `key`, 0 |
+//! | `RegisterAndMove { key, dest_key, rtype, relative_target_port }` | PR OUT 07h REGISTER AND MOVE, `rtype` | the REGISTER AND MOVE list (SPC-4 6.17.4): `key`, `dest_key`, UNREG 0, APTPL per options, `relative_target_port`, the destination TransportID given to [`PrOptions::command_with`] / [`ScsiAdapter::pr_command_with`] |
 //! | `ReadKeys` | PR IN 00h READ KEYS, or 03h READ FULL STATUS with [`PrOptions::with_full_status`]; [`PR_IN_ALLOC_LEN`] | - |
 //! | `ReadReservation` | PR IN 01h READ RESERVATION, [`PR_IN_ALLOC_LEN`] | - |
 //!
 //! SCOPE is always LU_SCOPE (the other scopes are obsolete). The PR OUT
-//! PARAMETER LIST LENGTH is 24: the basic list without SPEC_I_PT. ALL_TG_PT
+//! PARAMETER LIST LENGTH is 24: the basic list without SPEC_I_PT; REGISTER
+//! AND MOVE's is 24 plus its TransportID. Its TransportID is not in the
+//! command (the coordinator keeps it, `Coordinator::move_destination`, so
+//! the commands stay small on the device's action path): [`PrOptions::command`]
+//! and [`ScsiAdapter::pr_command`] refuse REGISTER AND MOVE
+//! ([`AdapterError::NoMoveDestination`]), the `_with` forms take it, check
+//! it is one whole TransportID, and ignore it for every other command. APTPL
+//! is set on REGISTER AND MOVE as on the register actions: SPC-4 5.13.5
+//! takes it from the latest of them. ALL_TG_PT
 //! is set on REGISTER AND IGNORE EXISTING KEY with a non-zero key exactly
 //! when the registration scope is
 //! [`RegistrationScope::InitiatorPort`]; APTPL on both register forms when
@@ -73,7 +82,8 @@ use crate::error::WireError;
 use crate::nexus::ItNexus;
 use crate::pr::{PrInAction, PrOutAction, PrType};
 use crate::pr_in::{FullStatus, PrIn, PrInRepr};
-use crate::pr_out::PrOutParams;
+use crate::pr_out::{PrOutParams, RegisterAndMoveParams};
+use crate::transport_id::TransportId;
 use crate::wire::{usize_from, List};
 
 /// The first PERSISTENT RESERVE IN ALLOCATION LENGTH: the header and 127
@@ -185,12 +195,33 @@ impl PrOptions {
     }
 
     /// The command for `action`, first send. Does not check that the path
-    /// exists: [`ScsiAdapter::pr_command`] does.
+    /// exists: [`ScsiAdapter::pr_command`] does. REGISTER AND MOVE needs
+    /// its destination: [`PrOptions::command_with`].
     pub fn command(&self, action: &PrAction) -> Result<ScsiCommand, AdapterError> {
-        self.build(action.via, action.command)
+        self.build(action.via, action.command, None)
     }
 
-    fn build(&self, via: PathId, command: PrCommand) -> Result<ScsiCommand, AdapterError> {
+    /// [`PrOptions::command`], with the destination TransportID a REGISTER
+    /// AND MOVE needs (the coordinator's `move_destination`; its relative
+    /// target port is in the command). The bytes must be one whole
+    /// TransportID (SPC-4 7.6.4), else [`AdapterError::Wire`] names the
+    /// field and offset; `None` for a REGISTER AND MOVE is
+    /// [`AdapterError::NoMoveDestination`]. Every other command ignores
+    /// `transport_id`, so an embedder may pass `move_destination` for all.
+    pub fn command_with(
+        &self,
+        action: &PrAction,
+        transport_id: Option<&[u8]>,
+    ) -> Result<ScsiCommand, AdapterError> {
+        self.build(action.via, action.command, transport_id)
+    }
+
+    fn build(
+        &self,
+        via: PathId,
+        command: PrCommand,
+        transport_id: Option<&[u8]>,
+    ) -> Result<ScsiCommand, AdapterError> {
         let kind = CommandKind::Reservation {
             command,
             attempt: 1,
@@ -232,6 +263,32 @@ impl PrOptions {
                     PR_IN_ALLOC_LEN,
                 ))
             }
+            PrCommand::RegisterAndMove {
+                key,
+                dest_key,
+                rtype,
+                relative_target_port,
+            } => {
+                let tid = transport_id.ok_or(AdapterError::NoMoveDestination)?;
+                let (transport_id, n) = TransportId::parse_bytes(tid)?;
+                if n != tid.len() {
+                    // Bytes after the TransportID: not one whole TransportID
+                    // (it is the list's last field, SPC-4 table 174).
+                    return Err(WireError::mismatch("TransportID", n).into());
+                }
+                let params = RegisterAndMoveParams {
+                    key,
+                    sa_key: dest_key,
+                    // Our registration stays (rule 12 of the coordinator).
+                    unreg: false,
+                    aptpl: self.aptpl,
+                    relative_target_port,
+                    transport_id,
+                };
+                return out_command(via, kind, PrOutAction::RegisterAndMove, Some(rtype), |b| {
+                    params.emit(b)
+                });
+            }
         };
         let registering = action == PrOutAction::RegisterAndIgnoreExistingKey;
         let params = PrOutParams {
@@ -241,20 +298,7 @@ impl PrOptions {
             aptpl: registering && self.aptpl,
             ..PrOutParams::new(key, sa_key)
         };
-        let data_out = DataOut::emit(|b| params.emit(b))?;
-        let param_len = u32::try_from(data_out.len())
-            .map_err(|_| WireError::out_of_range("PARAMETER LIST LENGTH", 5))?;
-        Ok(ScsiCommand {
-            path: via,
-            kind,
-            cdb: Cdb::from_slice(&cdb::persistent_reserve_out(
-                action,
-                rtype.map(scsi_type),
-                param_len,
-            )),
-            data_out,
-            data_in_len: 0,
-        })
+        out_command(via, kind, action, rtype, |b| params.emit(b))
     }
 
     /// Decode the response to `sent` (a command [`PrOptions::command`]
@@ -309,6 +353,30 @@ impl PrOptions {
             data_error,
         })
     }
+}
+
+/// PERSISTENT RESERVE OUT `action` with the parameter list `emit` writes.
+fn out_command(
+    via: PathId,
+    kind: CommandKind,
+    action: PrOutAction,
+    rtype: Option<CoreType>,
+    emit: impl FnOnce(&mut [u8]) -> Result<usize, WireError>,
+) -> Result<ScsiCommand, AdapterError> {
+    let data_out = DataOut::emit(emit)?;
+    let param_len = u32::try_from(data_out.len())
+        .map_err(|_| WireError::out_of_range("PARAMETER LIST LENGTH", 5))?;
+    Ok(ScsiCommand {
+        path: via,
+        kind,
+        cdb: Cdb::from_slice(&cdb::persistent_reserve_out(
+            action,
+            rtype.map(scsi_type),
+            param_len,
+        )),
+        data_out,
+        data_in_len: 0,
+    })
 }
 
 fn pr_in(via: PathId, kind: CommandKind, action: PrInAction, alloc_len: u16) -> ScsiCommand {
@@ -472,6 +540,10 @@ fn count(keys: impl Iterator<Item = u64>, our_key: Option<u64>) -> (u32, u32) {
 }
 
 /// What to do with a PR command's response.
+// A whole command by value: its parameter-list buffer is sized for REGISTER
+// AND MOVE (`DATA_OUT_MAX`). no_std has no Box to put it behind, and the
+// value is made once per response on the control path, never per I/O.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PrStep<'a> {
     /// The answer: its [`PrAnswer::reply`] goes to
@@ -518,10 +590,22 @@ impl PrDecoded<'_> {
 impl<const P: usize> ScsiAdapter<P> {
     /// The PERSISTENT RESERVE OUT / IN command for a coordinator action,
     /// built with [`ScsiAdapter::pr_options`] (see the table in
-    /// [`crate::pr_map`]). The path must be known to the adapter.
+    /// [`crate::pr_map`]). The path must be known to the adapter. REGISTER
+    /// AND MOVE needs its destination: [`ScsiAdapter::pr_command_with`].
     pub fn pr_command(&self, action: &PrAction) -> Result<ScsiCommand, AdapterError> {
+        self.pr_command_with(action, None)
+    }
+
+    /// [`ScsiAdapter::pr_command`] with the destination TransportID of a
+    /// REGISTER AND MOVE: pass the coordinator's `move_destination` (its
+    /// bytes) for every action ([`PrOptions::command_with`]).
+    pub fn pr_command_with(
+        &self,
+        action: &PrAction,
+        transport_id: Option<&[u8]>,
+    ) -> Result<ScsiCommand, AdapterError> {
         self.path(action.via)?;
-        self.pr_options().command(action)
+        self.pr_options().command_with(action, transport_id)
     }
 
     /// Decode the response to a command from [`ScsiAdapter::pr_command`]
@@ -544,3 +628,7 @@ mod tests;
 #[cfg(test)]
 #[path = "pr_map_full_status_tests.rs"]
 mod full_status_tests;
+
+#[cfg(test)]
+#[path = "pr_map_move_tests.rs"]
+mod move_tests;

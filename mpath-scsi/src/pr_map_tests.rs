@@ -415,7 +415,7 @@ fn any_command() -> impl Strategy<Value = PrCommand> {
         Just(PrCommand::ReadReservation),
         (any::<u64>(), rtype.clone()).prop_map(|(key, rtype)| PrCommand::Reserve { key, rtype }),
         (any::<u64>(), rtype.clone()).prop_map(|(key, rtype)| PrCommand::Release { key, rtype }),
-        (any::<u64>(), any::<u64>(), rtype, any::<bool>()).prop_map(
+        (any::<u64>(), any::<u64>(), rtype.clone(), any::<bool>()).prop_map(
             |(key, victim, rtype, abort)| PrCommand::Preempt {
                 key,
                 victim,
@@ -424,8 +424,22 @@ fn any_command() -> impl Strategy<Value = PrCommand> {
             }
         ),
         any::<u64>().prop_map(|key| PrCommand::Clear { key }),
+        (any::<u64>(), any::<u64>(), rtype, any::<u16>()).prop_map(
+            |(key, dest_key, rtype, relative_target_port)| PrCommand::RegisterAndMove {
+                key,
+                dest_key,
+                rtype,
+                relative_target_port
+            }
+        ),
     ]
 }
+
+/// A Fibre Channel TransportID for REGISTER AND MOVE (ignored by the
+/// other commands).
+const FC_TID: [u8; 24] = [
+    0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0, 0, 0, 0xC9, 0xAB, 0xCD, 0xEF, 0, 0, 0, 0, 0, 0, 0, 0,
+];
 
 proptest! {
     /// Any status, sense and data: no panic, and the answer fits the
@@ -454,7 +468,7 @@ proptest! {
             sense: (!sense.is_empty()).then_some(&sense[..]),
             data_in: &data,
         };
-        let mut sent = opts.command(&action(command)).unwrap();
+        let mut sent = opts.command_with(&action(command), Some(&FC_TID)).unwrap();
         for _ in 0..8 {
             let d = opts.decode(&sent, &resp).unwrap();
             match d.step {

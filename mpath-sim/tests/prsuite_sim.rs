@@ -2,7 +2,8 @@
 //! mpath-iscsi runs on tgt and LIO) on the simulated SCSI logical unit,
 //! through [`SimFabric`]. The simulated device server supports every
 //! option the scenarios exercise (PREEMPT AND ABORT, READ FULL STATUS,
-//! ALL_TG_PT, APTPL and a target restart, SPEC_I_PT, REGISTER AND MOVE),
+//! ALL_TG_PT, APTPL and a target restart, SPEC_I_PT, REGISTER AND MOVE,
+//! raw and through the coordinator),
 //! so every scenario must pass: an unsupported one is as wrong here as a
 //! failed one.
 
@@ -31,7 +32,7 @@ fn run(name: &str) {
 }
 
 /// Every scenario, in table order.
-const SCENARIOS: [&str; 25] = [
+const SCENARIOS: [&str; 26] = [
     "second session conflicts until registered",
     "register, reserve, write on every path",
     "new path registered before first write",
@@ -57,6 +58,7 @@ const SCENARIOS: [&str; 25] = [
     "APTPL: registrations survive a target restart",
     "SPEC_I_PT registers the other host",
     "REGISTER AND MOVE to the other host",
+    "REGISTER AND MOVE through the coordinator",
 ];
 
 #[test]
@@ -103,6 +105,7 @@ scenario_tests! {
     aptpl_survives_a_target_restart = 22;
     spec_i_pt_registers_the_other_host = 23;
     register_and_move_to_the_other_host = 24;
+    register_and_move_through_the_coordinator = 25;
 }
 
 /// Every scenario on its own logical unit, as a table: all pass.

@@ -361,6 +361,35 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
         Ok(())
     }
 
+    /// Hand the reservation this host holds to another I_T nexus (REGISTER
+    /// AND MOVE, rule 12 of [`reservation`](crate::reservation)): the
+    /// initiator port `dest_tid` names (a TransportID, kept in the
+    /// coordinator until the command is answered,
+    /// [`Coordinator::move_destination`]) through the target port
+    /// `relative_target_port`, registered with `key`. The command goes out
+    /// on the holder's nexus as an
+    /// [`Action::Reservation`](crate::Action::Reservation); its result
+    /// comes as [`DeviceEvent::Reservation`] for
+    /// [`PrOp::RegisterAndMove`](crate::reservation::PrOp::RegisterAndMove).
+    /// The time is checked like any input's; the coordinator's refusals
+    /// ([`Coordinator::move_to`]: busy, a TransportID empty or too long,
+    /// key 0, no key, fenced, not the holder) change nothing.
+    pub fn reservation_move_to(
+        &mut self,
+        dest_tid: &[u8],
+        relative_target_port: u16,
+        key: u64,
+        now: Instant,
+    ) -> Result<(), DeviceError> {
+        self.ctl.check_time(now)?;
+        self.pr.move_to(dest_tid, relative_target_port, key)?;
+        // `enter` cannot fail once the time is checked.
+        if self.ctl.enter(now).is_ok() {
+            self.sync(now);
+        }
+        Ok(())
+    }
+
     /// Fail a path by hand (dm `fail_path`).
     pub fn fail_path(&mut self, path: PathId, now: Instant) -> Result<(), Error> {
         self.ctl.fail_path(path, now)?;

@@ -1,6 +1,7 @@
 //! The reservation coordinator state machine. See the module docs of
 //! [`reservation`](super) for the rules.
 
+use super::destination::Destination;
 use super::{
     PrAction, PrCommand, PrError, PrEvent, PrOp, PrReply, PrReport, PrType, RegState,
     RegistrationScope,
@@ -138,6 +139,9 @@ pub struct Coordinator<const N: usize> {
     /// Replies received to commands that removed registrations of our own
     /// (see [`removals_answered`](Self::removals_answered)).
     removals_answered: u32,
+    /// Where a REGISTER AND MOVE under way sends the reservation (rule 12;
+    /// [`move_destination`](Self::move_destination)).
+    destination: Destination,
 }
 
 impl<const N: usize> Coordinator<N> {
@@ -162,6 +166,7 @@ impl<const N: usize> Coordinator<N> {
             strand_move_failed: false,
             removals_answered: 0,
             refused: false,
+            destination: Destination::NONE,
         }
     }
 
@@ -254,6 +259,14 @@ impl<const N: usize> Coordinator<N> {
     /// A path's registration state.
     pub fn state(&self, path: PathId) -> Option<RegState> {
         self.member(path).map(|m| m.state)
+    }
+    /// The destination of the REGISTER AND MOVE under way: its TransportID
+    /// bytes, as given to [`move_to`](Self::move_to), and its relative
+    /// target port. The transport adapter builds the command's parameter
+    /// list from them (`mpath_scsi`'s `ScsiAdapter::pr_command_with`).
+    /// `None` when no REGISTER AND MOVE runs.
+    pub fn move_destination(&self) -> Option<(&[u8], u16)> {
+        self.destination.get()
     }
 
     fn member(&self, path: PathId) -> Option<&Member> {
@@ -606,7 +619,66 @@ impl<const N: usize> Coordinator<N> {
                 self.start(Task::User(op), Stage::Single(PrCommand::ReadReservation));
                 Ok(())
             }
+            // The destination's TransportID comes with `move_to` only.
+            PrOp::RegisterAndMove { .. } => Err(PrError::BadTransportId),
         }
+    }
+
+    /// Hand the reservation we hold to another I_T nexus: REGISTER AND MOVE
+    /// (rule 12) to the I_T nexus of the initiator port `transport_id`
+    /// names (a TransportID, SPC-4 7.6.4, 1 to
+    /// [`TRANSPORT_ID_MAX`](super::TRANSPORT_ID_MAX) bytes, kept here until
+    /// the command is answered: [`move_destination`](Self::move_destination))
+    /// through the target port `relative_target_port`, registering it with
+    /// `dest_key`. Our registrations stay (UNREG 0). Its result comes as
+    /// [`PrEvent::Finished`] for [`PrOp::RegisterAndMove`]; once GOOD, this
+    /// host holds no reservation.
+    ///
+    /// Refused, nothing changed: [`PrError::Busy`] as for
+    /// [`submit`](Self::submit); [`PrError::BadTransportId`] for an empty
+    /// or too long TransportID; [`PrError::ZeroKey`] for `dest_key` 0;
+    /// [`PrError::NotRegistered`] without a key; [`PrError::Fenced`];
+    /// [`PrError::NotHolder`] unless this host holds a single-holder
+    /// reservation through a nexus it knows (an all-registrants one has no
+    /// holder to move, and SPC-4 5.13.8 answers it with RESERVATION
+    /// CONFLICT; a host-scoped registration names no nexus).
+    pub fn move_to(
+        &mut self,
+        transport_id: &[u8],
+        relative_target_port: u16,
+        dest_key: u64,
+    ) -> Result<(), PrError> {
+        if self.running.is_some() || self.move_pending.is_some() || self.finished.is_some() {
+            return Err(PrError::Busy);
+        }
+        Destination::check(transport_id)?;
+        if dest_key == 0 {
+            return Err(PrError::ZeroKey);
+        }
+        let key = self.key.ok_or(PrError::NotRegistered)?;
+        if self.fenced {
+            return Err(PrError::Fenced);
+        }
+        let Some(rtype) = self
+            .rtype
+            .filter(|t| !t.all_registrants() && self.holder.is_some())
+        else {
+            return Err(PrError::NotHolder);
+        };
+        self.destination.set(transport_id, relative_target_port)?;
+        self.start(
+            Task::User(PrOp::RegisterAndMove {
+                dest_key,
+                relative_target_port,
+            }),
+            Stage::Single(PrCommand::RegisterAndMove {
+                key,
+                dest_key,
+                rtype,
+                relative_target_port,
+            }),
+        );
+        Ok(())
     }
 
     /// Register `key` on every reachable nexus not registered with it (one
@@ -1374,6 +1446,14 @@ impl<const N: usize> Coordinator<N> {
                 let report = self.report();
                 self.finish(op, Ok(report));
             }
+            // Moved (rule 12): the reservation is the destination's now; our
+            // registrations stay.
+            (Task::User(op), PrCommand::RegisterAndMove { .. }, PrReply::Done) => {
+                self.rtype = None;
+                self.holder = None;
+                let report = self.report();
+                self.finish(op, Ok(report));
+            }
             (Task::User(op), PrCommand::Clear { .. }, PrReply::Done) => {
                 // Every registration and the reservation are gone.
                 self.key = None;
@@ -1471,12 +1551,15 @@ impl<const N: usize> Coordinator<N> {
     }
 
     /// Whether `cmd` must go out on the holder's nexus: a RELEASE of a
-    /// reservation with one holder (not all-registrants, not host-scoped).
+    /// reservation with one holder (not all-registrants, not host-scoped),
+    /// and REGISTER AND MOVE, which only the holder may send (SPC-4 5.13.8;
+    /// `move_to` starts it only with a holder known).
     fn holder_bound(&self, cmd: PrCommand) -> bool {
         match cmd {
             PrCommand::Release { rtype, .. } => {
                 !rtype.all_registrants() && self.scope != RegistrationScope::Host
             }
+            PrCommand::RegisterAndMove { .. } => true,
             _ => false,
         }
     }
@@ -1554,6 +1637,8 @@ impl<const N: usize> Coordinator<N> {
     fn finish(&mut self, op: PrOp, result: Result<PrReport, PrError>) {
         self.running = None;
         self.finished = Some((op, result));
+        // Only a REGISTER AND MOVE sets it, and it ends here.
+        self.destination.clear();
         self.after_task();
     }
 
@@ -1761,5 +1846,6 @@ fn needs_registration(cmd: PrCommand) -> bool {
             | PrCommand::Release { .. }
             | PrCommand::Preempt { .. }
             | PrCommand::Clear { .. }
+            | PrCommand::RegisterAndMove { .. }
     )
 }

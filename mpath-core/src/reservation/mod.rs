@@ -70,10 +70,32 @@
 //! 11. The all-registrants types have no one holder: READ RESERVATION
 //!     reports key 0, which is ours while we are registered; release, type
 //!     change and preempt work on them.
+//! 12. REGISTER AND MOVE ([`Coordinator::move_to`]) hands a single-holder
+//!     reservation (Write Exclusive, Exclusive Access and their
+//!     registrants-only forms; an all-registrants one has no holder to
+//!     move, and SPC-4 5.13.8 answers RESERVATION CONFLICT) to another
+//!     host's I_T nexus, registering that nexus with the key given. It goes
+//!     out on the holder's nexus only, as RELEASE does (any other nexus is
+//!     not the holder: RESERVATION CONFLICT), and is not retried on
+//!     another path. UNREG is 0: our registrations stay, and once it is
+//!     answered GOOD we hold no reservation; I/O is admitted as for any
+//!     registrant of another host's reservation. The destination's
+//!     TransportID stays in the coordinator while the command runs
+//!     ([`Coordinator::move_destination`]), not in the [`PrCommand`]: the
+//!     commands travel inside the device's `Action`, on the I/O path,
+//!     and must stay small.
 
 mod coordinator;
+mod destination;
 
 pub use coordinator::Coordinator;
+
+/// The longest destination TransportID [`Coordinator::move_to`] keeps, in
+/// bytes. The longest SPC-4 TransportID is iSCSI's initiator port form
+/// (7.6.4.6): a 223-byte iSCSI name (RFC 7143 6.1), `,i,0x`, twelve ISID
+/// digits and a NUL, padded to 244, after a 4-byte header: 248 bytes.
+/// multipath-tools keeps 256 (`MPATH_MX_TID_LEN`), and so does this.
+pub const TRANSPORT_ID_MAX: usize = 256;
 
 use crate::path::PathId;
 
@@ -179,6 +201,21 @@ pub enum PrCommand {
         /// Our key.
         key: u64,
     },
+    /// REGISTER AND MOVE (SCSI only; UNREG 0): the reservation `key` holds
+    /// through this nexus moves to the I_T nexus that the TransportID of
+    /// [`Coordinator::move_destination`] names through
+    /// `relative_target_port`, which is registered with `dest_key` if it is
+    /// not registered yet. Sent only on the holder's nexus.
+    RegisterAndMove {
+        /// Our key (RESERVATION KEY).
+        key: u64,
+        /// The destination's key (SERVICE ACTION RESERVATION KEY).
+        dest_key: u64,
+        /// The type held, which moves with it (the CDB's TYPE).
+        rtype: PrType,
+        /// RELATIVE TARGET PORT IDENTIFIER of the destination I_T nexus.
+        relative_target_port: u16,
+    },
 }
 
 /// A command and the path to send it on.
@@ -255,6 +292,16 @@ pub enum PrOp {
     ReadKeys,
     /// Read the reservation.
     ReadReservation,
+    /// Hand the single-holder reservation we hold to another I_T nexus,
+    /// registering it with `dest_key` (rule 12). Started with
+    /// [`Coordinator::move_to`], which takes the destination's TransportID;
+    /// [`Coordinator::submit`] refuses it ([`PrError::BadTransportId`]).
+    RegisterAndMove {
+        /// The key the destination is registered with.
+        dest_key: u64,
+        /// RELATIVE TARGET PORT IDENTIFIER of the destination I_T nexus.
+        relative_target_port: u16,
+    },
 }
 
 /// The result of a finished operation.
@@ -299,6 +346,10 @@ pub enum PrError {
     /// 5.13.11.2.3, NVMe likewise).
     #[error("reservation key 0 is not a key")]
     ZeroKey,
+    /// REGISTER AND MOVE needs a destination TransportID of 1 to
+    /// [`TRANSPORT_ID_MAX`] bytes, given to [`Coordinator::move_to`].
+    #[error("the destination TransportID is missing, empty or too long")]
+    BadTransportId,
 }
 
 /// Something the embedder should know.

@@ -24,6 +24,12 @@ pub struct Target {
     /// Answer READ KEYS as READ FULL STATUS read by a host that knows its
     /// nexuses: say whether the asking nexus holds `ours`.
     pub full_status: bool,
+    /// The I_T nexus a REGISTER AND MOVE's TransportID and relative target
+    /// port name (the commands carry neither bytes nor nexus numbers: the
+    /// test says which nexus the destination it gave is). `None`: the
+    /// TransportID names no I_T nexus the target knows, and REGISTER AND
+    /// MOVE is refused (INVALID FIELD IN PARAMETER LIST).
+    pub move_dest: Option<u32>,
 }
 
 impl Target {
@@ -152,6 +158,33 @@ impl Target {
                 }
                 self.regs.clear();
                 self.resv = None;
+                PrReply::Done
+            }
+            // SPC-4 5.13.8, 6.17.4: only the holder of a single-holder
+            // reservation moves it (anything else, all-registrants types
+            // included, is a conflict); the destination must be another I_T
+            // nexus and the key non-zero (else INVALID FIELD IN PARAMETER
+            // LIST); an unregistered destination is registered with
+            // `dest_key`, a registered one keeps its key; the reservation,
+            // its type unchanged, is the destination's; UNREG 0 leaves the
+            // sender registered.
+            PrCommand::RegisterAndMove { key, dest_key, .. } => {
+                if registered != Some(key) {
+                    return PrReply::Conflict;
+                }
+                let t = match self.resv {
+                    Some((h, _, t)) if h == nexus && !t.all_registrants() => t,
+                    _ => return PrReply::Conflict,
+                };
+                let dest = match self.move_dest {
+                    Some(d) if d != nexus && dest_key != 0 => d,
+                    _ => return PrReply::Refused,
+                };
+                if self.key_of(dest).is_none() {
+                    self.regs.push((dest, dest_key));
+                }
+                let k = self.key_of(dest).unwrap_or(dest_key);
+                self.resv = Some((dest, k, t));
                 PrReply::Done
             }
         }

@@ -114,6 +114,10 @@ c_enum! {
         Preempt = 6,
         /// CLEAR `key`.
         Clear = 7,
+        /// REGISTER AND MOVE `key`, `rtype`: the destination (registered
+        /// with `victim`) is the TransportID and `relative_target_port`
+        /// of `mpath_pr_move_destination`.
+        RegisterAndMove = 8,
     }
 }
 
@@ -154,6 +158,11 @@ c_enum! {
         ReadKeys = 6,
         /// Read the reservation.
         ReadReservation = 7,
+        /// Hand our reservation to another I_T nexus, registered with
+        /// `key`, through `relative_target_port`: started with
+        /// `mpath_reservation_move_to` (which takes the TransportID), and
+        /// reported in `Finished` events; `mpath_reservation` refuses it.
+        RegisterAndMove = 8,
     }
 }
 

@@ -107,7 +107,14 @@ fn codes_outside_their_tables_are_refused_with_nothing_changed() {
     // table.
     for bad in [
         MpathPrOp {
-            kind: 8,
+            kind: 9,
+            ..MpathPrOp::default()
+        },
+        // REGISTER AND MOVE needs its TransportID: mpath_reservation_move_to.
+        MpathPrOp {
+            kind: MpathPrOpKind::RegisterAndMove.code(),
+            key: 0xb2,
+            relative_target_port: 1,
             ..MpathPrOp::default()
         },
         MpathPrOp {
@@ -485,4 +492,77 @@ fn foreign_and_stale_inputs_are_refused_with_nothing_changed() {
     );
     assert_eq!(state(&r), before);
     assert!(t.log.is_empty(), "no reservation command went out");
+}
+
+/// REGISTER AND MOVE's input: a destination that is not one (no bytes,
+/// more than the buffer, a reserved field set) or key 0 is `-EINVAL` and
+/// changes nothing, not even the deadlines up to its time; `NULL` is
+/// `-EFAULT`; the coordinator's refusals are its errno.
+#[test]
+fn register_and_move_input_is_checked_before_anything_moves() {
+    let mut r = rig();
+    add(&mut r, 1, 10, 0);
+    let mut dest = MpathPrDestination {
+        transport_id_len: 24,
+        relative_target_port: 1,
+        ..MpathPrDestination::default()
+    };
+    let before = state(&r);
+    // A probe falls due at 5 s: a refusal at 10 s must not run it.
+    const S: u64 = 1_000 * MS;
+    for bad in [
+        MpathPrDestination {
+            transport_id_len: 0,
+            ..dest
+        },
+        MpathPrDestination {
+            transport_id_len: 257,
+            ..dest
+        },
+        MpathPrDestination {
+            transport_id_len: u32::MAX,
+            ..dest
+        },
+        MpathPrDestination {
+            reserved: 1,
+            ..dest
+        },
+    ] {
+        assert_eq!(
+            mpath_reservation_move_to(Some(r.dev), Some(&bad), 0xb2, 10 * S),
+            -EINVAL,
+            "{}",
+            bad.transport_id_len
+        );
+    }
+    assert_eq!(
+        mpath_reservation_move_to(Some(r.dev), Some(&dest), 0, 10 * S),
+        -EINVAL
+    );
+    assert_eq!(
+        mpath_reservation_move_to(None, Some(&dest), 0xb2, 10 * S),
+        -EFAULT
+    );
+    assert_eq!(
+        mpath_reservation_move_to(Some(r.dev), None, 0xb2, 10 * S),
+        -EFAULT
+    );
+    assert_eq!(mpath_pr_move_destination(Some(r.dev), None), -EFAULT);
+    assert_eq!(mpath_pr_move_destination(None, Some(&mut dest)), -EFAULT);
+    assert_eq!(state(&r), before);
+    // Well formed: the coordinator's word. No key yet; time going back.
+    assert_eq!(
+        mpath_reservation_move_to(Some(r.dev), Some(&dest), 0xb2, MS),
+        -ENOKEY
+    );
+    assert_eq!(
+        mpath_reservation_move_to(Some(r.dev), Some(&dest), 0xb2, 0),
+        -ERANGE
+    );
+    // The whole buffer may be used.
+    dest.transport_id_len = 256;
+    assert_eq!(
+        mpath_reservation_move_to(Some(r.dev), Some(&dest), 0xb2, MS),
+        -ENOKEY
+    );
 }

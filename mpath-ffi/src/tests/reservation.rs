@@ -401,3 +401,99 @@ fn a_replaced_nexus_is_registered_again_before_it_carries_io() {
     assert_eq!(mpath_pr_admitted(Some(r.dev), a), 1);
     assert_eq!(selectable(&r).count_ones(), 2);
 }
+
+fn destination(tid: &[u8], port: u16) -> MpathPrDestination {
+    let mut d = MpathPrDestination {
+        transport_id_len: u32::try_from(tid.len()).unwrap(),
+        relative_target_port: port,
+        ..MpathPrDestination::default()
+    };
+    d.transport_id[..tid.len()].copy_from_slice(tid);
+    d
+}
+
+/// The other host's initiator port as a TransportID (the core keeps the
+/// bytes without reading them).
+const DEST_TID: &[u8] = b"\x45\x00\x00\x14iqn.x:other,i,0x1\0\0\0";
+
+/// REGISTER AND MOVE through the C ABI: the command comes out on the
+/// holder's path with our key, the destination's key in `victim`, the
+/// type and the relative target port; `mpath_pr_move_destination` gives
+/// its TransportID while it runs; the result is a `Finished` event for the
+/// `RegisterAndMove` operation, after which we hold no reservation and
+/// stay registered.
+#[test]
+fn register_and_move_hands_the_reservation_over() {
+    let mut r = rig();
+    let mut t = Target {
+        move_dest: Some(900),
+        ..Target::default()
+    };
+    add(&mut r, 1, 10, 0);
+    add(&mut r, 1, 11, 0);
+    drive(&mut r, &mut t, 0);
+    assert_eq!(op(&mut r, &mut t, register_op(OURS), MS).result, 0);
+    let we = MpathPrType::WriteExclusive;
+    assert_eq!(op(&mut r, &mut t, reserve_op(we), 2 * MS).result, 0);
+    let h = holder(&r).unwrap();
+    let mut out = MpathPrDestination::default();
+    assert_eq!(mpath_pr_move_destination(Some(r.dev), Some(&mut out)), 0);
+    let dest = destination(DEST_TID, 3);
+    assert_eq!(
+        mpath_reservation_move_to(Some(r.dev), Some(&dest), 0xb2, 3 * MS),
+        0
+    );
+    assert_eq!(mpath_pr_move_destination(Some(r.dev), Some(&mut out)), 1);
+    assert_eq!(out, dest);
+    let slot = ticket();
+    let mut a = MpathAction::default();
+    assert_eq!(mpath_poll_action(Some(r.dev), Some(&mut a), Some(slot)), 1);
+    assert_eq!(a.kind, MpathActionKind::Reservation.code());
+    assert_eq!(
+        a.pr,
+        MpathPrAction {
+            via: h,
+            command: MpathPrCommand::RegisterAndMove.code(),
+            key: OURS,
+            victim: 0xb2,
+            rtype: we.code(),
+            relative_target_port: 3,
+            ..MpathPrAction::default()
+        }
+    );
+    let reply = t.exec(&a.pr);
+    assert_eq!(
+        mpath_handle_reservation_reply(Some(r.dev), h, Some(&reply), 3 * MS),
+        0
+    );
+    let drained = drive(&mut r, &mut t, 3 * MS);
+    let finished = drained
+        .events
+        .iter()
+        .find(|e| e.kind == MpathEventKind::Reservation.code())
+        .map(|e| e.pr)
+        .unwrap();
+    assert_eq!(finished.kind, MpathPrEventKind::Finished.code());
+    assert_eq!(finished.result, 0);
+    assert_eq!(
+        finished.op,
+        MpathPrOp {
+            kind: MpathPrOpKind::RegisterAndMove.code(),
+            key: 0xb2,
+            relative_target_port: 3,
+            ..MpathPrOp::default()
+        }
+    );
+    assert_eq!(finished.report.has_reservation, 0);
+    assert_eq!(t.resv, Some((900, 0xb2, we.code())));
+    assert_eq!(t.regs.iter().filter(|r| r.1 == OURS).count(), 2);
+    let mut rtype = 0;
+    assert_eq!(mpath_pr_reservation(Some(r.dev), Some(&mut rtype)), 0);
+    assert_eq!(holder(&r), None);
+    assert_eq!(mpath_pr_move_destination(Some(r.dev), Some(&mut out)), 0);
+    // Nothing of ours left to move.
+    assert_eq!(
+        mpath_reservation_move_to(Some(r.dev), Some(&dest), 0xb2, 4 * MS),
+        -EPERM
+    );
+}

@@ -20,6 +20,8 @@ pub(crate) struct Target {
     pub down: Vec<u32>,
     /// (nexus, command code) of every command that arrived.
     pub log: Vec<(u32, u32)>,
+    /// The I_T nexus a REGISTER AND MOVE's destination names.
+    pub move_dest: Option<u32>,
 }
 
 fn reply(kind: MpathPrReplyKind) -> MpathPrReply {
@@ -95,6 +97,21 @@ impl Target {
                 self.resv = None;
                 reply(Done)
             }
+            // SPC-4 5.13.8: the holder of a single-holder reservation (type
+            // codes 0-3) moves it with its type; an unregistered
+            // destination is registered with the SA key (`victim`).
+            MpathPrCommand::RegisterAndMove => match (self.resv, self.move_dest) {
+                (Some((h, _, t)), Some(dest)) if h == nexus && t < 4 && dest != nexus => {
+                    if self.key_of(dest).is_none() {
+                        self.regs.push((dest, a.victim));
+                    }
+                    let k = self.key_of(dest).unwrap_or(a.victim);
+                    self.resv = Some((dest, k, t));
+                    reply(Done)
+                }
+                (Some((h, _, t)), _) if h == nexus && t < 4 => reply(MpathPrReplyKind::Refused),
+                _ => reply(Conflict),
+            },
         };
         // A single holder that is no longer registered holds nothing.
         if self.resv.is_some_and(|(h, _, _)| self.key_of(h).is_none()) {

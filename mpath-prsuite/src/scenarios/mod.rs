@@ -8,7 +8,8 @@
 //! [`run_suite`] collects [`Row`]s and [`table`] prints them.
 //!
 //! One concept per file: [`basic`] (registration and the second path),
-//! [`moves`] (the holder's nexus dies, the type changes), [`fence`]
+//! [`moves`] (the holder's nexus dies, the type changes, the reservation
+//! is handed to another host through the coordinator), [`fence`]
 //! (another host preempts), [`types`] (what each reservation type lets
 //! each nexus do), [`raw`] (options at the command level: READ FULL
 //! STATUS, ALL_TG_PT, SPEC_I_PT, REGISTER AND MOVE), [`aptpl`] (APTPL,
@@ -248,6 +249,11 @@ pub fn all<F: Fabric>() -> Vec<Scenario<F>> {
             "REGISTER AND MOVE to the other host",
             1,
             raw::register_and_move,
+        ),
+        sc(
+            "REGISTER AND MOVE through the coordinator",
+            2,
+            moves::register_and_move_through_the_coordinator,
         ),
     ]
 }

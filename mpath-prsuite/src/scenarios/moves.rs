@@ -2,17 +2,20 @@
 //! held while our own key is preempted from a live nexus, the other
 //! nexuses register again, and nothing is lost or written twice: every
 //! write carries a data generation of its own and every block is read
-//! back.
+//! back. And the reservation handed to another host on purpose (rule 12,
+//! REGISTER AND MOVE through the coordinator).
 
-use mpath_core::reservation::{PrCommand, PrEvent, PrOp, PrType};
-use mpath_core::DeviceEvent;
+use mpath_core::reservation::{PrCommand, PrError, PrEvent, PrOp, PrType};
+use mpath_core::{DeviceEvent, IoError, Outcome};
+use mpath_scsi::TransportId;
 
+use super::raw::{full_status, io_outcome, isid_hex, port_of, Via};
 use super::{
-    count, done, ensure, host, keys, reservation, setup, setup_with, type_name, Ledger,
-    ScenarioResult, OURS, RTYPE,
+    count, done, done_pr, ensure, host, keys, pattern, reservation, setup, setup_with, type_name,
+    Ledger, ScenarioResult, Unmet, OURS, RTYPE, THEIRS,
 };
 use crate::fabric::Fabric;
-use crate::host::Sent;
+use crate::host::{HostError, Sent};
 
 /// Writes of the in-flight batch: alternately one block (carried whole in
 /// the command PDU as immediate data) and [`LARGE_BLOCKS`] blocks (more
@@ -302,6 +305,154 @@ pub fn type_change_under_load<F: Fabric>(f: &mut F) -> ScenarioResult {
              retried",
             seen.join(" -> "),
             h.conflicts
+        ),
+    )
+}
+
+/// REGISTER AND MOVE through the coordinator (rule 12): our host reserves
+/// Write Exclusive over its nexuses and writes through the holder, then
+/// `Device::reservation_move_to` hands the reservation to the other
+/// host's initiator port (an iSCSI TransportID with its ISID, format 01b)
+/// on the target port that host reaches. The command goes out once, on the
+/// holder's nexus. Afterwards the other host holds Write Exclusive (READ
+/// RESERVATION; READ FULL STATUS, where the target has it, names the
+/// other host's I_T nexus the holder), registered with the key we gave,
+/// and writes; ours stay registered on every nexus (UNREG 0); the
+/// coordinator holds nothing and is not fenced; our reads go through and
+/// our writes meet RESERVATION CONFLICT (the other host's Write
+/// Exclusive). Once the other host releases, our writes land again, and
+/// every block reads back. A target that refuses REGISTER AND MOVE
+/// (ILLEGAL REQUEST: tgt) makes the scenario unsupported.
+pub fn register_and_move_through_the_coordinator<F: Fabric>(f: &mut F) -> ScenarioResult {
+    let n = f.nexus_count();
+    let (name, isid) = port_of(f.other_initiator_port(), "the other host's")?;
+    // SPC-4 7.7.3.7: VPD page 83h names the relative target port; a
+    // target that does not (tgt) has one port, and numbers from 1.
+    let reported = f
+        .other_host_identify()
+        .map_err(|e| e.to_string())?
+        .relative_target_port;
+    let port = reported.unwrap_or(1);
+    let hex = isid_hex(isid);
+    let tid = TransportId::Iscsi {
+        name: name.as_bytes(),
+        isid: Some(hex.as_bytes()),
+    };
+    let mut tid_bytes = vec![0; tid.buffer_len()];
+    tid.emit(&mut tid_bytes).map_err(|e| e.to_string())?;
+    let rtype = PrType::WriteExclusive;
+    let mut h = host(f)?;
+    setup_with(&mut h, rtype)?;
+    let holder = h.holder().ok_or("no holder after reserve")?;
+    let bs = h.fabric().block_size();
+    let mut ledger = Ledger::default();
+    for lba in 0..4 {
+        let i = ledger.write(&mut h, lba)?;
+        ensure(i == holder, || {
+            format!("WE write {lba} on nexus {i}, holder {holder}")
+        })?;
+    }
+    let from = h.log.len();
+    match h.move_to(&tid_bytes, port, THEIRS) {
+        Ok(rep) => ensure(rep.reservation.is_none(), || {
+            format!("the move reports {:x?} held", rep.reservation)
+        })?,
+        Err(HostError::Reservation(PrError::Refused)) => {
+            let still = reservation(h.fabric())?;
+            return Err(Unmet::Unsupported(format!(
+                "REGISTER AND MOVE refused by the target (ILLEGAL REQUEST); the reservation \
+                 stays {still:x?}"
+            )));
+        }
+        Err(e) => return Err(format!("register and move: {e}").into()),
+    }
+    let sent: Vec<usize> = h
+        .log
+        .get(from..)
+        .unwrap_or_default()
+        .iter()
+        .filter(|(_, s)| matches!(s, Sent::Pr(PrCommand::RegisterAndMove { .. })))
+        .map(|(i, _)| *i)
+        .collect();
+    ensure(sent == [holder], || {
+        format!("REGISTER AND MOVE sent on nexuses {sent:?}, holder {holder}")
+    })?;
+    let c = h.coordinator();
+    ensure(
+        c.reservation().is_none()
+            && c.holder().is_none()
+            && !c.is_fenced()
+            && c.move_destination().is_none(),
+        || {
+            format!(
+                "coordinator after the move: {:?} holder {:?} fenced {}",
+                c.reservation(),
+                c.holder(),
+                c.is_fenced()
+            )
+        },
+    )?;
+    let r = reservation(h.fabric())?;
+    ensure(r == Some((THEIRS, rtype)), || {
+        format!("reservation after the move {r:x?}")
+    })?;
+    let k = keys(h.fabric())?;
+    ensure(count(&k, OURS) == n && count(&k, THEIRS) == 1, || {
+        format!("keys after the move {k:x?}")
+    })?;
+    let status = match full_status(h.fabric(), Via::Theirs) {
+        Ok(st) => {
+            let holders: Vec<_> = st.iter().filter(|d| d.r_holder).collect();
+            ensure(
+                matches!(holders.as_slice(), [d] if d.key == THEIRS
+                    && d.name == name
+                    && d.isid == Some(isid)
+                    && (d.all_tg_pt || d.port == port)),
+                || format!("READ FULL STATUS after the move {st:x?}"),
+            )?;
+            format!("READ FULL STATUS: holder {name},i,0x{hex} on port {port}")
+        }
+        Err(Unmet::Unsupported(s)) => format!("({s})"),
+        Err(e) => return Err(e),
+    };
+    // The other host's Write Exclusive now: it writes; we read, and our
+    // writes conflict without fencing us (our keys are all there).
+    let theirs = io_outcome(h.fabric(), Via::Theirs, true, 64);
+    ensure(theirs == Outcome::Success, || {
+        format!("the new holder's write: {theirs:?}")
+    })?;
+    match h.write(8, &pattern(bs, 8, 1)) {
+        Err(HostError::Io(IoError::ReservationConflict)) => {}
+        other => return Err(format!("our write under the other host's WE: {other:?}").into()),
+    }
+    ensure(!h.coordinator().is_fenced(), || {
+        String::from("fenced by a conflict under another host's reservation")
+    })?;
+    ledger.verify(&mut h)?;
+    done_pr(
+        h.fabric()
+            .other_host_pr(PrCommand::Release { key: THEIRS, rtype }),
+        "other host release",
+    )?;
+    for lba in 4..8 {
+        ledger.write(&mut h, lba)?;
+    }
+    let blocks = ledger.verify(&mut h)?;
+    done_pr(
+        h.fabric().other_host_pr(PrCommand::Unregister),
+        "other host unregister",
+    )?;
+    done(
+        &h,
+        format!(
+            "WE moved from nexus {holder} to {name},i,0x{hex} on relative port {port}{}: \
+             reservation {r:x?}, keys {k:x?}; {status}; our write conflicted, {blocks} blocks \
+             read back",
+            if reported.is_none() {
+                " (not in VPD 83h: assumed)"
+            } else {
+                ""
+            }
         ),
     )
 }

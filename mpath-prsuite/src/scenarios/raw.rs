@@ -248,13 +248,13 @@ pub(super) fn with_capability(r: Result<(), Unmet>, said: &str) -> Result<(), Un
 }
 
 /// The ISID as a TransportID carries it: 12 hexadecimal digits.
-fn isid_hex(isid: u64) -> String {
+pub(super) fn isid_hex(isid: u64) -> String {
     format!("{isid:012x}")
 }
 
 /// A fabric that does not name its initiator ports cannot build
 /// TransportIDs.
-fn port_of(p: Option<(String, u64)>, whose: &str) -> Result<(String, u64), String> {
+pub(super) fn port_of(p: Option<(String, u64)>, whose: &str) -> Result<(String, u64), String> {
     p.ok_or_else(|| format!("the fabric does not name {whose} initiator port"))
 }
 
