@@ -106,11 +106,11 @@ pub struct Coordinator<const N: usize> {
     /// when it ends.
     verify_pending: bool,
     fenced: bool,
-    /// The key in use has been registered on some nexus (a REGISTER of it
-    /// answered GOOD, or a look found it). Until then a nexus that comes
-    /// up registers without looking first: a look would find none of ours
-    /// and take that for a preemption, when nothing of ours was ever
-    /// there to preempt.
+    /// The key in use may be registered on some nexus: a REGISTER of it
+    /// has gone out (its answer may have been lost with its path, after it
+    /// landed). Until then a nexus that comes up registers without looking
+    /// first: a look would find none of ours and take that for a
+    /// preemption, when nothing of ours was ever there to preempt.
     anchored: bool,
     /// Events are state, not a queue, so none can be dropped: at most one
     /// of each kind is pending. The last operation's result, until polled
@@ -778,6 +778,7 @@ impl<const N: usize> Coordinator<N> {
                     m.in_flight = Some(cmd);
                 }
                 self.count_removal(cmd);
+                self.note_sent(cmd);
                 return Some(PrAction { via, command: cmd });
             }
         }
@@ -795,8 +796,21 @@ impl<const N: usize> Coordinator<N> {
         }
         if let Some(a) = out {
             self.count_removal(a.command);
+            self.note_sent(a.command);
         }
         out
+    }
+
+    /// A REGISTER of the key in use is going out: from now on it may be
+    /// on the target whatever its answer (one lost with its path may have
+    /// landed), so another host may have preempted it and later arrivals
+    /// look first (`anchored`).
+    fn note_sent(&mut self, cmd: PrCommand) {
+        if let PrCommand::Register { key } = cmd {
+            if Some(key) == self.key {
+                self.anchored = true;
+            }
+        }
     }
 
     /// Advance [`epoch`](Self::epoch) for a command that removes
@@ -1042,6 +1056,25 @@ impl<const N: usize> Coordinator<N> {
                     if needs_registration(cmd) {
                         m.state = RegState::Failed;
                     }
+                }
+            }
+            // A RESERVE retried after an attempt whose answer was lost with
+            // its path: that attempt may have taken the reservation, and
+            // this conflict may be our own reservation answering. Look.
+            PrReply::Conflict
+                if matches!(
+                    (r.task, cmd),
+                    (Task::User(PrOp::Reserve(_)), PrCommand::Reserve { .. })
+                ) && r.tried & !bits::bit(via.slot()) != 0 =>
+            {
+                let lost = r.tried & !bits::bit(via.slot());
+                let origin = (0..N)
+                    .find(|&slot| lost & bits::bit(slot) != 0)
+                    .and_then(|slot| self.member_in(slot))
+                    .map(|m| m.path);
+                self.next_single(PrCommand::ReadReservation);
+                if let Some(run) = self.running.as_mut() {
+                    run.origin = origin;
                 }
             }
             PrReply::Conflict => self.single_failed(PrError::Conflict),
@@ -1357,6 +1390,23 @@ impl<const N: usize> Coordinator<N> {
                     _ => self.finish(PrOp::Release, Err(PrError::NotHolder)),
                 }
             }
+            // After a RESERVE met a conflict, retried past a lost answer:
+            // ours, of the type asked for, means the lost attempt took it
+            // (through that path's nexus, `origin`); anything else is a
+            // real conflict.
+            (
+                Task::User(op @ PrOp::Reserve(t)),
+                PrCommand::ReadReservation,
+                PrReply::Reservation(r),
+            ) => match r {
+                Some((k, held)) if held == t && self.holds(k, held) => {
+                    self.rtype = Some(t);
+                    self.holder = self.single_holder(t, running.origin.unwrap_or(via));
+                    let report = self.report();
+                    self.finish(op, Ok(report));
+                }
+                _ => self.finish(op, Err(PrError::Conflict)),
+            },
             (Task::User(op), PrCommand::ReadReservation, PrReply::Reservation(r)) => {
                 let mut report = self.report();
                 report.reservation = r;
