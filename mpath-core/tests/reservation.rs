@@ -2162,3 +2162,90 @@ fn a_registration_that_reached_no_path_registers_returning_paths_without_fencing
         "anchored: the next arrival looks first"
     );
 }
+
+/// A REGISTER whose answer was lost with its path may have landed: the key
+/// counts as possibly registered from the moment it goes out. If another
+/// host then preempts it, the path that comes back looks first, finds none
+/// of ours, and the device is fenced, with nothing registered behind the
+/// fence. (Found by the simulator's liveness sweep: registering at once,
+/// as for a key that never went out, put us back behind the fence.)
+#[test]
+fn a_register_whose_answer_was_lost_still_looks_before_registering_again() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 1, &[]);
+    let p0 = r.paths[0];
+    r.c.submit(PrOp::Register(OURS)).unwrap();
+    let reg = r.c.poll_action().unwrap();
+    assert_eq!(reg.command, PrCommand::Register { key: OURS });
+    // It lands; the answer is lost with the path.
+    r.t.exec(nexus(p0), reg.command, OURS);
+    assert!(r.c.reply(p0, PrReply::PathFailed));
+    r.c.path_down(p0);
+    r.run();
+    assert_eq!(r.c.key(), Some(OURS));
+    // Another host preempts our key meanwhile.
+    r.t.regs.retain(|x| x.1 != OURS);
+    r.t.regs.push((900, THEIRS));
+    r.actions.clear();
+    r.c.path_up(p0);
+    r.run();
+    assert_eq!(
+        r.actions.first().map(|a| a.command),
+        Some(PrCommand::ReadKeys),
+        "looks first: {:?}",
+        r.actions
+    );
+    assert!(r.c.is_fenced());
+    assert!(!r.c.admitted(p0));
+    assert_eq!(r.t.key_of(nexus(p0)), None, "nothing behind the fence");
+}
+
+/// A RESERVE whose answer was lost with its path may have taken the
+/// reservation; sent again on another path it meets RESERVATION CONFLICT
+/// from our own reservation. The coordinator reads the reservation: ours,
+/// of the type asked for, is success, held through the lost path's nexus
+/// (which the device then moves off, that path being down). (Found by the
+/// simulator's safety sweep: the reserve failed, and every write through
+/// another nexus failed upward with a conflict our own reservation caused.)
+#[test]
+fn a_reserve_retried_past_a_lost_answer_finds_its_own_reservation() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.c.submit(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    let first = r.c.poll_action().unwrap();
+    assert!(matches!(first.command, PrCommand::Reserve { .. }));
+    // It lands; the answer is lost with the path.
+    assert_eq!(
+        r.t.exec(nexus(first.via), first.command, OURS),
+        PrReply::Done
+    );
+    assert!(r.c.reply(first.via, PrReply::PathFailed));
+    r.c.path_down(first.via);
+    r.t.down.push(nexus(first.via));
+    r.events.clear();
+    r.run();
+    let result = r.events.iter().find_map(|e| match e {
+        PrEvent::Finished {
+            op: PrOp::Reserve(_),
+            result,
+        } => Some(*result),
+        _ => None,
+    });
+    let report = result.expect("finished").expect("ours, not a conflict");
+    assert_eq!(
+        report.reservation.map(|(_, t)| t),
+        Some(PrType::WriteExclusive)
+    );
+    assert!(
+        r.actions
+            .iter()
+            .any(|a| a.command == PrCommand::ReadReservation),
+        "{:?}",
+        r.actions
+    );
+    // The reservation now sits on a live nexus of ours.
+    let (holder, _, t) = r.t.resv.expect("held");
+    assert_eq!(t, PrType::WriteExclusive);
+    assert_ne!(holder, nexus(first.via), "moved off the dead path");
+    assert_eq!(r.c.reservation(), Some(PrType::WriteExclusive));
+    assert!(r.c.holder().is_some_and(|h| h != first.via));
+}

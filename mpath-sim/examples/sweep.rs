@@ -17,9 +17,14 @@ fn main() -> ExitCode {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = |what: &str| -> Result<String, String> {
-            it.next().cloned().ok_or_else(|| format!("{a}: missing {what}"))
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{a}: missing {what}"))
         };
-        let number = |v: String| v.parse::<u64>().map_err(|_| format!("{a}: `{v}` is not a number"));
+        let number = |v: String| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{a}: `{v}` is not a number"))
+        };
         let r = match a.as_str() {
             "--mode" => value("safety or liveness").and_then(|v| {
                 Mode::parse(&v)

@@ -1401,9 +1401,15 @@ impl<const N: usize> Coordinator<N> {
             ) => match r {
                 Some((k, held)) if held == t && self.holds(k, held) => {
                     self.rtype = Some(t);
-                    self.holder = self.single_holder(t, running.origin.unwrap_or(via));
+                    let holder = self.single_holder(t, running.origin.unwrap_or(via));
+                    self.holder = holder;
                     let report = self.report();
                     self.finish(op, Ok(report));
+                    // Held through the lost path's nexus: if that path is
+                    // down, the reservation moves to a live one (rule 6).
+                    if let Some(h) = holder.filter(|&h| !self.member(h).is_some_and(|m| m.up)) {
+                        self.lost_path(h);
+                    }
                 }
                 _ => self.finish(op, Err(PrError::Conflict)),
             },

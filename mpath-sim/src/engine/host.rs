@@ -95,10 +95,13 @@ impl Sim {
             );
             return;
         };
-        if self.tier_of(i).is_none_or(|tier| tier == Tier::Ineligible) {
+        if !self.tier_of(i).is_some_and(|tier| tier != Tier::Ineligible) {
             self.violate(
                 Invariant::EligibleDispatch,
-                format!("I/O {tag} dispatched on path {i}, tier {:?}", self.tier_of(i)),
+                format!(
+                    "I/O {tag} dispatched on path {i}, tier {:?}",
+                    self.tier_of(i)
+                ),
             );
             return;
         }
@@ -137,7 +140,13 @@ impl Sim {
             )
         };
         let Ok(cdb) = cdb else { return };
-        self.send(i, Purpose::Io { tag, ticket: t }, cdb, data_out, data_in_len);
+        self.send(
+            i,
+            Purpose::Io { tag, ticket: t },
+            cdb,
+            data_out,
+            data_in_len,
+        );
     }
 
     /// Put a command on path `i`'s link.
@@ -324,7 +333,10 @@ impl Sim {
                 let _ = self.latency.record(us.max(1));
                 for (k, r) in self.resume.iter_mut().enumerate() {
                     if r.is_none() {
-                        let since = self.now.as_nanos().saturating_sub(self.fault_times[k].as_nanos());
+                        let since = self
+                            .now
+                            .as_nanos()
+                            .saturating_sub(self.fault_times[k].as_nanos());
                         *r = Some(mpath_core::Duration::from_nanos(since));
                     }
                 }
@@ -347,7 +359,8 @@ impl Sim {
         let at = if result.is_ok() {
             self.now
         } else {
-            self.now.saturating_add(mpath_core::Duration::from_millis(1))
+            self.now
+                .saturating_add(mpath_core::Duration::from_millis(1))
         };
         self.queue.push(at, Event::Submit);
     }
@@ -356,7 +369,9 @@ impl Sim {
     /// set its timer.
     pub(crate) fn drain_actions(&mut self) {
         for _ in 0..10_000 {
-            let Some(a) = self.dev.poll_action() else { break };
+            let Some(a) = self.dev.poll_action() else {
+                break;
+            };
             self.trace.u64(action_code(&a));
             if self.verbose {
                 eprintln!("{:>10} µs    action {a:?}", self.now.as_nanos() / 1000);
@@ -391,7 +406,7 @@ impl Sim {
         }
         if let Some(at) = self.dev.poll_timeout() {
             let at = at.max(self.now);
-            if self.timer_at.is_none_or(|t| at < t) {
+            if !self.timer_at.is_some_and(|t| at >= t) {
                 self.timer_at = Some(at);
                 self.queue.push(at, Event::HostTimer);
             }

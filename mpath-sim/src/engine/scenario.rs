@@ -91,6 +91,8 @@ pub enum Fault {
     /// The link goes down and writes that were on it stay on the wire:
     /// the target applies them `after` this long, with no answer to the
     /// host, which has failed them over by then. What write quiesce is for.
+    /// A [`Fault::LinkUp`] of the path before then discards them (the new
+    /// login aborts what the old session left).
     LinkDownLateWrites {
         /// Path index.
         path: usize,

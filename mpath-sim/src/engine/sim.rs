@@ -85,6 +85,9 @@ impl Event {
     }
 }
 
+/// A write stranded on a dead link: the path, its CDB and its data.
+pub(crate) type Stranded = (usize, Vec<u8>, Vec<u8>);
+
 /// One I/O of the application.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct IoRec {
@@ -116,7 +119,7 @@ pub struct Sim {
     pub(crate) ports: Vec<Port>,
     pub(crate) flights: BTreeMap<u64, InFlight>,
     pub(crate) next_cmd: u64,
-    pub(crate) stranded: Vec<Option<(usize, Vec<u8>, Vec<u8>)>>,
+    pub(crate) stranded: Vec<Option<Stranded>>,
     // ----- host side -----
     pub(crate) dev: Dev,
     pub(crate) ad: ScsiAdapter<PATHS>,
@@ -302,7 +305,8 @@ impl Sim {
             scenario,
         };
         for (i, &(at, _)) in sim.scenario.faults.iter().enumerate() {
-            sim.queue.push(Instant::from_nanos(at.as_nanos()), Event::Fault(i));
+            sim.queue
+                .push(Instant::from_nanos(at.as_nanos()), Event::Fault(i));
         }
         sim.queue.push(
             Instant::from_nanos(sim.scenario.duration.as_nanos()),
@@ -332,7 +336,12 @@ impl Sim {
             self.trace.u64(at.as_nanos());
             self.trace.u64(e.code());
             if self.verbose {
-                eprintln!("{:>10} µs  step {:>6}  {e:?} {}", at.as_nanos() / 1000, self.step, self.describe(e));
+                eprintln!(
+                    "{:>10} µs  step {:>6}  {e:?} {}",
+                    at.as_nanos() / 1000,
+                    self.step,
+                    self.describe(e)
+                );
             }
             if e == Event::End {
                 break;
@@ -426,6 +435,15 @@ impl Sim {
                 if let Some(l) = self.links.get_mut(path) {
                     if !l.up {
                         l.up = true;
+                        // Logging in again reinstates the session: the
+                        // target aborts what the old one left unfinished,
+                        // so a write stranded on this link lands now or
+                        // never (iSCSI session reinstatement, FC PLOGI).
+                        for s in &mut self.stranded {
+                            if s.as_ref().is_some_and(|(p, _, _)| *p == path) {
+                                *s = None;
+                            }
+                        }
                         let at = self.now.saturating_add(detect);
                         self.queue.push(at, Event::HostLink(path, true));
                     }
@@ -465,8 +483,7 @@ impl Sim {
                 ),
             );
         }
-        if self.violation.is_none()
-            && self.submitted != self.completed + self.failed + outstanding
+        if self.violation.is_none() && self.submitted != self.completed + self.failed + outstanding
         {
             self.violate(
                 Invariant::CountersBalance,
@@ -511,7 +528,12 @@ impl Sim {
         match e {
             Event::Arrive(id) | Event::Served(id) | Event::Deliver(id, _) | Event::Timeout(id) => {
                 self.flights.get(&id).map_or_else(String::new, |f| {
-                    format!("path {} cdb {:02x?} {:?}", f.path, &f.cdb[..f.cdb.len().min(3)], f.purpose)
+                    format!(
+                        "path {} cdb {:02x?} {:?}",
+                        f.path,
+                        &f.cdb[..f.cdb.len().min(3)],
+                        f.purpose
+                    )
                 })
             }
             Event::Fault(i) => format!("{:?}", self.scenario.faults.get(i)),

@@ -138,15 +138,16 @@ pub fn run_seed(seed: u64, mode: Mode) -> Result<Report, SetupError> {
     Sim::new(random_scenario(seed, mode), seed).map(Sim::run)
 }
 
-/// Draws for the scenario generator.
-struct Gen(Pcg64Mcg);
+/// Draws for the scenario generator: from a seeded generator (the sweep)
+/// or from a fuzzer's bytes.
+struct Gen<S: FnMut() -> u64>(S);
 
-impl Gen {
+impl<S: FnMut() -> u64> Gen<S> {
     fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             0
         } else {
-            self.0.next_u64() % n
+            (self.0)() % n
         }
     }
     fn range(&mut self, lo: u64, hi: u64) -> u64 {
@@ -159,6 +160,7 @@ impl Gen {
         Duration::from_micros(self.range(lo, hi))
     }
     fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        // `below(len)` is less than `len`: the index is in range.
         xs[self.below(xs.len() as u64) as usize]
     }
 }
@@ -176,7 +178,31 @@ const TYPES: [PrType; 6] = [
 pub fn random_scenario(seed: u64, mode: Mode) -> Scenario {
     // A generator of its own, so the scenario does not depend on what the
     // run draws.
-    let mut g = Gen(Pcg64Mcg::seed_from_u64(seed ^ 0x5ce7_a410_0000_0000));
+    let mut rng = Pcg64Mcg::seed_from_u64(seed ^ 0x5ce7_a410_0000_0000);
+    generate(
+        Gen(move || rng.next_u64()),
+        format!("sweep-{mode}-{seed}"),
+        mode,
+    )
+}
+
+/// A scenario drawn from a fuzzer's bytes (eight per draw, zeros once
+/// they run out), so coverage guidance can steer topologies and fault
+/// schedules the seeds miss. Any bytes give a valid scenario.
+pub fn scenario_from_bytes(data: &[u8], mode: Mode) -> Scenario {
+    let mut at = 0usize;
+    let draw = move || {
+        let mut w = [0u8; 8];
+        for (i, b) in w.iter_mut().enumerate() {
+            *b = data.get(at + i).copied().unwrap_or(0);
+        }
+        at = at.saturating_add(8);
+        u64::from_le_bytes(w)
+    };
+    generate(Gen(draw), format!("fuzz-{mode}"), mode)
+}
+
+fn generate<S: FnMut() -> u64>(mut g: Gen<S>, name: String, mode: Mode) -> Scenario {
     let ngroups = g.range(1, 2) as u16;
     let group_states = [
         AluaState::ActiveOptimized,
@@ -302,7 +328,7 @@ pub fn random_scenario(seed: u64, mode: Mode) -> Scenario {
     }
     faults.sort_by_key(|(t, _)| t.as_nanos());
     Scenario {
-        name: format!("sweep-{mode}-{seed}"),
+        name,
         groups,
         paths,
         block_size: 512,
@@ -357,26 +383,52 @@ mod tests {
             let s = random_scenario(seed, Mode::Liveness);
             assert!(s.expect_all_complete);
             assert_eq!(s.no_path, NoPathPolicy::Queue);
-            assert!(s.faults.iter().all(|(_, f)| !matches!(f, Fault::Alua { group: 1, .. })));
+            assert!(s
+                .faults
+                .iter()
+                .all(|(_, f)| !matches!(f, Fault::Alua { group: 1, .. })));
             if s.paths.len() > 1 {
-                assert!(s.faults.iter().all(|(_, f)| fault_path(f) != Some(0)), "{seed}");
+                assert!(
+                    s.faults.iter().all(|(_, f)| fault_path(f) != Some(0)),
+                    "{seed}"
+                );
             }
             let end = s.duration.as_nanos() * 6 / 10;
             assert!(s.faults.iter().all(|(t, _)| t.as_nanos() <= end), "{seed}");
             let downs = s
                 .faults
                 .iter()
-                .filter(|(_, f)| matches!(f, Fault::LinkDown { .. } | Fault::LinkDownLateWrites { .. }))
+                .filter(|(_, f)| {
+                    matches!(f, Fault::LinkDown { .. } | Fault::LinkDownLateWrites { .. })
+                })
                 .count();
-            let ups = s.faults.iter().filter(|(_, f)| matches!(f, Fault::LinkUp { .. })).count();
+            let ups = s
+                .faults
+                .iter()
+                .filter(|(_, f)| matches!(f, Fault::LinkUp { .. }))
+                .count();
             assert_eq!(downs, ups, "{seed}");
+        }
+    }
+
+    #[test]
+    fn any_bytes_give_a_scenario_that_sets_up() {
+        for data in [&[][..], &[0xff; 3][..], &[0x5a; 200][..]] {
+            for mode in [Mode::Safety, Mode::Liveness] {
+                let s = scenario_from_bytes(data, mode);
+                assert!(!s.paths.is_empty() && s.paths.len() <= 8);
+                assert!(Sim::new(s, 1).is_ok());
+            }
         }
     }
 
     #[test]
     fn replay_command_names_the_seed_and_mode() {
         let c = replay_command(77, Mode::Liveness);
-        assert!(c.contains("--replay 77") && c.contains("--mode liveness"), "{c}");
+        assert!(
+            c.contains("--replay 77") && c.contains("--mode liveness"),
+            "{c}"
+        );
         assert_eq!(Mode::parse("safety"), Some(Mode::Safety));
         assert_eq!(Mode::parse("nope"), None);
     }

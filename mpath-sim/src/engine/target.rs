@@ -86,7 +86,10 @@ impl Sim {
             let link = self.links[i];
             let len = f.answer.as_ref().map_or(0, |a| a.data.len());
             let jitter = self.jitter(i);
-            let at = self.now.saturating_add(link.one_way(len)).saturating_add(jitter);
+            let at = self
+                .now
+                .saturating_add(link.one_way(len))
+                .saturating_add(jitter);
             self.queue.push(at, Event::Deliver(id, token));
         }
         if good_write {
