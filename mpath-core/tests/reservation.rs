@@ -2249,3 +2249,33 @@ fn a_reserve_retried_past_a_lost_answer_finds_its_own_reservation() {
     assert_eq!(r.c.reservation(), Some(PrType::WriteExclusive));
     assert!(r.c.holder().is_some_and(|h| h != first.via));
 }
+
+/// A plain registration (a path coming up while the key is registered
+/// nowhere yet) answered after the key changed is the old key's: the path
+/// is not admitted on it, and registers the new key.
+#[test]
+fn a_plain_registration_answered_for_an_old_key_does_not_admit() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    let (p0, p1) = (r.paths[0], r.paths[1]);
+    r.c.path_down(p0);
+    r.c.path_down(p1);
+    assert_eq!(r.op(PrOp::Register(OURS)), Err(PrError::NoPath));
+    r.c.path_up(p0);
+    let old = r.c.poll_action().unwrap();
+    assert_eq!(
+        (old.via, old.command),
+        (p0, PrCommand::Register { key: OURS })
+    );
+    // The key changes while that REGISTER is out.
+    r.c.submit(PrOp::Register(0xC3)).unwrap();
+    let early: Vec<PrAction> = std::iter::from_fn(|| r.c.poll_action()).collect();
+    answer(&mut r, old);
+    assert_ne!(r.c.state(p0), Some(RegState::Registered));
+    assert!(!r.c.admitted(p0), "not on the old key's registration");
+    for a in early {
+        answer(&mut r, a);
+    }
+    r.run();
+    assert!(r.c.admitted(p0));
+    assert_eq!(r.t.key_of(nexus(p0)), Some(0xC3));
+}
