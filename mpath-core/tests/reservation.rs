@@ -2279,3 +2279,80 @@ fn a_plain_registration_answered_for_an_old_key_does_not_admit() {
     assert!(r.c.admitted(p0));
     assert_eq!(r.t.key_of(nexus(p0)), Some(0xC3));
 }
+
+/// A RESERVE that meets RESERVATION CONFLICT on its first attempt, or
+/// after an attempt that never reached the target while another host took
+/// the reservation, fails with Conflict. Only a retry past a lost answer
+/// reads the reservation, and only ours of the asked type is success.
+#[test]
+fn a_reserve_conflict_is_ours_only_when_the_reservation_says_so() {
+    let they_reserve = |r: &mut Rig| {
+        r.t.regs.push((900, THEIRS));
+        r.t.resv = Some((900, THEIRS, PrType::WriteExclusive));
+    };
+    // First attempt: a plain conflict, nothing read.
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    they_reserve(&mut r);
+    r.actions.clear();
+    assert_eq!(
+        r.op(PrOp::Reserve(PrType::WriteExclusive)),
+        Err(PrError::Conflict)
+    );
+    assert_eq!(r.commands(|c| *c == PrCommand::ReadReservation), 0);
+    // A lost first attempt that never landed; the other host reserved
+    // meanwhile (the same type): the retry's conflict is theirs.
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.c.submit(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    let first = r.c.poll_action().unwrap();
+    assert!(r.c.reply(first.via, PrReply::PathFailed));
+    r.c.path_down(first.via);
+    r.t.down.push(nexus(first.via));
+    they_reserve(&mut r);
+    r.events.clear();
+    r.run();
+    let result = r.events.iter().find_map(|e| match e {
+        PrEvent::Finished {
+            op: PrOp::Reserve(_),
+            result,
+        } => Some(*result),
+        _ => None,
+    });
+    assert_eq!(result, Some(Err(PrError::Conflict)), "{:?}", r.actions);
+    assert!(r
+        .actions
+        .iter()
+        .any(|a| a.command == PrCommand::ReadReservation));
+    assert_eq!(r.c.reservation(), None);
+    assert_eq!(r.t.resv, Some((900, THEIRS, PrType::WriteExclusive)));
+}
+
+/// Only RESERVE gets that second look: a PREEMPT retried past a lost
+/// answer that meets a conflict fails with it.
+#[test]
+fn a_preempt_conflict_after_a_lost_answer_is_a_conflict() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.c.submit(PrOp::Preempt {
+        victim: THEIRS,
+        rtype: PrType::WriteExclusive,
+        abort: false,
+    })
+    .unwrap();
+    let first = r.c.poll_action().unwrap();
+    assert!(matches!(first.command, PrCommand::Preempt { .. }));
+    assert!(r.c.reply(first.via, PrReply::PathFailed));
+    let second = r.c.poll_action().unwrap();
+    assert!(matches!(second.command, PrCommand::Preempt { .. }));
+    assert_ne!(second.via, first.via);
+    r.events.clear();
+    assert!(r.c.reply(second.via, PrReply::Conflict));
+    r.run();
+    assert_eq!(r.commands(|c| *c == PrCommand::ReadReservation), 0);
+    let result = r.events.iter().find_map(|e| match e {
+        PrEvent::Finished { result, .. } => Some(*result),
+        _ => None,
+    });
+    assert_eq!(result, Some(Err(PrError::Conflict)));
+}

@@ -1209,8 +1209,32 @@ impl<const N: usize> Coordinator<N> {
                         }
                         self.finish_internal();
                     }
+                    // Our keys are where they should be: is the
+                    // reservation? A RESERVE whose answer was lost with its
+                    // path may have taken one we do not know of, and the
+                    // conflict or notice that started this check may be it
+                    // answering.
+                    Task::Verify if !self.fenced && self.key.is_some() => {
+                        self.next_single(PrCommand::ReadReservation);
+                    }
                     Task::Verify => self.finish_internal(),
                 }
+            }
+            // A reservation of ours the coordinator did not know of (or knew
+            // of another type): adopt it. Its holder is a nexus we cannot
+            // name, so a single-holder one is moved to a live nexus of ours
+            // (PREEMPT of our own key), where I/O can follow.
+            (Task::Verify, PrCommand::ReadReservation, PrReply::Reservation(r)) => {
+                if let Some((_, t)) = r.filter(|&(k, t)| self.holds(k, t)) {
+                    if self.rtype != Some(t) {
+                        self.rtype = Some(t);
+                        self.holder = None;
+                        if !t.all_registrants() && self.scope != RegistrationScope::Host {
+                            self.move_pending = Some(t);
+                        }
+                    }
+                }
+                self.finish_internal();
             }
             (Task::User(op), PrCommand::ReadKeys, PrReply::Keys { ours, total, .. }) => {
                 let mut report = self.report();
