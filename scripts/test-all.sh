@@ -64,6 +64,12 @@ step "cargo test --workspace"
 cargo test --workspace
 ok
 
+step "simulator: DST sweep, 1000 seeds each of safety and liveness (release)"
+# docs/SIMULATOR.md: a failing seed prints the command that replays it.
+cargo run -q --release -p mpath-sim --example sweep -- --mode safety --count 1000
+cargo run -q --release -p mpath-sim --example sweep -- --mode liveness --count 1000
+ok
+
 step "loom model check: selection against slot reuse (mpath-core/tests/loom_select.rs)"
 # Its own target dir: --cfg loom rebuilds the core on loom's atomics.
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS=3 \

@@ -741,8 +741,8 @@ fn a_conflict_our_own_move_caused_is_held_and_sent_again() {
     let (sent, pr) = drain(&mut r, ms(6));
     assert_eq!(
         pr,
-        vec![PrCommand::ReadKeys],
-        "the conflict is checked first"
+        vec![PrCommand::ReadKeys, PrCommand::ReadReservation],
+        "the conflict is checked first: our keys, then the reservation"
     );
     assert!(!r.d.coordinator().is_fenced());
     let again = sent
@@ -773,7 +773,7 @@ fn a_conflict_we_did_not_cause_spends_a_retry_then_fails() {
             .unwrap();
     assert_eq!(d, Disposition::Queued);
     let (sent, pr) = drain(&mut r, ms(3));
-    assert_eq!(pr, vec![PrCommand::ReadKeys]);
+    assert_eq!(pr, vec![PrCommand::ReadKeys, PrCommand::ReadReservation]);
     let again = sent.into_iter().find(|t| t.io().tag == IoTag(7)).unwrap();
     assert_eq!(again.io().retries, 0, "one retry spent");
     let d =

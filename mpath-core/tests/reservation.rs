@@ -2490,3 +2490,197 @@ fn rule12_a_replaced_holder_nexus_is_moved_first() {
     assert!(r.c.holder().is_some());
     assert_eq!(move_to(&mut r, THEIRS).map(|x| x.reservation), Ok(None));
 }
+
+/// A REGISTER whose answer was lost with its path may have landed: the key
+/// counts as possibly registered from the moment it goes out. If another
+/// host then preempts it, the path that comes back looks first, finds none
+/// of ours, and the device is fenced, with nothing registered behind the
+/// fence. (Found by the simulator's liveness sweep: registering at once,
+/// as for a key that never went out, put us back behind the fence.)
+#[test]
+fn a_register_whose_answer_was_lost_still_looks_before_registering_again() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 1, &[]);
+    let p0 = r.paths[0];
+    r.c.submit(PrOp::Register(OURS)).unwrap();
+    let reg = r.c.poll_action().unwrap();
+    assert_eq!(reg.command, PrCommand::Register { key: OURS });
+    // It lands; the answer is lost with the path.
+    r.t.exec(nexus(p0), reg.command, OURS);
+    assert!(r.c.reply(p0, PrReply::PathFailed));
+    r.c.path_down(p0);
+    r.run();
+    assert_eq!(r.c.key(), Some(OURS));
+    // Another host preempts our key meanwhile.
+    r.t.regs.retain(|x| x.1 != OURS);
+    r.t.regs.push((900, THEIRS));
+    r.actions.clear();
+    r.c.path_up(p0);
+    r.run();
+    assert_eq!(
+        r.actions.first().map(|a| a.command),
+        Some(PrCommand::ReadKeys),
+        "looks first: {:?}",
+        r.actions
+    );
+    assert!(r.c.is_fenced());
+    assert!(!r.c.admitted(p0));
+    assert_eq!(r.t.key_of(nexus(p0)), None, "nothing behind the fence");
+}
+
+/// A RESERVE whose answer was lost with its path may have taken the
+/// reservation; sent again on another path it meets RESERVATION CONFLICT
+/// from our own reservation. The coordinator reads the reservation: ours,
+/// of the type asked for, is success, held through the lost path's nexus
+/// (which the device then moves off, that path being down). (Found by the
+/// simulator's safety sweep: the reserve failed, and every write through
+/// another nexus failed upward with a conflict our own reservation caused.)
+#[test]
+fn a_reserve_retried_past_a_lost_answer_finds_its_own_reservation() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.c.submit(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    let first = r.c.poll_action().unwrap();
+    assert!(matches!(first.command, PrCommand::Reserve { .. }));
+    // It lands; the answer is lost with the path.
+    assert_eq!(
+        r.t.exec(nexus(first.via), first.command, OURS),
+        PrReply::Done
+    );
+    assert!(r.c.reply(first.via, PrReply::PathFailed));
+    r.c.path_down(first.via);
+    r.t.down.push(nexus(first.via));
+    r.events.clear();
+    r.run();
+    let result = r.events.iter().find_map(|e| match e {
+        PrEvent::Finished {
+            op: PrOp::Reserve(_),
+            result,
+        } => Some(*result),
+        _ => None,
+    });
+    let report = result.expect("finished").expect("ours, not a conflict");
+    assert_eq!(
+        report.reservation.map(|(_, t)| t),
+        Some(PrType::WriteExclusive)
+    );
+    assert!(
+        r.actions
+            .iter()
+            .any(|a| a.command == PrCommand::ReadReservation),
+        "{:?}",
+        r.actions
+    );
+    // The reservation now sits on a live nexus of ours.
+    let (holder, _, t) = r.t.resv.expect("held");
+    assert_eq!(t, PrType::WriteExclusive);
+    assert_ne!(holder, nexus(first.via), "moved off the dead path");
+    assert_eq!(r.c.reservation(), Some(PrType::WriteExclusive));
+    assert!(r.c.holder().is_some_and(|h| h != first.via));
+}
+
+/// A plain registration (a path coming up while the key is registered
+/// nowhere yet) answered after the key changed is the old key's: the path
+/// is not admitted on it, and registers the new key.
+#[test]
+fn a_plain_registration_answered_for_an_old_key_does_not_admit() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    let (p0, p1) = (r.paths[0], r.paths[1]);
+    r.c.path_down(p0);
+    r.c.path_down(p1);
+    assert_eq!(r.op(PrOp::Register(OURS)), Err(PrError::NoPath));
+    r.c.path_up(p0);
+    let old = r.c.poll_action().unwrap();
+    assert_eq!(
+        (old.via, old.command),
+        (p0, PrCommand::Register { key: OURS })
+    );
+    // The key changes while that REGISTER is out.
+    r.c.submit(PrOp::Register(0xC3)).unwrap();
+    let early: Vec<PrAction> = std::iter::from_fn(|| r.c.poll_action()).collect();
+    answer(&mut r, old);
+    assert_ne!(r.c.state(p0), Some(RegState::Registered));
+    assert!(!r.c.admitted(p0), "not on the old key's registration");
+    for a in early {
+        answer(&mut r, a);
+    }
+    r.run();
+    assert!(r.c.admitted(p0));
+    assert_eq!(r.t.key_of(nexus(p0)), Some(0xC3));
+}
+
+/// A RESERVE that meets RESERVATION CONFLICT on its first attempt, or
+/// after an attempt that never reached the target while another host took
+/// the reservation, fails with Conflict. Only a retry past a lost answer
+/// reads the reservation, and only ours of the asked type is success.
+#[test]
+fn a_reserve_conflict_is_ours_only_when_the_reservation_says_so() {
+    let they_reserve = |r: &mut Rig| {
+        r.t.regs.push((900, THEIRS));
+        r.t.resv = Some((900, THEIRS, PrType::WriteExclusive));
+    };
+    // First attempt: a plain conflict, nothing read.
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    they_reserve(&mut r);
+    r.actions.clear();
+    assert_eq!(
+        r.op(PrOp::Reserve(PrType::WriteExclusive)),
+        Err(PrError::Conflict)
+    );
+    assert_eq!(r.commands(|c| *c == PrCommand::ReadReservation), 0);
+    // A lost first attempt that never landed; the other host reserved
+    // meanwhile (the same type): the retry's conflict is theirs.
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.c.submit(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    let first = r.c.poll_action().unwrap();
+    assert!(r.c.reply(first.via, PrReply::PathFailed));
+    r.c.path_down(first.via);
+    r.t.down.push(nexus(first.via));
+    they_reserve(&mut r);
+    r.events.clear();
+    r.run();
+    let result = r.events.iter().find_map(|e| match e {
+        PrEvent::Finished {
+            op: PrOp::Reserve(_),
+            result,
+        } => Some(*result),
+        _ => None,
+    });
+    assert_eq!(result, Some(Err(PrError::Conflict)), "{:?}", r.actions);
+    assert!(r
+        .actions
+        .iter()
+        .any(|a| a.command == PrCommand::ReadReservation));
+    assert_eq!(r.c.reservation(), None);
+    assert_eq!(r.t.resv, Some((900, THEIRS, PrType::WriteExclusive)));
+}
+
+/// Only RESERVE gets that second look: a PREEMPT retried past a lost
+/// answer that meets a conflict fails with it.
+#[test]
+fn a_preempt_conflict_after_a_lost_answer_is_a_conflict() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.c.submit(PrOp::Preempt {
+        victim: THEIRS,
+        rtype: PrType::WriteExclusive,
+        abort: false,
+    })
+    .unwrap();
+    let first = r.c.poll_action().unwrap();
+    assert!(matches!(first.command, PrCommand::Preempt { .. }));
+    assert!(r.c.reply(first.via, PrReply::PathFailed));
+    let second = r.c.poll_action().unwrap();
+    assert!(matches!(second.command, PrCommand::Preempt { .. }));
+    assert_ne!(second.via, first.via);
+    r.events.clear();
+    assert!(r.c.reply(second.via, PrReply::Conflict));
+    r.run();
+    assert_eq!(r.commands(|c| *c == PrCommand::ReadReservation), 0);
+    let result = r.events.iter().find_map(|e| match e {
+        PrEvent::Finished { result, .. } => Some(*result),
+        _ => None,
+    });
+    assert_eq!(result, Some(Err(PrError::Conflict)));
+}

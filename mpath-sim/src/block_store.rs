@@ -22,7 +22,30 @@
 //! from each block's first bytes there, so its stale-write record means
 //! something only for a host that stamps.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Hashes an LBA with one multiply: keys are integers, lookups are on the
+/// simulator's hot path, and nothing iterates the map (so its order, which
+/// this hasher fixes anyway, never reaches a result).
+#[derive(Clone, Copy, Debug, Default)]
+struct LbaHasher(u64);
+
+impl Hasher for LbaHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (v ^ (v >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type LbaMap<V> = HashMap<u64, V, BuildHasherDefault<LbaHasher>>;
 
 /// Bytes of a [`BlockStamp`] at the start of every written block.
 pub const STAMP_LEN: usize = 24;
@@ -103,7 +126,7 @@ struct Block {
 pub struct BlockStore {
     block_size: usize,
     blocks: u64,
-    written: BTreeMap<u64, Block>,
+    written: LbaMap<Block>,
     stale: Vec<StaleWrite>,
     writes_applied: u64,
     /// Whether whole blocks are kept ([`BlockStore::with_contents`]).
@@ -143,7 +166,7 @@ impl BlockStore {
         BlockStore {
             block_size: block_size.max(STAMP_LEN),
             blocks,
-            written: BTreeMap::new(),
+            written: LbaMap::default(),
             stale: Vec::new(),
             writes_applied: 0,
             contents: false,

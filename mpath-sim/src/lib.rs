@@ -7,6 +7,8 @@
 //! project's real adapters over them.
 //!
 //! - [`block_store`]: blocks and the write-generation truth behind them.
+//! - [`engine`]: the discrete-event run: links, ports, faults, the host's
+//!   real device and adapter, invariants, replay by seed.
 //! - [`scsi_target`]: a SCSI logical unit's device server behind target
 //!   port groups.
 //! - [`nvme_target`]: an NVMe subsystem's controllers, namespaces and ANA
@@ -16,6 +18,7 @@
 //!   iSCSI targets.
 
 pub mod block_store;
+pub mod engine;
 pub mod nvme_target;
 pub mod scsi_target;
 pub mod sim_fabric;

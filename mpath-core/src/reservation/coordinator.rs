@@ -107,11 +107,11 @@ pub struct Coordinator<const N: usize> {
     /// when it ends.
     verify_pending: bool,
     fenced: bool,
-    /// The key in use has been registered on some nexus (a REGISTER of it
-    /// answered GOOD, or a look found it). Until then a nexus that comes
-    /// up registers without looking first: a look would find none of ours
-    /// and take that for a preemption, when nothing of ours was ever
-    /// there to preempt.
+    /// The key in use may be registered on some nexus: a REGISTER of it
+    /// has gone out (its answer may have been lost with its path, after it
+    /// landed). Until then a nexus that comes up registers without looking
+    /// first: a look would find none of ours and take that for a
+    /// preemption, when nothing of ours was ever there to preempt.
     anchored: bool,
     /// Events are state, not a queue, so none can be dropped: at most one
     /// of each kind is pending. The last operation's result, until polled
@@ -850,6 +850,7 @@ impl<const N: usize> Coordinator<N> {
                     m.in_flight = Some(cmd);
                 }
                 self.count_removal(cmd);
+                self.note_sent(cmd);
                 return Some(PrAction { via, command: cmd });
             }
         }
@@ -867,8 +868,21 @@ impl<const N: usize> Coordinator<N> {
         }
         if let Some(a) = out {
             self.count_removal(a.command);
+            self.note_sent(a.command);
         }
         out
+    }
+
+    /// A REGISTER of the key in use is going out: from now on it may be
+    /// on the target whatever its answer (one lost with its path may have
+    /// landed), so another host may have preempted it and later arrivals
+    /// look first (`anchored`).
+    fn note_sent(&mut self, cmd: PrCommand) {
+        if let PrCommand::Register { key } = cmd {
+            if Some(key) == self.key {
+                self.anchored = true;
+            }
+        }
     }
 
     /// Advance [`epoch`](Self::epoch) for a command that removes
@@ -1116,6 +1130,25 @@ impl<const N: usize> Coordinator<N> {
                     }
                 }
             }
+            // A RESERVE retried after an attempt whose answer was lost with
+            // its path: that attempt may have taken the reservation, and
+            // this conflict may be our own reservation answering. Look.
+            PrReply::Conflict
+                if matches!(
+                    (r.task, cmd),
+                    (Task::User(PrOp::Reserve(_)), PrCommand::Reserve { .. })
+                ) && r.tried & !bits::bit(via.slot()) != 0 =>
+            {
+                let lost = r.tried & !bits::bit(via.slot());
+                let origin = (0..N)
+                    .find(|&slot| lost & bits::bit(slot) != 0)
+                    .and_then(|slot| self.member_in(slot))
+                    .map(|m| m.path);
+                self.next_single(PrCommand::ReadReservation);
+                if let Some(run) = self.running.as_mut() {
+                    run.origin = origin;
+                }
+            }
             PrReply::Conflict => self.single_failed(PrError::Conflict),
             PrReply::Refused => self.single_failed(PrError::Refused),
             _ => self.single_done(r, via, cmd, reply),
@@ -1248,8 +1281,32 @@ impl<const N: usize> Coordinator<N> {
                         }
                         self.finish_internal();
                     }
+                    // Our keys are where they should be: is the
+                    // reservation? A RESERVE whose answer was lost with its
+                    // path may have taken one we do not know of, and the
+                    // conflict or notice that started this check may be it
+                    // answering.
+                    Task::Verify if !self.fenced && self.key.is_some() => {
+                        self.next_single(PrCommand::ReadReservation);
+                    }
                     Task::Verify => self.finish_internal(),
                 }
+            }
+            // A reservation of ours the coordinator did not know of (or knew
+            // of another type): adopt it. Its holder is a nexus we cannot
+            // name, so a single-holder one is moved to a live nexus of ours
+            // (PREEMPT of our own key), where I/O can follow.
+            (Task::Verify, PrCommand::ReadReservation, PrReply::Reservation(r)) => {
+                if let Some((_, t)) = r.filter(|&(k, t)| self.holds(k, t)) {
+                    if self.rtype != Some(t) {
+                        self.rtype = Some(t);
+                        self.holder = None;
+                        if !t.all_registrants() && self.scope != RegistrationScope::Host {
+                            self.move_pending = Some(t);
+                        }
+                    }
+                }
+                self.finish_internal();
             }
             (Task::User(op), PrCommand::ReadKeys, PrReply::Keys { ours, total, .. }) => {
                 let mut report = self.report();
@@ -1429,6 +1486,29 @@ impl<const N: usize> Coordinator<N> {
                     _ => self.finish(PrOp::Release, Err(PrError::NotHolder)),
                 }
             }
+            // After a RESERVE met a conflict, retried past a lost answer:
+            // ours, of the type asked for, means the lost attempt took it
+            // (through that path's nexus, `origin`); anything else is a
+            // real conflict.
+            (
+                Task::User(op @ PrOp::Reserve(t)),
+                PrCommand::ReadReservation,
+                PrReply::Reservation(r),
+            ) => match r {
+                Some((k, held)) if held == t && self.holds(k, held) => {
+                    self.rtype = Some(t);
+                    let holder = self.single_holder(t, running.origin.unwrap_or(via));
+                    self.holder = holder;
+                    let report = self.report();
+                    self.finish(op, Ok(report));
+                    // Held through the lost path's nexus: if that path is
+                    // down, the reservation moves to a live one (rule 6).
+                    if let Some(h) = holder.filter(|&h| !self.member(h).is_some_and(|m| m.up)) {
+                        self.lost_path(h);
+                    }
+                }
+                _ => self.finish(op, Err(PrError::Conflict)),
+            },
             (Task::User(op), PrCommand::ReadReservation, PrReply::Reservation(r)) => {
                 let mut report = self.report();
                 report.reservation = r;

@@ -1,0 +1,75 @@
+//! The invariants, checked as the run goes, against the truth the target
+//! keeps. The first one broken ends the run with the step and virtual time
+//! it broke at.
+
+use std::fmt;
+
+use mpath_core::Instant;
+
+/// Which invariant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Invariant {
+    /// Every I/O completes upward exactly once.
+    ExactlyOnce,
+    /// No I/O is lost: when the run ends (liveness: faults healed and the
+    /// drain over) every I/O has completed.
+    NoneLost,
+    /// Nothing is dispatched to a path the device holds ineligible.
+    EligibleDispatch,
+    /// The target never applies a write after a newer write to the same
+    /// block from the same host, nor on a block it was not meant for.
+    NoStaleWrite,
+    /// A read returns data at least as new as the last write to its
+    /// blocks acknowledged before the read was issued.
+    NoLostWrite,
+    /// No I/O fails upward with a reservation conflict while no other host
+    /// has touched our reservation (our own failover caused it).
+    NoOwnConflict,
+    /// A host another host fenced writes nothing through a registration
+    /// made after the fence.
+    FencedWritesNothing,
+    /// Submitted = completed + failed + outstanding, once quiet.
+    CountersBalance,
+}
+
+impl Invariant {
+    /// A short name for reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Invariant::ExactlyOnce => "exactly-once",
+            Invariant::NoneLost => "none-lost",
+            Invariant::EligibleDispatch => "eligible-dispatch",
+            Invariant::NoStaleWrite => "no-stale-write",
+            Invariant::NoLostWrite => "no-lost-write",
+            Invariant::NoOwnConflict => "no-own-conflict",
+            Invariant::FencedWritesNothing => "fenced-writes-nothing",
+            Invariant::CountersBalance => "counters-balance",
+        }
+    }
+}
+
+/// An invariant broken: which, when, and what was seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The invariant.
+    pub invariant: Invariant,
+    /// The engine step (events handled so far).
+    pub step: u64,
+    /// Virtual time.
+    pub at: Instant,
+    /// What was seen.
+    pub detail: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invariant {} broken at step {} (t={} µs): {}",
+            self.invariant.name(),
+            self.step,
+            self.at.as_nanos() / 1_000,
+            self.detail
+        )
+    }
+}

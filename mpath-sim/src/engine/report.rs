@@ -1,0 +1,73 @@
+//! What a run measured.
+
+use hdrhistogram::Histogram;
+use mpath_core::Duration;
+
+use super::check::Violation;
+
+/// Per path.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PathReport {
+    /// I/O attempts that completed successfully on this path.
+    pub ios: u64,
+    /// Bytes they moved.
+    pub bytes: u64,
+    /// Attempts that failed on this path (and were failed over, or
+    /// failed upward).
+    pub failed: u64,
+}
+
+/// A run's results.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// Scenario name.
+    pub scenario: String,
+    /// The seed.
+    pub seed: u64,
+    /// The trace hash: the same scenario, seed and code give the same one.
+    pub trace: u64,
+    /// Engine steps (events handled).
+    pub steps: u64,
+    /// Virtual time the run covered.
+    pub elapsed: Duration,
+    /// I/Os the application submitted.
+    pub submitted: u64,
+    /// I/Os that completed successfully.
+    pub completed: u64,
+    /// I/Os failed upward.
+    pub failed: u64,
+    /// I/Os still outstanding at the end.
+    pub outstanding: u64,
+    /// I/O attempts sent again after a failed attempt.
+    pub retried: u64,
+    /// Per path, in path order.
+    pub paths: Vec<PathReport>,
+    /// Completion latency of successful I/O, in microseconds.
+    pub latency_us: Histogram<u64>,
+    /// For each fault, how long until the next successful completion
+    /// (`None`: none after it).
+    pub resume: Vec<Option<Duration>>,
+    /// The first invariant broken, if any.
+    pub violation: Option<Violation>,
+}
+
+impl Report {
+    /// Completed I/O per second of virtual time over the workload.
+    pub fn iops(&self, over: Duration) -> f64 {
+        let secs = over.as_nanos() as f64 / 1e9;
+        if secs == 0.0 {
+            0.0
+        } else {
+            self.completed as f64 / secs
+        }
+    }
+
+    /// A latency percentile in microseconds (0 without samples).
+    pub fn latency(&self, percentile: f64) -> u64 {
+        if self.latency_us.is_empty() {
+            0
+        } else {
+            self.latency_us.value_at_percentile(percentile)
+        }
+    }
+}

@@ -1,0 +1,598 @@
+//! The run: one host (a `Device` with the real SCSI adapter) and one
+//! simulated logical unit, joined by links, driven by an event queue in
+//! virtual time. Everything random comes from one seeded generator, in the
+//! order events happen, so a run is a function of (scenario, seed, code).
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use mpath_core::reservation::{PrOp, RegistrationScope};
+use mpath_core::{
+    Config, DataPlane, Device, DeviceEvent, Duration, Instant, NexusId, PathId, Tier,
+};
+use mpath_scsi::cdb;
+use mpath_scsi::vpd::page;
+use mpath_scsi::{path_spec, PathIdentity, ScsiAdapter, TransportId, TransportStatus};
+use rand_core::{RngCore, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+
+use super::check::{Invariant, Violation};
+use super::queue::EventQueue;
+use super::report::{PathReport, Report};
+use super::scenario::{Fault, Scenario};
+use super::trace::Trace;
+use super::wire::{InFlight, Link, Port};
+use crate::scsi_target::{InitiatorId, LogicalUnit, LuConfig, Nexus};
+
+/// Paths a simulated device has room for.
+pub const PATHS: usize = 8;
+
+/// Our host's reservation key.
+pub(crate) const OUR_KEY: u64 = 0x6d70_6174_6873_696d;
+/// The other host's.
+pub(crate) const OTHER_KEY: u64 = 0x6f74_6865_7268_6f73;
+/// Our host, as block stamps name it.
+pub(crate) const OUR_HOST: u32 = 1;
+
+pub(crate) type Dev = Device<DataPlane<PATHS>, PATHS>;
+
+/// Something due at a moment of virtual time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// A command reaches its target port.
+    Arrive(u64),
+    /// The port has carried a command out.
+    Served(u64),
+    /// An answer (or the transport's failure) reaches the host.
+    Deliver(u64, u32),
+    /// The host's command timeout for a command.
+    Timeout(u64),
+    /// A write stranded on a dead link lands at the target.
+    LateLand(usize),
+    /// The device asked to be called at this time.
+    HostTimer,
+    /// The transport tells the host a path's link changed.
+    HostLink(usize, bool),
+    /// A scenario fault.
+    Fault(usize),
+    /// The application submits its next I/O (and the device gets back an
+    /// I/O it had no room for).
+    Submit,
+    /// The workload stops submitting.
+    StopWorkload,
+    /// The run ends.
+    End,
+}
+
+impl Event {
+    /// The event as one number for the trace: kind in the top byte, its
+    /// operands below.
+    fn code(self) -> u64 {
+        let (kind, a, b) = match self {
+            Event::Arrive(id) => (1, id, 0),
+            Event::Served(id) => (2, id, 0),
+            Event::Deliver(id, token) => (3, id, u64::from(token)),
+            Event::Timeout(id) => (4, id, 0),
+            Event::LateLand(k) => (5, k as u64, 0),
+            Event::HostTimer => (6, 0, 0),
+            Event::HostLink(p, up) => (7, p as u64, u64::from(up)),
+            Event::Fault(i) => (8, i as u64, 0),
+            Event::Submit => (11, 0, 0),
+            Event::StopWorkload => (9, 0, 0),
+            Event::End => (10, 0, 0),
+        };
+        (kind << 56) ^ (a << 8) ^ b
+    }
+}
+
+/// A write stranded on a dead link: the path, its CDB and its data.
+pub(crate) type Stranded = (usize, Vec<u8>, Vec<u8>);
+
+/// One I/O of the application.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct IoRec {
+    pub slot: u64,
+    pub write: bool,
+    /// For a write, the generation its blocks carry.
+    pub generation: u64,
+    /// For a read, the generation of the last write to the slot
+    /// acknowledged before it was issued.
+    pub floor: u64,
+    pub issued: Instant,
+    pub attempts: u32,
+}
+
+/// A simulated run.
+pub struct Sim {
+    pub(crate) scenario: Scenario,
+    pub(crate) seed: u64,
+    pub(crate) rng: Pcg64Mcg,
+    pub(crate) queue: EventQueue<Event>,
+    pub(crate) now: Instant,
+    pub(crate) step: u64,
+    pub(crate) trace: Trace,
+    // ----- target side -----
+    pub(crate) lu: LogicalUnit,
+    pub(crate) nexuses: Vec<Nexus>,
+    pub(crate) other: Nexus,
+    pub(crate) links: Vec<Link>,
+    pub(crate) ports: Vec<Port>,
+    pub(crate) flights: BTreeMap<u64, InFlight>,
+    pub(crate) next_cmd: u64,
+    pub(crate) stranded: Vec<Option<Stranded>>,
+    // ----- host side -----
+    pub(crate) dev: Dev,
+    pub(crate) ad: ScsiAdapter<PATHS>,
+    pub(crate) path_ids: Vec<PathId>,
+    pub(crate) ios: BTreeMap<u64, IoRec>,
+    pub(crate) busy_slots: Vec<bool>,
+    pub(crate) acked: Vec<u64>,
+    pub(crate) next_tag: u64,
+    pub(crate) generation: u64,
+    pub(crate) held_back: Vec<mpath_core::Io>,
+    pub(crate) timer_at: Option<Instant>,
+    pub(crate) workload_on: bool,
+    pub(crate) pr_stage: u8,
+    // ----- truth and results -----
+    pub(crate) fenced_at: Option<Instant>,
+    pub(crate) foreign_pr: bool,
+    pub(crate) stale_seen: usize,
+    pub(crate) submitted: u64,
+    pub(crate) completed: u64,
+    pub(crate) failed: u64,
+    pub(crate) retried: u64,
+    pub(crate) per_path: Vec<PathReport>,
+    pub(crate) latency: Histogram<u64>,
+    pub(crate) fault_times: Vec<Instant>,
+    pub(crate) resume: Vec<Option<Duration>>,
+    pub(crate) violation: Option<Violation>,
+    pub(crate) events: Vec<DeviceEvent>,
+    /// `MPATH_SIM_TRACE` set: print every event and action to stderr.
+    pub(crate) verbose: bool,
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim")
+            .field("scenario", &self.scenario.name)
+            .field("seed", &self.seed)
+            .field("now", &self.now)
+            .field("step", &self.step)
+            .field("in_flight", &self.flights.len())
+            .field("outstanding", &self.ios.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a run could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The scenario has no path, too many, or a path in a group it does
+    /// not define.
+    #[error("scenario: {0}")]
+    Scenario(String),
+    /// The device refused the configuration or a path.
+    #[error("device: {0}")]
+    Device(String),
+}
+
+impl Sim {
+    /// Set up `scenario` with `seed`: the logical unit, the links, the host
+    /// with its device and adapter, every path identified through real
+    /// INQUIRY and VPD page 83h answers and added.
+    pub fn new(scenario: Scenario, seed: u64) -> Result<Sim, SetupError> {
+        if scenario.paths.is_empty() || scenario.paths.len() > PATHS {
+            return Err(SetupError::Scenario(format!(
+                "{} paths: 1 to {PATHS} supported",
+                scenario.paths.len()
+            )));
+        }
+        let mut lu = LogicalUnit::new(LuConfig {
+            block_size: scenario.block_size as usize,
+            blocks: scenario
+                .workload
+                .slots
+                .saturating_mul(u64::from(scenario.workload.blocks))
+                .max(1),
+            ..LuConfig::default()
+        });
+        for g in &scenario.groups {
+            lu.add_target_port_group(g.id, g.state)
+                .map_err(|e| SetupError::Scenario(format!("group {}: {e}", g.id)))?;
+        }
+        let name = b"iqn.2026-12.org.mpath.sim:host";
+        let mut nexuses = Vec::new();
+        for (i, p) in scenario.paths.iter().enumerate() {
+            let rtpi = port_of(i);
+            lu.add_target_port(rtpi, p.group)
+                .map_err(|e| SetupError::Scenario(format!("path {i}: {e}")))?;
+            let isid = format!("{:012x}", 0x4000_0000_0000u64 + i as u64);
+            let tid = TransportId::Iscsi {
+                name,
+                isid: Some(isid.as_bytes()),
+            };
+            let ini = lu
+                .add_initiator(&tid)
+                .map_err(|e| SetupError::Scenario(format!("path {i}: {e}")))?;
+            nexuses.push(Nexus::new(ini, rtpi));
+        }
+        let other_tid = TransportId::Iscsi {
+            name: b"iqn.2026-12.org.mpath.sim:other",
+            isid: Some(b"400000000099"),
+        };
+        let other_ini: InitiatorId = lu
+            .add_initiator(&other_tid)
+            .map_err(|e| SetupError::Scenario(format!("other host: {e}")))?;
+        let other = Nexus::new(other_ini, port_of(0));
+        for &n in nexuses.iter().chain(std::iter::once(&other)) {
+            lu.login(n)
+                .map_err(|e| SetupError::Scenario(format!("login: {e}")))?;
+            clear_unit_attentions(&mut lu, n);
+        }
+        let ids: Vec<PathIdentity> = nexuses
+            .iter()
+            .map(|&n| identify(&mut lu, n))
+            .collect::<Result<_, _>>()?;
+        let mut cfg = ScsiAdapter::<PATHS>::core_config(Config::DEFAULT, ids[0].tpgs);
+        cfg.policy = scenario.policy;
+        cfg.no_path = scenario.no_path;
+        cfg.quiesce_time = scenario.quiesce;
+        let mut dev = Dev::new(DataPlane::new(), cfg, RegistrationScope::Nexus)
+            .map_err(|e| SetupError::Device(format!("config: {e:?}")))?;
+        let mut ad = ScsiAdapter::new(ids[0].lu)
+            .with_pr_options(mpath_scsi::PrOptions::DEFAULT.with_full_status(true));
+        let now = Instant::from_nanos(0);
+        let mut path_ids = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let spec = path_spec(id, NexusId(port_of(i).into()), None)
+                .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;
+            let p = ad
+                .add_path(&mut dev, id, spec, u32::from(port_of(i)), now)
+                .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;
+            path_ids.push(p);
+        }
+        let links: Vec<Link> = scenario.paths.iter().map(|&c| Link::new(c)).collect();
+        let ports = vec![
+            Port {
+                outstanding: 0,
+                busy_until: now,
+            };
+            links.len()
+        ];
+        let slots = usize::try_from(scenario.workload.slots).unwrap_or(usize::MAX);
+        let mut sim = Sim {
+            rng: Pcg64Mcg::seed_from_u64(seed),
+            seed,
+            queue: EventQueue::default(),
+            now,
+            step: 0,
+            trace: Trace::default(),
+            lu,
+            nexuses,
+            other,
+            links,
+            ports,
+            flights: BTreeMap::new(),
+            next_cmd: 0,
+            stranded: Vec::new(),
+            dev,
+            ad,
+            path_ids,
+            ios: BTreeMap::new(),
+            busy_slots: vec![false; slots],
+            acked: vec![0; slots],
+            next_tag: 0,
+            generation: 0,
+            held_back: Vec::new(),
+            timer_at: None,
+            workload_on: false,
+            pr_stage: 0,
+            fenced_at: None,
+            foreign_pr: false,
+            stale_seen: 0,
+            submitted: 0,
+            completed: 0,
+            failed: 0,
+            retried: 0,
+            per_path: vec![PathReport::default(); scenario.paths.len()],
+            latency: Histogram::new(3)
+                .map_err(|e| SetupError::Scenario(format!("histogram: {e}")))?,
+            fault_times: Vec::new(),
+            resume: Vec::new(),
+            violation: None,
+            events: Vec::new(),
+            verbose: std::env::var_os("MPATH_SIM_TRACE").is_some(),
+            scenario,
+        };
+        for (i, &(at, _)) in sim.scenario.faults.iter().enumerate() {
+            sim.queue
+                .push(Instant::from_nanos(at.as_nanos()), Event::Fault(i));
+        }
+        sim.queue.push(
+            Instant::from_nanos(sim.scenario.duration.as_nanos()),
+            Event::StopWorkload,
+        );
+        sim.queue.push(
+            Instant::from_nanos(
+                sim.scenario
+                    .duration
+                    .as_nanos()
+                    .saturating_add(sim.scenario.drain.as_nanos()),
+            ),
+            Event::End,
+        );
+        Ok(sim)
+    }
+
+    /// Run to the end (or the first invariant broken) and report.
+    pub fn run(mut self) -> Report {
+        self.start();
+        while self.violation.is_none() {
+            let Some((at, e)) = self.queue.pop() else {
+                break;
+            };
+            self.now = at;
+            self.step += 1;
+            self.trace.u64(at.as_nanos());
+            self.trace.u64(e.code());
+            if self.verbose {
+                eprintln!(
+                    "{:>10} µs  step {:>6}  {e:?} {}",
+                    at.as_nanos() / 1000,
+                    self.step,
+                    self.describe(e)
+                );
+            }
+            if e == Event::End {
+                break;
+            }
+            self.handle(e);
+            if self.workload_idle_and_done() {
+                break;
+            }
+        }
+        self.finish()
+    }
+
+    fn start(&mut self) {
+        let now = self.now;
+        self.drain_actions();
+        if self.scenario.reservation.is_some() {
+            self.pr_stage = 1;
+            if self.dev.reservation(PrOp::Register(OUR_KEY), now).is_err() {
+                self.pr_stage = 0;
+            }
+            self.drain_actions();
+        } else {
+            self.start_workload();
+        }
+    }
+
+    pub(crate) fn start_workload(&mut self) {
+        if self.workload_on || self.now.as_nanos() >= self.scenario.duration.as_nanos() {
+            return;
+        }
+        self.workload_on = true;
+        for _ in 0..self.scenario.workload.queue_depth {
+            self.submit_new();
+        }
+    }
+
+    fn workload_idle_and_done(&self) -> bool {
+        !self.workload_on
+            && self.now.as_nanos() >= self.scenario.duration.as_nanos()
+            && self.ios.is_empty()
+            && self.held_back.is_empty()
+            && self.flights.is_empty()
+    }
+
+    fn handle(&mut self, e: Event) {
+        match e {
+            Event::Arrive(id) => self.arrive(id),
+            Event::Served(id) => self.served(id),
+            Event::Deliver(id, token) => self.deliver(id, token),
+            Event::Timeout(id) => self.timeout(id),
+            Event::LateLand(i) => self.late_land(i),
+            Event::HostTimer => {
+                self.timer_at = None;
+                let now = self.now;
+                let _ = self.dev.handle_timeout(now);
+                self.drain_actions();
+            }
+            Event::HostLink(path, up) => {
+                let now = self.now;
+                let ev = if up {
+                    mpath_core::LinkEvent::Up
+                } else {
+                    mpath_core::LinkEvent::Down
+                };
+                let _ = self.dev.handle_link(self.path_ids[path], ev, now);
+                self.drain_actions();
+            }
+            Event::Fault(i) => self.fault(i),
+            Event::Submit => {
+                if let Some(io) = self.held_back.pop() {
+                    self.submit_io(io);
+                }
+                self.submit_new();
+            }
+            Event::StopWorkload => self.workload_on = false,
+            Event::End => {}
+        }
+    }
+
+    fn fault(&mut self, i: usize) {
+        let Some(&(_, f)) = self.scenario.faults.get(i) else {
+            return;
+        };
+        self.fault_times.push(self.now);
+        self.resume.push(None);
+        let detect = self.scenario.detect;
+        match f {
+            Fault::LinkDown { path } => self.link_down(path, None),
+            Fault::LinkDownLateWrites { path, after } => self.link_down(path, Some(after)),
+            Fault::LinkUp { path } => {
+                if let Some(l) = self.links.get_mut(path) {
+                    if !l.up {
+                        l.up = true;
+                        // Logging in again reinstates the session: the
+                        // target aborts what the old one left unfinished,
+                        // so a write stranded on this link lands now or
+                        // never (iSCSI session reinstatement, FC PLOGI).
+                        for s in &mut self.stranded {
+                            if s.as_ref().is_some_and(|(p, _, _)| *p == path) {
+                                *s = None;
+                            }
+                        }
+                        let at = self.now.saturating_add(detect);
+                        self.queue.push(at, Event::HostLink(path, true));
+                    }
+                }
+            }
+            Fault::Zombie { path, hang } => {
+                if let Some(l) = self.links.get_mut(path) {
+                    l.zombie = Some(hang);
+                }
+            }
+            Fault::Heal { path } => {
+                if let Some(l) = self.links.get_mut(path) {
+                    l.zombie = None;
+                    l.extra = Duration::from_nanos(0);
+                }
+            }
+            Fault::Slow { path, extra } => {
+                if let Some(l) = self.links.get_mut(path) {
+                    l.extra = extra;
+                }
+            }
+            Fault::Alua { group, state } => {
+                let _ = self.lu.set_group_state(group, state);
+            }
+            Fault::Preempt { rtype } => self.other_host_preempts(rtype),
+        }
+    }
+
+    fn finish(mut self) -> Report {
+        let outstanding = self.ios.len() as u64;
+        if self.scenario.expect_all_complete && outstanding > 0 {
+            let first = self.ios.iter().next().map(|(t, r)| (*t, *r));
+            self.violate(
+                Invariant::NoneLost,
+                format!(
+                    "{outstanding} I/O still outstanding at the end of the drain, first {first:?}"
+                ),
+            );
+        }
+        if self.violation.is_none() && self.submitted != self.completed + self.failed + outstanding
+        {
+            self.violate(
+                Invariant::CountersBalance,
+                format!(
+                    "submitted {} != completed {} + failed {} + outstanding {outstanding}",
+                    self.submitted, self.completed, self.failed
+                ),
+            );
+        }
+        Report {
+            scenario: self.scenario.name.clone(),
+            seed: self.seed,
+            trace: self.trace.value(),
+            steps: self.step,
+            elapsed: Duration::from_nanos(self.now.as_nanos()),
+            submitted: self.submitted,
+            completed: self.completed,
+            failed: self.failed,
+            outstanding,
+            retried: self.retried,
+            paths: self.per_path,
+            latency_us: self.latency,
+            resume: self.resume,
+            violation: self.violation,
+        }
+    }
+
+    /// Record the first broken invariant; the run stops after this step.
+    pub(crate) fn violate(&mut self, invariant: Invariant, detail: String) {
+        if self.violation.is_none() {
+            self.violation = Some(Violation {
+                invariant,
+                step: self.step,
+                at: self.now,
+                detail,
+            });
+        }
+    }
+
+    /// What an event concerns, for the verbose trace.
+    fn describe(&self, e: Event) -> String {
+        match e {
+            Event::Arrive(id) | Event::Served(id) | Event::Deliver(id, _) | Event::Timeout(id) => {
+                self.flights.get(&id).map_or_else(String::new, |f| {
+                    format!(
+                        "path {} cdb {:02x?} {:?}",
+                        f.path,
+                        &f.cdb[..f.cdb.len().min(3)],
+                        f.purpose
+                    )
+                })
+            }
+            Event::Fault(i) => format!("{:?}", self.scenario.faults.get(i)),
+            _ => String::new(),
+        }
+    }
+
+    /// A uniformly random number below `n` (0 when `n` is 0).
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.rng.next_u64() % n
+        }
+    }
+
+    /// The device's tier for path index `i`.
+    pub(crate) fn tier_of(&self, i: usize) -> Option<Tier> {
+        self.path_ids.get(i).and_then(|&p| self.dev.tier(p).ok())
+    }
+
+    /// The path index of a device path id.
+    pub(crate) fn index_of(&self, p: PathId) -> Option<usize> {
+        self.path_ids.iter().position(|&q| q == p)
+    }
+}
+
+/// Target port (and relative target port identifier) of path `i`.
+pub(crate) fn port_of(i: usize) -> u16 {
+    u16::try_from(i + 1).unwrap_or(u16::MAX)
+}
+
+/// Consume the unit attentions a fresh login leaves (as an initiator's
+/// login sequence does with TEST UNIT READY).
+fn clear_unit_attentions(lu: &mut LogicalUnit, n: Nexus) {
+    for _ in 0..8 {
+        let mut none = [0u8; 0];
+        match lu.command(n, &[0u8; 6], &[], &mut none) {
+            Ok(r) if r.sense().is_some() => continue,
+            _ => break,
+        }
+    }
+}
+
+/// The path's identity from real INQUIRY and VPD page 83h answers.
+fn identify(lu: &mut LogicalUnit, n: Nexus) -> Result<PathIdentity, SetupError> {
+    let mut read = |c: &[u8], len: u16| {
+        let mut buf = vec![0u8; usize::from(len)];
+        let r = lu
+            .command(n, c, &[], &mut buf)
+            .map_err(|e| SetupError::Device(format!("identify: {e:?}")))?;
+        buf.truncate(r.data_in_len);
+        Ok::<Vec<u8>, SetupError>(buf)
+    };
+    let inquiry = read(&cdb::inquiry(96), 96)?;
+    let vpd = read(&cdb::inquiry_vpd(page::DEVICE_IDENTIFICATION, 252), 252)?;
+    PathIdentity::from_bytes(&inquiry, &vpd)
+        .map_err(|e| SetupError::Device(format!("identity: {e}")))
+}
+
+/// The transport's failure of a command on a dead link.
+pub(crate) const LINK_LOST: TransportStatus = TransportStatus::Disrupted;

@@ -1,0 +1,182 @@
+//! Links, target ports, and the commands travelling between them.
+//!
+//! A command leaves the host on a path's link (latency, jitter, the
+//! transfer at the link's bandwidth), waits at the target port behind the
+//! commands ahead of it (one at a time, each taking the port's service time
+//! plus its transfer at the media rate; past the port's queue depth it is
+//! answered TASK SET FULL), is carried out on the logical unit at the
+//! moment its service ends, and its answer travels back the same way. A
+//! link going down fails what is on it back to the host after the
+//! transport notices; what is already at the port is still carried out,
+//! its answer lost.
+
+use mpath_core::reservation::PrAction;
+use mpath_core::{Duration, Instant, Ticket};
+use mpath_scsi::{ScsiCommand, ScsiResponse, TransportStatus};
+
+use super::scenario::PathCfg;
+
+/// A path's link as it is now.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Link {
+    pub cfg: PathCfg,
+    pub up: bool,
+    /// Extra one-way latency (a slow path).
+    pub extra: Duration,
+    /// Zombie: TEST UNIT READY passes, every other command fails
+    /// (`Some(false)`) or hangs (`Some(true)`).
+    pub zombie: Option<bool>,
+}
+
+impl Link {
+    pub fn new(cfg: PathCfg) -> Link {
+        Link {
+            cfg,
+            up: true,
+            extra: Duration::from_nanos(0),
+            zombie: None,
+        }
+    }
+
+    /// One-way time for `bytes` without jitter.
+    pub fn one_way(&self, bytes: usize) -> Duration {
+        let transfer = transfer_time(bytes, self.cfg.bandwidth);
+        Duration::from_nanos(
+            self.cfg
+                .latency
+                .as_nanos()
+                .saturating_add(self.extra.as_nanos())
+                .saturating_add(transfer),
+        )
+    }
+
+    /// The port's time to carry out a command moving `bytes`.
+    pub fn service(&self, bytes: usize) -> Duration {
+        Duration::from_nanos(
+            self.cfg
+                .service
+                .as_nanos()
+                .saturating_add(transfer_time(bytes, self.cfg.media_rate)),
+        )
+    }
+}
+
+/// Nanoseconds to move `bytes` at `rate` bytes per second (rate 0: no
+/// limit).
+pub(crate) fn transfer_time(bytes: usize, rate: u64) -> u64 {
+    if rate == 0 {
+        return 0;
+    }
+    let ns = (bytes as u128).saturating_mul(1_000_000_000) / u128::from(rate);
+    u64::try_from(ns).unwrap_or(u64::MAX)
+}
+
+/// A target port's queue.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Port {
+    /// Commands at the port (waiting or being served).
+    pub outstanding: u32,
+    /// When the command being served (and all queued ahead) is done.
+    pub busy_until: Instant,
+}
+
+/// What a command is for, on the host side.
+#[derive(Debug)]
+pub(crate) enum Purpose {
+    /// An application I/O attempt.
+    Io { tag: u64, ticket: Ticket },
+    /// A probe, access-state read or activation the adapter built.
+    Control(ScsiCommand),
+    /// A persistent-reservation command for the coordinator.
+    Pr { action: PrAction, cmd: ScsiCommand },
+}
+
+/// Where a command is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// On the link towards the port.
+    Outbound,
+    /// Queued or being served at the port.
+    AtPort,
+    /// The answer is on its way back.
+    Inbound,
+    /// The transport has failed it back to the host (link down, timeout,
+    /// zombie); an answer from the target is thrown away.
+    Failed,
+}
+
+/// The target's answer, owned.
+#[derive(Clone, Debug)]
+pub(crate) struct Answer {
+    pub transport: TransportStatus,
+    pub status: u8,
+    pub sense: Vec<u8>,
+    pub data: Vec<u8>,
+}
+
+impl Answer {
+    pub fn transport(t: TransportStatus) -> Answer {
+        Answer {
+            transport: t,
+            status: 0,
+            sense: Vec::new(),
+            data: Vec::new(),
+        }
+    }
+
+    pub fn sense(&self) -> Option<&[u8]> {
+        (!self.sense.is_empty()).then_some(&self.sense[..])
+    }
+
+    pub fn response(&self) -> ScsiResponse<'_> {
+        ScsiResponse {
+            transport: self.transport,
+            status: self.status,
+            sense: (!self.sense.is_empty()).then_some(&self.sense[..]),
+            data_in: &self.data,
+        }
+    }
+}
+
+/// A command in flight.
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    pub path: usize,
+    pub purpose: Purpose,
+    pub cdb: Vec<u8>,
+    pub data_out: Vec<u8>,
+    pub data_in_len: usize,
+    pub stage: Stage,
+    pub answer: Option<Answer>,
+    /// Bumped whenever the answer to deliver changes, so an earlier
+    /// scheduled delivery is recognised as stale.
+    pub token: u32,
+}
+
+impl InFlight {
+    /// Whether this is a WRITE (10) or (16).
+    pub fn is_write(&self) -> bool {
+        matches!(self.cdb.first(), Some(0x2A | 0x8A))
+    }
+
+    /// Whether this is TEST UNIT READY.
+    pub fn is_tur(&self) -> bool {
+        self.cdb.first() == Some(&0x00)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transfer_times() {
+        assert_eq!(transfer_time(1_000, 1_000_000_000), 1_000);
+        assert_eq!(transfer_time(4096, 0), 0);
+        assert_eq!(transfer_time(usize::MAX, 1), u64::MAX);
+        let l = Link::new(PathCfg::fast(1));
+        // 100 µs + 4096 B at 1.25 GB/s (3276.8 ns).
+        assert_eq!(l.one_way(4096).as_nanos(), 100_000 + 3_276);
+        assert_eq!(l.service(4096).as_nanos(), 20_000 + 2_048);
+    }
+}
