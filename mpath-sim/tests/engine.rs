@@ -125,7 +125,8 @@ fn sweep_seeds_replay_bit_for_bit() {
 /// whose answer was lost (the coordinator registered again without
 /// looking, behind another host's fence), a RESERVE retried past a lost
 /// answer (our own reservation failed our writes), a stranded write
-/// landing after the path logged in again (the fault model let it).
+/// landing after the path logged in again (the fault model let it), and
+/// those below.
 #[test]
 fn seeds_that_found_bugs_stay_clean() {
     use mpath_sim::engine::sweep::{run_seed, Mode};
@@ -135,6 +136,13 @@ fn seeds_that_found_bugs_stay_clean() {
         (1936, Mode::Liveness),
         (1117, Mode::Safety),
         (4225, Mode::Safety),
+        // From the first 100,000-seed sweep: a RESERVE whose answer was
+        // lost and that ended without a path (the reservation adopted on
+        // the conflict it caused), and preemptions racing our own
+        // registration.
+        (24764, Mode::Safety),
+        (70166, Mode::Safety),
+        (72980, Mode::Safety),
     ] {
         let r = run_seed(seed, mode).unwrap();
         assert_eq!(r.violation, None, "seed {seed} {mode}");

@@ -26,7 +26,8 @@ pub enum Invariant {
     /// has touched our reservation (our own failover caused it).
     NoOwnConflict,
     /// A host another host fenced writes nothing through a registration
-    /// made after the fence.
+    /// made after the fence. (A preemption racing the host's own REGISTER
+    /// operation does not count: the user asked to be registered.)
     FencedWritesNothing,
     /// Submitted = completed + failed + outstanding, once quiet.
     CountersBalance,

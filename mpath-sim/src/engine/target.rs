@@ -225,7 +225,12 @@ impl Sim {
             }
             ok &= done;
         }
-        if ok {
+        // A preemption that races our own REGISTER operation (the user
+        // registering while another host fences) is the user's race: a
+        // registration of theirs landing after it is theirs to have made
+        // (fence_mpath's unfence is exactly that). The fence the device
+        // must keep is one that lands once its registration is done.
+        if ok && self.pr_stage != 1 {
             self.fenced_at = Some(self.now);
         }
     }
