@@ -309,3 +309,43 @@ fn malformed_full_status_is_refused_with_the_reason() {
     assert_eq!(d.step, PrStep::Answer(PrAnswer::Refused));
     assert!(d.data_error.is_some());
 }
+
+/// A Fibre Channel registration (TransportID FORMAT CODE 00b, PROTOCOL
+/// IDENTIFIER 0h, N_PORT_NAME in bytes 8-15: SPC-4 7.6.4.2) is this nexus's
+/// when the port name and the target port match.
+#[test]
+fn fibre_channel_ports_compare_by_port_name() {
+    let fc = |wwpn: u64, rtpi: u16| {
+        let mut d = vec![0u8; 24];
+        d[..8].copy_from_slice(&OURS.to_be_bytes());
+        d[18..20].copy_from_slice(&rtpi.to_be_bytes());
+        d[20..24].copy_from_slice(&24u32.to_be_bytes());
+        let mut tid = vec![0u8; 24];
+        tid[8..16].copy_from_slice(&wwpn.to_be_bytes());
+        d.extend_from_slice(&tid);
+        d
+    };
+    let me = ItNexus {
+        initiator: TransportId::FibreChannel {
+            n_port_name: 0x2100_0024_ff7f_0001,
+        },
+        relative_target_port: 3,
+    };
+    let keys = |here| PrReply::Keys {
+        ours: 1,
+        total: 1,
+        here,
+    };
+    assert_eq!(
+        here(&full_status(&[fc(0x2100_0024_ff7f_0001, 3)]), &me),
+        keys(Some(true))
+    );
+    assert_eq!(
+        here(&full_status(&[fc(0x2100_0024_ff7f_0002, 3)]), &me),
+        keys(Some(false))
+    );
+    assert_eq!(
+        here(&full_status(&[fc(0x2100_0024_ff7f_0001, 4)]), &me),
+        keys(Some(false))
+    );
+}
