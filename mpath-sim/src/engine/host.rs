@@ -189,8 +189,9 @@ impl Sim {
                 Event::Timeout(id),
             );
         }
-        if !link.up {
-            // Nothing to send it on: the transport fails it at once.
+        if !link.up || self.resetting[i] {
+            // Nothing to send it on (or the host is connecting again
+            // after a reset): the transport fails it at once.
             f.stage = Stage::Failed;
             f.answer = Some(Answer::transport(mpath_scsi::TransportStatus::NoConnect));
             self.queue.push(now, Event::Deliver(id, 0));
@@ -233,6 +234,16 @@ impl Sim {
             .take()
             .unwrap_or_else(|| Answer::transport(mpath_scsi::TransportStatus::Timeout));
         let now = self.now;
+        if self.verbose {
+            eprintln!(
+                "{:>10} µs    answer {:?} status {:#x} dw0 {:#x}, {} bytes",
+                now.as_nanos() / 1000,
+                answer.transport,
+                answer.status,
+                answer.dw0,
+                answer.data.len()
+            );
+        }
         match f.purpose {
             Purpose::Io { tag, ticket } => {
                 let completion = match &self.stack {

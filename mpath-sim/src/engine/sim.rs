@@ -37,8 +37,9 @@ pub(crate) type Dev = Device<DataPlane<PATHS>, PATHS>;
 pub(crate) enum Event {
     /// A command reaches its target port.
     Arrive(u64),
-    /// The port has carried a command out.
-    Served(u64),
+    /// The port has carried a command out (the command, its path: the
+    /// port is freed even if the host has given up on the command).
+    Served(u64, usize),
     /// An answer (or the transport's failure) reaches the host.
     Deliver(u64, u32),
     /// The host's command timeout for a command.
@@ -68,7 +69,7 @@ impl Event {
     fn code(self) -> u64 {
         let (kind, a, b) = match self {
             Event::Arrive(id) => (1, id, 0),
-            Event::Served(id) => (2, id, 0),
+            Event::Served(id, _) => (2, id, 0),
             Event::Deliver(id, token) => (3, id, u64::from(token)),
             Event::Timeout(id) => (4, id, 0),
             Event::LateLand(k) => (5, k as u64, 0),
@@ -341,7 +342,7 @@ impl Sim {
     fn handle(&mut self, e: Event) {
         match e {
             Event::Arrive(id) => self.arrive(id),
-            Event::Served(id) => self.served(id),
+            Event::Served(id, path) => self.served(id, path),
             Event::Deliver(id, token) => self.deliver(id, token),
             Event::Timeout(id) => self.timeout(id),
             Event::LateLand(i) => self.late_land(i),
@@ -494,7 +495,10 @@ impl Sim {
     /// What an event concerns, for the verbose trace.
     fn describe(&self, e: Event) -> String {
         match e {
-            Event::Arrive(id) | Event::Served(id) | Event::Deliver(id, _) | Event::Timeout(id) => {
+            Event::Arrive(id)
+            | Event::Served(id, _)
+            | Event::Deliver(id, _)
+            | Event::Timeout(id) => {
                 self.flights.get(&id).map_or_else(String::new, |f| {
                     format!(
                         "path {} cmd {:02x?} {:?}",

@@ -25,7 +25,10 @@ impl Sim {
         let i = f.path;
         let link = self.links[i];
         let port = &mut self.ports[i];
-        if port.outstanding >= link.cfg.queue_depth {
+        // NVMe admin commands have a queue of their own: the I/O queue
+        // being full does not turn them away.
+        let own_queue = f.control && matches!(self.stack, Stack::Nvme(_));
+        if port.outstanding >= link.cfg.queue_depth && !own_queue {
             f.stage = Stage::Inbound;
             f.answer = Some(self.stack.busy());
             let token = f.token;
@@ -43,18 +46,20 @@ impl Sim {
         };
         let done = start.saturating_add(link.service(bytes));
         port.busy_until = done;
-        self.queue.push(done, Event::Served(id));
+        self.queue.push(done, Event::Served(id, i));
     }
 
     /// The port has carried command `id` out: it takes effect on the
     /// logical unit now, and the answer goes back (unless the link died
     /// meanwhile: then the effect stands and the answer is lost).
-    pub(crate) fn served(&mut self, id: u64) {
+    pub(crate) fn served(&mut self, id: u64, i: usize) {
+        // The port is free of it even when the host has already given up
+        // on the command (a reset or link failure delivered before it was
+        // served).
+        self.ports[i].outstanding = self.ports[i].outstanding.saturating_sub(1);
         let Some(f) = self.flights.get_mut(&id) else {
             return;
         };
-        let i = f.path;
-        self.ports[i].outstanding = self.ports[i].outstanding.saturating_sub(1);
         if f.aborted {
             return;
         }
@@ -207,6 +212,9 @@ impl Sim {
         self.resets += 1;
         self.resetting[i] = true;
         let now = self.now;
+        // The host takes the path down first: what it aborts goes
+        // elsewhere or waits, as the controller is resetting.
+        self.queue.push(now, Event::HostLink(i, false));
         for (&id, f) in self.flights.iter_mut() {
             if f.path != i || f.stage == Stage::Failed {
                 continue;
@@ -219,7 +227,6 @@ impl Sim {
         }
         self.discard_stranded(i);
         self.stack.reset(i);
-        self.queue.push(now, Event::HostLink(i, false));
         let back = Duration::from_nanos(self.links[i].one_way(0).as_nanos().saturating_mul(4));
         self.queue.push(now.saturating_add(back), Event::ResetDone(i));
     }
