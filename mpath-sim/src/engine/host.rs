@@ -405,6 +405,14 @@ impl Sim {
             }
             self.device_event(e);
         }
+        if self.started_op {
+            // An operation started from an event (the reservation after
+            // the registration) has its first command waiting: send it
+            // now, not at whatever event comes next.
+            self.started_op = false;
+            self.drain_actions();
+            return;
+        }
         if let Some(at) = self.dev.poll_timeout() {
             let at = at.max(self.now);
             if !self.timer_at.is_some_and(|t| at >= t) {
@@ -421,6 +429,7 @@ impl Sim {
                 (1, PrOp::Register(_), Ok(_)) => {
                     self.pr_stage = 2;
                     if let Some(t) = self.scenario.reservation {
+                        self.started_op = true;
                         if self.dev.reservation(PrOp::Reserve(t), now).is_err() {
                             self.pr_stage = 3;
                             self.start_workload();

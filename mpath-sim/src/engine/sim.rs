@@ -136,6 +136,8 @@ pub struct Sim {
     pub(crate) timer_at: Option<Instant>,
     pub(crate) workload_on: bool,
     pub(crate) pr_stage: u8,
+    /// An event started a device operation whose actions are waiting.
+    pub(crate) started_op: bool,
     // ----- truth and results -----
     pub(crate) fenced_at: Option<Instant>,
     pub(crate) foreign_pr: bool,
@@ -237,6 +239,7 @@ impl Sim {
             timer_at: None,
             workload_on: false,
             pr_stage: 0,
+            started_op: false,
             fenced_at: None,
             foreign_pr: false,
             stale_seen: 0,
