@@ -198,7 +198,11 @@ fn a_controller_reset_aborts_what_it_held_and_loses_nothing() {
     let r = run(s, 7);
     assert_eq!(r.violation, None);
     assert_eq!((r.failed, r.outstanding, r.resets), (0, 0, 2), "{r:?}");
-    assert!(r.paths.iter().all(|p| p.failed > 0), "aborted: {:?}", r.paths);
+    assert!(
+        r.paths.iter().all(|p| p.failed > 0),
+        "aborted: {:?}",
+        r.paths
+    );
 }
 
 #[test]
@@ -206,13 +210,23 @@ fn link_faults_and_late_writes_on_nvme() {
     let mut s = Scenario::two_nvme_paths();
     s.workload.read_percent = 0;
     s.workload.slots = 64;
-    s.faults = vec![(ms(100), Fault::LinkDownLateWrites { path: 0, after: ms(50) })];
+    s.faults = vec![(
+        ms(100),
+        Fault::LinkDownLateWrites {
+            path: 0,
+            after: ms(50),
+        },
+    )];
     let r = run(s.clone(), 5);
     assert_eq!(r.violation, None);
     // Without write quiesce the stranded writes land over newer data.
     s.quiesce = Duration::from_nanos(0);
     let v = run(s, 5).violation.expect("the stale write is seen");
-    assert_eq!(v.invariant, mpath_sim::engine::Invariant::NoStaleWrite, "{v}");
+    assert_eq!(
+        v.invariant,
+        mpath_sim::engine::Invariant::NoStaleWrite,
+        "{v}"
+    );
 }
 
 #[test]
@@ -290,12 +304,10 @@ fn nvme_sweep_seeds_replay_bit_for_bit() {
 #[test]
 #[ignore = "core finding: host-scoped join registers behind a fence"]
 fn host_scoped_join_racing_a_preemption() {
-    for (seed, mode) in [
-        (10165, Mode::Liveness),
-        (6678, Mode::Liveness),
-        (848, Mode::Safety),
-        (11610, Mode::Safety),
-    ] {
+    // 848 (a reset brings path 0 back into the race). Earlier engine
+    // timings hit the same race with liveness 6678, 7418, 10165, 12553,
+    // 18833 and safety 3396, 11610.
+    for (seed, mode) in [(848, Mode::Safety)] {
         let r = run_seed(seed, mode).unwrap();
         assert_eq!(r.violation, None, "seed {seed} {mode}");
     }

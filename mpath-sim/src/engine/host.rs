@@ -248,17 +248,18 @@ impl Sim {
             Purpose::Io { tag, ticket } => {
                 let completion = match &self.stack {
                     Stack::Scsi(_) => Self::scsi_classify(&answer),
-                    Stack::Nvme(n) => match n.ad.classify_completion(ticket.path(), answer.delivery())
-                    {
-                        Ok(c) => c,
-                        Err(e) => {
-                            self.violate(
-                                Invariant::ExactlyOnce,
-                                format!("completion of I/O {tag} not classified: {e}"),
-                            );
-                            return;
+                    Stack::Nvme(n) => {
+                        match n.ad.classify_completion(ticket.path(), answer.delivery()) {
+                            Ok(c) => c,
+                            Err(e) => {
+                                self.violate(
+                                    Invariant::ExactlyOnce,
+                                    format!("completion of I/O {tag} not classified: {e}"),
+                                );
+                                return;
+                            }
                         }
-                    },
+                    }
                 };
                 let ok = completion.outcome == Outcome::Success;
                 if let Some(p) = self.per_path.get_mut(f.path) {

@@ -31,6 +31,8 @@ mod wire;
 pub use check::{Invariant, Violation};
 pub use queue::EventQueue;
 pub use report::{PathReport, Report};
-pub use scenario::{alua_state, ana_state, Fault, GroupCfg, PathCfg, Scenario, Transport, Workload};
+pub use scenario::{
+    alua_state, ana_state, Fault, GroupCfg, PathCfg, Scenario, Transport, Workload,
+};
 pub use sim::{SetupError, Sim, PATHS};
 pub use trace::Trace;

@@ -186,7 +186,12 @@ pub(crate) fn setup(scenario: &Scenario) -> Result<(NvmeStack, Dev, Vec<PathId>)
         let log = GetLogPage::ana(len, false)
             .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;
         let mut buf = vec![0u8; len as usize];
-        setup_command(&mut sub, c, &SubmissionEntry::get_log_page(3, &log), &mut buf)?;
+        setup_command(
+            &mut sub,
+            c,
+            &SubmissionEntry::get_log_page(3, &log),
+            &mut buf,
+        )?;
         let state = AnaLog::new_checked(
             &buf[..],
             AnaLogOptions {
@@ -299,7 +304,10 @@ impl NvmeStack {
 
     /// What the subsystem holds, for a violation's detail.
     pub fn pr_truth(&self) -> String {
-        format!("target reservation state {:?}", self.sub.reservation_state(NSID))
+        format!(
+            "target reservation state {:?}",
+            self.sub.reservation_state(NSID)
+        )
     }
 
     /// The controller of path `i` loses its association and connects

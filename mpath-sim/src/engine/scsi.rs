@@ -8,8 +8,8 @@ use mpath_scsi::cdb::{self, RwParams};
 use mpath_scsi::pr_map::scsi_type;
 use mpath_scsi::vpd::page;
 use mpath_scsi::{
-    classify_io, path_spec, AdapterError, Applied, ItNexus, PathIdentity, PrOutAction,
-    PrOutParams, PrStep, RtpgApplied, ScsiAdapter, ScsiCommand, TransportId, TransportStatus,
+    classify_io, path_spec, AdapterError, Applied, ItNexus, PathIdentity, PrOutAction, PrOutParams,
+    PrStep, RtpgApplied, ScsiAdapter, ScsiCommand, TransportId, TransportStatus,
 };
 
 use super::scenario::{alua_state, Scenario};
@@ -264,7 +264,13 @@ impl Sim {
     }
 
     /// The answer to a reservation command reaches the host.
-    pub(crate) fn scsi_pr(&mut self, i: usize, action: PrAction, cmd: &ScsiCommand, answer: &Answer) {
+    pub(crate) fn scsi_pr(
+        &mut self,
+        i: usize,
+        action: PrAction,
+        cmd: &ScsiCommand,
+        answer: &Answer,
+    ) {
         let now = self.now;
         let key = self.dev.coordinator().key();
         let Stack::Scsi(s) = &mut self.stack else {

@@ -501,16 +501,14 @@ impl Sim {
             Event::Arrive(id)
             | Event::Served(id, _)
             | Event::Deliver(id, _)
-            | Event::Timeout(id) => {
-                self.flights.get(&id).map_or_else(String::new, |f| {
-                    format!(
-                        "path {} cmd {:02x?} {:?}",
-                        f.path,
-                        &f.cmd[..f.cmd.len().min(3)],
-                        f.purpose
-                    )
-                })
-            }
+            | Event::Timeout(id) => self.flights.get(&id).map_or_else(String::new, |f| {
+                format!(
+                    "path {} cmd {:02x?} {:?}",
+                    f.path,
+                    &f.cmd[..f.cmd.len().min(3)],
+                    f.purpose
+                )
+            }),
             Event::Fault(i) => format!("{:?}", self.scenario.faults.get(i)),
             _ => String::new(),
         }

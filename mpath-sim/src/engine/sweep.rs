@@ -28,8 +28,8 @@ use rand_pcg::Pcg64Mcg;
 
 use super::report::Report;
 use super::scenario::{ana_state, Fault, GroupCfg, PathCfg, Scenario, Transport, Workload};
-use mpath_nvme::ana::AnaState;
 use super::sim::{SetupError, Sim};
+use mpath_nvme::ana::AnaState;
 
 /// Which sweep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -369,9 +369,7 @@ fn generate<S: FnMut() -> u64>(mut g: Gen<S>, name: String, mode: Mode) -> Scena
                 .iter()
                 .find(|x| x.id == group)
                 .map_or(AnaState::Optimized, |x| ana_state(x.state));
-            let end = at.as_nanos()
-                + u64::from(anatt) * 1_000_000_000
-                + g.below(1_000_000_000);
+            let end = at.as_nanos() + u64::from(anatt) * 1_000_000_000 + g.below(1_000_000_000);
             faults.push((
                 at,
                 Fault::Ana {
@@ -380,10 +378,7 @@ fn generate<S: FnMut() -> u64>(mut g: Gen<S>, name: String, mode: Mode) -> Scena
                 },
             ));
             if g.chance(60) {
-                faults.push((
-                    Duration::from_nanos(end),
-                    Fault::Ana { group, state: back },
-                ));
+                faults.push((Duration::from_nanos(end), Fault::Ana { group, state: back }));
             }
         }
         faults.sort_by_key(|(t, _)| t.as_nanos());

@@ -228,7 +228,8 @@ impl Sim {
         self.discard_stranded(i);
         self.stack.reset(i);
         let back = Duration::from_nanos(self.links[i].one_way(0).as_nanos().saturating_mul(4));
-        self.queue.push(now.saturating_add(back), Event::ResetDone(i));
+        self.queue
+            .push(now.saturating_add(back), Event::ResetDone(i));
     }
 
     /// Another host registers and preempts our key, holding `rtype`.
