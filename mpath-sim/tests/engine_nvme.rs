@@ -304,10 +304,14 @@ fn nvme_sweep_seeds_replay_bit_for_bit() {
 #[test]
 #[ignore = "core finding: host-scoped join registers behind a fence"]
 fn host_scoped_join_racing_a_preemption() {
-    // 848 (a reset brings path 0 back into the race). Earlier engine
-    // timings hit the same race with liveness 6678, 7418, 10165, 12553,
-    // 18833 and safety 3396, 11610.
-    for (seed, mode) in [(848, Mode::Safety)] {
+    // In 848 a reset brings path 0 back into the race, in 32607 a link.
+    // Earlier engine timings hit the same race with liveness 6678, 7418,
+    // 10165, 12553, 18833 and safety 3396, 11610.
+    for (seed, mode) in [
+        (848, Mode::Safety),
+        (29561, Mode::Safety),
+        (32607, Mode::Liveness),
+    ] {
         let r = run_seed(seed, mode).unwrap();
         assert_eq!(r.violation, None, "seed {seed} {mode}");
     }
