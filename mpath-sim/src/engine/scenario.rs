@@ -61,7 +61,9 @@ pub const fn alua_state(s: AnaState) -> AluaState {
     }
 }
 
-/// A target port group of the simulated logical unit.
+/// A target port group of the simulated logical unit (NVMe: the
+/// controllers that report one ANA state for the namespace's group, see
+/// [`Transport::Nvme`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GroupCfg {
     /// TARGET PORT GROUP identifier.
@@ -70,7 +72,8 @@ pub struct GroupCfg {
     pub state: AluaState,
 }
 
-/// One path: an I_T nexus from our host through a link to a target port.
+/// One path: an I_T nexus (NVMe: a controller of our host) through a
+/// link to a target port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PathCfg {
     /// The target port group of the port this path reaches (each path has
@@ -83,7 +86,8 @@ pub struct PathCfg {
     /// Link bandwidth in bytes per second, each way.
     pub bandwidth: u64,
     /// Commands the target port holds at once; one more is answered TASK
-    /// SET FULL.
+    /// SET FULL (NVMe: Command Interrupted; admin commands have a queue of
+    /// their own).
     pub queue_depth: u32,
     /// The target port's time to carry out one command, before the bytes.
     pub service: Duration,

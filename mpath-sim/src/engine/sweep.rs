@@ -147,6 +147,14 @@ pub fn run_seed(seed: u64, mode: Mode) -> Result<Report, SetupError> {
     Sim::new(random_scenario(seed, mode), seed).map(Sim::run)
 }
 
+/// One seed's run on the transport given, whatever the seed draws: a SCSI
+/// seed's scenario on NVMe, or an NVMe seed's on SCSI (the scenario as
+/// the seed drew it before NVMe joined the sweep). Replays seeds found
+/// before then on SCSI.
+pub fn run_seed_on(seed: u64, mode: Mode, transport: Transport) -> Result<Report, SetupError> {
+    Sim::new(random_scenario_on(seed, mode, Some(transport)), seed).map(Sim::run)
+}
+
 /// Draws for the scenario generator: from a seeded generator (the sweep)
 /// or from a fuzzer's bytes.
 struct Gen<S: FnMut() -> u64>(S);
@@ -185,6 +193,12 @@ const TYPES: [PrType; 6] = [
 
 /// The scenario seed `seed` stands for in `mode`.
 pub fn random_scenario(seed: u64, mode: Mode) -> Scenario {
+    random_scenario_on(seed, mode, None)
+}
+
+/// [`random_scenario`] on `transport` if given, else on the transport the
+/// seed draws.
+pub fn random_scenario_on(seed: u64, mode: Mode, transport: Option<Transport>) -> Scenario {
     // A generator of its own, so the scenario does not depend on what the
     // run draws.
     let mut rng = Pcg64Mcg::seed_from_u64(seed ^ 0x5ce7_a410_0000_0000);
@@ -192,6 +206,7 @@ pub fn random_scenario(seed: u64, mode: Mode) -> Scenario {
         Gen(move || rng.next_u64()),
         format!("sweep-{mode}-{seed}"),
         mode,
+        transport,
     )
 }
 
@@ -208,10 +223,15 @@ pub fn scenario_from_bytes(data: &[u8], mode: Mode) -> Scenario {
         at = at.saturating_add(8);
         u64::from_le_bytes(w)
     };
-    generate(Gen(draw), format!("fuzz-{mode}"), mode)
+    generate(Gen(draw), format!("fuzz-{mode}"), mode, None)
 }
 
-fn generate<S: FnMut() -> u64>(mut g: Gen<S>, name: String, mode: Mode) -> Scenario {
+fn generate<S: FnMut() -> u64>(
+    mut g: Gen<S>,
+    name: String,
+    mode: Mode,
+    force: Option<Transport>,
+) -> Scenario {
     let ngroups = g.range(1, 2) as u16;
     let group_states = [
         AluaState::ActiveOptimized,
@@ -342,7 +362,8 @@ fn generate<S: FnMut() -> u64>(mut g: Gen<S>, name: String, mode: Mode) -> Scena
     // seed's SCSI scenario is what it was before NVMe ran in the sweep.
     let mut transport = Transport::Scsi;
     let mut anatt = 10;
-    if g.chance(50) {
+    let drawn = g.chance(50);
+    if force.map_or(drawn, |t| t == Transport::Nvme) {
         transport = Transport::Nvme;
         anatt = g.range(1, 2) as u8;
         for (_, f) in &mut faults {
