@@ -340,3 +340,39 @@ fn host_scoped_join_racing_a_preemption() {
         assert_eq!(r.violation, None, "seed {seed} {mode}");
     }
 }
+
+/// The NVMe-shaped faults on SCSI: an ANA state is its ALUA counterpart,
+/// a reset aborts the session's commands.
+#[test]
+fn ana_and_reset_faults_run_on_scsi_too() {
+    let mut s = split_groups();
+    s.transport = Transport::Scsi;
+    s.name = String::from("scsi-split");
+    s.expect_all_complete = true;
+    s.no_path = NoPathPolicy::Queue;
+    s.faults = vec![
+        (
+            ms(200),
+            Fault::Ana {
+                group: 2,
+                state: AnaState::Inaccessible,
+            },
+        ),
+        (ms(300), Fault::Reset { path: 0 }),
+        (
+            ms(600),
+            Fault::Ana {
+                group: 2,
+                state: AnaState::Optimized,
+            },
+        ),
+    ];
+    let r = run(s, 8);
+    assert_eq!(r.violation, None);
+    assert_eq!((r.failed, r.outstanding, r.resets), (0, 0, 1), "{r:?}");
+    assert!(
+        r.paths[1].failed > 0 && r.paths[0].failed > 0,
+        "{:?}",
+        r.paths
+    );
+}
