@@ -1,17 +1,14 @@
 //! The host: the application's closed-loop workload, and the device's
-//! actions carried out through the real SCSI adapter, as a multipath
-//! daemon or kernel glue would.
+//! actions carried out through the real SCSI or NVMe adapter, as a
+//! multipath daemon or kernel glue would.
 
 use mpath_core::reservation::{PrAction, PrError, PrEvent, PrOp};
 use mpath_core::{Action, DeviceEvent, Disposition, Io, IoError, Outcome, Tier};
-use mpath_scsi::cdb::{self, RwParams};
-use mpath_scsi::{
-    classify_io, AdapterError, Applied, ItNexus, PrStep, RtpgApplied, ScsiCommand, TransportId,
-};
 
 use super::check::Invariant;
-use super::sim::{port_of, Event, IoRec, Sim, OUR_HOST};
-use super::wire::{Answer, InFlight, Purpose, Stage};
+use super::sim::{Event, IoRec, Sim, OUR_HOST};
+use super::stack::Stack;
+use super::wire::{Answer, Ctl, InFlight, Purpose, Stage};
 use crate::block_store::{BlockStamp, STAMP_LEN};
 
 /// Retries a target error may spend (path errors never spend one).
@@ -119,9 +116,8 @@ impl Sim {
         let rec = *rec;
         let blocks = self.scenario.workload.blocks;
         let lba = rec.slot * u64::from(blocks);
-        let p = RwParams::new(lba, blocks);
         let bs = self.scenario.block_size as usize;
-        let (cdb, data_out, data_in_len) = if rec.write {
+        let (data_out, data_in_len) = if rec.write {
             let mut data = vec![0u8; bs * blocks as usize];
             for (k, b) in data.chunks_exact_mut(bs).enumerate() {
                 let stamp = BlockStamp {
@@ -131,57 +127,75 @@ impl Sim {
                 };
                 b[..STAMP_LEN].copy_from_slice(&stamp.to_bytes());
             }
-            (cdb::write16(&p).map(|c| c.to_vec()), data, 0)
+            (data, 0)
         } else {
-            (
-                cdb::read16(&p).map(|c| c.to_vec()),
-                Vec::new(),
-                bs * blocks as usize,
-            )
+            (Vec::new(), bs * blocks as usize)
         };
-        let Ok(cdb) = cdb else { return };
+        let Some(cmd) = self.stack.io_command(rec.write, lba, blocks) else {
+            return;
+        };
         self.send(
             i,
             Purpose::Io { tag, ticket: t },
-            cdb,
+            cmd,
             data_out,
             data_in_len,
+            rec.write,
+            false,
         );
     }
 
-    /// Put a command on path `i`'s link.
+    /// Put a command on path `i`'s link: `write` for a write, `control`
+    /// for what a zombie path still carries (SCSI TEST UNIT READY, NVMe
+    /// admin commands). An NVMe entry gets its command identifier here.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn send(
         &mut self,
         i: usize,
         purpose: Purpose,
-        cdb: Vec<u8>,
+        mut cmd: Vec<u8>,
         data_out: Vec<u8>,
         data_in_len: usize,
+        write: bool,
+        control: bool,
     ) {
         self.next_cmd += 1;
         let id = self.next_cmd;
+        if let (Stack::Nvme(_), Some(cid)) = (&self.stack, cmd.get_mut(2..4)) {
+            cid.copy_from_slice(&super::nvme::cid_of(id).to_le_bytes());
+        }
+        let aer = matches!(purpose, Purpose::Aer);
         let mut f = InFlight {
             path: i,
             purpose,
-            cdb,
+            cmd,
             data_out,
             data_in_len,
             stage: Stage::Outbound,
             answer: None,
             token: 0,
+            write,
+            control,
+            aborted: false,
         };
         let link = self.links[i];
         let now = self.now;
-        self.queue.push(
-            now.saturating_add(self.scenario.command_timeout),
-            Event::Timeout(id),
-        );
-        if !link.up {
-            // Nothing to send it on: the transport fails it at once.
+        if aer {
+            // The controller holds it until it has an event: no timeout.
+            self.aer_flights += 1;
+        } else {
+            self.queue.push(
+                now.saturating_add(self.scenario.command_timeout),
+                Event::Timeout(id),
+            );
+        }
+        if !link.up || self.resetting[i] {
+            // Nothing to send it on (or the host is connecting again
+            // after a reset): the transport fails it at once.
             f.stage = Stage::Failed;
             f.answer = Some(Answer::transport(mpath_scsi::TransportStatus::NoConnect));
             self.queue.push(now, Event::Deliver(id, 0));
-        } else if link.zombie.is_some() && !f.is_tur() {
+        } else if link.zombie.is_some() && !f.control {
             if link.zombie == Some(false) {
                 f.stage = Stage::Failed;
                 f.answer = Some(Answer::transport(super::sim::LINK_LOST));
@@ -220,9 +234,33 @@ impl Sim {
             .take()
             .unwrap_or_else(|| Answer::transport(mpath_scsi::TransportStatus::Timeout));
         let now = self.now;
+        if self.verbose {
+            eprintln!(
+                "{:>10} µs    answer {:?} status {:#x} dw0 {:#x}, {} bytes",
+                now.as_nanos() / 1000,
+                answer.transport,
+                answer.status,
+                answer.dw0,
+                answer.data.len()
+            );
+        }
         match f.purpose {
             Purpose::Io { tag, ticket } => {
-                let completion = classify_io(answer.transport, answer.status, answer.sense());
+                let completion = match &self.stack {
+                    Stack::Scsi(_) => Self::scsi_classify(&answer),
+                    Stack::Nvme(n) => {
+                        match n.ad.classify_completion(ticket.path(), answer.delivery()) {
+                            Ok(c) => c,
+                            Err(e) => {
+                                self.violate(
+                                    Invariant::ExactlyOnce,
+                                    format!("completion of I/O {tag} not classified: {e}"),
+                                );
+                                return;
+                            }
+                        }
+                    }
+                };
                 let ok = completion.outcome == Outcome::Success;
                 if let Some(p) = self.per_path.get_mut(f.path) {
                     if ok {
@@ -243,44 +281,20 @@ impl Sim {
                     ),
                 }
             }
-            Purpose::Control(cmd) => {
-                match self.ad.apply(&mut self.dev, &cmd, &answer.response(), now) {
-                    Ok(Applied::Refresh(RtpgApplied::Reissue(next))) => self.send_command(next),
-                    Ok(_) | Err(AdapterError::CommandFailed { .. }) => {}
-                    Err(_) => {}
-                }
+            Purpose::Control(Ctl::Scsi(cmd)) => self.scsi_control(&cmd, &answer),
+            Purpose::Control(Ctl::Nvme(cmd)) => self.nvme_control(&cmd, &answer),
+            Purpose::Pr {
+                action,
+                cmd: Ctl::Scsi(cmd),
+            } => self.scsi_pr(f.path, action, &cmd, &answer),
+            Purpose::Pr {
+                action,
+                cmd: Ctl::Nvme(cmd),
+            } => self.nvme_pr(action, &cmd, &answer),
+            Purpose::Aer => {
+                self.aer_flights = self.aer_flights.saturating_sub(1);
+                self.nvme_aer(f.path, &answer);
             }
-            Purpose::Pr { action, cmd } => match self.ad.pr_reply(&cmd, &answer.response()) {
-                Ok(d) => match d.step {
-                    PrStep::Resend(next) => {
-                        self.send_pr(action, next);
-                        if !d.notices.is_empty() {
-                            let _ = self.dev.handle_notices(action.via, d.notices, now);
-                        }
-                    }
-                    PrStep::Answer(a) => {
-                        let key = self.dev.coordinator().key();
-                        let i = f.path;
-                        let isid = format!("{:012x}", 0x4000_0000_0000u64 + i as u64);
-                        let me = ItNexus {
-                            initiator: TransportId::Iscsi {
-                                name: b"iqn.2026-12.org.mpath.sim:host",
-                                isid: Some(isid.as_bytes()),
-                            },
-                            relative_target_port: port_of(i),
-                        };
-                        let reply = a.reply_at(key, Some(&me));
-                        let _ = self.dev.handle_reservation_reply(action.via, reply, now);
-                        if !d.notices.is_empty() {
-                            let _ = self.dev.handle_notices(action.via, d.notices, now);
-                        }
-                    }
-                },
-                Err(_) => {
-                    let reply = mpath_core::reservation::PrReply::PathFailed;
-                    let _ = self.dev.handle_reservation_reply(action.via, reply, now);
-                }
-            },
         }
         self.drain_actions();
     }
@@ -379,21 +393,9 @@ impl Sim {
             match a {
                 Action::Dispatch(t) => self.dispatch(t.io().tag.0, t),
                 Action::Fail { io, error } => self.end_io(io.tag.0, Err(error)),
-                Action::Reservation(pa) => match self.ad.pr_command(&pa) {
-                    Ok(cmd) => self.send_pr(pa, cmd),
-                    Err(_) => {
-                        let now = self.now;
-                        let reply = mpath_core::reservation::PrReply::PathFailed;
-                        let _ = self.dev.handle_reservation_reply(pa.via, reply, now);
-                    }
-                },
-                other => match self.ad.map_action(&other) {
-                    Ok(Some(cmd)) => self.send_command(cmd),
-                    Ok(None) => {}
-                    Err(_) => {
-                        let now = self.now;
-                        let _ = self.ad.settle_unmapped(&mut self.dev, &other, now);
-                    }
+                other => match self.stack {
+                    Stack::Scsi(_) => self.scsi_action(&other),
+                    Stack::Nvme(_) => self.nvme_action(&other),
                 },
             }
         }
@@ -403,6 +405,14 @@ impl Sim {
                 eprintln!("{:>10} µs    event {e:?}", self.now.as_nanos() / 1000);
             }
             self.device_event(e);
+        }
+        if self.started_op {
+            // An operation started from an event (the reservation after
+            // the registration) has its first command waiting: send it
+            // now, not at whatever event comes next.
+            self.started_op = false;
+            self.drain_actions();
+            return;
         }
         if let Some(at) = self.dev.poll_timeout() {
             let at = at.max(self.now);
@@ -420,6 +430,7 @@ impl Sim {
                 (1, PrOp::Register(_), Ok(_)) => {
                     self.pr_stage = 2;
                     if let Some(t) = self.scenario.reservation {
+                        self.started_op = true;
                         if self.dev.reservation(PrOp::Reserve(t), now).is_err() {
                             self.pr_stage = 3;
                             self.start_workload();
@@ -436,20 +447,33 @@ impl Sim {
         self.events.push(e);
     }
 
-    fn send_command(&mut self, cmd: ScsiCommand) {
-        let Some(i) = self.index_of(cmd.path()) else {
-            return;
-        };
-        let (cdb, out, len) = parts(&cmd);
-        self.send(i, Purpose::Control(cmd), cdb, out, len);
+    /// Send a command an adapter built on the path it names.
+    pub(crate) fn send_control(&mut self, cmd: Ctl) {
+        self.send_ctl(Purpose::Control(cmd), cmd);
     }
 
-    fn send_pr(&mut self, action: PrAction, cmd: ScsiCommand) {
-        let Some(i) = self.index_of(cmd.path()) else {
+    /// Send a reservation command for the coordinator.
+    pub(crate) fn send_pr(&mut self, action: PrAction, cmd: Ctl) {
+        self.send_ctl(Purpose::Pr { action, cmd }, cmd);
+    }
+
+    fn send_ctl(&mut self, purpose: Purpose, cmd: Ctl) {
+        let (path, parts, control) = match &cmd {
+            Ctl::Scsi(c) => {
+                let parts = super::scsi::parts(c);
+                let tur = super::scsi::is_tur(&parts.0);
+                (c.path(), Some(parts), tur)
+            }
+            Ctl::Nvme(c) => (c.path(), super::nvme::parts(c), c.is_admin()),
+        };
+        let (Some(i), Some((bytes, out, len))) = (self.index_of(path), parts) else {
             return;
         };
-        let (cdb, out, len) = parts(&cmd);
-        self.send(i, Purpose::Pr { action, cmd }, cdb, out, len);
+        let write = match cmd {
+            Ctl::Scsi(_) => super::scsi::is_write(&bytes),
+            Ctl::Nvme(_) => !control && super::nvme::is_write(&bytes),
+        };
+        self.send(i, purpose, bytes, out, len, write, control);
     }
 }
 
@@ -466,12 +490,4 @@ fn action_code(a: &Action) -> u64 {
         _ => (7, 0),
     };
     (0xA0 + kind) << 56 ^ x
-}
-
-fn parts(cmd: &ScsiCommand) -> (Vec<u8>, Vec<u8>, usize) {
-    (
-        cmd.cdb().to_vec(),
-        cmd.data_out().to_vec(),
-        usize::try_from(cmd.data_in_len()).unwrap_or(0),
-    )
 }

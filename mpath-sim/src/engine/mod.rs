@@ -1,7 +1,8 @@
-//! The discrete-event engine: a host running the real `Device` and SCSI
-//! adapter over the simulated logical unit, through links and target ports
-//! with latency, bandwidth and queues, in virtual time, with faults, and
-//! invariants checked against the truth the target keeps.
+//! The discrete-event engine: a host running the real `Device` and the
+//! real SCSI or NVMe adapter over the simulated logical unit or NVM
+//! subsystem, through links and target ports with latency, bandwidth and
+//! queues, in virtual time, with faults, and invariants checked against
+//! the truth the target keeps.
 //!
 //! ```
 //! use mpath_sim::engine::{Scenario, Sim};
@@ -15,10 +16,13 @@
 
 mod check;
 mod host;
+mod nvme;
 mod queue;
 mod report;
 mod scenario;
+mod scsi;
 mod sim;
+mod stack;
 pub mod sweep;
 mod target;
 mod trace;
@@ -27,6 +31,8 @@ mod wire;
 pub use check::{Invariant, Violation};
 pub use queue::EventQueue;
 pub use report::{PathReport, Report};
-pub use scenario::{Fault, GroupCfg, PathCfg, Scenario, Workload};
+pub use scenario::{
+    alua_state, ana_state, Fault, GroupCfg, PathCfg, Scenario, Transport, Workload,
+};
 pub use sim::{SetupError, Sim, PATHS};
 pub use trace::Trace;

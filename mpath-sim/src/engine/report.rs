@@ -40,6 +40,9 @@ pub struct Report {
     pub outstanding: u64,
     /// I/O attempts sent again after a failed attempt.
     pub retried: u64,
+    /// Controller (session) resets: [`Fault::Reset`](super::Fault::Reset)
+    /// and the engine's answer to an ANA transition timeout.
+    pub resets: u64,
     /// Per path, in path order.
     pub paths: Vec<PathReport>,
     /// Completion latency of successful I/O, in microseconds.

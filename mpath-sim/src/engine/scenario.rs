@@ -8,9 +8,62 @@
 
 use mpath_core::reservation::PrType;
 use mpath_core::{Duration, NoPathPolicy, Policy};
+use mpath_nvme::ana::AnaState;
 use mpath_scsi::AluaState;
 
-/// A target port group of the simulated logical unit.
+/// Which transport the run speaks.
+///
+/// - [`Transport::Scsi`]: one logical unit behind target port groups; a
+///   path is an I_T nexus to a target port of its own, a group is a target
+///   port group (ALUA).
+/// - [`Transport::Nvme`]: one NVM subsystem with one namespace (NSID 1) in
+///   ANA group 1; a path is a controller of our host (CNTLID = path index +
+///   1), reached through its own link and port. ANA state is per
+///   controller, so a scenario group is the set of controllers that report
+///   the same state for ANA group 1: a group's state (and every
+///   [`Fault::Alua`] or [`Fault::Ana`] of it) is set on ANA group 1 through
+///   each controller of the group's paths. ALUA states map to ANA states by
+///   [`ana_state`]. The subsystem also has an ANA group per scenario group
+///   id, so the log page carries more descriptors than the namespace's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// SCSI, with the SCSI adapter.
+    #[default]
+    Scsi,
+    /// NVMe over fabrics, with the NVMe adapter.
+    Nvme,
+}
+
+/// The ANA state a scenario's ALUA state stands for on NVMe: active/optimized
+/// is optimized, active/non-optimized (and LBA dependent) non-optimized,
+/// standby and unavailable inaccessible (temporarily no access; standby has
+/// no NVMe counterpart), offline persistent loss (no access until an
+/// administrator acts), transitioning ANA change.
+pub const fn ana_state(s: AluaState) -> AnaState {
+    match s {
+        AluaState::ActiveOptimized => AnaState::Optimized,
+        AluaState::ActiveNonOptimized | AluaState::LbaDependent => AnaState::NonOptimized,
+        AluaState::Standby | AluaState::Unavailable => AnaState::Inaccessible,
+        AluaState::Offline => AnaState::PersistentLoss,
+        AluaState::Transitioning => AnaState::Change,
+    }
+}
+
+/// The ALUA state an ANA state stands for on SCSI (the inverse of
+/// [`ana_state`] where it has one: inaccessible is unavailable).
+pub const fn alua_state(s: AnaState) -> AluaState {
+    match s {
+        AnaState::Optimized => AluaState::ActiveOptimized,
+        AnaState::NonOptimized => AluaState::ActiveNonOptimized,
+        AnaState::Inaccessible => AluaState::Unavailable,
+        AnaState::PersistentLoss => AluaState::Offline,
+        AnaState::Change => AluaState::Transitioning,
+    }
+}
+
+/// A target port group of the simulated logical unit (NVMe: the
+/// controllers that report one ANA state for the namespace's group, see
+/// [`Transport::Nvme`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GroupCfg {
     /// TARGET PORT GROUP identifier.
@@ -19,7 +72,8 @@ pub struct GroupCfg {
     pub state: AluaState,
 }
 
-/// One path: an I_T nexus from our host through a link to a target port.
+/// One path: an I_T nexus (NVMe: a controller of our host) through a
+/// link to a target port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PathCfg {
     /// The target port group of the port this path reaches (each path has
@@ -32,7 +86,8 @@ pub struct PathCfg {
     /// Link bandwidth in bytes per second, each way.
     pub bandwidth: u64,
     /// Commands the target port holds at once; one more is answered TASK
-    /// SET FULL.
+    /// SET FULL (NVMe: Command Interrupted; admin commands have a queue of
+    /// their own).
     pub queue_depth: u32,
     /// The target port's time to carry out one command, before the bytes.
     pub service: Duration,
@@ -122,14 +177,38 @@ pub enum Fault {
     },
     /// A target port group changes state (an implicit ALUA transition;
     /// the target reports ASYMMETRIC ACCESS STATE CHANGED to every nexus).
+    /// On NVMe the ANA state [`ana_state`] gives, as [`Fault::Ana`].
     Alua {
         /// Group id.
         group: u16,
         /// The new state.
         state: AluaState,
     },
+    /// A group changes ANA state (NVMe: every controller of the group
+    /// posts an ANA change notice; SCSI: the ALUA state [`alua_state`]
+    /// gives, as [`Fault::Alua`]).
+    Ana {
+        /// Group id.
+        group: u16,
+        /// The new state.
+        state: AnaState,
+    },
+    /// The path's controller (NVMe) or session (SCSI) is reset, as a host
+    /// resets it: every command outstanding on the path is aborted (the
+    /// host sees it aborted, none takes effect at the target), the path is
+    /// down while the host connects again (four one-way trips), then up.
+    /// The engine does the same when the device reports an ANA transition
+    /// timeout (Linux `nvme_anatt_timeout()` resets the controller).
+    Reset {
+        /// Path index.
+        path: usize,
+    },
     /// Another host registers, then preempts our key (and our reservation,
-    /// if we hold one), holding `rtype` after.
+    /// if we hold one), holding `rtype` after. NVMe: through a controller
+    /// of its own, Reservation Register then Reservation Acquire (Preempt
+    /// and Abort): registrations are per host, so every controller of ours
+    /// loses the key, and the commands of ours the subsystem holds are
+    /// aborted.
     Preempt {
         /// The type the other host holds afterwards.
         rtype: PrType,
@@ -141,6 +220,13 @@ pub enum Fault {
 pub struct Scenario {
     /// Its name, for reports and replay commands.
     pub name: String,
+    /// SCSI or NVMe.
+    pub transport: Transport,
+    /// NVMe: ANATT in seconds, reported in Identify Controller, how long a
+    /// group may stay in ANA change before the host gives up on it (the
+    /// device reports the timeout; the engine resets the controller).
+    /// Unused for SCSI.
+    pub anatt: u8,
     /// Target port groups.
     pub groups: Vec<GroupCfg>,
     /// Paths, one target port each.
@@ -182,6 +268,8 @@ impl Scenario {
     pub fn two_paths() -> Scenario {
         Scenario {
             name: String::from("two-paths"),
+            transport: Transport::Scsi,
+            anatt: 10,
             groups: vec![GroupCfg {
                 id: 1,
                 state: AluaState::ActiveOptimized,
@@ -204,6 +292,16 @@ impl Scenario {
             duration: Duration::from_secs(1),
             drain: Duration::from_secs(60),
             expect_all_complete: false,
+        }
+    }
+
+    /// [`two_paths`](Self::two_paths) on NVMe: two controllers of our host
+    /// on one subsystem, both reporting ANA group 1 optimized, ANATT 10 s.
+    pub fn two_nvme_paths() -> Scenario {
+        Scenario {
+            name: String::from("two-nvme-paths"),
+            transport: Transport::Nvme,
+            ..Scenario::two_paths()
         }
     }
 }

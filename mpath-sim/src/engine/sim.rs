@@ -6,23 +6,19 @@
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
-use mpath_core::reservation::{PrOp, RegistrationScope};
-use mpath_core::{
-    Config, DataPlane, Device, DeviceEvent, Duration, Instant, NexusId, PathId, Tier,
-};
-use mpath_scsi::cdb;
-use mpath_scsi::vpd::page;
-use mpath_scsi::{path_spec, PathIdentity, ScsiAdapter, TransportId, TransportStatus};
+use mpath_core::reservation::PrOp;
+use mpath_core::{DataPlane, Device, DeviceEvent, Duration, Instant, PathId, Tier};
+use mpath_scsi::TransportStatus;
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
 use super::check::{Invariant, Violation};
 use super::queue::EventQueue;
 use super::report::{PathReport, Report};
-use super::scenario::{Fault, Scenario};
+use super::scenario::{Fault, Scenario, Transport};
+use super::stack::Stack;
 use super::trace::Trace;
 use super::wire::{InFlight, Link, Port};
-use crate::scsi_target::{InitiatorId, LogicalUnit, LuConfig, Nexus};
 
 /// Paths a simulated device has room for.
 pub const PATHS: usize = 8;
@@ -41,8 +37,9 @@ pub(crate) type Dev = Device<DataPlane<PATHS>, PATHS>;
 pub(crate) enum Event {
     /// A command reaches its target port.
     Arrive(u64),
-    /// The port has carried a command out.
-    Served(u64),
+    /// The port has carried a command out (the command, its path: the
+    /// port is freed even if the host has given up on the command).
+    Served(u64, usize),
     /// An answer (or the transport's failure) reaches the host.
     Deliver(u64, u32),
     /// The host's command timeout for a command.
@@ -53,6 +50,8 @@ pub(crate) enum Event {
     HostTimer,
     /// The transport tells the host a path's link changed.
     HostLink(usize, bool),
+    /// The host has connected path `i` again after resetting it.
+    ResetDone(usize),
     /// A scenario fault.
     Fault(usize),
     /// The application submits its next I/O (and the device gets back an
@@ -70,7 +69,7 @@ impl Event {
     fn code(self) -> u64 {
         let (kind, a, b) = match self {
             Event::Arrive(id) => (1, id, 0),
-            Event::Served(id) => (2, id, 0),
+            Event::Served(id, _) => (2, id, 0),
             Event::Deliver(id, token) => (3, id, u64::from(token)),
             Event::Timeout(id) => (4, id, 0),
             Event::LateLand(k) => (5, k as u64, 0),
@@ -78,6 +77,7 @@ impl Event {
             Event::HostLink(p, up) => (7, p as u64, u64::from(up)),
             Event::Fault(i) => (8, i as u64, 0),
             Event::Submit => (11, 0, 0),
+            Event::ResetDone(p) => (12, p as u64, 0),
             Event::StopWorkload => (9, 0, 0),
             Event::End => (10, 0, 0),
         };
@@ -85,7 +85,8 @@ impl Event {
     }
 }
 
-/// A write stranded on a dead link: the path, its CDB and its data.
+/// A write stranded on a dead link: the path, its CDB (or submission
+/// entry) and its data.
 pub(crate) type Stranded = (usize, Vec<u8>, Vec<u8>);
 
 /// One I/O of the application.
@@ -111,18 +112,20 @@ pub struct Sim {
     pub(crate) now: Instant,
     pub(crate) step: u64,
     pub(crate) trace: Trace,
-    // ----- target side -----
-    pub(crate) lu: LogicalUnit,
-    pub(crate) nexuses: Vec<Nexus>,
-    pub(crate) other: Nexus,
+    // ----- target side and the host's adapter -----
+    pub(crate) stack: Stack,
     pub(crate) links: Vec<Link>,
     pub(crate) ports: Vec<Port>,
     pub(crate) flights: BTreeMap<u64, InFlight>,
     pub(crate) next_cmd: u64,
     pub(crate) stranded: Vec<Option<Stranded>>,
+    /// Held event requests among `flights` (they do not keep a run going).
+    pub(crate) aer_flights: usize,
     // ----- host side -----
     pub(crate) dev: Dev,
-    pub(crate) ad: ScsiAdapter<PATHS>,
+    /// Paths the host is resetting (down until it has connected again).
+    pub(crate) resetting: Vec<bool>,
+    pub(crate) resets: u64,
     pub(crate) path_ids: Vec<PathId>,
     pub(crate) ios: BTreeMap<u64, IoRec>,
     pub(crate) busy_slots: Vec<bool>,
@@ -133,6 +136,8 @@ pub struct Sim {
     pub(crate) timer_at: Option<Instant>,
     pub(crate) workload_on: bool,
     pub(crate) pr_stage: u8,
+    /// An event started a device operation whose actions are waiting.
+    pub(crate) started_op: bool,
     // ----- truth and results -----
     pub(crate) fenced_at: Option<Instant>,
     pub(crate) foreign_pr: bool,
@@ -187,70 +192,17 @@ impl Sim {
                 scenario.paths.len()
             )));
         }
-        let mut lu = LogicalUnit::new(LuConfig {
-            block_size: scenario.block_size as usize,
-            blocks: scenario
-                .workload
-                .slots
-                .saturating_mul(u64::from(scenario.workload.blocks))
-                .max(1),
-            ..LuConfig::default()
-        });
-        for g in &scenario.groups {
-            lu.add_target_port_group(g.id, g.state)
-                .map_err(|e| SetupError::Scenario(format!("group {}: {e}", g.id)))?;
-        }
-        let name = b"iqn.2026-12.org.mpath.sim:host";
-        let mut nexuses = Vec::new();
-        for (i, p) in scenario.paths.iter().enumerate() {
-            let rtpi = port_of(i);
-            lu.add_target_port(rtpi, p.group)
-                .map_err(|e| SetupError::Scenario(format!("path {i}: {e}")))?;
-            let isid = format!("{:012x}", 0x4000_0000_0000u64 + i as u64);
-            let tid = TransportId::Iscsi {
-                name,
-                isid: Some(isid.as_bytes()),
-            };
-            let ini = lu
-                .add_initiator(&tid)
-                .map_err(|e| SetupError::Scenario(format!("path {i}: {e}")))?;
-            nexuses.push(Nexus::new(ini, rtpi));
-        }
-        let other_tid = TransportId::Iscsi {
-            name: b"iqn.2026-12.org.mpath.sim:other",
-            isid: Some(b"400000000099"),
+        let (stack, dev, path_ids) = match scenario.transport {
+            Transport::Scsi => {
+                let (s, d, p) = super::scsi::setup(&scenario)?;
+                (Stack::Scsi(Box::new(s)), d, p)
+            }
+            Transport::Nvme => {
+                let (n, d, p) = super::nvme::setup(&scenario)?;
+                (Stack::Nvme(Box::new(n)), d, p)
+            }
         };
-        let other_ini: InitiatorId = lu
-            .add_initiator(&other_tid)
-            .map_err(|e| SetupError::Scenario(format!("other host: {e}")))?;
-        let other = Nexus::new(other_ini, port_of(0));
-        for &n in nexuses.iter().chain(std::iter::once(&other)) {
-            lu.login(n)
-                .map_err(|e| SetupError::Scenario(format!("login: {e}")))?;
-            clear_unit_attentions(&mut lu, n);
-        }
-        let ids: Vec<PathIdentity> = nexuses
-            .iter()
-            .map(|&n| identify(&mut lu, n))
-            .collect::<Result<_, _>>()?;
-        let mut cfg = ScsiAdapter::<PATHS>::core_config(Config::DEFAULT, ids[0].tpgs);
-        cfg.policy = scenario.policy;
-        cfg.no_path = scenario.no_path;
-        cfg.quiesce_time = scenario.quiesce;
-        let mut dev = Dev::new(DataPlane::new(), cfg, RegistrationScope::Nexus)
-            .map_err(|e| SetupError::Device(format!("config: {e:?}")))?;
-        let mut ad = ScsiAdapter::new(ids[0].lu)
-            .with_pr_options(mpath_scsi::PrOptions::DEFAULT.with_full_status(true));
         let now = Instant::from_nanos(0);
-        let mut path_ids = Vec::new();
-        for (i, id) in ids.iter().enumerate() {
-            let spec = path_spec(id, NexusId(port_of(i).into()), None)
-                .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;
-            let p = ad
-                .add_path(&mut dev, id, spec, u32::from(port_of(i)), now)
-                .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;
-            path_ids.push(p);
-        }
         let links: Vec<Link> = scenario.paths.iter().map(|&c| Link::new(c)).collect();
         let ports = vec![
             Port {
@@ -267,16 +219,16 @@ impl Sim {
             now,
             step: 0,
             trace: Trace::default(),
-            lu,
-            nexuses,
-            other,
+            stack,
             links,
             ports,
             flights: BTreeMap::new(),
             next_cmd: 0,
             stranded: Vec::new(),
+            aer_flights: 0,
             dev,
-            ad,
+            resetting: vec![false; scenario.paths.len()],
+            resets: 0,
             path_ids,
             ios: BTreeMap::new(),
             busy_slots: vec![false; slots],
@@ -287,6 +239,7 @@ impl Sim {
             timer_at: None,
             workload_on: false,
             pr_stage: 0,
+            started_op: false,
             fenced_at: None,
             foreign_pr: false,
             stale_seen: 0,
@@ -356,6 +309,9 @@ impl Sim {
 
     fn start(&mut self) {
         let now = self.now;
+        for i in 0..self.links.len() {
+            self.arm_aer(i);
+        }
         self.drain_actions();
         if self.scenario.reservation.is_some() {
             self.pr_stage = 1;
@@ -383,13 +339,13 @@ impl Sim {
             && self.now.as_nanos() >= self.scenario.duration.as_nanos()
             && self.ios.is_empty()
             && self.held_back.is_empty()
-            && self.flights.is_empty()
+            && self.flights.len() == self.aer_flights
     }
 
     fn handle(&mut self, e: Event) {
         match e {
             Event::Arrive(id) => self.arrive(id),
-            Event::Served(id) => self.served(id),
+            Event::Served(id, path) => self.served(id, path),
             Event::Deliver(id, token) => self.deliver(id, token),
             Event::Timeout(id) => self.timeout(id),
             Event::LateLand(i) => self.late_land(i),
@@ -407,7 +363,16 @@ impl Sim {
                     mpath_core::LinkEvent::Down
                 };
                 let _ = self.dev.handle_link(self.path_ids[path], ev, now);
+                if up {
+                    self.arm_aer(path);
+                }
                 self.drain_actions();
+            }
+            Event::ResetDone(path) => {
+                self.resetting[path] = false;
+                if self.links[path].up {
+                    self.handle(Event::HostLink(path, true));
+                }
             }
             Event::Fault(i) => self.fault(i),
             Event::Submit => {
@@ -439,11 +404,8 @@ impl Sim {
                         // target aborts what the old one left unfinished,
                         // so a write stranded on this link lands now or
                         // never (iSCSI session reinstatement, FC PLOGI).
-                        for s in &mut self.stranded {
-                            if s.as_ref().is_some_and(|(p, _, _)| *p == path) {
-                                *s = None;
-                            }
-                        }
+                        self.discard_stranded(path);
+                        self.stack.reconnect(path);
                         let at = self.now.saturating_add(detect);
                         self.queue.push(at, Event::HostLink(path, true));
                     }
@@ -466,7 +428,16 @@ impl Sim {
                 }
             }
             Fault::Alua { group, state } => {
-                let _ = self.lu.set_group_state(group, state);
+                self.stack.set_group_alua(group, state);
+                self.nvme_events();
+            }
+            Fault::Ana { group, state } => {
+                self.stack.set_group_ana(group, state);
+                self.nvme_events();
+            }
+            Fault::Reset { path } => {
+                self.reset_path(path);
+                self.drain_actions();
             }
             Fault::Preempt { rtype } => self.other_host_preempts(rtype),
         }
@@ -504,6 +475,7 @@ impl Sim {
             failed: self.failed,
             outstanding,
             retried: self.retried,
+            resets: self.resets,
             paths: self.per_path,
             latency_us: self.latency,
             resume: self.resume,
@@ -526,16 +498,17 @@ impl Sim {
     /// What an event concerns, for the verbose trace.
     fn describe(&self, e: Event) -> String {
         match e {
-            Event::Arrive(id) | Event::Served(id) | Event::Deliver(id, _) | Event::Timeout(id) => {
-                self.flights.get(&id).map_or_else(String::new, |f| {
-                    format!(
-                        "path {} cdb {:02x?} {:?}",
-                        f.path,
-                        &f.cdb[..f.cdb.len().min(3)],
-                        f.purpose
-                    )
-                })
-            }
+            Event::Arrive(id)
+            | Event::Served(id, _)
+            | Event::Deliver(id, _)
+            | Event::Timeout(id) => self.flights.get(&id).map_or_else(String::new, |f| {
+                format!(
+                    "path {} cmd {:02x?} {:?}",
+                    f.path,
+                    &f.cmd[..f.cmd.len().min(3)],
+                    f.purpose
+                )
+            }),
             Event::Fault(i) => format!("{:?}", self.scenario.faults.get(i)),
             _ => String::new(),
         }
@@ -564,34 +537,6 @@ impl Sim {
 /// Target port (and relative target port identifier) of path `i`.
 pub(crate) fn port_of(i: usize) -> u16 {
     u16::try_from(i + 1).unwrap_or(u16::MAX)
-}
-
-/// Consume the unit attentions a fresh login leaves (as an initiator's
-/// login sequence does with TEST UNIT READY).
-fn clear_unit_attentions(lu: &mut LogicalUnit, n: Nexus) {
-    for _ in 0..8 {
-        let mut none = [0u8; 0];
-        match lu.command(n, &[0u8; 6], &[], &mut none) {
-            Ok(r) if r.sense().is_some() => continue,
-            _ => break,
-        }
-    }
-}
-
-/// The path's identity from real INQUIRY and VPD page 83h answers.
-fn identify(lu: &mut LogicalUnit, n: Nexus) -> Result<PathIdentity, SetupError> {
-    let mut read = |c: &[u8], len: u16| {
-        let mut buf = vec![0u8; usize::from(len)];
-        let r = lu
-            .command(n, c, &[], &mut buf)
-            .map_err(|e| SetupError::Device(format!("identify: {e:?}")))?;
-        buf.truncate(r.data_in_len);
-        Ok::<Vec<u8>, SetupError>(buf)
-    };
-    let inquiry = read(&cdb::inquiry(96), 96)?;
-    let vpd = read(&cdb::inquiry_vpd(page::DEVICE_IDENTIFICATION, 252), 252)?;
-    PathIdentity::from_bytes(&inquiry, &vpd)
-        .map_err(|e| SetupError::Device(format!("identity: {e}")))
 }
 
 /// The transport's failure of a command on a dead link.

@@ -8,6 +8,14 @@
 //!   the safety invariants every I/O must complete upward by the end of the
 //!   drain.
 //!
+//! About half the seeds run NVMe ([`Transport::Nvme`]): the scenario is
+//! drawn exactly as for SCSI (so a SCSI seed stays the scenario it always
+//! was), then further draws make it NVMe: ANATT of 1 or 2 s, the ALUA
+//! faults become ANA faults (standby and unavailable become inaccessible
+//! and persistent loss, transitioning ANA change), controller resets, and
+//! in safety mode ANA changes that outlast ANATT (the device reports the
+//! timeout; the engine resets the controller).
+//!
 //! A failure is reported with the command that replays it.
 
 use std::fmt;
@@ -19,8 +27,9 @@ use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
 use super::report::Report;
-use super::scenario::{Fault, GroupCfg, PathCfg, Scenario, Workload};
+use super::scenario::{ana_state, Fault, GroupCfg, PathCfg, Scenario, Transport, Workload};
 use super::sim::{SetupError, Sim};
+use mpath_nvme::ana::AnaState;
 
 /// Which sweep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -138,6 +147,14 @@ pub fn run_seed(seed: u64, mode: Mode) -> Result<Report, SetupError> {
     Sim::new(random_scenario(seed, mode), seed).map(Sim::run)
 }
 
+/// One seed's run on the transport given, whatever the seed draws: a SCSI
+/// seed's scenario on NVMe, or an NVMe seed's on SCSI (the scenario as
+/// the seed drew it before NVMe joined the sweep). Replays seeds found
+/// before then on SCSI.
+pub fn run_seed_on(seed: u64, mode: Mode, transport: Transport) -> Result<Report, SetupError> {
+    Sim::new(random_scenario_on(seed, mode, Some(transport)), seed).map(Sim::run)
+}
+
 /// Draws for the scenario generator: from a seeded generator (the sweep)
 /// or from a fuzzer's bytes.
 struct Gen<S: FnMut() -> u64>(S);
@@ -176,6 +193,12 @@ const TYPES: [PrType; 6] = [
 
 /// The scenario seed `seed` stands for in `mode`.
 pub fn random_scenario(seed: u64, mode: Mode) -> Scenario {
+    random_scenario_on(seed, mode, None)
+}
+
+/// [`random_scenario`] on `transport` if given, else on the transport the
+/// seed draws.
+pub fn random_scenario_on(seed: u64, mode: Mode, transport: Option<Transport>) -> Scenario {
     // A generator of its own, so the scenario does not depend on what the
     // run draws.
     let mut rng = Pcg64Mcg::seed_from_u64(seed ^ 0x5ce7_a410_0000_0000);
@@ -183,6 +206,7 @@ pub fn random_scenario(seed: u64, mode: Mode) -> Scenario {
         Gen(move || rng.next_u64()),
         format!("sweep-{mode}-{seed}"),
         mode,
+        transport,
     )
 }
 
@@ -199,10 +223,15 @@ pub fn scenario_from_bytes(data: &[u8], mode: Mode) -> Scenario {
         at = at.saturating_add(8);
         u64::from_le_bytes(w)
     };
-    generate(Gen(draw), format!("fuzz-{mode}"), mode)
+    generate(Gen(draw), format!("fuzz-{mode}"), mode, None)
 }
 
-fn generate<S: FnMut() -> u64>(mut g: Gen<S>, name: String, mode: Mode) -> Scenario {
+fn generate<S: FnMut() -> u64>(
+    mut g: Gen<S>,
+    name: String,
+    mode: Mode,
+    force: Option<Transport>,
+) -> Scenario {
     let ngroups = g.range(1, 2) as u16;
     let group_states = [
         AluaState::ActiveOptimized,
@@ -327,22 +356,82 @@ fn generate<S: FnMut() -> u64>(mut g: Gen<S>, name: String, mode: Mode) -> Scena
         }
     }
     faults.sort_by_key(|(t, _)| t.as_nanos());
+    let detect = Duration::from_millis(g.range(1, 20));
+    let command_timeout = Duration::from_millis(g.range(100, 2_000));
+    // Every draw above is the SCSI scenario's; NVMe's come after, so a
+    // seed's SCSI scenario is what it was before NVMe ran in the sweep.
+    let mut transport = Transport::Scsi;
+    let mut anatt = 10;
+    let drawn = g.chance(50);
+    if force.map_or(drawn, |t| t == Transport::Nvme) {
+        transport = Transport::Nvme;
+        anatt = g.range(1, 2) as u8;
+        for (_, f) in &mut faults {
+            if let Fault::Alua { group, state } = *f {
+                *f = Fault::Ana {
+                    group,
+                    state: sweep_ana(state),
+                };
+            }
+        }
+        for _ in 0..g.range(0, 2) {
+            let path = g.below(npaths as u64) as usize;
+            let at = Duration::from_nanos(g.below(heal_by.max(1)));
+            if mode == Mode::Liveness && npaths > 1 && path == 0 {
+                continue;
+            }
+            faults.push((at, Fault::Reset { path }));
+        }
+        if mode == Mode::Safety && g.chance(30) {
+            // A transition that outlasts ANATT.
+            let group = g.range(1, u64::from(ngroups)) as u16;
+            let at = Duration::from_nanos(g.below(heal_by.max(1)));
+            let back = groups
+                .iter()
+                .find(|x| x.id == group)
+                .map_or(AnaState::Optimized, |x| ana_state(x.state));
+            let end = at.as_nanos() + u64::from(anatt) * 1_000_000_000 + g.below(1_000_000_000);
+            faults.push((
+                at,
+                Fault::Ana {
+                    group,
+                    state: AnaState::Change,
+                },
+            ));
+            if g.chance(60) {
+                faults.push((Duration::from_nanos(end), Fault::Ana { group, state: back }));
+            }
+        }
+        faults.sort_by_key(|(t, _)| t.as_nanos());
+    }
     Scenario {
         name,
+        transport,
+        anatt,
         groups,
         paths,
         block_size: 512,
         policy,
         no_path,
         quiesce,
-        detect: Duration::from_millis(g.range(1, 20)),
-        command_timeout: Duration::from_millis(g.range(100, 2_000)),
+        detect,
+        command_timeout,
         workload,
         reservation,
         faults,
         duration,
         drain: Duration::from_secs(30),
         expect_all_complete: mode == Mode::Liveness,
+    }
+}
+
+/// The ANA state the NVMe sweep puts in place of a drawn ALUA state:
+/// [`ana_state`], except that unavailable becomes persistent loss, so the
+/// sweep reaches every ANA state.
+fn sweep_ana(s: AluaState) -> AnaState {
+    match s {
+        AluaState::Unavailable => AnaState::PersistentLoss,
+        other => ana_state(other),
     }
 }
 
@@ -354,8 +443,9 @@ fn fault_path(f: &Fault) -> Option<usize> {
         | Fault::LinkDownLateWrites { path, .. }
         | Fault::Zombie { path, .. }
         | Fault::Heal { path }
-        | Fault::Slow { path, .. } => Some(path),
-        Fault::Alua { .. } | Fault::Preempt { .. } => None,
+        | Fault::Slow { path, .. }
+        | Fault::Reset { path } => Some(path),
+        Fault::Alua { .. } | Fault::Ana { .. } | Fault::Preempt { .. } => None,
     }
 }
 
@@ -383,10 +473,10 @@ mod tests {
             let s = random_scenario(seed, Mode::Liveness);
             assert!(s.expect_all_complete);
             assert_eq!(s.no_path, NoPathPolicy::Queue);
-            assert!(s
-                .faults
-                .iter()
-                .all(|(_, f)| !matches!(f, Fault::Alua { group: 1, .. })));
+            assert!(s.faults.iter().all(|(_, f)| !matches!(
+                f,
+                Fault::Alua { group: 1, .. } | Fault::Ana { group: 1, .. }
+            )));
             if s.paths.len() > 1 {
                 assert!(
                     s.faults.iter().all(|(_, f)| fault_path(f) != Some(0)),

@@ -1,19 +1,17 @@
 //! The target side of the run: commands arriving at ports, carried out on
-//! the logical unit, answers sent back; links failing; writes stranded on
-//! a dead link landing late; another host preempting us.
+//! the logical unit or subsystem, answers sent back; links failing;
+//! writes stranded on a dead link landing late; paths reset; another host
+//! preempting us.
 
 use mpath_core::reservation::PrType as CoreType;
 use mpath_core::Duration;
-use mpath_scsi::cdb;
-use mpath_scsi::pr_map::scsi_type;
-use mpath_scsi::{PrOutAction, PrOutParams, TransportStatus};
+use mpath_scsi::TransportStatus;
 
 use super::check::Invariant;
-use super::sim::{Event, Sim, LINK_LOST, OTHER_KEY, OUR_KEY};
+use super::nvme::Executed;
+use super::sim::{Event, Sim, LINK_LOST};
+use super::stack::Stack;
 use super::wire::{Answer, Stage};
-
-/// TASK SET FULL.
-const TASK_SET_FULL: u8 = 0x28;
 
 impl Sim {
     /// Command `id` reaches its port: queue it, or answer TASK SET FULL.
@@ -27,14 +25,12 @@ impl Sim {
         let i = f.path;
         let link = self.links[i];
         let port = &mut self.ports[i];
-        if port.outstanding >= link.cfg.queue_depth {
+        // NVMe admin commands have a queue of their own: the I/O queue
+        // being full does not turn them away.
+        let own_queue = f.control && matches!(self.stack, Stack::Nvme(_));
+        if port.outstanding >= link.cfg.queue_depth && !own_queue {
             f.stage = Stage::Inbound;
-            f.answer = Some(Answer {
-                transport: TransportStatus::Ok,
-                status: TASK_SET_FULL,
-                sense: Vec::new(),
-                data: Vec::new(),
-            });
+            f.answer = Some(self.stack.busy());
             let token = f.token;
             let at = self.now.saturating_add(link.one_way(0));
             self.queue.push(at, Event::Deliver(id, token));
@@ -50,41 +46,44 @@ impl Sim {
         };
         let done = start.saturating_add(link.service(bytes));
         port.busy_until = done;
-        self.queue.push(done, Event::Served(id));
+        self.queue.push(done, Event::Served(id, i));
     }
 
     /// The port has carried command `id` out: it takes effect on the
     /// logical unit now, and the answer goes back (unless the link died
     /// meanwhile: then the effect stands and the answer is lost).
-    pub(crate) fn served(&mut self, id: u64) {
+    pub(crate) fn served(&mut self, id: u64, i: usize) {
+        // The port is free of it even when the host has already given up
+        // on the command (a reset or link failure delivered before it was
+        // served).
+        self.ports[i].outstanding = self.ports[i].outstanding.saturating_sub(1);
         let Some(f) = self.flights.get_mut(&id) else {
             return;
         };
-        let i = f.path;
-        self.ports[i].outstanding = self.ports[i].outstanding.saturating_sub(1);
-        let n = self.nexuses[i];
-        let mut buf = vec![0u8; f.data_in_len];
-        let r = self.lu.command(n, &f.cdb, &f.data_out, &mut buf);
-        let write = f.is_write();
-        let answer = match r {
-            Ok(r) => {
-                buf.truncate(r.data_in_len);
-                Answer {
-                    transport: TransportStatus::Ok,
-                    status: r.status.code(),
-                    sense: r.sense().map(<[u8]>::to_vec).unwrap_or_default(),
-                    data: buf,
-                }
-            }
-            Err(_) => Answer::transport(TransportStatus::NoConnect),
+        if f.aborted {
+            return;
+        }
+        let executed = match &mut self.stack {
+            Stack::Scsi(s) => Executed::Answer(s.execute(i, &f.cmd, &f.data_out, f.data_in_len)),
+            Stack::Nvme(n) => n.execute(i, id, &f.cmd, f.control, &f.data_out, f.data_in_len),
         };
-        let good_write = write && answer.transport == TransportStatus::Ok && answer.status == 0;
+        let answer = match executed {
+            Executed::Answer(a) => a,
+            Executed::Held => {
+                if f.stage == Stage::AtPort {
+                    f.stage = Stage::Held;
+                }
+                self.nvme_events();
+                return;
+            }
+        };
+        let good_write = f.write && answer.transport == TransportStatus::Ok && answer.status == 0;
         if f.stage == Stage::AtPort {
             f.stage = Stage::Inbound;
+            let len = answer.data.len();
             f.answer = Some(answer);
             let token = f.token;
             let link = self.links[i];
-            let len = f.answer.as_ref().map_or(0, |a| a.data.len());
             let jitter = self.jitter(i);
             let at = self
                 .now
@@ -95,11 +94,12 @@ impl Sim {
         if good_write {
             self.after_write(i);
         }
+        self.nvme_events();
     }
 
     /// Checks after a write took effect at the target.
     fn after_write(&mut self, i: usize) {
-        let stale = self.lu.store().stale_writes();
+        let stale = self.stack.stale_writes();
         if stale.len() > self.stale_seen {
             let s = stale[self.stale_seen];
             self.stale_seen = stale.len();
@@ -111,14 +111,13 @@ impl Sim {
                 ),
             );
         }
-        if self.fenced_at.is_some() && self.lu.registered_key(self.nexuses[i]) == Some(OUR_KEY) {
+        if self.fenced_at.is_some() && self.stack.registered_ours(i) {
+            let truth = self.stack.pr_truth();
             self.violate(
                 Invariant::FencedWritesNothing,
                 format!(
                     "a write landed through path {i}, registered with our key after another host preempted us; \
-                     target registrations {:?}, reservation {:?}",
-                    self.lu.registrations(),
-                    self.lu.reservation()
+                     {truth}"
                 ),
             );
         }
@@ -163,9 +162,9 @@ impl Sim {
             let Some(f) = self.flights.get_mut(&id) else {
                 continue;
             };
-            if let (Some(after), Stage::Outbound, true) = (late, f.stage, f.is_write()) {
+            if let (Some(after), Stage::Outbound, true) = (late, f.stage, f.write) {
                 self.stranded
-                    .push(Some((i, f.cdb.clone(), f.data_out.clone())));
+                    .push(Some((i, f.cmd.clone(), f.data_out.clone())));
                 let k = self.stranded.len() - 1;
                 self.queue
                     .push(self.now.saturating_add(after), Event::LateLand(k));
@@ -184,47 +183,60 @@ impl Sim {
         let Some(Some((i, c, data))) = self.stranded.get_mut(k).map(Option::take) else {
             return;
         };
-        let n = self.nexuses[i];
-        let mut none = [0u8; 0];
-        if let Ok(r) = self.lu.command(n, &c, &data, &mut none) {
-            if r.status.code() == 0 {
-                self.after_write(i);
+        if self.stack.late_write(i, &c, &data) {
+            self.after_write(i);
+        }
+    }
+
+    /// Writes stranded on path `i`'s link never land: the path logged in
+    /// again (iSCSI session reinstatement, FC PLOGI, a new NVMe
+    /// association), which aborts what the old one left unfinished.
+    pub(crate) fn discard_stranded(&mut self, i: usize) {
+        for s in &mut self.stranded {
+            if s.as_ref().is_some_and(|(p, _, _)| *p == i) {
+                *s = None;
             }
         }
     }
 
+    /// The host resets path `i`'s controller (or session): every command
+    /// on it is aborted at once (the host driver cancels them; none takes
+    /// effect at the target), the target forgets the controller's queues,
+    /// and the path is down until the host has connected again, four
+    /// one-way trips later. Nothing to reset on a dead link (the host is
+    /// reconnecting already) or while a reset is under way.
+    pub(crate) fn reset_path(&mut self, i: usize) {
+        if !self.links.get(i).is_some_and(|l| l.up) || self.resetting[i] {
+            return;
+        }
+        self.resets += 1;
+        self.resetting[i] = true;
+        let now = self.now;
+        // The host takes the path down first: what it aborts goes
+        // elsewhere or waits, as the controller is resetting.
+        self.queue.push(now, Event::HostLink(i, false));
+        for (&id, f) in self.flights.iter_mut() {
+            if f.path != i || f.stage == Stage::Failed {
+                continue;
+            }
+            f.stage = Stage::Failed;
+            f.aborted = true;
+            f.answer = Some(Answer::transport(TransportStatus::Aborted));
+            f.token += 1;
+            self.queue.push(now, Event::Deliver(id, f.token));
+        }
+        self.discard_stranded(i);
+        self.stack.reset(i);
+        let back = Duration::from_nanos(self.links[i].one_way(0).as_nanos().saturating_mul(4));
+        self.queue
+            .push(now.saturating_add(back), Event::ResetDone(i));
+    }
+
     /// Another host registers and preempts our key, holding `rtype`.
     pub(crate) fn other_host_preempts(&mut self, rtype: CoreType) {
-        let n = self.other;
         self.foreign_pr = true;
-        let register = PrOutParams::new(0, OTHER_KEY);
-        let preempt = PrOutParams::new(OTHER_KEY, OUR_KEY);
-        let mut ok = true;
-        for (action, t, p) in [
-            (PrOutAction::RegisterAndIgnoreExistingKey, None, register),
-            (PrOutAction::Preempt, Some(scsi_type(rtype)), preempt),
-        ] {
-            let mut list = vec![0u8; p.buffer_len()];
-            if p.emit(&mut list).is_err() {
-                return;
-            }
-            let c = cdb::persistent_reserve_out(action, t, list.len() as u32);
-            let mut none = [0u8; 0];
-            let mut done = false;
-            for _ in 0..4 {
-                match self.lu.command(n, &c, &list, &mut none) {
-                    Ok(r) if r.status.code() == 0 => {
-                        done = true;
-                        break;
-                    }
-                    // A unit attention first: send again (anything else
-                    // that is not GOOD fails the same way each time).
-                    Ok(r) if r.status.code() == 2 => continue,
-                    _ => break,
-                }
-            }
-            ok &= done;
-        }
+        let ok = self.stack.other_host_preempts(rtype);
+        self.nvme_events();
         // A preemption that races our own REGISTER operation (the user
         // registering while another host fences) is the user's race: a
         // registration of theirs landing after it is theirs to have made

@@ -9,9 +9,16 @@
 //! link going down fails what is on it back to the host after the
 //! transport notices; what is already at the port is still carried out,
 //! its answer lost.
+//!
+//! The model is the same for both transports; what travels is a SCSI CDB
+//! or a 64-byte NVMe submission queue entry, and what comes back a SCSI
+//! status with sense data or an NVMe completion (status field and Dword 0).
 
 use mpath_core::reservation::PrAction;
 use mpath_core::{Duration, Instant, Ticket};
+use mpath_nvme::classify::Delivery;
+use mpath_nvme::command::{NvmeCommand, NvmeResponse};
+use mpath_nvme::status::Status;
 use mpath_scsi::{ScsiCommand, ScsiResponse, TransportStatus};
 
 use super::scenario::PathCfg;
@@ -80,15 +87,31 @@ pub(crate) struct Port {
     pub busy_until: Instant,
 }
 
+/// A command an adapter built.
+// A SCSI command carries its CDB and parameter list inline (344 bytes);
+// it is copied once per control command, as before NVMe was added, and a
+// box per command would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Ctl {
+    Scsi(ScsiCommand),
+    Nvme(NvmeCommand),
+}
+
 /// What a command is for, on the host side.
 #[derive(Debug)]
 pub(crate) enum Purpose {
     /// An application I/O attempt.
     Io { tag: u64, ticket: Ticket },
-    /// A probe, access-state read or activation the adapter built.
-    Control(ScsiCommand),
+    /// A probe, access-state read, activation or log read the adapter
+    /// built.
+    Control(Ctl),
     /// A persistent-reservation command for the coordinator.
-    Pr { action: PrAction, cmd: ScsiCommand },
+    Pr { action: PrAction, cmd: Ctl },
+    /// NVMe: the Asynchronous Event Request the host keeps outstanding on
+    /// each controller (no command timeout: the controller holds it until
+    /// it has an event).
+    Aer,
 }
 
 /// Where a command is.
@@ -101,15 +124,22 @@ pub(crate) enum Stage {
     /// The answer is on its way back.
     Inbound,
     /// The transport has failed it back to the host (link down, timeout,
-    /// zombie); an answer from the target is thrown away.
+    /// zombie, reset); an answer from the target is thrown away.
     Failed,
+    /// NVMe: an Asynchronous Event Request the controller holds.
+    Held,
 }
 
-/// The target's answer, owned.
+/// The target's answer, owned. `transport` is the transport's verdict
+/// for both protocols (NVMe: `Ok` a completion arrived, `Timeout` the I/O
+/// timeout, `Aborted` a controller reset, anything else the connection
+/// lost); `status` is the SCSI status byte or the NVMe status field.
 #[derive(Clone, Debug)]
 pub(crate) struct Answer {
     pub transport: TransportStatus,
-    pub status: u8,
+    pub status: u16,
+    /// NVMe completion Dword 0.
+    pub dw0: u32,
     pub sense: Vec<u8>,
     pub data: Vec<u8>,
 }
@@ -119,8 +149,31 @@ impl Answer {
         Answer {
             transport: t,
             status: 0,
+            dw0: 0,
             sense: Vec::new(),
             data: Vec::new(),
+        }
+    }
+
+    /// The SCSI status byte.
+    pub fn scsi_status(&self) -> u8 {
+        u8::try_from(self.status).unwrap_or(0xFF)
+    }
+
+    /// How the NVMe command ended, as the host driver saw it.
+    pub fn delivery(&self) -> Delivery {
+        match self.transport {
+            TransportStatus::Ok => Delivery::Completed(Status::from_field(self.status)),
+            TransportStatus::Timeout => Delivery::Timeout,
+            TransportStatus::Aborted => Delivery::ControllerReset,
+            _ => Delivery::ConnectionLost,
+        }
+    }
+
+    pub fn nvme_response(&self) -> NvmeResponse<'_> {
+        NvmeResponse {
+            delivery: self.delivery(),
+            data_in: &self.data,
         }
     }
 
@@ -131,7 +184,7 @@ impl Answer {
     pub fn response(&self) -> ScsiResponse<'_> {
         ScsiResponse {
             transport: self.transport,
-            status: self.status,
+            status: self.scsi_status(),
             sense: (!self.sense.is_empty()).then_some(&self.sense[..]),
             data_in: &self.data,
         }
@@ -143,7 +196,8 @@ impl Answer {
 pub(crate) struct InFlight {
     pub path: usize,
     pub purpose: Purpose,
-    pub cdb: Vec<u8>,
+    /// The CDB, or the 64-byte submission queue entry.
+    pub cmd: Vec<u8>,
     pub data_out: Vec<u8>,
     pub data_in_len: usize,
     pub stage: Stage,
@@ -151,18 +205,14 @@ pub(crate) struct InFlight {
     /// Bumped whenever the answer to deliver changes, so an earlier
     /// scheduled delivery is recognised as stale.
     pub token: u32,
-}
-
-impl InFlight {
-    /// Whether this is a WRITE (10) or (16).
-    pub fn is_write(&self) -> bool {
-        matches!(self.cdb.first(), Some(0x2A | 0x8A))
-    }
-
-    /// Whether this is TEST UNIT READY.
-    pub fn is_tur(&self) -> bool {
-        self.cdb.first() == Some(&0x00)
-    }
+    /// A write (SCSI WRITE (10)/(16), NVMe Write).
+    pub write: bool,
+    /// What a zombie path still carries: SCSI TEST UNIT READY, NVMe admin
+    /// commands (the admin queue answers, the I/O queues do not).
+    pub control: bool,
+    /// Aborted (controller reset, Preempt and Abort): it never takes
+    /// effect at the target, even if it reaches the port.
+    pub aborted: bool,
 }
 
 #[cfg(test)]
