@@ -127,23 +127,36 @@ pub enum PrAnswer<'a> {
 }
 
 impl PrAnswer<'_> {
-    /// The coordinator's reply for a host whose key is `our_key`.
+    /// The coordinator's reply for a host whose key is `our_key`, not
+    /// knowing its Host Identifier (`here: None`).
     pub fn reply(&self, our_key: Option<u64>) -> PrReply {
+        self.reply_at(our_key, None)
+    }
+
+    /// The coordinator's reply for the host whose Host Identifier is
+    /// `host_id` (16 bytes as the report holds it: a 64-bit identifier in
+    /// the first half) and whose key is `our_key`. Registrations are per
+    /// host, so "the nexus this went through holds our key"
+    /// ([`PrReply::Keys::here`]) is "a registrant with our Host Identifier
+    /// has our key": a controller of ours that comes back finds the host
+    /// registered already and registers nothing, so nothing can land
+    /// behind another host's fence.
+    pub fn reply_at(&self, our_key: Option<u64>, host_id: Option<&[u8; 16]>) -> PrReply {
         match self {
             PrAnswer::Done => PrReply::Done,
             PrAnswer::Keys(report) => {
-                let (mut ours, mut total) = (0u32, 0u32);
+                let (mut ours, mut total, mut mine) = (0u32, 0u32, false);
                 for r in report.registrants() {
                     total = total.saturating_add(1);
                     if Some(r.rkey) == our_key {
                         ours = ours.saturating_add(1);
+                        mine |= host_id == Some(&r.hostid);
                     }
                 }
-                // Registrations are per host: no nexus of ours to name.
                 PrReply::Keys {
                     ours,
                     total,
-                    here: None,
+                    here: host_id.map(|_| mine),
                 }
             }
             PrAnswer::Reservation(r) => PrReply::Reservation(*r),
@@ -188,6 +201,14 @@ impl PrDecoded<'_> {
     pub fn reply(&self, our_key: Option<u64>) -> Option<PrReply> {
         match &self.step {
             PrStep::Answer(a) => Some(a.reply(our_key)),
+            PrStep::Resend(_) => None,
+        }
+    }
+    /// [`PrDecoded::reply`] for the host with Host Identifier `host_id`
+    /// ([`PrAnswer::reply_at`]).
+    pub fn reply_at(&self, our_key: Option<u64>, host_id: Option<&[u8; 16]>) -> Option<PrReply> {
+        match &self.step {
+            PrStep::Answer(a) => Some(a.reply_at(our_key, host_id)),
             PrStep::Resend(_) => None,
         }
     }

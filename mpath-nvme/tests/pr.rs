@@ -457,3 +457,60 @@ fn register_and_move_is_refused_before_anything_is_sent() {
         })
     );
 }
+
+/// Registrations are per host: the report names our host by its Host
+/// Identifier, and "this path holds our key" is "our host's registrant has
+/// our key" (`PrAnswer::reply_at`); without the identifier it is unknown.
+#[test]
+fn a_report_names_our_host_by_its_identifier() {
+    let id = |h: u8| {
+        let mut x = [0u8; 16];
+        x[..8].copy_from_slice(&[h; 8]);
+        x
+    };
+    let reg = |cntlid, h, rkey| RegisteredController {
+        cntlid,
+        holds_reservation: false,
+        hostid: id(h),
+        rkey,
+    };
+    let report = |regs: &[RegisteredController]| {
+        let repr = ResvReportRepr {
+            format: Format::Regular,
+            header: ResvReportHeader {
+                generation: 1,
+                rtype: None,
+                regctl: regs.len() as u16,
+                ptpls: false,
+            },
+            registrants: regs,
+        };
+        let mut buf = vec![0; repr.buffer_len()];
+        repr.emit(&mut buf).unwrap();
+        buf
+    };
+    let keys = |ours, total, here| PrReply::Keys { ours, total, here };
+    // Ours and another host's.
+    let b = report(&[reg(1, HOST_A, OURS), reg(2, HOST_B, THEIRS)]);
+    let a = mpath_nvme::pr::PrAnswer::Keys(
+        mpath_nvme::resv_report::ResvReport::new_checked(&b[..], Format::Regular).unwrap(),
+    );
+    assert_eq!(
+        a.reply_at(Some(OURS), Some(&id(HOST_A))),
+        keys(1, 2, Some(true))
+    );
+    assert_eq!(
+        a.reply_at(Some(OURS), Some(&id(HOST_B))),
+        keys(1, 2, Some(false))
+    );
+    assert_eq!(a.reply(Some(OURS)), keys(1, 2, None));
+    // Another host using our key is not our registration.
+    let b = report(&[reg(2, HOST_B, OURS)]);
+    let a = mpath_nvme::pr::PrAnswer::Keys(
+        mpath_nvme::resv_report::ResvReport::new_checked(&b[..], Format::Regular).unwrap(),
+    );
+    assert_eq!(
+        a.reply_at(Some(OURS), Some(&id(HOST_A))),
+        keys(1, 1, Some(false))
+    );
+}

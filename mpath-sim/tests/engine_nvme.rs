@@ -321,12 +321,13 @@ fn seeds_that_found_bugs_stay_clean_on_both_transports() {
 }
 
 /// Seeds where a preemption lands between a returning path's READ KEYS
-/// (Reservation Report) and its Register: host-scoped registrations make
-/// the count the same before and after, the coordinator registers our
-/// host again behind the fence, and writes land under our key. A core
-/// finding (see docs/SIMULATOR.md), not fixed here.
+/// (Reservation Report) and its Register: host-scoped registrations made
+/// the count the same before and after, the coordinator registered our
+/// host again behind the fence, and writes landed under our key. Fixed:
+/// the NVMe mapping names our Host Identifier (`PrAnswer::reply_at`), so a
+/// controller that comes back to a host still registered registers
+/// nothing, and one that finds it gone is fenced.
 #[test]
-#[ignore = "core finding: host-scoped join registers behind a fence"]
 fn host_scoped_join_racing_a_preemption() {
     // In 848 a reset brings path 0 back into the race, in 32607 a link.
     // Earlier engine timings hit the same race with liveness 6678, 7418,

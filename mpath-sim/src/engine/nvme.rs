@@ -526,9 +526,9 @@ impl Sim {
                 match d.step {
                     PrStep::Resend(next) => self.send_pr(action, Ctl::Nvme(next)),
                     PrStep::Answer(a) => {
-                        let _ = self
-                            .dev
-                            .handle_reservation_reply(action.via, a.reply(key), now);
+                        let me = OUR_HOST_ID.to_report_bytes();
+                        let reply = a.reply_at(key, Some(&me));
+                        let _ = self.dev.handle_reservation_reply(action.via, reply, now);
                     }
                 }
                 if !d.notices.is_empty() {
