@@ -1026,3 +1026,66 @@ fn register_and_move_through_the_device() {
         assert_eq!(r.d.admitted(p), Ok(true));
     }
 }
+
+/// A write out on a path that fails, with no other path and
+/// `no_path_retry fail`, is not failed upward before that path's quiesce
+/// time: until then it may still land, and an application told it failed
+/// would write the block again, only to have the old write land over it
+/// (found by the simulator's sweep: a write stranded on a dead NVMe link
+/// landed over the block's next write). A read fails at once.
+#[test]
+fn a_write_on_a_failed_path_fails_upward_only_after_its_quiesce_time() {
+    let mut cfg = Config::DEFAULT;
+    cfg.no_path = NoPathPolicy::Fail;
+    cfg.quiesce_time = Duration::from_millis(100);
+    let mut d = Dev::new(DataPlane::new(), cfg, RegistrationScope::Nexus).unwrap();
+    let p = d
+        .add_path(PathSpec::new(GroupId(1), NexusId(0)), 0, ms(0))
+        .unwrap();
+    while d.poll_action().is_some() {}
+    let mut cursor: Cursor<8> = Cursor::new(Locality(0));
+    let w = d
+        .data_plane()
+        .submit(&mut cursor, Io::write(1, 4096, 2), ms(1))
+        .unwrap();
+    let r = d
+        .data_plane()
+        .submit(&mut cursor, Io::read(2, 4096, 2), ms(1))
+        .unwrap();
+    assert_eq!((w.path(), r.path()), (p, p));
+    let lost = Outcome::PathError(PathErrorKind::Transport);
+    assert_eq!(
+        d.handle_completion(w, lost.into(), ms(2)).unwrap(),
+        Disposition::Queued
+    );
+    let read = d.handle_completion(r, lost.into(), ms(2)).unwrap();
+    let mut failed = Vec::new();
+    if let Disposition::Done { io, result } = read {
+        failed.push((io.tag, result, ms(2)));
+    }
+    while let Some(a) = d.poll_action() {
+        if let Action::Fail { io, error } = a {
+            failed.push((io.tag, Err(error), ms(2)));
+        }
+    }
+    assert_eq!(
+        failed,
+        vec![(IoTag(2), Err(IoError::NoPath), ms(2))],
+        "the read fails at once, the write waits"
+    );
+    let wake = d.poll_timeout().expect("woken for the write");
+    assert!(wake <= ms(102) && wake > ms(2), "{wake:?}");
+    d.handle_timeout(ms(50)).unwrap();
+    assert!(!std::iter::from_fn(|| d.poll_action()).any(|a| matches!(a, Action::Fail { .. })));
+    d.handle_timeout(ms(102)).unwrap();
+    let fails: Vec<Action> = std::iter::from_fn(|| d.poll_action())
+        .filter(|a| matches!(a, Action::Fail { .. }))
+        .collect();
+    assert_eq!(
+        fails,
+        vec![Action::Fail {
+            io: Io::write(1, 4096, 2),
+            error: IoError::NoPath
+        }]
+    );
+}

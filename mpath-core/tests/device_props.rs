@@ -2528,8 +2528,36 @@ impl Sim {
                     );
                 }
             } else if !pr.is_fenced() {
-                // 4: the no-path policy, on time.
+                // 4: the no-path policy, on time. A write still in the
+                // quiesce time of the path it failed on is the exception:
+                // it may yet land, so it fails only when that time is over.
+                let overdue: Vec<(u64, Instant)> =
+                    held.iter().copied().filter(|&(_, r)| r <= now).collect();
+                let quiescing = held.iter().map(|h| h.1).filter(|&r| r > now).min();
+                let no_path_deadline = match self.cfg.no_path {
+                    NoPathPolicy::Fail => Some(now),
+                    NoPathPolicy::QueueFor(d) => {
+                        Some(self.no_path_since.unwrap_or(now).saturating_add(d))
+                    }
+                    NoPathPolicy::Queue => None,
+                };
+                // It fails when both its quiesce and the policy's bound
+                // are over: the device must be awake by then.
+                if let (Some(q), Some(bound), false) =
+                    (quiescing, no_path_deadline, self.recovery_possible())
+                {
+                    let fail_at = q.max(bound);
+                    if timeout.map_or(true, |t| t > fail_at) {
+                        self.fail(
+                            9,
+                            format!("a held write can fail at {fail_at:?} but poll_timeout is {timeout:?}"),
+                        );
+                    }
+                }
+                let held = overdue;
                 match self.cfg.no_path {
+                    NoPathPolicy::QueueFor(_) if held.is_empty() => {}
+                    NoPathPolicy::Fail if held.is_empty() => {}
                     NoPathPolicy::QueueFor(d) => {
                         let deadline = self.no_path_since.unwrap_or(now).saturating_add(d);
                         if deadline <= now {

@@ -36,7 +36,12 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         if !self.requeue.is_empty() {
             if self.published_mask == 0 {
                 if let super::io::NoPathVerdict::Fail(error) = self.no_path_verdict(now) {
-                    if let Some(q) = self.requeue.take_first() {
+                    // A write that was out on a failed path fails upward
+                    // only once that path's quiesce time has passed: until
+                    // then it may still land, and an application told it
+                    // failed would write the block again, to be
+                    // overwritten by the old one.
+                    if let Some(q) = self.requeue.take_ready_where(now, |_| true) {
                         self.counters.no_path_failures =
                             self.counters.no_path_failures.saturating_add(1);
                         self.give_credit();

@@ -46,7 +46,14 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             if self.quiesced_over_a_live_path() {
                 // Held until the coordinator says the move is over.
             } else if self.published_mask == 0 {
-                t = earliest(t, self.no_path_deadline());
+                t = match self.no_path_verdict(now) {
+                    // Failing now: what is left is writes in their quiesce
+                    // time, which fail when it is over.
+                    super::io::NoPathVerdict::Fail(_) => {
+                        earliest(t, self.requeue.next_ready_after(now))
+                    }
+                    super::io::NoPathVerdict::Queue => earliest(t, self.no_path_deadline()),
+                };
             } else {
                 t = earliest(t, self.requeue.next_ready_after(now));
             }
