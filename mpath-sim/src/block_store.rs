@@ -47,6 +47,65 @@ impl Hasher for LbaHasher {
 
 type LbaMap<V> = HashMap<u64, V, BuildHasherDefault<LbaHasher>>;
 
+/// Stores of at most this many blocks index a vector (no hashing, no cache
+/// miss per probe: the simulator reads and writes every block of every
+/// I/O); larger ones a map of the blocks written.
+const DENSE_MAX: u64 = 1 << 17;
+
+/// The written blocks, by LBA.
+#[derive(Clone, Debug)]
+enum Written {
+    Dense(Vec<Option<Block>>),
+    Sparse(LbaMap<Block>),
+}
+
+impl Written {
+    fn new(blocks: u64) -> Written {
+        match usize::try_from(blocks) {
+            Ok(n) if blocks <= DENSE_MAX => Written::Dense(vec![None; n]),
+            _ => Written::Sparse(LbaMap::default()),
+        }
+    }
+
+    fn get(&self, lba: &u64) -> Option<&Block> {
+        match self {
+            Written::Dense(v) => usize::try_from(*lba)
+                .ok()
+                .and_then(|i| v.get(i))
+                .and_then(Option::as_ref),
+            Written::Sparse(m) => m.get(lba),
+        }
+    }
+
+    fn get_mut(&mut self, lba: &u64) -> Option<&mut Block> {
+        match self {
+            Written::Dense(v) => usize::try_from(*lba)
+                .ok()
+                .and_then(|i| v.get_mut(i))
+                .and_then(Option::as_mut),
+            Written::Sparse(m) => m.get_mut(lba),
+        }
+    }
+
+    /// The block at `lba`, made if never written. `lba` is in range (the
+    /// callers check it): a dense store out of range falls back to a
+    /// scratch block rather than panic.
+    fn entry(&mut self, lba: u64) -> &mut Block {
+        match self {
+            Written::Dense(v) => {
+                let i = usize::try_from(lba).unwrap_or(usize::MAX);
+                if i >= v.len() {
+                    v.push(None);
+                    let last = v.len() - 1;
+                    return v[last].get_or_insert_with(Block::default);
+                }
+                v[i].get_or_insert_with(Block::default)
+            }
+            Written::Sparse(m) => m.entry(lba).or_default(),
+        }
+    }
+}
+
 /// Bytes of a [`BlockStamp`] at the start of every written block.
 pub const STAMP_LEN: usize = 24;
 
@@ -126,7 +185,7 @@ struct Block {
 pub struct BlockStore {
     block_size: usize,
     blocks: u64,
-    written: LbaMap<Block>,
+    written: Written,
     stale: Vec<StaleWrite>,
     writes_applied: u64,
     /// Whether whole blocks are kept ([`BlockStore::with_contents`]).
@@ -166,7 +225,7 @@ impl BlockStore {
         BlockStore {
             block_size: block_size.max(STAMP_LEN),
             blocks,
-            written: LbaMap::default(),
+            written: Written::new(blocks),
             stale: Vec::new(),
             writes_applied: 0,
             contents: false,
@@ -237,7 +296,7 @@ impl BlockStore {
             let stamp = BlockStamp::from_bytes(block);
             self.apply(at, stamp);
             if self.contents {
-                match &mut self.written.entry(at).or_default().bytes {
+                match &mut self.written.entry(at).bytes {
                     Some(kept) if kept.len() == block.len() => kept.copy_from_slice(block),
                     slot => *slot = Some(block.into()),
                 }
@@ -261,7 +320,7 @@ impl BlockStore {
                 newer: None,
             });
         }
-        let b = self.written.entry(lba).or_default();
+        let b = self.written.entry(lba);
         match b.newest.iter_mut().find(|(h, _)| *h == s.host) {
             Some((_, g)) if *g > s.generation => self.stale.push(StaleWrite {
                 lba,
@@ -461,5 +520,29 @@ mod tests {
         assert_eq!(&head[..], &pattern[..40]);
         st.read_prefix(99, &mut head);
         assert_eq!(head, [0u8; 40]);
+    }
+
+    #[test]
+    fn dense_and_sparse_stores_agree() {
+        let mut small = BlockStore::new(512, 64);
+        let mut large = BlockStore::new(512, DENSE_MAX + 1);
+        assert!(matches!(small.written, Written::Dense(_)));
+        assert!(matches!(large.written, Written::Sparse(_)));
+        for st in [&mut small, &mut large] {
+            st.write(3, &block(1, 10, 3)).unwrap();
+            st.write(3, &block(1, 11, 3)).unwrap();
+            st.write(3, &block(1, 10, 3)).unwrap();
+            st.write(63, &block(2, 1, 62)).unwrap();
+            assert!(st.write(64, &block(1, 1, 64)).is_err() || st.blocks() > 64);
+        }
+        for lba in [0, 3, 62, 63] {
+            assert_eq!(small.stamp(lba), large.stamp(lba), "lba {lba}");
+        }
+        assert_eq!(small.stale_writes(), large.stale_writes());
+        assert_eq!(small.stale_writes().len(), 2);
+        let (mut a, mut b) = (vec![0xffu8; 1024], vec![0xeeu8; 1024]);
+        small.read(2, 2, &mut a).unwrap();
+        large.read(2, 2, &mut b).unwrap();
+        assert_eq!(a, b);
     }
 }
