@@ -479,71 +479,44 @@ impl<const N: usize> Coordinator<N> {
     /// [`PrError::Busy`] while another operation or a move runs, or while
     /// the previous operation's result has not been polled.
     pub fn submit(&mut self, op: PrOp) -> Result<(), PrError> {
-        if self.running.is_some() || self.move_pending.is_some() || self.finished.is_some() {
+        if self.busy() {
             return Err(PrError::Busy);
         }
         match op {
             PrOp::Register(0) => Err(PrError::ZeroKey),
             PrOp::Register(key) => {
-                let old = self.key.filter(|&k| k != key);
-                if old.is_some() && self.can_take_over() {
-                    // A new key. The old one may be registered on nexuses
-                    // no path reaches now (a path that is down, a session
-                    // replaced since), and a reservation of ours held
-                    // through one would stay under the old key. A PREEMPT
-                    // of the old key from one registered nexus removes
-                    // them all and takes a reservation of ours there
-                    // (READ RESERVATION first, for its type); then every
-                    // reachable nexus registers the new key.
-                    self.start(Task::User(op), Stage::Single(PrCommand::ReadReservation));
-                } else if let Some(old) = old.filter(|_| self.can_sweep()) {
-                    // No registered nexus is up to take the old key over
-                    // from, but a path is: it registers the old key first,
-                    // then the same takeover (as Unregister does).
-                    self.start(
-                        Task::User(op),
-                        Stage::Single(PrCommand::Register { key: old }),
-                    );
-                } else if old.is_some() && !self.fenced && !self.any_up() {
-                    // No path up at all: the old key would stay wherever it
-                    // is registered, with any reservation held through it.
-                    // Refused, the old key kept (it is where it was).
-                    return Err(PrError::NoPath);
-                } else {
-                    self.register_everywhere(op, key);
+                // A new key. The old one may be registered on nexuses no
+                // path reaches now (a path that is down, a session replaced
+                // since), and a reservation of ours held through one would
+                // stay under the old key. A PREEMPT of the old key from one
+                // registered nexus removes them all and takes a reservation
+                // of ours there; then every reachable nexus registers the
+                // new key.
+                match self.key.filter(|&k| k != key) {
+                    Some(old) => match self.takeover_first(old)? {
+                        Some(first) => self.start(Task::User(op), Stage::Single(first)),
+                        None => self.register_everywhere(op, key),
+                    },
+                    None => self.register_everywhere(op, key),
                 }
                 Ok(())
             }
             PrOp::Unregister => {
-                if self.key.is_some() && self.can_take_over() {
-                    // Registrations of ours may sit on nexuses no path
-                    // reaches now (a path that is down, a session replaced
-                    // since): unregistering each path's nexus would leave
-                    // those, and a reservation held through them. A PREEMPT
-                    // of our own key from one registered nexus removes
-                    // them all; then that one is unregistered. READ
-                    // RESERVATION first, for the type the PREEMPT carries:
-                    // it takes a reservation of ours to that nexus, and
-                    // the unregistration then releases it (SPC-4
-                    // 5.13.11.2.3).
-                    self.start(Task::User(op), Stage::Single(PrCommand::ReadReservation));
-                } else if let Some(key) = self.key.filter(|_| self.can_sweep()) {
-                    // No registered nexus is up to send that PREEMPT from,
-                    // but a path is: its nexus registers the key first
-                    // (REGISTER AND IGNORE EXISTING KEY), then the same
-                    // takeover. Unregistering nexus by nexus would leave
-                    // the registrations of nexuses no path reaches (an old
-                    // session's), and a reservation held through them.
-                    self.start(Task::User(op), Stage::Single(PrCommand::Register { key }));
-                } else if self.key.is_some() && !self.fenced && !self.any_up() {
-                    // No path up at all: nothing could be removed now, and
-                    // dropping the key here would leave our registrations
-                    // (and a reservation held through them) on nexuses that
-                    // may never come back. Refused, nothing changed; asked
-                    // again once a path is up, the takeover reaches them.
-                    return Err(PrError::NoPath);
-                } else {
-                    self.unregister_everywhere(op);
+                // Registrations of ours may sit on nexuses no path reaches
+                // now (a path that is down, a session replaced since):
+                // unregistering each path's nexus would leave those, and a
+                // reservation held through them. A PREEMPT of our own key
+                // from one registered nexus removes them all; then that one
+                // is unregistered, which releases a reservation the PREEMPT
+                // took there (SPC-4 5.13.11.2.3).
+                match self
+                    .key
+                    .map(|k| self.takeover_first(k))
+                    .transpose()?
+                    .flatten()
+                {
+                    Some(first) => self.start(Task::User(op), Stage::Single(first)),
+                    None => self.unregister_everywhere(op),
                 }
                 Ok(())
             }
@@ -648,7 +621,7 @@ impl<const N: usize> Coordinator<N> {
         relative_target_port: u16,
         dest_key: u64,
     ) -> Result<(), PrError> {
-        if self.running.is_some() || self.move_pending.is_some() || self.finished.is_some() {
+        if self.busy() {
             return Err(PrError::Busy);
         }
         Destination::check(transport_id)?;
@@ -725,30 +698,47 @@ impl<const N: usize> Coordinator<N> {
         self.maybe_finish_registering();
     }
 
-    /// Whether a PREEMPT of our own key can take every registration of ours
-    /// over before a key change or an unregistration: per-nexus or
-    /// per-port registrations (a host-scoped one has nothing elsewhere to
-    /// take), not fenced, and a registered path up to send it from.
-    fn can_take_over(&self) -> bool {
-        self.scope != RegistrationScope::Host
-            && !self.fenced
-            && self
-                .members
-                .iter()
-                .flatten()
-                .any(|m| m.up && m.state == RegState::Registered)
+    /// Whether an operation (or a move) is under way or its result not
+    /// yet polled: a new one is refused [`PrError::Busy`].
+    fn busy(&self) -> bool {
+        self.running.is_some() || self.move_pending.is_some() || self.finished.is_some()
     }
 
-    /// Whether an unregistration with no registered path up can register
-    /// one that is up to take the others over from: per-nexus or per-port
-    /// registrations, not fenced (another host removed ours then, and
-    /// what we registered behind the fence is gone), a path up.
-    fn can_sweep(&self) -> bool {
-        self.scope != RegistrationScope::Host && !self.fenced && self.any_up()
-    }
-
-    fn any_up(&self) -> bool {
-        self.members.iter().flatten().any(|m| m.up)
+    /// How a key change or an unregistration takes every registration of
+    /// `key` over first (a PREEMPT of it from one registered nexus removes
+    /// them all, wherever they are): the first command, `None` to go nexus
+    /// by nexus instead (host-scoped registrations have nothing elsewhere
+    /// to take; fenced, another host removed them already).
+    ///
+    /// - a registered path is up: READ RESERVATION (for the type the
+    ///   PREEMPT carries), then the PREEMPT;
+    /// - only unregistered paths are up: one registers `key` first
+    ///   (REGISTER AND IGNORE EXISTING KEY), then the same;
+    /// - no path is up at all: refused with [`PrError::NoPath`], nothing
+    ///   changed. Nexus by nexus would reach nothing now and leave our
+    ///   registrations, and a reservation held through them, on nexuses
+    ///   that may never come back.
+    fn takeover_first(&self, key: u64) -> Result<Option<PrCommand>, PrError> {
+        let any_up = self.members.iter().flatten().any(|m| m.up);
+        if self.fenced {
+            return Ok(None);
+        }
+        if !any_up {
+            return Err(PrError::NoPath);
+        }
+        if self.scope == RegistrationScope::Host {
+            return Ok(None);
+        }
+        let registered_up = self
+            .members
+            .iter()
+            .flatten()
+            .any(|m| m.up && m.state == RegState::Registered);
+        Ok(Some(if registered_up {
+            PrCommand::ReadReservation
+        } else {
+            PrCommand::Register { key }
+        }))
     }
 
     /// Unregister every reachable nexus (REGISTER AND IGNORE EXISTING KEY
@@ -1133,26 +1123,41 @@ impl<const N: usize> Coordinator<N> {
             // A RESERVE retried after an attempt whose answer was lost with
             // its path: that attempt may have taken the reservation, and
             // this conflict may be our own reservation answering. Look.
-            PrReply::Conflict
-                if matches!(
-                    (r.task, cmd),
-                    (Task::User(PrOp::Reserve(_)), PrCommand::Reserve { .. })
-                ) && r.tried & !bits::bit(via.slot()) != 0 =>
-            {
-                let lost = r.tried & !bits::bit(via.slot());
-                let origin = (0..N)
-                    .find(|&slot| lost & bits::bit(slot) != 0)
-                    .and_then(|slot| self.member_in(slot))
-                    .map(|m| m.path);
-                self.next_single(PrCommand::ReadReservation);
-                if let Some(run) = self.running.as_mut() {
-                    run.origin = origin;
+            PrReply::Conflict => match self.lost_reserve_attempt(r, cmd, via) {
+                Some(origin) => {
+                    self.next_single(PrCommand::ReadReservation);
+                    if let Some(run) = self.running.as_mut() {
+                        run.origin = origin;
+                    }
                 }
-            }
-            PrReply::Conflict => self.single_failed(PrError::Conflict),
+                None => self.single_failed(PrError::Conflict),
+            },
             PrReply::Refused => self.single_failed(PrError::Refused),
             _ => self.single_done(r, via, cmd, reply),
         }
+    }
+
+    /// For a RESERVE met by RESERVATION CONFLICT on `via` after an earlier
+    /// attempt whose answer was lost: `Some`, with that attempt's path (the
+    /// lowest slot, should there be several; `None` if it is gone), which
+    /// may hold the reservation now. `None` for any other conflict.
+    fn lost_reserve_attempt(
+        &self,
+        r: Running,
+        cmd: PrCommand,
+        via: PathId,
+    ) -> Option<Option<PathId>> {
+        let lost = r.tried & !bits::bit(via.slot());
+        let reserve = matches!(
+            (r.task, cmd),
+            (Task::User(PrOp::Reserve(_)), PrCommand::Reserve { .. })
+        );
+        (reserve && lost != 0).then(|| {
+            (0..N)
+                .find(|&slot| lost & bits::bit(slot) != 0)
+                .and_then(|slot| self.member_in(slot))
+                .map(|m| m.path)
+        })
     }
 
     fn single_failed(&mut self, error: PrError) {

@@ -2,8 +2,8 @@
 //! actions carried out through the real SCSI or NVMe adapter, as a
 //! multipath daemon or kernel glue would.
 
-use mpath_core::reservation::{PrAction, PrError, PrEvent, PrOp};
-use mpath_core::{Action, DeviceEvent, Disposition, Io, IoError, Outcome, Tier};
+use mpath_core::reservation::{PrAction, PrError, PrEvent, PrOp, PrReply};
+use mpath_core::{Action, DeviceEvent, Disposition, Io, IoError, Notices, Outcome, PathId, Tier};
 
 use super::check::Invariant;
 use super::sim::{Event, IoRec, Sim, OUR_HOST};
@@ -450,6 +450,20 @@ impl Sim {
     /// Send a command an adapter built on the path it names.
     pub(crate) fn send_control(&mut self, cmd: Ctl) {
         self.send_ctl(Purpose::Control(cmd), cmd);
+    }
+
+    /// A reservation command's outcome for the device: the coordinator's
+    /// reply (none while the command is being sent again), then the
+    /// notices the response carried (after the reply: a coordinator in the
+    /// middle of an operation keeps a preemption notice for its end).
+    pub(crate) fn pr_answered(&mut self, via: PathId, reply: Option<PrReply>, notices: Notices) {
+        let now = self.now;
+        if let Some(reply) = reply {
+            let _ = self.dev.handle_reservation_reply(via, reply, now);
+        }
+        if !notices.is_empty() {
+            let _ = self.dev.handle_notices(via, notices, now);
+        }
     }
 
     /// Send a reservation command for the coordinator.

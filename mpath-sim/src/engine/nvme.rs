@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use mpath_core::reservation::{PrAction, PrReply, PrType as CoreType};
-use mpath_core::{Config, DataPlane, Instant, PathId};
+use mpath_core::{Config, DataPlane, Instant, Notices, PathId};
 use mpath_nvme::ana::{AnaLog, AnaLogOptions, AnaState};
 use mpath_nvme::command::{NvmeCommand, REGISTRATION_SCOPE};
 use mpath_nvme::identify::{IdentifyControllerRepr, IdentifyNamespaceRepr, Nqn, IDENTIFY_LEN};
@@ -516,30 +516,25 @@ impl Sim {
 
     /// The answer to a reservation command reaches the host.
     pub(crate) fn nvme_pr(&mut self, action: PrAction, cmd: &NvmeCommand, answer: &Answer) {
-        let now = self.now;
         let key = self.dev.coordinator().key();
         let Stack::Nvme(n) = &mut self.stack else {
             return;
         };
         match n.ad.pr_reply(cmd, &answer.nvme_response()) {
             Ok(d) => {
-                match d.step {
-                    PrStep::Resend(next) => self.send_pr(action, Ctl::Nvme(next)),
+                let reply = match d.step {
+                    PrStep::Resend(next) => {
+                        self.send_pr(action, Ctl::Nvme(next));
+                        None
+                    }
                     PrStep::Answer(a) => {
                         let me = OUR_HOST_ID.to_report_bytes();
-                        let reply = a.reply_at(key, Some(&me));
-                        let _ = self.dev.handle_reservation_reply(action.via, reply, now);
+                        Some(a.reply_at(key, Some(&me)))
                     }
-                }
-                if !d.notices.is_empty() {
-                    let _ = self.dev.handle_notices(action.via, d.notices, now);
-                }
+                };
+                self.pr_answered(action.via, reply, d.notices);
             }
-            Err(_) => {
-                let _ = self
-                    .dev
-                    .handle_reservation_reply(action.via, PrReply::PathFailed, now);
-            }
+            Err(_) => self.pr_answered(action.via, Some(PrReply::PathFailed), Notices::empty()),
         }
     }
 
@@ -555,15 +550,9 @@ impl Sim {
             mpath_core::Action::Reservation(pa) => match n.ad.pr_command(pa) {
                 Ok(cmd) => self.send_pr(*pa, Ctl::Nvme(cmd)),
                 Err(mpath_nvme::AdapterError::Unsupported { .. }) => {
-                    let _ = self
-                        .dev
-                        .handle_reservation_reply(pa.via, PrReply::Refused, now);
+                    self.pr_answered(pa.via, Some(PrReply::Refused), Notices::empty());
                 }
-                Err(_) => {
-                    let _ = self
-                        .dev
-                        .handle_reservation_reply(pa.via, PrReply::PathFailed, now);
-                }
+                Err(_) => self.pr_answered(pa.via, Some(PrReply::PathFailed), Notices::empty()),
             },
             other => match n.ad.map_action(other) {
                 Ok(Some(NvmeCommand::ResetController { path, .. })) => {

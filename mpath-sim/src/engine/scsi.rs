@@ -3,7 +3,7 @@
 //! answer is classified and handed back to the device.
 
 use mpath_core::reservation::{PrAction, PrReply, PrType as CoreType, RegistrationScope};
-use mpath_core::{Completion, Config, DataPlane, Instant, NexusId, PathId};
+use mpath_core::{Completion, Config, DataPlane, Instant, NexusId, Notices, PathId};
 use mpath_scsi::cdb::{self, RwParams};
 use mpath_scsi::pr_map::scsi_type;
 use mpath_scsi::vpd::page;
@@ -271,7 +271,6 @@ impl Sim {
         cmd: &ScsiCommand,
         answer: &Answer,
     ) {
-        let now = self.now;
         let key = self.dev.coordinator().key();
         let Stack::Scsi(s) = &mut self.stack else {
             return;
@@ -280,9 +279,7 @@ impl Sim {
             Ok(d) => match d.step {
                 PrStep::Resend(next) => {
                     self.send_pr(action, Ctl::Scsi(next));
-                    if !d.notices.is_empty() {
-                        let _ = self.dev.handle_notices(action.via, d.notices, now);
-                    }
+                    self.pr_answered(action.via, None, d.notices);
                 }
                 PrStep::Answer(a) => {
                     let isid = isid(i);
@@ -294,17 +291,10 @@ impl Sim {
                         relative_target_port: port_of(i),
                     };
                     let reply = a.reply_at(key, Some(&me));
-                    let _ = self.dev.handle_reservation_reply(action.via, reply, now);
-                    if !d.notices.is_empty() {
-                        let _ = self.dev.handle_notices(action.via, d.notices, now);
-                    }
+                    self.pr_answered(action.via, Some(reply), d.notices);
                 }
             },
-            Err(_) => {
-                let _ = self
-                    .dev
-                    .handle_reservation_reply(action.via, PrReply::PathFailed, now);
-            }
+            Err(_) => self.pr_answered(action.via, Some(PrReply::PathFailed), Notices::empty()),
         }
     }
 
@@ -317,11 +307,7 @@ impl Sim {
         match a {
             mpath_core::Action::Reservation(pa) => match s.ad.pr_command(pa) {
                 Ok(cmd) => self.send_pr(*pa, Ctl::Scsi(cmd)),
-                Err(_) => {
-                    let _ = self
-                        .dev
-                        .handle_reservation_reply(pa.via, PrReply::PathFailed, now);
-                }
+                Err(_) => self.pr_answered(pa.via, Some(PrReply::PathFailed), Notices::empty()),
             },
             other => match s.ad.map_action(other) {
                 Ok(Some(cmd)) => self.send_control(Ctl::Scsi(cmd)),
