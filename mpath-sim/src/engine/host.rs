@@ -8,7 +8,7 @@ use mpath_core::{Action, DeviceEvent, Disposition, Io, IoError, Notices, Outcome
 use super::check::Invariant;
 use super::sim::{Event, IoRec, Sim, OUR_HOST};
 use super::stack::Stack;
-use super::wire::{Answer, Ctl, InFlight, Purpose, Stage};
+use super::wire::{Answer, Ctl, Dir, InFlight, Purpose, Stage};
 use crate::block_store::{BlockStamp, STAMP_LEN};
 
 /// Retries a target error may spend (path errors never spend one).
@@ -205,8 +205,9 @@ impl Sim {
             // Hanging: only the command timeout ends it.
         } else {
             let jitter = self.jitter(i);
-            let at = now
-                .saturating_add(link.one_way(f.data_out.len()))
+            let bytes = f.cmd.len() + f.data_out.len();
+            let at = self.links[i]
+                .carry(Dir::ToTarget, now, bytes)
                 .saturating_add(jitter);
             self.queue.push(at, Event::Arrive(id));
         }

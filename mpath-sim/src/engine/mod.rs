@@ -16,6 +16,7 @@
 
 mod check;
 mod host;
+mod ideal;
 mod nvme;
 mod queue;
 mod report;
@@ -29,6 +30,7 @@ mod trace;
 mod wire;
 
 pub use check::{Invariant, Violation};
+pub use ideal::{ideal, Ideal, PathIdeal};
 pub use queue::EventQueue;
 pub use report::{PathReport, Report};
 pub use scenario::{

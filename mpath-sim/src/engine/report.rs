@@ -34,6 +34,13 @@ pub struct Report {
     pub submitted: u64,
     /// I/Os that completed successfully.
     pub completed: u64,
+    /// The workload's virtual duration (the measurement window).
+    pub window: Duration,
+    /// I/Os that completed successfully while the workload ran (the
+    /// drain after it is not in throughput figures).
+    pub window_completed: u64,
+    /// The data bytes those moved.
+    pub window_bytes: u64,
     /// I/Os failed upward.
     pub failed: u64,
     /// I/Os still outstanding at the end.
@@ -55,13 +62,23 @@ pub struct Report {
 }
 
 impl Report {
-    /// Completed I/O per second of virtual time over the workload.
-    pub fn iops(&self, over: Duration) -> f64 {
-        let secs = over.as_nanos() as f64 / 1e9;
+    /// I/O completed per second of virtual time while the workload ran.
+    pub fn iops(&self) -> f64 {
+        self.per_second(self.window_completed)
+    }
+
+    /// Data bytes moved per second of virtual time while the workload
+    /// ran.
+    pub fn bytes_per_sec(&self) -> f64 {
+        self.per_second(self.window_bytes)
+    }
+
+    fn per_second(&self, n: u64) -> f64 {
+        let secs = self.window.as_nanos() as f64 / 1e9;
         if secs == 0.0 {
             0.0
         } else {
-            self.completed as f64 / secs
+            n as f64 / secs
         }
     }
 

@@ -144,6 +144,8 @@ pub struct Sim {
     pub(crate) stale_seen: usize,
     pub(crate) submitted: u64,
     pub(crate) completed: u64,
+    /// Completed I/Os and their bytes when the workload stopped.
+    pub(crate) in_window: Option<(u64, u64)>,
     pub(crate) failed: u64,
     pub(crate) retried: u64,
     pub(crate) per_path: Vec<PathReport>,
@@ -245,6 +247,7 @@ impl Sim {
             stale_seen: 0,
             submitted: 0,
             completed: 0,
+            in_window: None,
             failed: 0,
             retried: 0,
             per_path: vec![PathReport::default(); scenario.paths.len()],
@@ -381,7 +384,11 @@ impl Sim {
                 }
                 self.submit_new();
             }
-            Event::StopWorkload => self.workload_on = false,
+            Event::StopWorkload => {
+                self.workload_on = false;
+                self.in_window =
+                    Some((self.completed, self.per_path.iter().map(|p| p.bytes).sum()));
+            }
             Event::End => {}
         }
     }
@@ -472,6 +479,11 @@ impl Sim {
             elapsed: Duration::from_nanos(self.now.as_nanos()),
             submitted: self.submitted,
             completed: self.completed,
+            window: self.scenario.duration,
+            window_completed: self.in_window.map_or(self.completed, |w| w.0),
+            window_bytes: self
+                .in_window
+                .map_or_else(|| self.per_path.iter().map(|p| p.bytes).sum(), |w| w.1),
             failed: self.failed,
             outstanding,
             retried: self.retried,

@@ -11,7 +11,7 @@ use super::check::Invariant;
 use super::nvme::Executed;
 use super::sim::{Event, Sim, LINK_LOST};
 use super::stack::Stack;
-use super::wire::{Answer, Stage};
+use super::wire::{Answer, Dir, Stage};
 
 impl Sim {
     /// Command `id` reaches its port: queue it, or answer TASK SET FULL.
@@ -32,7 +32,7 @@ impl Sim {
             f.stage = Stage::Inbound;
             f.answer = Some(self.stack.busy());
             let token = f.token;
-            let at = self.now.saturating_add(link.one_way(0));
+            let at = self.links[i].carry(Dir::ToHost, self.now, 0);
             self.queue.push(at, Event::Deliver(id, token));
             return;
         }
@@ -83,11 +83,9 @@ impl Sim {
             let len = answer.data.len();
             f.answer = Some(answer);
             let token = f.token;
-            let link = self.links[i];
             let jitter = self.jitter(i);
-            let at = self
-                .now
-                .saturating_add(link.one_way(len))
+            let at = self.links[i]
+                .carry(Dir::ToHost, self.now, len)
                 .saturating_add(jitter);
             self.queue.push(at, Event::Deliver(id, token));
         }

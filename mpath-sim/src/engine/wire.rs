@@ -1,7 +1,8 @@
 //! Links, target ports, and the commands travelling between them.
 //!
-//! A command leaves the host on a path's link (latency, jitter, the
-//! transfer at the link's bandwidth), waits at the target port behind the
+//! A command leaves the host on a path's link (its bytes serialised onto
+//! the link at the link's bandwidth behind whatever the link is already
+//! sending that way, then latency and jitter), waits at the target port behind the
 //! commands ahead of it (one at a time, each taking the port's service time
 //! plus its transfer at the media rate; past the port's queue depth it is
 //! answered TASK SET FULL), is carried out on the logical unit at the
@@ -33,7 +34,25 @@ pub(crate) struct Link {
     /// Zombie: TEST UNIT READY passes, every other command fails
     /// (`Some(false)`) or hangs (`Some(true)`).
     pub zombie: Option<bool>,
+    /// When the link has put its last queued byte on the wire, towards
+    /// the target and towards the host: a message waits for the ones
+    /// before it, so the bandwidth caps throughput, not only latency.
+    pub free: [Instant; 2],
 }
+
+/// Which way a message travels on a link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dir {
+    /// Host to target: a command and its data out.
+    ToTarget = 0,
+    /// Target to host: the answer and its data in.
+    ToHost = 1,
+}
+
+/// Bytes every message carries besides its data: a transport header
+/// (iSCSI's basic header segment is 48 bytes; an NVMe/TCP command capsule
+/// 72, a response capsule 24).
+pub(crate) const HEADER: usize = 48;
 
 impl Link {
     pub fn new(cfg: PathCfg) -> Link {
@@ -42,7 +61,23 @@ impl Link {
             up: true,
             extra: Duration::from_nanos(0),
             zombie: None,
+            free: [Instant::from_nanos(0); 2],
         }
+    }
+
+    /// Put a message of `bytes` (plus [`HEADER`]) on the link at `now`
+    /// going `dir`: when its last byte reaches the far end, without
+    /// jitter. The link sends one message at a time each way.
+    pub fn carry(&mut self, dir: Dir, now: Instant, bytes: usize) -> Instant {
+        let free = &mut self.free[dir as usize];
+        let start = if *free > now { *free } else { now };
+        let sent = start.saturating_add(Duration::from_nanos(transfer_time(
+            bytes.saturating_add(HEADER),
+            self.cfg.bandwidth,
+        )));
+        *free = sent;
+        sent.saturating_add(self.cfg.latency)
+            .saturating_add(self.extra)
     }
 
     /// One-way time for `bytes` without jitter.
@@ -228,5 +263,26 @@ mod tests {
         // 100 µs + 4096 B at 1.25 GB/s (3276.8 ns).
         assert_eq!(l.one_way(4096).as_nanos(), 100_000 + 3_276);
         assert_eq!(l.service(4096).as_nanos(), 20_000 + 2_048);
+    }
+
+    #[test]
+    fn a_link_sends_one_message_at_a_time_each_way() {
+        let mut l = Link::new(PathCfg::fast(1));
+        let t0 = Instant::from_nanos(1_000);
+        // (48 + 4096) B at 1.25 GB/s is 3315 ns on the wire, then 100 µs.
+        let first = l.carry(Dir::ToTarget, t0, 4096);
+        assert_eq!(first.as_nanos(), 1_000 + 3_315 + 100_000);
+        // The next one waits for it; the other direction does not.
+        let second = l.carry(Dir::ToTarget, t0, 4096);
+        assert_eq!(second.as_nanos(), 1_000 + 2 * 3_315 + 100_000);
+        let back = l.carry(Dir::ToHost, t0, 4096);
+        assert_eq!(back, first);
+        // An idle link starts at once; a slow path's latency is added.
+        l.extra = Duration::from_micros(30);
+        let later = Instant::from_nanos(1_000_000);
+        assert_eq!(
+            l.carry(Dir::ToHost, later, 0).as_nanos(),
+            1_000_000 + 38 + 130_000
+        );
     }
 }
