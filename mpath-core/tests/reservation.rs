@@ -2787,3 +2787,99 @@ fn the_lost_reserve_attempt_names_the_holder_whatever_its_slot() {
     assert!(holder == p1 || holder == p2);
     assert_ne!(holder, first.via);
 }
+
+/// POWER ON, RESET is a question about our registrations (a logical unit
+/// that lost power without APTPL forgot them all): the keys are checked,
+/// I/O held meanwhile. Still there: nothing changes. Gone: fenced, and
+/// nothing registers again (the look cannot tell a power loss from
+/// another host's CLEAR).
+#[test]
+fn a_power_on_unit_attention_checks_the_keys() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.op(PrOp::Reserve(PrType::WriteExclusive)).unwrap();
+    r.actions.clear();
+    // A reset that kept everything (APTPL, or an I_T nexus loss).
+    r.c.handle_notices(r.paths[1], Notices::RESET_OCCURRED);
+    assert!(r.c.is_quiesced(), "I/O held until the keys are checked");
+    r.run();
+    assert_eq!(r.commands(|c| *c == PrCommand::ReadKeys), 1);
+    assert!(!r.c.is_quiesced());
+    assert!(!r.c.is_fenced());
+    // A power loss without APTPL: the target forgot everything.
+    r.t.regs.clear();
+    r.t.resv = None;
+    r.actions.clear();
+    r.c.handle_notices(r.paths[0], Notices::RESET_OCCURRED);
+    r.run();
+    assert!(r.c.is_fenced());
+    assert!(r.events.contains(&PrEvent::Fenced));
+    assert_eq!(
+        r.commands(|c| matches!(c, PrCommand::Register { .. })),
+        0,
+        "nothing registered again"
+    );
+    assert!(!r.c.admitted(r.paths[0]) && !r.c.admitted(r.paths[1]));
+}
+
+/// A check of the keys with no path to go through is owed, not dropped:
+/// I/O stays held and the check goes out once a path is up (the power-on
+/// unit attention often arrives just before every path drops).
+#[test]
+fn a_check_with_no_path_up_is_owed_until_one_returns() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    r.actions.clear();
+    for &p in &r.paths.clone() {
+        r.c.path_down(p);
+    }
+    r.c.handle_notices(r.paths[0], Notices::RESET_OCCURRED);
+    assert_eq!(r.c.poll_action(), None, "nothing to send it on");
+    assert!(r.c.is_quiesced(), "owed: I/O stays held");
+    assert_eq!(r.c.poll_action(), None, "still owed, not spinning");
+    r.c.path_up(r.paths[1]);
+    r.run();
+    assert_eq!(r.commands(|c| *c == PrCommand::ReadKeys), 1);
+    assert!(!r.c.is_quiesced());
+    assert!(!r.c.is_fenced());
+}
+
+/// A path whose own look was waiting while the running check of the keys
+/// went out through it, and which then went down: the look is owed again
+/// when it returns (it used to come back "Registering" with nothing to
+/// send, and never carry I/O again).
+#[test]
+fn a_look_waiting_behind_a_check_survives_an_outage() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    let (p, q) = (r.paths[0], r.paths[1]);
+    // `p` misses a registration while down: stale, it must look (our key
+    // is anchored) before it carries I/O again.
+    r.c.path_down(p);
+    r.t.down.push(nexus(p));
+    r.op(PrOp::Unregister).unwrap();
+    r.op(PrOp::Register(OURS)).unwrap();
+    assert_eq!(r.c.state(p), Some(RegState::Stale));
+    // Every path down; a power-on unit attention: the check is owed.
+    r.c.path_down(q);
+    r.c.handle_notices(q, Notices::RESET_OCCURRED);
+    r.t.down.clear();
+    r.c.path_up(p);
+    assert_eq!(r.c.state(p), Some(RegState::Registering));
+    // The owed check goes out through `p` first; its look waits behind.
+    let check = r.c.poll_action().unwrap();
+    assert_eq!((check.via, check.command), (p, PrCommand::ReadKeys));
+    r.c.path_down(p);
+    assert!(r.c.reply(p, PrReply::PathFailed));
+    assert_ne!(
+        r.c.state(p),
+        Some(RegState::Registering),
+        "the look is owed again"
+    );
+    r.c.path_up(p);
+    r.c.path_up(q);
+    r.run();
+    assert_eq!(r.c.state(p), Some(RegState::Registered));
+    assert!(r.c.admitted(p));
+    assert!(!r.c.is_quiesced());
+}

@@ -76,6 +76,7 @@ use crate::command::{CommandKind, LogPurpose, NvmeCommand};
 use crate::identify::Crdt;
 use crate::identity::{IdentityError, NsIdentity, NvmePath};
 use crate::log_page::GetLogPage;
+use crate::reservation::Cptpl;
 
 #[cfg(doc)]
 use crate::command::NvmeResponse;
@@ -217,6 +218,7 @@ impl PathRecord for AdapterPath {
 pub struct NvmeAdapter<const P: usize> {
     identity: NsIdentity,
     rgo: bool,
+    ptpl: Cptpl,
     paths: PathTable<AdapterPath, P>,
 }
 
@@ -227,8 +229,25 @@ impl<const P: usize> NvmeAdapter<P> {
         NvmeAdapter {
             identity,
             rgo: false,
+            ptpl: Cptpl::NoChange,
             paths: PathTable::new(),
         }
+    }
+
+    /// The same adapter asking, in every Reservation Register that
+    /// registers a key, for the namespace's Persist Through Power Loss
+    /// state to be `cptpl` (Linux `nvme_pr_register()` always asks for
+    /// [`Cptpl::Persist`]; the default, [`Cptpl::NoChange`], leaves it to
+    /// the administrator). Unregistering never changes it.
+    #[must_use]
+    pub const fn with_ptpl(mut self, cptpl: Cptpl) -> Self {
+        self.ptpl = cptpl;
+        self
+    }
+
+    /// The CPTPL field registrations carry.
+    pub const fn ptpl(&self) -> Cptpl {
+        self.ptpl
     }
 
     /// The same adapter reading ANA logs with Return Groups Only: smaller
@@ -369,6 +388,29 @@ impl<const P: usize> NvmeAdapter<P> {
             _ => {}
         }
         Ok(id)
+    }
+
+    /// The host has connected `path`'s controller again: a new association
+    /// after the old one was lost or the controller reset. Call it after
+    /// telling the device the link is up.
+    ///
+    /// A new association cannot tell the host whether the subsystem lost
+    /// power meanwhile, and a subsystem that did without Persist Through
+    /// Power Loss has dropped every registration (NVMe base spec, 8.19.6)
+    /// with no notification to say so. SCSI targets say it with POWER ON,
+    /// RESET or I_T NEXUS LOSS OCCURRED; this reports the same
+    /// [`Notices::RESET_OCCURRED`], so a device holding a key checks its
+    /// registration (one Reservation Report, I/O held meanwhile) before
+    /// the path carries I/O under it. Without a key set it costs nothing.
+    pub fn reconnected(
+        &self,
+        dev: &mut dyn DeviceInputs,
+        path: PathId,
+        now: Instant,
+    ) -> Result<(), AdapterError> {
+        self.path(path)?;
+        dev.handle_notices(path, Notices::RESET_OCCURRED, now)?;
+        Ok(())
     }
 
     /// Removes `path` from the device and forgets it: forgotten even when

@@ -214,11 +214,17 @@ impl PrDecoded<'_> {
     }
 }
 
-fn register(action: RegisterAction, iekey: bool, crkey: u64, nrkey: u64) -> ReservationRegister {
+fn register(
+    action: RegisterAction,
+    iekey: bool,
+    crkey: u64,
+    nrkey: u64,
+    cptpl: Cptpl,
+) -> ReservationRegister {
     ReservationRegister {
         action,
         iekey,
-        cptpl: Cptpl::NoChange,
+        cptpl,
         crkey,
         nrkey,
     }
@@ -304,10 +310,12 @@ impl<const P: usize> NvmeAdapter<P> {
         let via = action.via;
         let cmd = match action.command {
             PrCommand::Register { key } => {
-                self.reservation_register(via, register(RegisterAction::Register, false, 0, key))
+                let reg = register(RegisterAction::Register, false, 0, key, self.ptpl());
+                self.reservation_register(via, reg)
             }
             PrCommand::Unregister => {
-                self.reservation_register(via, register(RegisterAction::Unregister, true, 0, 0))
+                let reg = register(RegisterAction::Unregister, true, 0, 0, Cptpl::NoChange);
+                self.reservation_register(via, reg)
             }
             PrCommand::ReadKeys | PrCommand::ReadReservation => {
                 self.reservation_report(via, REPORT_LEN, false)
@@ -402,7 +410,7 @@ impl<const P: usize> NvmeAdapter<P> {
                     PrStep::Resend(NvmeCommand::ReservationRegister {
                         path: sent.path(),
                         nsid: sent.nsid(),
-                        cmd: register(RegisterAction::Replace, true, 0, key),
+                        cmd: register(RegisterAction::Replace, true, 0, key, cmd.cptpl),
                         pr: Some(command),
                     })
                 }

@@ -514,3 +514,55 @@ fn a_report_names_our_host_by_its_identifier() {
         keys(1, 1, Some(false))
     );
 }
+
+/// Persist Through Power Loss: an adapter asked for it puts CPTPL 11b in
+/// every registration of a key (and in the Replace it resends after a
+/// conflict), never in an unregistration; the default leaves the field
+/// 00b, the namespace's setting as the administrator left it.
+#[test]
+fn registrations_carry_the_persistence_the_adapter_was_given() {
+    use mpath_nvme::reservation::Cptpl;
+    let cptpl_of = |cmd: &NvmeCommand| match cmd {
+        NvmeCommand::ReservationRegister { cmd, .. } => Some((cmd.action, cmd.cptpl)),
+        _ => None,
+    };
+    let mut r = Rig::new();
+    let via = r.paths[0];
+    let command = |c| PrAction { via, command: c };
+    assert_eq!(r.ad.ptpl(), Cptpl::NoChange);
+    let reg =
+        r.ad.pr_command(&command(PrCommand::Register { key: OURS }))
+            .unwrap();
+    assert_eq!(
+        cptpl_of(&reg),
+        Some((RegisterAction::Register, Cptpl::NoChange))
+    );
+    r.ad = r.ad.with_ptpl(Cptpl::Persist);
+    let reg =
+        r.ad.pr_command(&command(PrCommand::Register { key: OURS }))
+            .unwrap();
+    assert_eq!(
+        cptpl_of(&reg),
+        Some((RegisterAction::Register, Cptpl::Persist))
+    );
+    // CDW10 bits 31:30.
+    assert_eq!(reg.cdws()[0] >> 30, 3);
+    let unreg = r.ad.pr_command(&command(PrCommand::Unregister)).unwrap();
+    assert_eq!(
+        cptpl_of(&unreg),
+        Some((RegisterAction::Unregister, Cptpl::NoChange))
+    );
+    // A key already registered: the adapter resends a Replace, which
+    // keeps the persistence asked for.
+    let conflict = Delivery::Completed(Status::new(StatusCode::RESERVATION_CONFLICT));
+    let d =
+        r.ad.pr_reply(&reg, &NvmeResponse::delivery(conflict))
+            .unwrap();
+    let PrStep::Resend(again) = d.step else {
+        panic!("{:?}", d.step)
+    };
+    assert_eq!(
+        cptpl_of(&again),
+        Some((RegisterAction::Replace, Cptpl::Persist))
+    );
+}

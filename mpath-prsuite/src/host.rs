@@ -393,7 +393,9 @@ impl<'f, F: Fabric> Host<'f, F> {
             let i = self.nexus(cmd.path())?;
             let r = self.fabric.send(i, &cmd);
             match self.ad.apply(&mut self.dev, &cmd, &r.response(), now) {
-                Ok(Applied::Refresh(RtpgApplied::Reissue(next))) => cmd = next,
+                Ok(Applied::Refresh(RtpgApplied::Reissue(next)) | Applied::ProbeAgain(next)) => {
+                    cmd = next
+                }
                 Ok(_) => return Ok(()),
                 // The nexus failed under the read (a cut nexus, before any
                 // probe found it down): the adapter has failed the

@@ -225,6 +225,9 @@ pub struct AdapterPath {
     /// per logical unit). Each other path of a target like LIO pays one
     /// extra RTPG, once.
     pub extended_header: bool,
+    /// TEST UNIT READYs in a row answered with a unit attention, each
+    /// sent again at once ([`Applied::ProbeAgain`](crate::Applied::ProbeAgain)).
+    pub probe_attentions: u8,
 }
 
 impl PathRecord for AdapterPath {
@@ -360,6 +363,7 @@ impl<const P: usize> ScsiAdapter<P> {
             tpgs: identity.tpgs,
             rtpg_alloc_len: RTPG_INITIAL_ALLOC_LEN,
             extended_header: true,
+            probe_attentions: 0,
         };
         if self.paths.insert(record).is_err() {
             // Room was checked before the device took the path; should the
@@ -531,7 +535,7 @@ pub(crate) fn finish_refresh(
 
 #[path = "adapter_results.rs"]
 mod results;
-pub use results::{Applied, RtpgApplied};
+pub use results::{Applied, RtpgApplied, PROBE_ATTENTION_RETRIES};
 
 #[cfg(test)]
 #[path = "adapter_tests.rs"]

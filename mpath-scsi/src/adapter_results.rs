@@ -48,11 +48,23 @@ pub enum RtpgApplied {
 pub enum Applied {
     /// A probe result was given to the core.
     Probe(ProbeResult),
+    /// A unit attention answered the TEST UNIT READY: its notices went to
+    /// the core, and this TEST UNIT READY is to be sent now in its place.
+    /// A unit attention is reported once (SAM-5 5.14), so the next answer
+    /// is the path's state; multipathd's TUR checker asks again at once
+    /// too, rather than leave a path that just logged in failed for a
+    /// whole probe interval. After [`PROBE_ATTENTION_RETRIES`] in a row the
+    /// core is told to retry after its delay instead.
+    ProbeAgain(ScsiCommand),
     /// An access-state read.
     Refresh(RtpgApplied),
     /// An activation result was given to the core.
     Activation(ActivationResult),
 }
+
+/// Unit attentions in a row a TEST UNIT READY is sent again for at once
+/// (multipathd's TUR checker: three).
+pub const PROBE_ATTENTION_RETRIES: u8 = 3;
 
 /// The notices a probe passes on. A TUR on a standby or transitioning port
 /// answers 02/04/0B or 02/04/0A every time; those say the state is what the
@@ -199,7 +211,7 @@ impl<const P: usize> ScsiAdapter<P> {
         self.path(cmd.path)?;
         dev.check_path(cmd.path)?;
         match cmd.kind {
-            CommandKind::Probe => self.probe(dev, cmd.path, resp, now).map(Applied::Probe),
+            CommandKind::Probe => self.probe(dev, cmd.path, resp, now),
             CommandKind::RefreshAccessState => {
                 self.rtpg(dev, cmd.path, resp, now).map(Applied::Refresh)
             }
@@ -223,20 +235,35 @@ impl<const P: usize> ScsiAdapter<P> {
 
     /// A TEST UNIT READY result on `path` (see [`apply`](Self::apply)).
     fn probe(
-        &self,
+        &mut self,
         dev: &mut dyn DeviceInputs,
         path: PathId,
         resp: &ScsiResponse<'_>,
         now: Instant,
-    ) -> Result<ProbeResult, AdapterError> {
+    ) -> Result<Applied, AdapterError> {
         no_data(CommandKind::Probe, resp)?;
         let rule = rule_for(resp.transport, resp.status, resp.sense);
-        dev.handle_probe(path, rule.probe, now)?;
+        let attention =
+            matches!(rule.when, Condition::Sense(m) if m.key == SenseKey::UnitAttention);
+        let rec = self.path_mut(path)?;
+        let again = attention && rec.probe_attentions < PROBE_ATTENTION_RETRIES;
+        rec.probe_attentions = if again {
+            rec.probe_attentions.saturating_add(1)
+        } else {
+            0
+        };
         let notices = probe_notices(rule);
+        if again {
+            if !notices.is_empty() {
+                dev.handle_notices(path, notices, now)?;
+            }
+            return Ok(Applied::ProbeAgain(self.test_unit_ready(path)?));
+        }
+        dev.handle_probe(path, rule.probe, now)?;
         if !notices.is_empty() {
             dev.handle_notices(path, notices, now)?;
         }
-        Ok(rule.probe)
+        Ok(Applied::Probe(rule.probe))
     }
 
     /// A REPORT TARGET PORT GROUPS response read through `via` (see

@@ -11,7 +11,7 @@ use crate::sense::SenseFormat;
 use crate::sense::SenseRepr;
 use crate::sense_key::SenseKey;
 use crate::transport_id::ProtocolId;
-use crate::{Applied, RtpgApplied, ScsiResponse};
+use crate::{Applied, RtpgApplied, ScsiResponse, PROBE_ATTENTION_RETRIES};
 use alloc::vec::Vec;
 use mpath_core::{Link, Multipath, NexusId, ProbeResult, Tier};
 
@@ -399,7 +399,22 @@ fn probe_results_as_the_tur_checker_has_them() {
         let ctl = mp.controller_mut();
         assert!(!ctl.refresh_pending(p1).unwrap());
         let tur = ad.test_unit_ready(p1).unwrap();
-        let got = ad.apply(ctl, &tur, resp, t(10)).unwrap();
+        let mut got = ad.apply(ctl, &tur, resp, t(10)).unwrap();
+        // A unit attention is asked about again at once, a bounded number
+        // of times in a row, before the core hears of a retry.
+        let mut again = 0;
+        while let Applied::ProbeAgain(next) = got {
+            assert_eq!(next, tur);
+            again += 1;
+            got = ad.apply(ctl, &next, resp, t(10)).unwrap();
+        }
+        let attention = resp.sense.is_some_and(|s| s[2] & 0x0F == 6);
+        let expect = if attention {
+            PROBE_ATTENTION_RETRIES
+        } else {
+            0
+        };
+        assert_eq!(again, expect, "{resp:?}");
         assert_eq!(got, Applied::Probe(*want), "{resp:?}");
         let snap = ctl.path_snapshot(p1, &[]).unwrap();
         assert_eq!(snap.link, *link, "{resp:?}");
@@ -686,3 +701,36 @@ fn stpg_results() {
 /// The extended RTPG header given up on a path whose target cuts it short.
 #[path = "adapter_rtpg_header_tests.rs"]
 mod rtpg_header;
+
+/// A TEST UNIT READY answered with a unit attention (POWER ON, RESET after
+/// a target restart) is sent again at once, its notices passed on; the
+/// next answer is the path's state, and the count starts again.
+#[test]
+fn a_unit_attention_on_a_probe_is_asked_again_at_once() {
+    let (mut mp, mut ad, p1, _) = setup(Tpgs::Both);
+    for c in commands(&mut mp, &ad) {
+        let data = rtpg(
+            0,
+            &[
+                (1, AluaState::ActiveOptimized),
+                (2, AluaState::ActiveOptimized),
+            ],
+        );
+        ad.apply(mp.controller_mut(), &c, &ScsiResponse::good(&data), t(0))
+            .unwrap();
+    }
+    let power_on = sense(SenseKey::UnitAttention, 0x29, 0x00);
+    let ctl = mp.controller_mut();
+    let tur = ad.test_unit_ready(p1).unwrap();
+    for _ in 0..2 {
+        let got = ad
+            .apply(ctl, &tur, &ScsiResponse::check_condition(&power_on), t(10))
+            .unwrap();
+        assert_eq!(got, Applied::ProbeAgain(tur));
+        assert_eq!(ad.path(p1).unwrap().probe_attentions, 1);
+        let got = ad.apply(ctl, &tur, &ScsiResponse::GOOD, t(10)).unwrap();
+        assert_eq!(got, Applied::Probe(ProbeResult::Up));
+        assert_eq!(ad.path(p1).unwrap().probe_attentions, 0);
+    }
+    assert_eq!(ctl.path_snapshot(p1, &[]).unwrap().link, Link::Up);
+}

@@ -100,7 +100,10 @@ pub mod transport_id;
 pub mod vpd;
 mod wire;
 
-pub use adapter::{classify_io, AdapterError, AdapterPath, Applied, RtpgApplied, ScsiAdapter};
+pub use adapter::{
+    classify_io, AdapterError, AdapterPath, Applied, RtpgApplied, ScsiAdapter,
+    PROBE_ATTENTION_RETRIES,
+};
 pub use alua::{AluaState, SupportedStates, TpgStatus};
 pub use cdb::{CdbRepr, Command, RtpgFormat, RwParams};
 pub use classify::{classify, classify_probe, TransportStatus};

@@ -21,10 +21,14 @@ use crate::time::Instant;
 use core::borrow::Borrow;
 
 /// Notices that concern persistent reservations (SCSI 2A/03, 2A/04, 2A/05;
-/// NVMe reservation notifications).
+/// NVMe reservation notifications), and POWER ON, RESET (SCSI 29/xx): a
+/// logical unit that lost power without APTPL has forgotten every
+/// registration, and the first sign of it on a nexus is this unit
+/// attention.
 const PR_NOTICES: Notices = Notices::RESERVATIONS_PREEMPTED
     .union(Notices::RESERVATIONS_RELEASED)
-    .union(Notices::REGISTRATIONS_PREEMPTED);
+    .union(Notices::REGISTRATIONS_PREEMPTED)
+    .union(Notices::RESET_OCCURRED);
 
 /// A multipath device: the control plane and the persistent-reservation
 /// coordinator, driven as one state machine. Like the rest of the core it

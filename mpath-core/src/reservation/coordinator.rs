@@ -106,6 +106,11 @@ pub struct Coordinator<const N: usize> {
     /// A preemption-like notice arrived while a task ran: check the keys
     /// when it ends.
     verify_pending: bool,
+    /// A check of the keys found no path up to go through: it goes as
+    /// soon as one is (I/O held meanwhile), instead of being dropped, so a
+    /// power-on unit attention seen just before every path went down is
+    /// still followed up when they return.
+    verify_owed: bool,
     fenced: bool,
     /// The key in use may be registered on some nexus: a REGISTER of it
     /// has gone out (its answer may have been lost with its path, after it
@@ -156,6 +161,7 @@ impl<const N: usize> Coordinator<N> {
             running: None,
             move_pending: None,
             verify_pending: false,
+            verify_owed: false,
             fenced: false,
             anchored: false,
             finished: None,
@@ -201,6 +207,7 @@ impl<const N: usize> Coordinator<N> {
             })
         ) || self.move_pending.is_some()
             || self.verify_pending
+            || (self.verify_owed && self.key.is_some() && !self.fenced)
     }
     /// Whether the PR gate is closed to unregistered paths.
     pub fn key_active(&self) -> bool {
@@ -337,9 +344,14 @@ impl<const N: usize> Coordinator<N> {
         m.up = false;
         // A registration wanted and never sent is still owed: without
         // this, the path would come back "Registering" with nothing to
-        // send, and never be registered or admitted again.
-        if m.want.take().is_some() && m.in_flight.is_none() {
+        // send, and never be registered or admitted again. That holds
+        // even with a command in flight on the path: it may be the
+        // running task's (a check of the keys sent through this nexus
+        // while its own look waited), whose answer goes to the task and
+        // would never settle the join.
+        if m.want.take().is_some() {
             m.state = RegState::Stale;
+            m.join = Join::Idle;
         }
         self.lost_path(path);
         self.maybe_finish_registering();
@@ -456,10 +468,20 @@ impl<const N: usize> Coordinator<N> {
     }
 
     /// Notices from completions or asynchronous events on `path`.
+    ///
+    /// POWER ON, RESET counts with the reservation notices: SPC-4 keeps
+    /// registrations across I_T nexus loss and resets, but a power loss
+    /// without APTPL drops them all (5.13.5), and the host cannot tell
+    /// which it was from the sense code alone (29/00 covers both). The
+    /// check of the keys tells: still registered, nothing changes; gone,
+    /// the device is fenced as after a preemption (the same look cannot
+    /// tell a power loss from another host's PREEMPT or CLEAR, so it may
+    /// not assume the kinder one and register again).
     pub fn handle_notices(&mut self, _path: PathId, notices: Notices) {
         let pr = Notices::RESERVATIONS_PREEMPTED
             | Notices::REGISTRATIONS_PREEMPTED
-            | Notices::RESERVATIONS_RELEASED;
+            | Notices::RESERVATIONS_RELEASED
+            | Notices::RESET_OCCURRED;
         // Our own move preempts our other registrations and raises these
         // on their nexuses; only a check of the keys tells who did it. A
         // notice during a task is kept for its end: the task's own READ
@@ -813,8 +835,9 @@ impl<const N: usize> Coordinator<N> {
     /// The next command to send, or `None`.
     pub fn poll_action(&mut self) -> Option<PrAction> {
         // A move waiting for a path goes as soon as one can take it, however
-        // that came about.
+        // that came about; so does a check of the keys.
         self.retry_pending_move();
+        self.retry_owed_verify();
         if let Some(r) = self.running {
             if let (true, Stage::Single(cmd)) = (r.want, r.stage) {
                 let picked = if self.holder_bound(cmd) {
@@ -938,6 +961,21 @@ impl<const N: usize> Coordinator<N> {
         }
         self.retry_pending_move();
         true
+    }
+
+    /// A check of the keys owed since no path could take it goes as soon
+    /// as one can.
+    fn retry_owed_verify(&mut self) {
+        // The same test the command's path is picked by: a member that is
+        // up but busy would fail the check at once and owe it again.
+        let cmd = PrCommand::ReadKeys;
+        let ready = self.pick_path(0, needs_registration(cmd)).is_some();
+        if self.running.is_none() && self.verify_owed && ready {
+            self.verify_owed = false;
+            if self.key.is_some() && !self.fenced {
+                self.start(Task::Verify, Stage::Single(cmd));
+            }
+        }
     }
 
     /// A move that found no path to go out on is tried again once a path
@@ -1169,6 +1207,11 @@ impl<const N: usize> Coordinator<N> {
             // left on a dead nexus (`retry_pending_move`).
             self.running = None;
             self.move_pending = Some(rtype);
+            return;
+        }
+        if (r.task, error) == (Task::Verify, PrError::NoPath) {
+            self.running = None;
+            self.verify_owed = true;
             return;
         }
         match r.task {

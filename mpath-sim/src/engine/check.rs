@@ -29,6 +29,11 @@ pub enum Invariant {
     /// made after the fence. (A preemption racing the host's own REGISTER
     /// operation does not count: the user asked to be registered.)
     FencedWritesNothing,
+    /// With a reservation set up, a write of ours lands only through an
+    /// I_T nexus registered with our key (a nexus the target has forgotten,
+    /// as a restart without APTPL makes it forget, is not one to write
+    /// through as if the reservation still held).
+    RegisteredWrites,
     /// Submitted = completed + failed + outstanding, once quiet.
     CountersBalance,
 }
@@ -44,6 +49,7 @@ impl Invariant {
             Invariant::NoLostWrite => "no-lost-write",
             Invariant::NoOwnConflict => "no-own-conflict",
             Invariant::FencedWritesNothing => "fenced-writes-nothing",
+            Invariant::RegisteredWrites => "registered-writes",
             Invariant::CountersBalance => "counters-balance",
         }
     }

@@ -430,6 +430,7 @@ impl Sim {
             match (self.pr_stage, op, result) {
                 (1, PrOp::Register(_), Ok(_)) => {
                     self.pr_stage = 2;
+                    self.registered = true;
                     if let Some(t) = self.scenario.reservation {
                         self.started_op = true;
                         if self.dev.reservation(PrOp::Reserve(t), now).is_err() {

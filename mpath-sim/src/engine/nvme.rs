@@ -214,7 +214,12 @@ pub(crate) fn setup(scenario: &Scenario) -> Result<(NvmeStack, Dev, Vec<PathId>)
     cfg.quiesce_time = scenario.quiesce;
     let mut dev = Dev::new(DataPlane::new(), cfg, REGISTRATION_SCOPE)
         .map_err(|e| SetupError::Device(format!("config: {e:?}")))?;
-    let mut ad = NvmeAdapter::new(identity);
+    let ptpl = if scenario.aptpl {
+        Cptpl::Persist
+    } else {
+        Cptpl::NoChange
+    };
+    let mut ad = NvmeAdapter::new(identity).with_ptpl(ptpl);
     let now = Instant::from_nanos(0);
     let mut path_ids = Vec::new();
     for (i, (path, state)) in found.iter().enumerate() {
@@ -317,6 +322,24 @@ impl NvmeStack {
         let _ = self.sub.disconnect(c);
         let _ = self.sub.connect(c);
         self.aers.retain(|(cntlid, _), _| *cntlid != c);
+    }
+
+    /// Whether path `i`'s controller has an association.
+    pub fn connected(&self, i: usize) -> bool {
+        let c = cntlid_of(i);
+        self.sub
+            .controllers()
+            .any(|(id, _, connected)| id == c && connected)
+    }
+
+    /// The subsystem restarts: every association ends with it; the host
+    /// connects each controller again when it sees its path back.
+    pub fn restart(&mut self) {
+        let _ = self.sub.restart();
+        for (i, _) in self.groups.iter().enumerate() {
+            let _ = self.sub.disconnect(cntlid_of(i));
+        }
+        self.aers.clear();
     }
 
     /// Controller Level Reset of path `i`'s controller.

@@ -50,6 +50,8 @@ pub struct Report {
     /// Controller (session) resets: [`Fault::Reset`](super::Fault::Reset)
     /// and the engine's answer to an ANA transition timeout.
     pub resets: u64,
+    /// Target restarts ([`Fault::TargetRestart`](super::Fault::TargetRestart)).
+    pub restarts: u64,
     /// Per path, in path order.
     pub paths: Vec<PathReport>,
     /// Completion latency of successful I/O, in microseconds.

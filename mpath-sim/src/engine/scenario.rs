@@ -203,6 +203,17 @@ pub enum Fault {
         /// Path index.
         path: usize,
     },
+    /// The target (the array, the NVM subsystem) loses power and restarts:
+    /// every session or association drops (the host's transport notices
+    /// after [`Scenario::detect`]), what was queued at the ports never
+    /// takes effect, registrations and the reservation survive only with
+    /// [`Scenario::aptpl`], and after `down` the target answers again and
+    /// the paths this fault took down log in again, each nexus with POWER
+    /// ON, RESET (SCSI) as its first unit attention. Blocks survive.
+    TargetRestart {
+        /// How long the target is gone.
+        down: Duration,
+    },
     /// Another host registers, then preempts our key (and our reservation,
     /// if we hold one), holding `rtype` after. NVMe: through a controller
     /// of its own, Reservation Register then Reservation Acquire (Preempt
@@ -250,6 +261,9 @@ pub struct Scenario {
     /// Register a key and take this reservation before the workload
     /// starts.
     pub reservation: Option<PrType>,
+    /// Registrations ask the target to keep them through power loss
+    /// (SCSI APTPL; NVMe CPTPL 11b, as Linux always asks).
+    pub aptpl: bool,
     /// Faults, at their times.
     pub faults: Vec<(Duration, Fault)>,
     /// How long the workload runs.
@@ -288,6 +302,7 @@ impl Scenario {
                 slots: 4096,
             },
             reservation: None,
+            aptpl: false,
             faults: Vec::new(),
             duration: Duration::from_secs(1),
             drain: Duration::from_secs(60),

@@ -92,8 +92,11 @@ pub(crate) fn setup(scenario: &Scenario) -> Result<(ScsiStack, Dev, Vec<PathId>)
     cfg.quiesce_time = scenario.quiesce;
     let mut dev = Dev::new(DataPlane::new(), cfg, RegistrationScope::Nexus)
         .map_err(|e| SetupError::Device(format!("config: {e:?}")))?;
-    let mut ad = ScsiAdapter::new(ids[0].lu)
-        .with_pr_options(mpath_scsi::PrOptions::DEFAULT.with_full_status(true));
+    let mut ad = ScsiAdapter::new(ids[0].lu).with_pr_options(
+        mpath_scsi::PrOptions::DEFAULT
+            .with_full_status(true)
+            .with_aptpl(scenario.aptpl),
+    );
     let now = Instant::from_nanos(0);
     let mut path_ids = Vec::new();
     for (i, id) in ids.iter().enumerate() {
@@ -255,7 +258,7 @@ impl Sim {
             return;
         };
         match s.ad.apply(&mut self.dev, cmd, &answer.response(), now) {
-            Ok(Applied::Refresh(RtpgApplied::Reissue(next))) => {
+            Ok(Applied::Refresh(RtpgApplied::Reissue(next)) | Applied::ProbeAgain(next)) => {
                 self.send_control(Ctl::Scsi(next));
             }
             Ok(_) | Err(AdapterError::CommandFailed { .. }) => {}

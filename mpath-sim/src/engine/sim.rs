@@ -52,6 +52,8 @@ pub(crate) enum Event {
     HostLink(usize, bool),
     /// The host has connected path `i` again after resetting it.
     ResetDone(usize),
+    /// The target answers again after a restart.
+    TargetBack,
     /// A scenario fault.
     Fault(usize),
     /// The application submits its next I/O (and the device gets back an
@@ -78,6 +80,7 @@ impl Event {
             Event::Fault(i) => (8, i as u64, 0),
             Event::Submit => (11, 0, 0),
             Event::ResetDone(p) => (12, p as u64, 0),
+            Event::TargetBack => (13, 0, 0),
             Event::StopWorkload => (9, 0, 0),
             Event::End => (10, 0, 0),
         };
@@ -126,6 +129,10 @@ pub struct Sim {
     /// Paths the host is resetting (down until it has connected again).
     pub(crate) resetting: Vec<bool>,
     pub(crate) resets: u64,
+    /// Target restarts.
+    pub(crate) restarts: u64,
+    /// The target is restarting: the paths to log in when it is back.
+    pub(crate) target_down: Option<u16>,
     pub(crate) path_ids: Vec<PathId>,
     pub(crate) ios: BTreeMap<u64, IoRec>,
     pub(crate) busy_slots: Vec<bool>,
@@ -136,6 +143,9 @@ pub struct Sim {
     pub(crate) timer_at: Option<Instant>,
     pub(crate) workload_on: bool,
     pub(crate) pr_stage: u8,
+    /// The setup's registration succeeded: writes must go through
+    /// registered nexuses from now on.
+    pub(crate) registered: bool,
     /// An event started a device operation whose actions are waiting.
     pub(crate) started_op: bool,
     // ----- truth and results -----
@@ -231,6 +241,8 @@ impl Sim {
             dev,
             resetting: vec![false; scenario.paths.len()],
             resets: 0,
+            restarts: 0,
+            target_down: None,
             path_ids,
             ios: BTreeMap::new(),
             busy_slots: vec![false; slots],
@@ -241,6 +253,7 @@ impl Sim {
             timer_at: None,
             workload_on: false,
             pr_stage: 0,
+            registered: false,
             started_op: false,
             fenced_at: None,
             foreign_pr: false,
@@ -365,12 +378,22 @@ impl Sim {
                 } else {
                     mpath_core::LinkEvent::Down
                 };
-                let _ = self.dev.handle_link(self.path_ids[path], ev, now);
+                let id = self.path_ids[path];
+                let _ = self.dev.handle_link(id, ev, now);
                 if up {
+                    if let Stack::Nvme(n) = &mut self.stack {
+                        // After a subsystem restart the host makes the new
+                        // association itself, now.
+                        if !n.connected(path) {
+                            n.reconnect(path);
+                        }
+                        let _ = n.ad.reconnected(&mut self.dev, id, now);
+                    }
                     self.arm_aer(path);
                 }
                 self.drain_actions();
             }
+            Event::TargetBack => self.target_back(),
             Event::ResetDone(path) => {
                 self.resetting[path] = false;
                 if self.links[path].up {
@@ -399,25 +422,15 @@ impl Sim {
         };
         self.fault_times.push(self.now);
         self.resume.push(None);
-        let detect = self.scenario.detect;
         match f {
             Fault::LinkDown { path } => self.link_down(path, None),
             Fault::LinkDownLateWrites { path, after } => self.link_down(path, Some(after)),
-            Fault::LinkUp { path } => {
-                if let Some(l) = self.links.get_mut(path) {
-                    if !l.up {
-                        l.up = true;
-                        // Logging in again reinstates the session: the
-                        // target aborts what the old one left unfinished,
-                        // so a write stranded on this link lands now or
-                        // never (iSCSI session reinstatement, FC PLOGI).
-                        self.discard_stranded(path);
-                        self.stack.reconnect(path);
-                        let at = self.now.saturating_add(detect);
-                        self.queue.push(at, Event::HostLink(path, true));
-                    }
-                }
-            }
+            Fault::LinkUp { path } => match &mut self.target_down {
+                // The link is back but the target is not: the path logs in
+                // when the target does.
+                Some(mask) if path < PATHS => *mask |= 1 << path,
+                _ => self.link_up(path, true),
+            },
             Fault::Zombie { path, hang } => {
                 if let Some(l) = self.links.get_mut(path) {
                     l.zombie = Some(hang);
@@ -446,6 +459,7 @@ impl Sim {
                 self.reset_path(path);
                 self.drain_actions();
             }
+            Fault::TargetRestart { down } => self.target_restart(down),
             Fault::Preempt { rtype } => self.other_host_preempts(rtype),
         }
     }
@@ -488,6 +502,7 @@ impl Sim {
             outstanding,
             retried: self.retried,
             resets: self.resets,
+            restarts: self.restarts,
             paths: self.per_path,
             latency_us: self.latency,
             resume: self.resume,

@@ -108,6 +108,18 @@ impl Stack {
         }
     }
 
+    /// The target loses power and comes back: registrations and the
+    /// reservation survive only where persistence through power loss was
+    /// set (SCSI APTPL, NVMe PTPL); every I_T nexus gets POWER ON, RESET
+    /// as its next unit attention; NVMe controllers are reset. Blocks
+    /// survive (no volatile cache in the model).
+    pub fn restart(&mut self) {
+        match self {
+            Stack::Scsi(s) => s.lu.restart(),
+            Stack::Nvme(n) => n.restart(),
+        }
+    }
+
     /// Path `i`'s controller is reset by the host.
     pub fn reset(&mut self, i: usize) {
         if let Stack::Nvme(n) = self {

@@ -404,6 +404,15 @@ fn generate<S: FnMut() -> u64>(
         }
         faults.sort_by_key(|(t, _)| t.as_nanos());
     }
+    // Drawn after everything else, so a seed's earlier draws (and the
+    // scenarios older regression seeds name) stay what they were.
+    let aptpl = g.chance(50);
+    if g.chance(15) {
+        let at = Duration::from_nanos(g.below(heal_by.max(1)));
+        let down = g.us(500, 50_000);
+        faults.push((at, Fault::TargetRestart { down }));
+        faults.sort_by_key(|(t, _)| t.as_nanos());
+    }
     Scenario {
         name,
         transport,
@@ -418,6 +427,7 @@ fn generate<S: FnMut() -> u64>(
         command_timeout,
         workload,
         reservation,
+        aptpl,
         faults,
         duration,
         drain: Duration::from_secs(30),
@@ -445,7 +455,10 @@ fn fault_path(f: &Fault) -> Option<usize> {
         | Fault::Heal { path }
         | Fault::Slow { path, .. }
         | Fault::Reset { path } => Some(path),
-        Fault::Alua { .. } | Fault::Ana { .. } | Fault::Preempt { .. } => None,
+        Fault::Alua { .. }
+        | Fault::Ana { .. }
+        | Fault::Preempt { .. }
+        | Fault::TargetRestart { .. } => None,
     }
 }
 

@@ -9,7 +9,7 @@ use mpath_scsi::TransportStatus;
 
 use super::check::Invariant;
 use super::nvme::Executed;
-use super::sim::{Event, Sim, LINK_LOST};
+use super::sim::{Event, Sim, LINK_LOST, PATHS};
 use super::stack::Stack;
 use super::wire::{Answer, Dir, Stage};
 
@@ -109,6 +109,19 @@ impl Sim {
                 ),
             );
         }
+        // Once another host has touched the registrations, a write landing
+        // unregistered is its fence's business (a PREEMPT that leaves no
+        // reservation blocks nothing at the target, and NVMe tells the
+        // preempted host only by an asynchronous event); what is checked
+        // then is that the host does not register again and write
+        // (`FencedWritesNothing`).
+        if self.registered && !self.foreign_pr && !self.stack.registered_ours(i) {
+            let truth = self.stack.pr_truth();
+            self.violate(
+                Invariant::RegisteredWrites,
+                format!("a write landed through path {i}, which is not registered with our key; {truth}"),
+            );
+        }
         if self.fenced_at.is_some() && self.stack.registered_ours(i) {
             let truth = self.stack.pr_truth();
             self.violate(
@@ -142,6 +155,11 @@ impl Sim {
     /// the transport notices; with `late`, writes still on the wire land
     /// at the target that much later, unanswered.
     pub(crate) fn link_down(&mut self, i: usize, late: Option<Duration>) {
+        if let (Some(mask), true) = (&mut self.target_down, i < PATHS) {
+            // Down while the target restarts: it stays down when the
+            // target is back, until its own link comes up.
+            *mask &= !(1 << i);
+        }
         let Some(link) = self.links.get_mut(i) else {
             return;
         };
@@ -174,6 +192,29 @@ impl Sim {
             self.queue.push(at, Event::Deliver(id, token));
         }
         self.queue.push(at, Event::HostLink(i, false));
+    }
+
+    /// Path `i`'s link comes back and the path logs in again (`login`;
+    /// after a target restart the host's transport makes the new
+    /// session or association itself once it sees the path back, and
+    /// until then nothing gets through the old one).
+    pub(crate) fn link_up(&mut self, i: usize, login: bool) {
+        let Some(l) = self.links.get_mut(i) else {
+            return;
+        };
+        if l.up {
+            return;
+        }
+        l.up = true;
+        // Logging in again reinstates the session: the target aborts what
+        // the old one left unfinished, so a write stranded on this link
+        // lands now or never (iSCSI session reinstatement, FC PLOGI).
+        self.discard_stranded(i);
+        if login {
+            self.stack.reconnect(i);
+        }
+        let at = self.now.saturating_add(self.scenario.detect);
+        self.queue.push(at, Event::HostLink(i, true));
     }
 
     /// A write stranded on a dead link lands now.
@@ -228,6 +269,59 @@ impl Sim {
         let back = Duration::from_nanos(self.links[i].one_way(0).as_nanos().saturating_mul(4));
         self.queue
             .push(now.saturating_add(back), Event::ResetDone(i));
+    }
+
+    /// The target restarts ([`Fault::TargetRestart`]): every path that is
+    /// up goes down as its link would, nothing at a port takes effect, the
+    /// target loses what power loss takes, and after `down` those paths
+    /// come back.
+    ///
+    /// [`Fault::TargetRestart`]: super::Fault::TargetRestart
+    pub(crate) fn target_restart(&mut self, down: Duration) {
+        for f in self.flights.values_mut() {
+            if matches!(f.stage, Stage::AtPort | Stage::Held) {
+                f.aborted = true;
+            }
+        }
+        let mut dropped = 0u16;
+        for i in 0..self.links.len() {
+            // Writes stranded on a dead link belong to sessions the
+            // restart ended: they never land.
+            self.discard_stranded(i);
+            if self.links[i].up {
+                dropped |= 1 << i;
+                self.link_down(i, None);
+            }
+        }
+        // What the ports held is aborted; their queues drain of it on
+        // their own (each `Served` frees its place) before the target is
+        // back, unless `down` is shorter than a command's service.
+        self.stack.restart();
+        self.restarts += 1;
+        if self.registered && !self.scenario.aptpl {
+            // Power loss took every registration: from here on, as after a
+            // preemption, nothing of ours may be written through a
+            // registration made again (the host cannot tell the two
+            // apart, so it may not assume the kinder one).
+            self.fenced_at = Some(self.now);
+        }
+        let mask = self.target_down.unwrap_or(0) | dropped;
+        self.target_down = Some(mask);
+        self.queue
+            .push(self.now.saturating_add(down), Event::TargetBack);
+    }
+
+    /// The target answers again: the paths its restart took down (and
+    /// any whose link came back meanwhile) log in again.
+    pub(crate) fn target_back(&mut self) {
+        let Some(mask) = self.target_down.take() else {
+            return;
+        };
+        for i in 0..self.links.len() {
+            if mask & (1 << i) != 0 {
+                self.link_up(i, false);
+            }
+        }
     }
 
     /// Another host registers and preempts our key, holding `rtype`.
