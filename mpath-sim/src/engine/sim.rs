@@ -116,7 +116,10 @@ pub struct Sim {
     pub(crate) stack: Stack,
     pub(crate) links: Vec<Link>,
     pub(crate) ports: Vec<Port>,
-    pub(crate) flights: BTreeMap<u64, InFlight>,
+    /// Boxed: a command in flight is large (a SCSI control command carries
+    /// its CDB and parameter list inline), and the map moves its values
+    /// on every insert and remove.
+    pub(crate) flights: BTreeMap<u64, Box<InFlight>>,
     pub(crate) next_cmd: u64,
     pub(crate) stranded: Vec<Option<Stranded>>,
     /// Held event requests among `flights` (they do not keep a run going).
