@@ -3,8 +3,6 @@
 //! virtual time. Everything random comes from one seeded generator, in the
 //! order events happen, so a run is a function of (scenario, seed, code).
 
-use std::collections::BTreeMap;
-
 use hdrhistogram::Histogram;
 use mpath_core::reservation::PrOp;
 use mpath_core::{DataPlane, Device, DeviceEvent, Duration, Instant, PathId, Tier};
@@ -13,6 +11,7 @@ use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
 use super::check::{Invariant, Violation};
+use super::id_map::IdMap;
 use super::queue::EventQueue;
 use super::report::{PathReport, Report};
 use super::scenario::{Fault, Scenario, Transport};
@@ -119,7 +118,7 @@ pub struct Sim {
     /// Boxed: a command in flight is large (a SCSI control command carries
     /// its CDB and parameter list inline), and the map moves its values
     /// on every insert and remove.
-    pub(crate) flights: BTreeMap<u64, Box<InFlight>>,
+    pub(crate) flights: IdMap<Box<InFlight>>,
     pub(crate) next_cmd: u64,
     pub(crate) stranded: Vec<Option<Stranded>>,
     /// Held event requests among `flights` (they do not keep a run going).
@@ -130,7 +129,7 @@ pub struct Sim {
     pub(crate) resetting: Vec<bool>,
     pub(crate) resets: u64,
     pub(crate) path_ids: Vec<PathId>,
-    pub(crate) ios: BTreeMap<u64, IoRec>,
+    pub(crate) ios: IdMap<IoRec>,
     pub(crate) busy_slots: Vec<bool>,
     pub(crate) acked: Vec<u64>,
     pub(crate) next_tag: u64,
@@ -225,7 +224,7 @@ impl Sim {
             stack,
             links,
             ports,
-            flights: BTreeMap::new(),
+            flights: IdMap::default(),
             next_cmd: 0,
             stranded: Vec::new(),
             aer_flights: 0,
@@ -233,7 +232,7 @@ impl Sim {
             resetting: vec![false; scenario.paths.len()],
             resets: 0,
             path_ids,
-            ios: BTreeMap::new(),
+            ios: IdMap::default(),
             busy_slots: vec![false; slots],
             acked: vec![0; slots],
             next_tag: 0,
