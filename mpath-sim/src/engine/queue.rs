@@ -80,6 +80,9 @@ pub struct EventQueue<E> {
     near: BinaryHeap<Entry<E>>,
     /// Far events, each run sorted by (time, sequence) front to back.
     runs: Vec<VecDeque<Entry<E>>>,
+    /// The least (time, sequence) at the runs' fronts and its run, kept
+    /// so that a pop looks at one key for all the runs.
+    runs_first: Option<((u64, u64), usize)>,
     /// Time of the last event popped.
     now: u64,
     seq: u64,
@@ -90,6 +93,7 @@ impl<E> Default for EventQueue<E> {
         EventQueue {
             near: BinaryHeap::new(),
             runs: Vec::new(),
+            runs_first: None,
             now: 0,
             seq: 0,
         }
@@ -119,18 +123,23 @@ impl<E> EventQueue<E> {
                     fit = Some((k, back));
                 }
             }
-            match fit {
-                Some((k, _)) => {
-                    if let Some(r) = self.runs.get_mut(k) {
-                        r.push_back(entry);
-                        return;
-                    }
-                }
+            let k = match fit {
+                Some((k, _)) => Some(k),
                 None if self.runs.len() < RUNS => {
-                    self.runs.push(VecDeque::from([entry]));
-                    return;
+                    self.runs.push(VecDeque::new());
+                    Some(self.runs.len() - 1)
                 }
-                None => {}
+                None => None,
+            };
+            if let Some((k, r)) = k.and_then(|k| self.runs.get_mut(k).map(|r| (k, r))) {
+                let key = entry.key();
+                r.push_back(entry);
+                // The runs' least front changes only if this run was
+                // empty: otherwise this goes after its front.
+                if self.runs_first.map_or(true, |(first, _)| key < first) {
+                    self.runs_first = Some((key, k));
+                }
+                return;
             }
         }
         self.near.push(entry);
@@ -138,15 +147,13 @@ impl<E> EventQueue<E> {
 
     /// Where the earliest event is, and its time.
     fn earliest(&self) -> Option<(Source, u64)> {
-        let mut best = self.near.peek().map(|e| (Source::Near, e.key()));
-        for (k, r) in self.runs.iter().enumerate() {
-            if let Some(f) = r.front() {
-                if best.map_or(true, |(_, b)| f.key() < b) {
-                    best = Some((Source::Run(k), f.key()));
-                }
-            }
+        let near = self.near.peek().map(Entry::key);
+        match (near, self.runs_first) {
+            (Some(n), Some((r, k))) if r < n => Some((Source::Run(k), r.0)),
+            (Some(n), _) => Some((Source::Near, n.0)),
+            (None, Some((r, k))) => Some((Source::Run(k), r.0)),
+            (None, None) => None,
         }
-        best.map(|(s, (at, _))| (s, at))
     }
 
     /// The next event and its time.
@@ -154,7 +161,16 @@ impl<E> EventQueue<E> {
         let (source, _) = self.earliest()?;
         let entry = match source {
             Source::Near => self.near.pop(),
-            Source::Run(k) => self.runs.get_mut(k).and_then(VecDeque::pop_front),
+            Source::Run(k) => {
+                let e = self.runs.get_mut(k).and_then(VecDeque::pop_front);
+                self.runs_first = self
+                    .runs
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, r)| r.front().map(|f| (f.key(), k)))
+                    .min();
+                e
+            }
         }?;
         self.now = entry.at;
         Some((Instant::from_nanos(entry.at), entry.e))
