@@ -31,6 +31,10 @@ const FAR_NS: u64 = 1 << 24;
 /// workload, the end of the run), which are far and not in time order.
 const RUNS: usize = 4;
 
+/// Near events kept sorted at most: inserting shifts up to half of
+/// them, so past this many the heap takes the rest.
+const SOON_MAX: usize = 64;
+
 /// One scheduled event.
 #[derive(Debug)]
 struct Entry<E> {
@@ -69,14 +73,19 @@ impl<E> Ord for Entry<E> {
 /// Where the earliest event is.
 #[derive(Clone, Copy)]
 enum Source {
-    Near,
+    Soon,
+    Heap,
     Run(usize),
 }
 
 /// Events ordered by (time, sequence).
 #[derive(Debug)]
 pub struct EventQueue<E> {
-    /// Near events, and far ones no run took.
+    /// Near events, sorted by (time, sequence) front to back: a pop
+    /// takes the front, a push finds its place by binary search. Most of
+    /// a run's events are here (a few dozen).
+    soon: VecDeque<Entry<E>>,
+    /// Near events past [`SOON_MAX`], and far ones no run took.
     near: BinaryHeap<Entry<E>>,
     /// Far events, each run sorted by (time, sequence) front to back.
     runs: Vec<VecDeque<Entry<E>>>,
@@ -91,6 +100,7 @@ pub struct EventQueue<E> {
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
+            soon: VecDeque::new(),
             near: BinaryHeap::new(),
             runs: Vec::new(),
             runs_first: None,
@@ -142,25 +152,38 @@ impl<E> EventQueue<E> {
                 return;
             }
         }
-        self.near.push(entry);
+        if self.soon.len() < SOON_MAX {
+            // After every event due at the same time: they were
+            // scheduled before this one.
+            let i = self.soon.partition_point(|x| x.at <= entry.at);
+            self.soon.insert(i, entry);
+        } else {
+            self.near.push(entry);
+        }
     }
 
     /// Where the earliest event is, and its time.
     fn earliest(&self) -> Option<(Source, u64)> {
-        let near = self.near.peek().map(Entry::key);
-        match (near, self.runs_first) {
-            (Some(n), Some((r, k))) if r < n => Some((Source::Run(k), r.0)),
-            (Some(n), _) => Some((Source::Near, n.0)),
-            (None, Some((r, k))) => Some((Source::Run(k), r.0)),
-            (None, None) => None,
+        let mut best = self.soon.front().map(|e| (Source::Soon, e.key()));
+        if let Some(h) = self.near.peek() {
+            if best.map_or(true, |(_, b)| h.key() < b) {
+                best = Some((Source::Heap, h.key()));
+            }
         }
+        if let Some((r, k)) = self.runs_first {
+            if best.map_or(true, |(_, b)| r < b) {
+                best = Some((Source::Run(k), r));
+            }
+        }
+        best.map(|(s, (at, _))| (s, at))
     }
 
     /// The next event and its time.
     pub fn pop(&mut self) -> Option<(Instant, E)> {
         let (source, _) = self.earliest()?;
         let entry = match source {
-            Source::Near => self.near.pop(),
+            Source::Soon => self.soon.pop_front(),
+            Source::Heap => self.near.pop(),
             Source::Run(k) => {
                 let e = self.runs.get_mut(k).and_then(VecDeque::pop_front);
                 self.runs_first = self
@@ -183,7 +206,7 @@ impl<E> EventQueue<E> {
 
     /// Events scheduled and not yet popped.
     pub fn len(&self) -> usize {
-        self.near.len() + self.runs.iter().map(VecDeque::len).sum::<usize>()
+        self.soon.len() + self.near.len() + self.runs.iter().map(VecDeque::len).sum::<usize>()
     }
 
     /// Whether nothing is scheduled.
