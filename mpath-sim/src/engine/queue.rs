@@ -155,8 +155,17 @@ impl<E> EventQueue<E> {
         if self.soon.len() < SOON_MAX {
             // After every event due at the same time: they were
             // scheduled before this one.
-            let i = self.soon.partition_point(|x| x.at <= entry.at);
-            self.soon.insert(i, entry);
+            // Most go last (a link's latency ahead) or first (the next
+            // submission, due now): look there before searching.
+            match (self.soon.front(), self.soon.back()) {
+                (_, Some(b)) if b.at <= entry.at => self.soon.push_back(entry),
+                (Some(f), _) if f.at > entry.at => self.soon.push_front(entry),
+                (None, _) => self.soon.push_back(entry),
+                _ => {
+                    let i = self.soon.partition_point(|x| x.at <= entry.at);
+                    self.soon.insert(i, entry);
+                }
+            }
         } else {
             self.near.push(entry);
         }
