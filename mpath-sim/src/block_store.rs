@@ -55,34 +55,30 @@ const DENSE_MAX: u64 = 1 << 17;
 /// The written blocks, by LBA.
 #[derive(Clone, Debug)]
 enum Written {
-    Dense(Vec<Option<Block>>),
+    /// Every block (one never written is a default block, which reads as
+    /// one).
+    Dense(Vec<Block>),
     Sparse(LbaMap<Block>),
 }
 
 impl Written {
     fn new(blocks: u64) -> Written {
         match usize::try_from(blocks) {
-            Ok(n) if blocks <= DENSE_MAX => Written::Dense(vec![None; n]),
+            Ok(n) if blocks <= DENSE_MAX => Written::Dense(vec![Block::default(); n]),
             _ => Written::Sparse(LbaMap::default()),
         }
     }
 
     fn get(&self, lba: &u64) -> Option<&Block> {
         match self {
-            Written::Dense(v) => usize::try_from(*lba)
-                .ok()
-                .and_then(|i| v.get(i))
-                .and_then(Option::as_ref),
+            Written::Dense(v) => usize::try_from(*lba).ok().and_then(|i| v.get(i)),
             Written::Sparse(m) => m.get(lba),
         }
     }
 
     fn get_mut(&mut self, lba: &u64) -> Option<&mut Block> {
         match self {
-            Written::Dense(v) => usize::try_from(*lba)
-                .ok()
-                .and_then(|i| v.get_mut(i))
-                .and_then(Option::as_mut),
+            Written::Dense(v) => usize::try_from(*lba).ok().and_then(|i| v.get_mut(i)),
             Written::Sparse(m) => m.get_mut(lba),
         }
     }
@@ -95,11 +91,11 @@ impl Written {
             Written::Dense(v) => {
                 let i = usize::try_from(lba).unwrap_or(usize::MAX);
                 if i >= v.len() {
-                    v.push(None);
+                    v.push(Block::default());
                     let last = v.len() - 1;
-                    return v[last].get_or_insert_with(Block::default);
+                    return &mut v[last];
                 }
-                v[i].get_or_insert_with(Block::default)
+                &mut v[i]
             }
             Written::Sparse(m) => m.entry(lba).or_default(),
         }
@@ -170,14 +166,63 @@ pub struct StaleWrite {
     pub newer: Option<u64>,
 }
 
+/// One block's truth, 64 bytes: what the simulator reads and writes for
+/// every block of every I/O stays in one cache line and allocates
+/// nothing, because almost every block is only ever written by one host
+/// (the first one to write it) and a store keeps no contents by default.
 #[derive(Clone, Debug, Default)]
 struct Block {
     /// The last stamp applied: what a read returns.
     current: Option<BlockStamp>,
-    /// Newest generation landed, per host (few hosts: a short list).
+    /// Newest generation landed by the first host that wrote the block.
+    first: Option<(HostId, u64)>,
+    /// Everything else, rare: other hosts' newest generations, the bytes.
+    more: Option<Box<More>>,
+}
+
+// One cache line (the reason for the split).
+const _: () = assert!(std::mem::size_of::<Block>() <= 64);
+
+/// What few blocks have.
+#[derive(Clone, Debug, Default)]
+struct More {
+    /// Newest generation landed, per host after the first (few hosts: a
+    /// short list).
     newest: Vec<(HostId, u64)>,
     /// The block's bytes, in a store that keeps contents.
     bytes: Option<Box<[u8]>>,
+}
+
+impl Block {
+    /// The newest generation `host` has landed here, to read and raise.
+    fn newest_of(&mut self, host: HostId) -> Option<&mut u64> {
+        match &mut self.first {
+            Some((h, g)) if *h == host => return Some(g),
+            _ => {}
+        }
+        self.more
+            .as_mut()?
+            .newest
+            .iter_mut()
+            .find(|(h, _)| *h == host)
+            .map(|(_, g)| g)
+    }
+
+    /// Record the first write of `host` here.
+    fn first_from(&mut self, host: HostId, generation: u64) {
+        if self.first.is_none() {
+            self.first = Some((host, generation));
+        } else {
+            self.more
+                .get_or_insert_with(Box::default)
+                .newest
+                .push((host, generation));
+        }
+    }
+
+    fn bytes(&self) -> Option<&[u8]> {
+        self.more.as_ref()?.bytes.as_deref()
+    }
 }
 
 /// The blocks of one logical unit or namespace.
@@ -296,7 +341,13 @@ impl BlockStore {
             let stamp = BlockStamp::from_bytes(block);
             self.apply(at, stamp);
             if self.contents {
-                match &mut self.written.entry(at).bytes {
+                match &mut self
+                    .written
+                    .entry(at)
+                    .more
+                    .get_or_insert_with(Box::default)
+                    .bytes
+                {
                     Some(kept) if kept.len() == block.len() => kept.copy_from_slice(block),
                     slot => *slot = Some(block.into()),
                 }
@@ -321,14 +372,14 @@ impl BlockStore {
             });
         }
         let b = self.written.entry(lba);
-        match b.newest.iter_mut().find(|(h, _)| *h == s.host) {
-            Some((_, g)) if *g > s.generation => self.stale.push(StaleWrite {
+        match b.newest_of(s.host) {
+            Some(g) if *g > s.generation => self.stale.push(StaleWrite {
                 lba,
                 landed: s,
                 newer: Some(*g),
             }),
-            Some((_, g)) => *g = s.generation,
-            None => b.newest.push((s.host, s.generation)),
+            Some(g) => *g = s.generation,
+            None => b.first_from(s.host, s.generation),
         }
         b.current = Some(s);
     }
@@ -349,20 +400,19 @@ impl BlockStore {
     /// read returns them; the rest of `out` is zeroed. A block past the
     /// end reads as never written.
     pub fn read_prefix(&self, lba: u64, out: &mut [u8]) {
-        out.fill(0);
-        let Some(b) = self.written.get(&lba) else {
-            return;
-        };
-        let stamp = b.current.map(|s| s.to_bytes());
-        let src: &[u8] = match (&b.bytes, &stamp) {
+        let b = self.written.get(&lba);
+        let stamp = b.and_then(|b| b.current).map(|s| s.to_bytes());
+        let src: &[u8] = match (b.and_then(Block::bytes), &stamp) {
             (Some(bytes), _) => bytes,
             (None, Some(s)) => s,
-            (None, None) => return,
+            (None, None) => &[],
         };
         let k = out.len().min(src.len());
-        if let (Some(d), Some(s)) = (out.get_mut(..k), src.get(..k)) {
-            d.copy_from_slice(s);
+        let (head, tail) = out.split_at_mut(k);
+        if let Some(s) = src.get(..k) {
+            head.copy_from_slice(s);
         }
+        tail.fill(0);
     }
 
     /// The stamp a read of `lba` returns.
@@ -441,6 +491,32 @@ mod tests {
         st.write(0, &block(1, 51, 0)).unwrap();
         assert!(st.stale_writes().is_empty());
         assert_eq!(st.writes_applied(), 3);
+    }
+
+    #[test]
+    fn every_host_has_its_own_newest_generation() {
+        let mut st = BlockStore::new(512, 16);
+        for (host, generation) in [(1, 5), (2, 7), (3, 2), (2, 8), (3, 3), (1, 6)] {
+            st.write(4, &block(host, generation, 4)).unwrap();
+        }
+        assert!(st.stale_writes().is_empty());
+        // Each host's older write is stale, whoever wrote the block first.
+        for (host, generation) in [(1, 5), (2, 7), (3, 1)] {
+            st.write(4, &block(host, generation, 4)).unwrap();
+        }
+        let newer: Vec<_> = st
+            .stale_writes()
+            .iter()
+            .map(|s| (s.landed.host, s.newer))
+            .collect();
+        assert_eq!(newer, [(1, Some(6)), (2, Some(8)), (3, Some(3))]);
+        // An unstamped write clears what a read returns, not the truth.
+        st.write(4, &[0u8; 512]).unwrap();
+        assert_eq!(st.stamp(4), None);
+        st.write(4, &block(2, 8, 4)).unwrap();
+        assert_eq!(st.stale_writes().len(), 3);
+        st.write(4, &block(2, 1, 4)).unwrap();
+        assert_eq!(st.stale_writes().len(), 4);
     }
 
     #[test]

@@ -211,7 +211,7 @@ impl Sim {
                 .saturating_add(jitter);
             self.queue.push(at, Event::Arrive(id));
         }
-        self.flights.insert(id, f);
+        self.flights.insert(id, Box::new(f));
     }
 
     pub(crate) fn jitter(&mut self, i: usize) -> mpath_core::Duration {
@@ -227,9 +227,10 @@ impl Sim {
         if f.token != token {
             return;
         }
-        let Some(mut f) = self.flights.remove(&id) else {
+        let Some(f) = self.flights.remove(&id) else {
             return;
         };
+        let mut f = *f;
         let answer = f
             .answer
             .take()

@@ -16,6 +16,7 @@
 
 mod check;
 mod host;
+mod id_map;
 mod ideal;
 mod nvme;
 mod queue;

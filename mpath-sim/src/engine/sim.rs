@@ -3,8 +3,6 @@
 //! virtual time. Everything random comes from one seeded generator, in the
 //! order events happen, so a run is a function of (scenario, seed, code).
 
-use std::collections::BTreeMap;
-
 use hdrhistogram::Histogram;
 use mpath_core::reservation::PrOp;
 use mpath_core::{DataPlane, Device, DeviceEvent, Duration, Instant, PathId, Tier};
@@ -13,6 +11,7 @@ use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
 use super::check::{Invariant, Violation};
+use super::id_map::IdMap;
 use super::queue::EventQueue;
 use super::report::{PathReport, Report};
 use super::scenario::{Fault, Scenario, Transport};
@@ -119,7 +118,10 @@ pub struct Sim {
     pub(crate) stack: Stack,
     pub(crate) links: Vec<Link>,
     pub(crate) ports: Vec<Port>,
-    pub(crate) flights: BTreeMap<u64, InFlight>,
+    /// Boxed: a command in flight is large (a SCSI control command carries
+    /// its CDB and parameter list inline), and the map moves its values
+    /// on every insert and remove.
+    pub(crate) flights: IdMap<Box<InFlight>>,
     pub(crate) next_cmd: u64,
     pub(crate) stranded: Vec<Option<Stranded>>,
     /// Held event requests among `flights` (they do not keep a run going).
@@ -134,7 +136,7 @@ pub struct Sim {
     /// The target is restarting: the paths to log in when it is back.
     pub(crate) target_down: Option<u16>,
     pub(crate) path_ids: Vec<PathId>,
-    pub(crate) ios: BTreeMap<u64, IoRec>,
+    pub(crate) ios: IdMap<IoRec>,
     pub(crate) busy_slots: Vec<bool>,
     pub(crate) acked: Vec<u64>,
     pub(crate) next_tag: u64,
@@ -234,7 +236,7 @@ impl Sim {
             stack,
             links,
             ports,
-            flights: BTreeMap::new(),
+            flights: IdMap::default(),
             next_cmd: 0,
             stranded: Vec::new(),
             aer_flights: 0,
@@ -244,7 +246,7 @@ impl Sim {
             restarts: 0,
             target_down: None,
             path_ids,
-            ios: BTreeMap::new(),
+            ios: IdMap::default(),
             busy_slots: vec![false; slots],
             acked: vec![0; slots],
             next_tag: 0,

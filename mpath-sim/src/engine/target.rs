@@ -278,7 +278,7 @@ impl Sim {
     ///
     /// [`Fault::TargetRestart`]: super::Fault::TargetRestart
     pub(crate) fn target_restart(&mut self, down: Duration) {
-        for f in self.flights.values_mut() {
+        for (_, f) in self.flights.iter_mut() {
             if matches!(f.stage, Stage::AtPort | Stage::Held) {
                 f.aborted = true;
             }
