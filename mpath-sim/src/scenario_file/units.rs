@@ -8,7 +8,10 @@
 //! means what it says, and the trace of a run depends on every
 //! nanosecond.
 
+use std::fmt;
+
 use mpath_core::Duration;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Duration units, in nanoseconds.
 const DURATION_UNITS: [(&str, u128); 6] = [
@@ -252,6 +255,114 @@ pub fn format_size(bytes: u64) -> String {
         }
     }
     format!("{bytes}B")
+}
+
+// ---------------------------------------------------------------------------
+// The values of a file's keys, read and written with their units.
+
+/// A duration written with its unit ("30ms").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+/// A rate in bytes per second, written with its unit ("10Gbps", "1.25GB/s").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate(pub u64);
+
+/// A link rate: as [`Rate`], written back in bits per second when exact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkRate(pub u64);
+
+/// A size in bytes: a number, or a string with its unit ("4KiB").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+/// Deserialize a string through `parse`.
+fn from_str_with<'de, D, T>(
+    d: D,
+    expecting: &'static str,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    struct V<T> {
+        expecting: &'static str,
+        parse: fn(&str) -> Result<T, String>,
+    }
+    impl<T> serde::de::Visitor<'_> for V<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.expecting)
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<T, E> {
+            (self.parse)(s).map_err(E::custom)
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<T, E> {
+            // A bare number: only a size may be one; the others say
+            // which unit is missing.
+            (self.parse)(&v.to_string()).map_err(E::custom)
+        }
+    }
+    d.deserialize_any(V { expecting, parse })
+}
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        from_str_with(d, "a duration such as \"30ms\"", parse_duration).map(Dur)
+    }
+}
+
+impl Serialize for Dur {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_duration(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        from_str_with(d, "a rate such as \"2GB/s\"", parse_rate).map(Rate)
+    }
+}
+
+impl Serialize for Rate {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_rate(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for LinkRate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        from_str_with(d, "a rate such as \"10Gbps\"", parse_rate).map(LinkRate)
+    }
+}
+
+impl Serialize for LinkRate {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_link_rate(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        from_str_with(d, "a size such as 512 or \"4KiB\"", parse_size).map(Size)
+    }
+}
+
+impl Serialize for Size {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Small sizes (a block size) read best as a number.
+        if self.0 < 1024 || self.0 % 1024 != 0 {
+            s.serialize_u64(self.0)
+        } else {
+            s.serialize_str(&format_size(self.0))
+        }
+    }
+}
+
+impl Default for Dur {
+    fn default() -> Self {
+        Dur(Duration::ZERO)
+    }
 }
 
 #[cfg(test)]
