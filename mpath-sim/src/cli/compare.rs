@@ -104,7 +104,14 @@ pub fn compare(a: &CompareArgs) -> Result<ExitCode, CliError> {
 }
 
 fn text(c: &Comparison) -> String {
-    let us = |n: u64| human_duration(Duration::from_micros(n));
+    // No successful I/O has no latency (the histogram reads 0).
+    let lat = |n: u64| {
+        if n == 0 {
+            String::from("n/a")
+        } else {
+            human_duration(Duration::from_micros(n))
+        }
+    };
     let mut o = format!(
         "scenario {} (seed {}), every selector; ideal IOPS {}\n\n",
         c.scenario,
@@ -124,9 +131,9 @@ fn text(c: &Comparison) -> String {
             r.mib_per_s,
             r.percent_of_ideal
                 .map_or_else(|| String::from("n/a"), |p| format!("{p:.1}%")),
-            us(r.p50_us),
-            us(r.p99_us),
-            us(r.p999_us),
+            lat(r.p50_us),
+            lat(r.p99_us),
+            lat(r.p999_us),
             r.failed_upward,
             r.retried,
             if r.violation.is_some() { "  !" } else { "" }

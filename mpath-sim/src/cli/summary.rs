@@ -262,13 +262,17 @@ impl RunSummary {
             self.completed,
             self.paths.iter().map(|p| p.failed).sum::<u64>()
         ));
-        o.push_str(&format!(
-            "latency (successful I/O): p50 {}  p99 {}  p99.9 {}  max {}\n",
-            us(self.latency.p50_us),
-            us(self.latency.p99_us),
-            us(self.latency.p999_us),
-            us(self.latency.max_us),
-        ));
+        if self.completed == 0 {
+            o.push_str("latency: n/a (no I/O completed successfully)\n");
+        } else {
+            o.push_str(&format!(
+                "latency (successful I/O): p50 {}  p99 {}  p99.9 {}  max {}\n",
+                us(self.latency.p50_us),
+                us(self.latency.p99_us),
+                us(self.latency.p999_us),
+                us(self.latency.max_us),
+            ));
+        }
         o.push_str(&format!(
             "I/O: submitted {}, completed {}, failed upward {}, outstanding {}; retried (failed over) {}, resets {}\n",
             self.submitted, self.completed, self.failed_upward, self.outstanding, self.retried, self.resets

@@ -147,3 +147,23 @@ pub fn sweep(a: &SweepArgs) -> Result<ExitCode, CliError> {
         ExitCode::FAILURE
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parallel_sweep_finds_what_a_serial_one_does() {
+        let serial = sweep_seeds(20, 8, Mode::Safety);
+        let parallel = run_parallel(20, 8, Mode::Safety, 3, &|| {});
+        assert_eq!(serial, parallel);
+    }
+
+    #[test]
+    fn the_replay_command_is_this_binary_s() {
+        assert_eq!(
+            replay_command(77, Mode::Liveness),
+            "mpath-sim replay 77 --mode liveness"
+        );
+    }
+}
