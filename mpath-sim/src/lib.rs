@@ -18,7 +18,10 @@
 //!   iSCSI targets.
 
 pub mod block_store;
+pub mod builtin;
+pub mod cli;
 pub mod engine;
 pub mod nvme_target;
+pub mod scenario_file;
 pub mod scsi_target;
 pub mod sim_fabric;

@@ -1,0 +1,147 @@
+//! The command line, as clap parses it. Values with units and names are
+//! parsed here by the same functions scenario files use, so
+//! `--duration 500ms` and `duration = "500ms"` mean the same, and clap's
+//! error names the flag.
+
+use clap::{Args, Parser, Subcommand};
+use mpath_core::{Duration, Policy};
+
+use crate::engine::sweep::Mode;
+use crate::scenario_file::names::parse_policy;
+use crate::scenario_file::units::parse_duration;
+
+/// mpath-sim: run the mpath multipath core against simulated SCSI arrays
+/// and NVMe subsystems, in virtual time, with faults, checking invariants.
+#[derive(Debug, Parser)]
+#[command(name = "mpath-sim", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario and summarise it: IOPS, MiB/s, latency, failovers,
+    /// time to resume after each fault, invariants.
+    Run(RunArgs),
+    /// Every path selector on the same scenario and seed, side by side.
+    Compare(CompareArgs),
+    /// Print a scenario's topology the way `multipath -ll` shows a map.
+    Topology(ScenarioArg),
+    /// Print a scenario as a TOML file (a built-in, to edit and run).
+    Show(ScenarioArg),
+    /// List the built-in scenarios.
+    List,
+    /// The DST sweep: random scenarios by seed, every invariant checked.
+    Sweep(SweepArgs),
+    /// Run one sweep seed again, printing its scenario and result.
+    Replay(ReplayArgs),
+}
+
+/// A scenario: a built-in's name or a TOML file.
+#[derive(Debug, Args)]
+pub struct ScenarioArg {
+    /// A built-in scenario's name (`mpath-sim list`) or a .toml file.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: String,
+}
+
+/// What `run` and `compare` may change in a scenario.
+#[derive(Debug, Args)]
+pub struct Overrides {
+    /// The workload's duration instead of the scenario's (e.g. 200ms);
+    /// faults after it still fire during the drain.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+}
+
+/// `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario.
+    #[command(flatten)]
+    pub scenario: ScenarioArg,
+    /// The seed: the same scenario and seed give the same run.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The path selector instead of the scenario's (round-robin,
+    /// queue-depth, service-time, adaptive, ...).
+    #[arg(long, value_name = "POLICY", value_parser = parse_policy)]
+    pub policy: Option<Policy>,
+    /// Changes to the scenario.
+    #[command(flatten)]
+    pub overrides: Overrides,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress display, however long the run.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The scenario.
+    #[command(flatten)]
+    pub scenario: ScenarioArg,
+    /// The seed, the same for every selector.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Changes to the scenario.
+    #[command(flatten)]
+    pub overrides: Overrides,
+    /// Print the table as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress display.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    Mode::parse(s).ok_or_else(|| format!("`{s}` is neither safety nor liveness"))
+}
+
+/// `sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// safety (faults may stay, invariants hold) or liveness (faults heal,
+    /// every I/O completes too).
+    #[arg(long, default_value = "safety", value_parser = parse_mode)]
+    pub mode: Mode,
+    /// The first seed.
+    #[arg(long, default_value_t = 0)]
+    pub from: u64,
+    /// How many seeds.
+    #[arg(long, default_value_t = 1000)]
+    pub count: u64,
+    /// Threads (default: one per CPU).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The sweep seed.
+    pub seed: u64,
+    /// The sweep mode the seed failed in.
+    #[arg(long, default_value = "safety", value_parser = parse_mode)]
+    pub mode: Mode,
+    /// Print every engine event and device action as it happens (the
+    /// engine's MPATH_SIM_TRACE), on standard error.
+    #[arg(long)]
+    pub trace: bool,
+    /// Print the result as JSON (after the scenario as TOML).
+    #[arg(long)]
+    pub json: bool,
+}

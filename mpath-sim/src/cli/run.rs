@@ -1,0 +1,56 @@
+//! `mpath-sim run`: one scenario, one seed, summarised.
+
+use std::process::ExitCode;
+use std::time::Instant as WallInstant;
+
+use crate::engine::{Report, Scenario, Sim};
+use crate::scenario_file::units::format_duration;
+
+use super::summary::RunSummary;
+use super::{json, progress, source, CliError, RunArgs};
+
+/// Run `scenario` with `seed` on a thread of its own, with a spinner if
+/// it takes a while; the report and the wall time it took.
+pub fn run_timed(scenario: Scenario, seed: u64, show: bool) -> Result<(Report, f64), CliError> {
+    let what = format!(
+        "running {} ({} of virtual time)",
+        scenario.name,
+        format_duration(scenario.duration)
+    );
+    let sim = Sim::new(scenario, seed).map_err(|e| CliError::usage(format!("scenario: {e}")))?;
+    let t = WallInstant::now();
+    let report = progress::with_spinner(what, show, move || sim.run());
+    Ok((report, t.elapsed().as_secs_f64()))
+}
+
+/// The command that runs this again, as the user asked for it.
+fn replay_command(a: &RunArgs) -> String {
+    let mut c = format!("mpath-sim run {} --seed {}", a.scenario.scenario, a.seed);
+    if let Some(p) = a.policy {
+        c.push_str(&format!(" --policy {}", p.name()));
+    }
+    if let Some(d) = a.overrides.duration {
+        c.push_str(&format!(" --duration {}", format_duration(d)));
+    }
+    c
+}
+
+/// `run`.
+pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
+    let mut scenario = source::load_with(&a.scenario.scenario, &a.overrides)?;
+    if let Some(p) = a.policy {
+        scenario.policy = p;
+    }
+    let (report, wall) = run_timed(scenario.clone(), a.seed, !a.no_progress && !a.json)?;
+    let summary = RunSummary::new(&scenario, &report, wall, replay_command(a));
+    if a.json {
+        json::print(&summary)?;
+    } else {
+        print!("{}", summary.text());
+    }
+    Ok(if summary.violation.is_some() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
