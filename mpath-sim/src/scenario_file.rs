@@ -119,6 +119,10 @@ pub struct FileDevice {
     /// A reservation type, or "none".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reservation: Option<String>,
+    /// Registrations ask to persist through power loss (SCSI APTPL, NVMe
+    /// CPTPL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aptpl: Option<bool>,
 }
 
 /// `[workload]`.
@@ -211,6 +215,9 @@ pub struct FileFault {
     /// `slow`: added one-way latency.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<Dur>,
+    /// `target-restart`: how long the target is gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub down: Option<Dur>,
     /// `preempt`: the reservation type the other host takes.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub rtype: Option<String>,
@@ -413,6 +420,7 @@ impl FileScenario {
                     s.reservation
                         .map_or_else(|| String::from("none"), |t| pr_type_name(t).to_owned()),
                 ),
+                aptpl: Some(s.aptpl),
             }),
             workload: Some(FileWorkload {
                 queue_depth: Some(s.workload.queue_depth),
@@ -480,6 +488,9 @@ impl FileDevice {
                         .map_err(|e| c.err(&key.key("reservation"), format!("{e}, or none")))?,
                 )
             };
+        }
+        if let Some(a) = self.aptpl {
+            s.aptpl = a;
         }
         Ok(())
     }

@@ -1,11 +1,12 @@
-//! What the fabric could carry at best, for `compare`'s "% of ideal".
+//! What the fabric could carry at best, for "% of ideal".
 
-use crate::engine::Scenario;
+use crate::engine::{ideal, Scenario};
 
-/// The scenario's ideal IOPS: what a perfect selector would get from this
-/// fabric and workload. `None` until the engine's `ideal` throughput
-/// module is wired in here (the one place `compare` asks); until then the
-/// column reads "n/a".
-pub fn ideal_iops(_scenario: &Scenario) -> Option<f64> {
-    None
+/// The scenario's ideal IOPS: what an oracle placing each outstanding I/O
+/// on the path where it does most would get from this fabric and workload
+/// ([`ideal`]). `None` when the fabric sets no finite bound (every rate
+/// and time zero).
+pub fn ideal_iops(scenario: &Scenario) -> Option<f64> {
+    let i = ideal(scenario).iops;
+    i.is_finite().then_some(i)
 }

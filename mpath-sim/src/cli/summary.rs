@@ -99,6 +99,10 @@ pub struct RunSummary {
     pub iops: f64,
     /// MiB per second of the workload's duration.
     pub mib_per_s: f64,
+    /// The fabric's ideal IOPS for this workload (`engine::ideal`).
+    pub ideal_iops: Option<f64>,
+    /// `iops` as a percentage of the ideal.
+    pub percent_of_ideal: Option<f64>,
     /// Per path.
     pub paths: Vec<PathSummary>,
     /// Latency of successful I/O.
@@ -143,8 +147,10 @@ impl RunSummary {
     /// it again (shown with a violation).
     pub fn new(scenario: &Scenario, report: &Report, wall_s: f64, replay: String) -> RunSummary {
         let over = scenario.duration;
+        // Rates over the workload's window: what completed in the drain
+        // after it is not throughput.
         let paths: Vec<PathSummary> = report
-            .paths
+            .window_paths
             .iter()
             .enumerate()
             .map(|(i, p)| PathSummary {
@@ -157,7 +163,7 @@ impl RunSummary {
                 mib_per_s: per_sec(p.bytes, over) / MIB,
             })
             .collect();
-        let bytes: u64 = report.paths.iter().map(|p| p.bytes).sum();
+        let bytes = report.window_bytes;
         // The engine fires faults in time order (the file loader insists
         // on it; built-ins are written so), and records one resume time
         // per fault fired.
@@ -187,7 +193,11 @@ impl RunSummary {
             io_bytes: u64::from(scenario.block_size) * u64::from(scenario.workload.blocks),
             duration_us: over.as_nanos() / 1_000,
             elapsed_us: report.elapsed.as_nanos() / 1_000,
-            iops: report.iops(over),
+            iops: report.iops(),
+            ideal_iops: super::ideal::ideal_iops(scenario),
+            percent_of_ideal: super::ideal::ideal_iops(scenario)
+                .filter(|&i| i > 0.0)
+                .map(|i| 100.0 * report.iops() / i),
             mib_per_s: per_sec(bytes, over) / MIB,
             paths,
             latency: Latency {
@@ -262,6 +272,11 @@ impl RunSummary {
             self.completed,
             self.paths.iter().map(|p| p.failed).sum::<u64>()
         ));
+        if let (Some(ideal), Some(pct)) = (self.ideal_iops, self.percent_of_ideal) {
+            o.push_str(&format!(
+                "throughput: {pct:.1} % of the fabric's ideal ({ideal:.0} IOPS, every path's true latency and capacity known)\n\n"
+            ));
+        }
         if self.completed == 0 {
             o.push_str("latency: n/a (no I/O completed successfully)\n");
         } else {

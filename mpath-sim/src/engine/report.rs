@@ -52,8 +52,11 @@ pub struct Report {
     pub resets: u64,
     /// Target restarts ([`Fault::TargetRestart`](super::Fault::TargetRestart)).
     pub restarts: u64,
-    /// Per path, in path order.
+    /// Per path, in path order, over the whole run (drain included).
     pub paths: Vec<PathReport>,
+    /// Per path, in path order, while the workload ran: what per-path
+    /// throughput is reckoned from.
+    pub window_paths: Vec<PathReport>,
     /// Completion latency of successful I/O, in microseconds.
     pub latency_us: Histogram<u64>,
     /// For each fault, how long until the next successful completion

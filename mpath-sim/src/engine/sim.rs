@@ -158,6 +158,8 @@ pub struct Sim {
     pub(crate) completed: u64,
     /// Completed I/Os and their bytes when the workload stopped.
     pub(crate) in_window: Option<(u64, u64)>,
+    /// Per path, when the workload stopped.
+    pub(crate) window_paths: Option<Vec<PathReport>>,
     pub(crate) failed: u64,
     pub(crate) retried: u64,
     pub(crate) per_path: Vec<PathReport>,
@@ -263,6 +265,7 @@ impl Sim {
             submitted: 0,
             completed: 0,
             in_window: None,
+            window_paths: None,
             failed: 0,
             retried: 0,
             per_path: vec![PathReport::default(); scenario.paths.len()],
@@ -413,6 +416,7 @@ impl Sim {
                 self.workload_on = false;
                 self.in_window =
                     Some((self.completed, self.per_path.iter().map(|p| p.bytes).sum()));
+                self.window_paths = Some(self.per_path.clone());
             }
             Event::End => {}
         }
@@ -505,6 +509,7 @@ impl Sim {
             retried: self.retried,
             resets: self.resets,
             restarts: self.restarts,
+            window_paths: self.window_paths.unwrap_or_else(|| self.per_path.clone()),
             paths: self.per_path,
             latency_us: self.latency,
             resume: self.resume,

@@ -11,7 +11,7 @@ use super::FileFault;
 use crate::engine::{Fault, Scenario};
 
 /// Fault kinds, as `kind` names them.
-pub const FAULT_KINDS: [&str; 10] = [
+pub const FAULT_KINDS: [&str; 11] = [
     "link-down",
     "link-up",
     "link-down-late-writes",
@@ -21,6 +21,7 @@ pub const FAULT_KINDS: [&str; 10] = [
     "alua",
     "ana",
     "reset",
+    "target-restart",
     "preempt",
 ];
 
@@ -57,6 +58,9 @@ pub fn fault_from_file(f: &FileFault) -> Result<Fault, (&'static str, String)> {
             state: parse_ana(state()?).map_err(|e| ("state", e))?,
         },
         "reset" => Fault::Reset { path: path()? },
+        "target-restart" => Fault::TargetRestart {
+            down: f.down.ok_or_else(|| need("down"))?.0,
+        },
         "preempt" => Fault::Preempt {
             rtype: parse_pr_type(f.rtype.as_deref().ok_or_else(|| need("type"))?)
                 .map_err(|e| ("type", e))?,
@@ -81,6 +85,7 @@ pub fn fault_from_file(f: &FileFault) -> Result<Fault, (&'static str, String)> {
         ("after", f.after.is_some(), canon.after.is_some()),
         ("hang", f.hang.is_some(), canon.hang.is_some()),
         ("extra", f.extra.is_some(), canon.extra.is_some()),
+        ("down", f.down.is_some(), canon.down.is_some()),
         ("type", f.rtype.is_some(), canon.rtype.is_some()),
     ] {
         if given && !taken {
@@ -138,6 +143,10 @@ pub fn fault_to_file(at: Duration, f: Fault) -> FileFault {
             out.path = Some(path);
             "reset"
         }
+        Fault::TargetRestart { down } => {
+            out.down = Some(Dur(down));
+            "target-restart"
+        }
         Fault::Preempt { rtype } => {
             out.rtype = Some(pr_type_name(rtype).to_owned());
             "preempt"
@@ -190,6 +199,9 @@ pub fn describe_fault(f: Fault) -> String {
     }
     if let Some(e) = ff.extra {
         s.push_str(&format!(" +{}", format_duration(e.0)));
+    }
+    if let Some(d) = ff.down {
+        s.push_str(&format!(" (down {})", format_duration(d.0)));
     }
     if let Some(t) = ff.rtype {
         s.push_str(&format!(" ({t})"));
