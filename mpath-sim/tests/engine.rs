@@ -151,3 +151,34 @@ fn seeds_that_found_bugs_stay_clean() {
         assert_eq!(r.violation, None, "seed {seed} {mode}");
     }
 }
+
+/// The timeline adds up to the run's totals, slice by slice, and shows a
+/// link failure as a dip on that path.
+#[test]
+fn the_timeline_adds_up_and_shows_a_failure() {
+    use mpath_sim::engine::Fault;
+    let mut s = Scenario::two_paths();
+    s.duration = mpath_core::Duration::from_millis(200);
+    s.faults = vec![(
+        mpath_core::Duration::from_millis(100),
+        Fault::LinkDown { path: 1 },
+    )];
+    let r = Sim::new(s, 5).unwrap().run();
+    assert!(r.violation.is_none());
+    let t = &r.timeline;
+    assert_eq!(t.slice, mpath_core::Duration::from_millis(1));
+    let completed: u64 = t.samples.iter().map(|x| x.completed).sum();
+    assert_eq!(completed, r.completed);
+    for p in 0..2 {
+        let ios: u64 = t.samples.iter().map(|x| x.ios[p]).sum();
+        let bytes: u64 = t.samples.iter().map(|x| x.bytes[p]).sum();
+        assert_eq!((ios, bytes), (r.paths[p].ios, r.paths[p].bytes));
+    }
+    let max = t.samples.iter().map(|x| x.latency_max_us).max().unwrap();
+    // The histogram keeps three significant digits.
+    assert_eq!(r.latency_us.highest_equivalent(max), r.latency_us.max());
+    // Path 1 carries I/O before the failure, none after it is noticed.
+    assert!(t.samples[50].ios[1] > 0);
+    assert!(t.samples[150..].iter().all(|x| x.ios[1] == 0));
+    assert!(t.samples[150].ios[0] > t.samples[50].ios[0]);
+}

@@ -266,8 +266,17 @@ impl Sim {
                 let ok = completion.outcome == Outcome::Success;
                 if let Some(p) = self.per_path.get_mut(f.path) {
                     if ok {
+                        let bytes = (f.data_out.len() + answer.data.len()) as u64;
                         p.ios += 1;
-                        p.bytes += (f.data_out.len() + answer.data.len()) as u64;
+                        p.bytes += bytes;
+                        let n = self.per_path.len();
+                        let slice = self.timeline.at(now, n);
+                        if let (Some(i), Some(b)) =
+                            (slice.ios.get_mut(f.path), slice.bytes.get_mut(f.path))
+                        {
+                            *i += 1;
+                            *b += bytes;
+                        }
                     } else {
                         p.failed += 1;
                     }
@@ -347,6 +356,11 @@ impl Sim {
                 }
                 let us = (self.now.as_nanos().saturating_sub(rec.issued.as_nanos())) / 1_000;
                 let _ = self.latency.record(us.max(1));
+                let n = self.per_path.len();
+                let slice = self.timeline.at(self.now, n);
+                slice.completed += 1;
+                slice.latency_sum_us += us;
+                slice.latency_max_us = slice.latency_max_us.max(us);
                 for (k, r) in self.resume.iter_mut().enumerate() {
                     if r.is_none() {
                         let since = self
@@ -359,6 +373,8 @@ impl Sim {
             }
             Err(e) => {
                 self.failed += 1;
+                let n = self.per_path.len();
+                self.timeline.at(self.now, n).failed += 1;
                 if e == IoError::ReservationConflict && !self.foreign_pr {
                     self.violate(
                         Invariant::NoOwnConflict,

@@ -33,7 +33,7 @@ mod wire;
 pub use check::{Invariant, Violation};
 pub use ideal::{ideal, Ideal, PathIdeal};
 pub use queue::EventQueue;
-pub use report::{PathReport, Report};
+pub use report::{PathReport, Report, Sample, Timeline};
 pub use scenario::{
     alua_state, ana_state, Fault, GroupCfg, PathCfg, Scenario, Transport, Workload,
 };

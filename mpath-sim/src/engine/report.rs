@@ -17,6 +17,63 @@ pub struct PathReport {
     pub failed: u64,
 }
 
+/// One slice of virtual time: what completed in it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sample {
+    /// Successful I/O attempts per path completed in the slice.
+    pub ios: Vec<u64>,
+    /// Their data bytes per path.
+    pub bytes: Vec<u64>,
+    /// I/O completed upward successfully in the slice.
+    pub completed: u64,
+    /// Sum of their latencies, µs (the mean is `latency_sum_us /
+    /// completed`).
+    pub latency_sum_us: u64,
+    /// The longest of them, µs.
+    pub latency_max_us: u64,
+    /// I/O failed upward in the slice.
+    pub failed: u64,
+}
+
+/// What completed when: the run cut into equal slices of virtual time,
+/// for plots of throughput and latency over time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timeline {
+    /// Each slice's length.
+    pub slice: Duration,
+    /// The slices from time 0, up to the last one anything completed in.
+    pub samples: Vec<Sample>,
+}
+
+impl Timeline {
+    /// Slices for a workload of `duration`: 200 of them, none shorter
+    /// than 100 µs.
+    pub(crate) fn for_duration(duration: Duration) -> Timeline {
+        let ns = (duration.as_nanos() / 200).max(100_000);
+        Timeline {
+            slice: Duration::from_nanos(ns),
+            samples: Vec::new(),
+        }
+    }
+
+    /// The slice `at` falls in, made if need be (at most one per slice
+    /// length of the run: a run's drain can be long, and slices past a
+    /// million are folded into the last).
+    pub(crate) fn at(&mut self, at: mpath_core::Instant, paths: usize) -> &mut Sample {
+        let k = usize::try_from(at.as_nanos() / self.slice.as_nanos().max(1))
+            .unwrap_or(usize::MAX)
+            .min(1 << 20);
+        if self.samples.len() <= k {
+            self.samples.resize_with(k + 1, || Sample {
+                ios: vec![0; paths],
+                bytes: vec![0; paths],
+                ..Sample::default()
+            });
+        }
+        &mut self.samples[k]
+    }
+}
+
 /// A run's results.
 #[derive(Clone, Debug)]
 pub struct Report {
@@ -57,6 +114,8 @@ pub struct Report {
     /// Per path, in path order, while the workload ran: what per-path
     /// throughput is reckoned from.
     pub window_paths: Vec<PathReport>,
+    /// Throughput and latency over virtual time.
+    pub timeline: Timeline,
     /// Completion latency of successful I/O, in microseconds.
     pub latency_us: Histogram<u64>,
     /// For each fault, how long until the next successful completion

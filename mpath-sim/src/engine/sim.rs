@@ -13,7 +13,7 @@ use rand_pcg::Pcg64Mcg;
 use super::check::{Invariant, Violation};
 use super::id_map::IdMap;
 use super::queue::EventQueue;
-use super::report::{PathReport, Report};
+use super::report::{PathReport, Report, Timeline};
 use super::scenario::{Fault, Scenario, Transport};
 use super::stack::Stack;
 use super::trace::Trace;
@@ -164,6 +164,7 @@ pub struct Sim {
     pub(crate) retried: u64,
     pub(crate) per_path: Vec<PathReport>,
     pub(crate) latency: Histogram<u64>,
+    pub(crate) timeline: Timeline,
     pub(crate) fault_times: Vec<Instant>,
     pub(crate) resume: Vec<Option<Duration>>,
     pub(crate) violation: Option<Violation>,
@@ -269,6 +270,7 @@ impl Sim {
             failed: 0,
             retried: 0,
             per_path: vec![PathReport::default(); scenario.paths.len()],
+            timeline: Timeline::for_duration(scenario.duration),
             latency: Histogram::new(3)
                 .map_err(|e| SetupError::Scenario(format!("histogram: {e}")))?,
             fault_times: Vec::new(),
@@ -512,6 +514,7 @@ impl Sim {
             window_paths: self.window_paths.unwrap_or_else(|| self.per_path.clone()),
             paths: self.per_path,
             latency_us: self.latency,
+            timeline: self.timeline,
             resume: self.resume,
             violation: self.violation,
         }
