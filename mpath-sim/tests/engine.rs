@@ -182,3 +182,36 @@ fn the_timeline_adds_up_and_shows_a_failure() {
     assert!(t.samples[150..].iter().all(|x| x.ios[1] == 0));
     assert!(t.samples[150].ios[0] > t.samples[50].ios[0]);
 }
+
+/// A run cut into pieces with `run_until` is the same run, event for
+/// event, and the device can be looked at between the pieces.
+#[test]
+fn a_run_cut_into_pieces_is_the_same_run() {
+    use mpath_core::{Instant, Tier};
+    use mpath_sim::engine::Fault;
+    let mut s = Scenario::two_paths();
+    s.duration = mpath_core::Duration::from_millis(100);
+    s.faults = vec![(
+        mpath_core::Duration::from_millis(40),
+        Fault::LinkDown { path: 0 },
+    )];
+    let whole = Sim::new(s.clone(), 9).unwrap().run();
+    let mut sim = Sim::new(s, 9).unwrap();
+    let mut t = 0;
+    let mut tier_at_60ms = None;
+    while sim.run_until(Some(Instant::from_nanos(t))) {
+        assert!(sim.now().as_nanos() <= t);
+        if t == 60_000_000 {
+            let p = sim.path_id(0).unwrap();
+            tier_at_60ms = sim.device().tier(p).ok();
+            assert_eq!(sim.link_is_up(0), Some(false));
+        }
+        t += 1_000_000;
+    }
+    assert!(!sim.run_until(None), "ended stays ended");
+    let cut = sim.finish();
+    assert_eq!(cut.trace, whole.trace);
+    assert_eq!(cut.steps, whole.steps);
+    assert_eq!(cut.completed, whole.completed);
+    assert_eq!(tier_at_60ms, Some(Tier::Ineligible));
+}

@@ -113,6 +113,10 @@ pub struct Sim {
     pub(crate) queue: EventQueue<Event>,
     pub(crate) now: Instant,
     pub(crate) step: u64,
+    /// `start` has run.
+    pub(crate) started: bool,
+    /// The run has ended.
+    pub(crate) ended: bool,
     pub(crate) trace: Trace,
     // ----- target side and the host's adapter -----
     pub(crate) stack: Stack,
@@ -235,6 +239,8 @@ impl Sim {
             queue: EventQueue::default(),
             now,
             step: 0,
+            started: false,
+            ended: false,
             trace: Trace::default(),
             stack,
             links,
@@ -302,8 +308,24 @@ impl Sim {
 
     /// Run to the end (or the first invariant broken) and report.
     pub fn run(mut self) -> Report {
-        self.start();
-        while self.violation.is_none() {
+        while self.run_until(None) {}
+        self.finish()
+    }
+
+    /// Handle events up to virtual time `until` (all of them: `None`),
+    /// then stop, so a caller can look between (a progress bar, the
+    /// topology after a fault). Whether the run goes on: `false` once it
+    /// has ended (the end event, the workload done and quiet, or an
+    /// invariant broken). The same events happen however the run is cut.
+    pub fn run_until(&mut self, until: Option<Instant>) -> bool {
+        if !self.started {
+            self.started = true;
+            self.start();
+        }
+        while !self.ended && self.violation.is_none() {
+            if until.is_some_and(|u| self.queue.peek_time().is_some_and(|t| t > u)) {
+                return true;
+            }
             let Some((at, e)) = self.queue.pop() else {
                 break;
             };
@@ -327,7 +349,40 @@ impl Sim {
                 break;
             }
         }
-        self.finish()
+        self.ended = true;
+        false
+    }
+
+    /// Virtual time now.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Events handled so far.
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+
+    /// The scenario being run.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The host's device, as it stands now (paths, tiers, the
+    /// reservation coordinator), for a look between
+    /// [`run_until`](Self::run_until) calls.
+    pub fn device(&self) -> &Device<DataPlane<PATHS>, PATHS> {
+        &self.dev
+    }
+
+    /// The device's id for path index `i`.
+    pub fn path_id(&self, i: usize) -> Option<PathId> {
+        self.path_ids.get(i).copied()
+    }
+
+    /// Whether path `i`'s link is up now.
+    pub fn link_is_up(&self, i: usize) -> Option<bool> {
+        self.links.get(i).map(|l| l.up)
     }
 
     fn start(&mut self) {
@@ -472,7 +527,9 @@ impl Sim {
         }
     }
 
-    fn finish(mut self) -> Report {
+    /// End the run where it stands and report (after [`run_until`](Self::run_until)
+    /// has returned `false`, the whole run's report).
+    pub fn finish(mut self) -> Report {
         let outstanding = self.ios.len() as u64;
         if self.scenario.expect_all_complete && outstanding > 0 {
             let first = self.ios.iter().next().map(|(t, r)| (*t, *r));
