@@ -306,12 +306,15 @@ impl FileScenario {
         let mut s = Scenario::two_paths();
         s.name = self.name.unwrap_or_else(|| default_name.to_owned());
         if let Some(h) = self.hosts {
-            if h != 1 {
-                return Err(c.err(
-                    &KeyPath::top("hosts"),
-                    format!("{h} hosts: reserved for multi-host runs, only 1 for now"),
-                ));
-            }
+            s.hosts = u8::try_from(h)
+                .ok()
+                .filter(|&n| n >= 1 && usize::from(n) <= crate::engine::HOSTS)
+                .ok_or_else(|| {
+                    c.err(
+                        &KeyPath::top("hosts"),
+                        format!("{h} hosts: 1 to {} supported", crate::engine::HOSTS),
+                    )
+                })?;
         }
         if let Some(t) = &self.transport {
             s.transport = parse_transport(t).map_err(|e| c.err(&KeyPath::top("transport"), e))?;
@@ -405,7 +408,7 @@ impl FileScenario {
         let bs = u64::from(s.block_size);
         FileScenario {
             name: Some(s.name.clone()),
-            hosts: Some(1),
+            hosts: Some(u32::from(s.hosts)),
             transport: Some(transport_name(s.transport).to_owned()),
             anatt: Some(Dur(Duration::from_secs(u64::from(s.anatt)))),
             block_size: Some(Size(bs)),

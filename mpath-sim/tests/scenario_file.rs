@@ -230,7 +230,8 @@ fn serde_errors_name_line_and_key() {
 #[test]
 fn check_errors_name_line_and_key() {
     let one_path = "[[path]]\n";
-    assert_error("hosts = 2\n", 1, "hosts", "only 1");
+    assert_error("hosts = 4\n", 1, "hosts", "1 to 3 supported");
+    assert_error("hosts = 0\n", 1, "hosts", "1 to 3 supported");
     assert_error("transport = \"fc\"\n", 1, "transport", "unknown transport");
     assert_error("anatt = \"1500ms\"\n", 1, "anatt", "whole seconds");
     assert_error("block_size = 1000\n", 1, "block_size", "power of two");

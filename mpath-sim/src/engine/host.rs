@@ -2,11 +2,17 @@
 //! actions carried out through the real SCSI or NVMe adapter, as a
 //! multipath daemon or kernel glue would.
 
-use mpath_core::reservation::{PrAction, PrError, PrEvent, PrOp, PrReply};
-use mpath_core::{Action, DeviceEvent, Disposition, Io, IoError, Notices, Outcome, PathId, Tier};
+use hdrhistogram::Histogram;
+use mpath_core::reservation::{PrAction, PrError, PrEvent, PrOp, PrReply, PrType};
+use mpath_core::{
+    Action, DeviceEvent, Disposition, Instant, Io, IoError, Notices, Outcome, PathId, Tier,
+};
 
 use super::check::Invariant;
-use super::sim::{Event, IoRec, Sim, OUR_HOST};
+use super::id_map::IdMap;
+use super::report::{HostReport, PathReport, Timeline};
+use super::scenario::{Scenario, Workload};
+use super::sim::{Dev, Event, IoRec, SetupError, Sim, OUR_HOST, OUR_KEY};
 use super::stack::Stack;
 use super::wire::{Answer, Ctl, Dir, InFlight, Purpose, Stage};
 use crate::block_store::{BlockStamp, STAMP_LEN};
@@ -14,115 +20,249 @@ use crate::block_store::{BlockStamp, STAMP_LEN};
 /// Retries a target error may spend (path errors never spend one).
 const IO_RETRIES: u8 = 2;
 
+/// One host: its device with its adapter's paths, its application's
+/// workload, and what the run measured of it.
+#[derive(Debug)]
+pub(crate) struct Host {
+    pub dev: Dev,
+    /// Its reservation key.
+    pub key: u64,
+    /// Its number in block stamps.
+    pub stamp: u32,
+    /// The first LBA of its slots.
+    pub lba_base: u64,
+    /// What its application does.
+    pub workload: Workload,
+    /// The device's id of each path.
+    pub path_ids: Vec<PathId>,
+    /// Paths it is resetting (down until it has connected again).
+    pub resetting: Vec<bool>,
+    pub ios: IdMap<IoRec>,
+    pub busy_slots: Vec<bool>,
+    pub acked: Vec<u64>,
+    pub next_tag: u64,
+    pub generation: u64,
+    pub held_back: Vec<Io>,
+    pub timer_at: Option<Instant>,
+    pub workload_on: bool,
+    pub pr_stage: u8,
+    /// The setup's registration succeeded: writes must go through
+    /// registered nexuses from now on.
+    pub registered: bool,
+    /// An event started a device operation whose actions are waiting.
+    pub started_op: bool,
+    // ----- truth and results -----
+    pub fenced_at: Option<Instant>,
+    pub foreign_pr: bool,
+    pub submitted: u64,
+    pub completed: u64,
+    /// Completed I/Os and their bytes when the workload stopped.
+    pub in_window: Option<(u64, u64)>,
+    /// Per path, when the workload stopped.
+    pub window_paths: Option<Vec<PathReport>>,
+    pub failed: u64,
+    pub retried: u64,
+    pub per_path: Vec<PathReport>,
+    pub latency: Histogram<u64>,
+    pub timeline: Timeline,
+    pub events: Vec<DeviceEvent>,
+}
+
+impl Host {
+    /// Host `h` of `s`, with its device and the ids of its paths.
+    pub fn new(
+        s: &Scenario,
+        h: usize,
+        dev: Dev,
+        path_ids: Vec<PathId>,
+    ) -> Result<Host, SetupError> {
+        let slots = usize::try_from(s.workload.slots).unwrap_or(usize::MAX);
+        let mut workload = s.workload;
+        if h > 0 {
+            // Under a reservation only its holder (host 0) may write
+            // (Write Exclusive) or touch the logical unit at all
+            // (Exclusive Access): the other hosts keep to what is allowed.
+            match s.reservation {
+                Some(PrType::WriteExclusive) => workload.read_percent = 100,
+                Some(PrType::ExclusiveAccess) => workload.queue_depth = 0,
+                _ => {}
+            }
+        }
+        let n = path_ids.len();
+        Ok(Host {
+            dev,
+            key: OUR_KEY.wrapping_add(h as u64),
+            stamp: OUR_HOST + h as u32,
+            lba_base: (h as u64)
+                .saturating_mul(s.workload.slots)
+                .saturating_mul(u64::from(s.workload.blocks)),
+            workload,
+            path_ids,
+            resetting: vec![false; n],
+            ios: IdMap::default(),
+            busy_slots: vec![false; slots],
+            acked: vec![0; slots],
+            next_tag: 0,
+            generation: 0,
+            held_back: Vec::new(),
+            timer_at: None,
+            workload_on: false,
+            pr_stage: 0,
+            registered: false,
+            started_op: false,
+            fenced_at: None,
+            foreign_pr: false,
+            submitted: 0,
+            completed: 0,
+            in_window: None,
+            window_paths: None,
+            failed: 0,
+            retried: 0,
+            per_path: vec![PathReport::default(); n],
+            latency: Histogram::new(3)
+                .map_err(|e| SetupError::Scenario(format!("histogram: {e}")))?,
+            timeline: Timeline::for_duration(s.duration),
+            events: Vec::new(),
+        })
+    }
+
+    /// The workload stops: what has completed so far is the window's.
+    pub fn stop_workload(&mut self) {
+        self.workload_on = false;
+        self.in_window = Some((self.completed, self.per_path.iter().map(|p| p.bytes).sum()));
+        self.window_paths = Some(self.per_path.clone());
+    }
+
+    /// Its figures for the report.
+    pub fn report(&self) -> HostReport {
+        HostReport {
+            submitted: self.submitted,
+            completed: self.completed,
+            failed: self.failed,
+            outstanding: self.ios.len() as u64,
+            fenced: self.dev.coordinator().is_fenced(),
+        }
+    }
+}
+
 impl Sim {
-    /// Start one more application I/O on a free slot.
-    pub(crate) fn submit_new(&mut self) {
-        if !self.workload_on {
+    /// Host `h`'s application starts one more I/O on a free slot.
+    pub(crate) fn submit_new(&mut self, h: usize) {
+        if !self.hosts[h].workload_on {
             return;
         }
-        let slots = self.busy_slots.len() as u64;
+        let slots = self.hosts[h].busy_slots.len() as u64;
         let mut slot = None;
         for _ in 0..8 {
             let s = self.below(slots);
-            if !self.busy_slots[s as usize] {
+            if !self.hosts[h].busy_slots[s as usize] {
                 slot = Some(s);
                 break;
             }
         }
         let Some(slot) = slot else { return };
-        let write = self.below(100) >= u64::from(self.scenario.workload.read_percent);
-        self.next_tag += 1;
-        let tag = self.next_tag;
+        let read_percent = self.hosts[h].workload.read_percent;
+        let write = self.below(100) >= u64::from(read_percent);
         let bytes = self.scenario.workload.blocks * self.scenario.block_size;
+        let now = self.now;
+        let host = &mut self.hosts[h];
+        host.next_tag += 1;
+        let tag = host.next_tag;
         let io = if write {
             Io::write(tag, bytes, IO_RETRIES)
         } else {
             Io::read(tag, bytes, IO_RETRIES)
         };
         let generation = if write {
-            self.generation += 1;
-            self.generation
+            host.generation += 1;
+            host.generation
         } else {
             0
         };
-        self.busy_slots[slot as usize] = true;
-        self.ios.insert(
+        host.busy_slots[slot as usize] = true;
+        host.ios.insert(
             tag,
             IoRec {
                 slot,
                 write,
                 generation,
-                floor: self.acked[slot as usize],
-                issued: self.now,
+                floor: host.acked[slot as usize],
+                issued: now,
                 attempts: 0,
             },
         );
-        self.submitted += 1;
-        self.submit_io(io);
+        host.submitted += 1;
+        self.submit_io(h, io);
     }
 
-    pub(crate) fn submit_io(&mut self, io: Io) {
+    pub(crate) fn submit_io(&mut self, h: usize, io: Io) {
         let now = self.now;
-        match self.dev.submit(io, now) {
-            Ok(d) => self.disposition(io.tag.0, d),
+        match self.hosts[h].dev.submit(io, now) {
+            Ok(d) => self.disposition(h, io.tag.0, d),
             // A time the device refuses cannot happen (the clock only
             // moves forward); keep the I/O rather than lose it.
-            Err(r) => self.held_back.push(r.item),
+            Err(r) => self.hosts[h].held_back.push(r.item),
         }
-        self.drain_actions();
+        self.drain_actions(h);
     }
 
-    /// What the device decided for I/O `tag`.
-    fn disposition(&mut self, tag: u64, d: Disposition) {
+    /// What host `h`'s device decided for I/O `tag`.
+    fn disposition(&mut self, h: usize, tag: u64, d: Disposition) {
         match d {
-            Disposition::Dispatch(t) => self.dispatch(tag, t),
+            Disposition::Dispatch(t) => self.dispatch(h, tag, t),
             Disposition::Queued => {}
-            Disposition::Done { result, .. } => self.end_io(tag, result),
-            Disposition::Busy(io) => self.held_back.push(io),
+            Disposition::Done { result, .. } => self.end_io(h, tag, result),
+            Disposition::Busy(io) => self.hosts[h].held_back.push(io),
             _ => {}
         }
     }
 
-    /// Send an I/O attempt on the path its ticket names.
-    fn dispatch(&mut self, tag: u64, t: mpath_core::Ticket) {
-        let Some(i) = self.index_of(t.path()) else {
-            self.violate(
-                Invariant::EligibleDispatch,
-                format!("I/O {tag} dispatched on unknown path {:?}", t.path()),
-            );
-            return;
-        };
-        if !self.tier_of(i).is_some_and(|tier| tier != Tier::Ineligible) {
+    /// Send an I/O attempt of host `h` on the path its ticket names.
+    fn dispatch(&mut self, h: usize, tag: u64, t: mpath_core::Ticket) {
+        let Some(g) = self.index_of(h, t.path()) else {
             self.violate(
                 Invariant::EligibleDispatch,
                 format!(
-                    "I/O {tag} dispatched on path {i}, tier {:?}",
-                    self.tier_of(i)
+                    "host {h}: I/O {tag} dispatched on unknown path {:?}",
+                    t.path()
+                ),
+            );
+            return;
+        };
+        if !self.tier_of(g).is_some_and(|tier| tier != Tier::Ineligible) {
+            let i = g % self.npaths;
+            self.violate(
+                Invariant::EligibleDispatch,
+                format!(
+                    "host {h}: I/O {tag} dispatched on path {i}, tier {:?}",
+                    self.tier_of(g)
                 ),
             );
             return;
         }
-        let Some(rec) = self.ios.get_mut(&tag) else {
+        let host = &mut self.hosts[h];
+        let Some(rec) = host.ios.get_mut(&tag) else {
             self.violate(
                 Invariant::ExactlyOnce,
-                format!("dispatch of I/O {tag}, which has already ended"),
+                format!("host {h}: dispatch of I/O {tag}, which has already ended"),
             );
             return;
         };
         rec.attempts += 1;
         if rec.attempts > 1 {
-            self.retried += 1;
+            host.retried += 1;
         }
         let rec = *rec;
+        let (stamp, base) = (host.stamp, host.lba_base);
         let blocks = self.scenario.workload.blocks;
-        let lba = rec.slot * u64::from(blocks);
+        let lba = base + rec.slot * u64::from(blocks);
         let bs = self.scenario.block_size as usize;
         let (data_out, data_in_len) = if rec.write {
             let mut data = vec![0u8; bs * blocks as usize];
             for (k, b) in data.chunks_exact_mut(bs).enumerate() {
                 let stamp = BlockStamp {
                     generation: rec.generation,
-                    host: OUR_HOST,
+                    host: stamp,
                     lba: lba + k as u64,
                 };
                 b[..STAMP_LEN].copy_from_slice(&stamp.to_bytes());
@@ -135,7 +275,7 @@ impl Sim {
             return;
         };
         self.send(
-            i,
+            g,
             Purpose::Io { tag, ticket: t },
             cmd,
             data_out,
@@ -145,13 +285,14 @@ impl Sim {
         );
     }
 
-    /// Put a command on path `i`'s link: `write` for a write, `control`
-    /// for what a zombie path still carries (SCSI TEST UNIT READY, NVMe
-    /// admin commands). An NVMe entry gets its command identifier here.
+    /// Put a command on path `g`'s link (global index): `write` for a
+    /// write, `control` for what a zombie path still carries (SCSI TEST
+    /// UNIT READY, NVMe admin commands). An NVMe entry gets its command
+    /// identifier here.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn send(
         &mut self,
-        i: usize,
+        g: usize,
         purpose: Purpose,
         mut cmd: Vec<u8>,
         data_out: Vec<u8>,
@@ -166,7 +307,7 @@ impl Sim {
         }
         let aer = matches!(purpose, Purpose::Aer);
         let mut f = InFlight {
-            path: i,
+            path: g,
             purpose,
             cmd,
             data_out,
@@ -178,7 +319,7 @@ impl Sim {
             control,
             aborted: false,
         };
-        let link = self.links[i];
+        let link = self.links[g];
         let now = self.now;
         if aer {
             // The controller holds it until it has an event: no timeout.
@@ -189,7 +330,8 @@ impl Sim {
                 Event::Timeout(id),
             );
         }
-        if !link.up || self.resetting[i] {
+        let resetting = self.hosts[g / self.npaths].resetting[g % self.npaths];
+        if !link.up || resetting {
             // Nothing to send it on (or the host is connecting again
             // after a reset): the transport fails it at once.
             f.stage = Stage::Failed;
@@ -204,9 +346,9 @@ impl Sim {
             }
             // Hanging: only the command timeout ends it.
         } else {
-            let jitter = self.jitter(i);
+            let jitter = self.jitter(g);
             let bytes = f.cmd.len() + f.data_out.len();
-            let at = self.links[i]
+            let at = self.links[g]
                 .carry(Dir::ToTarget, now, bytes)
                 .saturating_add(jitter);
             self.queue.push(at, Event::Arrive(id));
@@ -214,12 +356,12 @@ impl Sim {
         self.flights.insert(id, Box::new(f));
     }
 
-    pub(crate) fn jitter(&mut self, i: usize) -> mpath_core::Duration {
-        let j = self.links[i].cfg.jitter.as_nanos();
+    pub(crate) fn jitter(&mut self, g: usize) -> mpath_core::Duration {
+        let j = self.links[g].cfg.jitter.as_nanos();
         mpath_core::Duration::from_nanos(self.below(j.saturating_add(1)))
     }
 
-    /// The answer to command `id` reaches the host.
+    /// The answer to command `id` reaches its host.
     pub(crate) fn deliver(&mut self, id: u64, token: u32) {
         let Some(f) = self.flights.get(&id) else {
             return;
@@ -236,6 +378,7 @@ impl Sim {
             .take()
             .unwrap_or_else(|| Answer::transport(mpath_scsi::TransportStatus::Timeout));
         let now = self.now;
+        let (h, i) = (f.path / self.npaths, f.path % self.npaths);
         if self.verbose {
             eprintln!(
                 "{:>10} µs    answer {:?} status {:#x} dw0 {:#x}, {} bytes",
@@ -251,12 +394,14 @@ impl Sim {
                 let completion = match &self.stack {
                     Stack::Scsi(_) => Self::scsi_classify(&answer),
                     Stack::Nvme(n) => {
-                        match n.ad.classify_completion(ticket.path(), answer.delivery()) {
+                        match n.ads[h].classify_completion(ticket.path(), answer.delivery()) {
                             Ok(c) => c,
                             Err(e) => {
                                 self.violate(
                                     Invariant::ExactlyOnce,
-                                    format!("completion of I/O {tag} not classified: {e}"),
+                                    format!(
+                                        "host {h}: completion of I/O {tag} not classified: {e}"
+                                    ),
                                 );
                                 return;
                             }
@@ -264,17 +409,16 @@ impl Sim {
                     }
                 };
                 let ok = completion.outcome == Outcome::Success;
-                if let Some(p) = self.per_path.get_mut(f.path) {
+                let host = &mut self.hosts[h];
+                if let Some(p) = host.per_path.get_mut(i) {
                     if ok {
                         let bytes = (f.data_out.len() + answer.data.len()) as u64;
                         p.ios += 1;
                         p.bytes += bytes;
-                        let n = self.per_path.len();
-                        let slice = self.timeline.at(now, n);
-                        if let (Some(i), Some(b)) =
-                            (slice.ios.get_mut(f.path), slice.bytes.get_mut(f.path))
-                        {
-                            *i += 1;
+                        let n = host.per_path.len();
+                        let slice = host.timeline.at(now, n);
+                        if let (Some(x), Some(b)) = (slice.ios.get_mut(i), slice.bytes.get_mut(i)) {
+                            *x += 1;
                             *b += bytes;
                         }
                     } else {
@@ -282,18 +426,18 @@ impl Sim {
                     }
                 }
                 if ok {
-                    self.check_read(tag, &answer.data);
+                    self.check_read(h, tag, &answer.data);
                 }
-                match self.dev.handle_completion(ticket, completion, now) {
-                    Ok(d) => self.disposition(tag, d),
+                match self.hosts[h].dev.handle_completion(ticket, completion, now) {
+                    Ok(d) => self.disposition(h, tag, d),
                     Err(r) => self.violate(
                         Invariant::ExactlyOnce,
-                        format!("completion of I/O {tag} refused: {:?}", r.error),
+                        format!("host {h}: completion of I/O {tag} refused: {:?}", r.error),
                     ),
                 }
             }
-            Purpose::Control(Ctl::Scsi(cmd)) => self.scsi_control(&cmd, &answer),
-            Purpose::Control(Ctl::Nvme(cmd)) => self.nvme_control(&cmd, &answer),
+            Purpose::Control(Ctl::Scsi(cmd)) => self.scsi_control(h, &cmd, &answer),
+            Purpose::Control(Ctl::Nvme(cmd)) => self.nvme_control(h, &cmd, &answer),
             Purpose::Pr {
                 action,
                 cmd: Ctl::Scsi(cmd),
@@ -301,33 +445,35 @@ impl Sim {
             Purpose::Pr {
                 action,
                 cmd: Ctl::Nvme(cmd),
-            } => self.nvme_pr(action, &cmd, &answer),
+            } => self.nvme_pr(h, action, &cmd, &answer),
             Purpose::Aer => {
                 self.aer_flights = self.aer_flights.saturating_sub(1);
                 self.nvme_aer(f.path, &answer);
             }
         }
-        self.drain_actions();
+        self.drain_actions(h);
     }
 
     /// A read's blocks must be at least as new as the last write to them
     /// acknowledged before the read was issued.
-    fn check_read(&mut self, tag: u64, data: &[u8]) {
-        let Some(rec) = self.ios.get(&tag).copied() else {
+    fn check_read(&mut self, h: usize, tag: u64, data: &[u8]) {
+        let host = &self.hosts[h];
+        let Some(rec) = host.ios.get(&tag).copied() else {
             return;
         };
         if rec.write || rec.floor == 0 {
             return;
         }
+        let stamp = host.stamp;
         let bs = self.scenario.block_size as usize;
         for (k, b) in data.chunks(bs).enumerate() {
-            let got = BlockStamp::from_bytes(b).filter(|s| s.host == OUR_HOST);
+            let got = BlockStamp::from_bytes(b).filter(|s| s.host == stamp);
             let generation = got.map_or(0, |s| s.generation);
             if generation < rec.floor {
                 self.violate(
                     Invariant::NoLostWrite,
                     format!(
-                        "read {tag} of slot {} block {k} returned generation {generation}, \
+                        "host {h}: read {tag} of slot {} block {k} returned generation {generation}, \
                          older than write {} acknowledged before it",
                         rec.slot, rec.floor
                     ),
@@ -337,48 +483,55 @@ impl Sim {
         }
     }
 
-    /// I/O `tag` completes upward.
-    pub(crate) fn end_io(&mut self, tag: u64, result: Result<(), IoError>) {
-        let Some(rec) = self.ios.remove(&tag) else {
+    /// Host `h`'s I/O `tag` completes upward.
+    pub(crate) fn end_io(&mut self, h: usize, tag: u64, result: Result<(), IoError>) {
+        let now = self.now;
+        let host = &mut self.hosts[h];
+        let Some(rec) = host.ios.remove(&tag) else {
             self.violate(
                 Invariant::ExactlyOnce,
-                format!("I/O {tag} completed upward twice ({result:?})"),
+                format!("host {h}: I/O {tag} completed upward twice ({result:?})"),
             );
             return;
         };
-        self.busy_slots[rec.slot as usize] = false;
+        host.busy_slots[rec.slot as usize] = false;
         match result {
             Ok(()) => {
-                self.completed += 1;
+                host.completed += 1;
                 if rec.write {
-                    let a = &mut self.acked[rec.slot as usize];
+                    let a = &mut host.acked[rec.slot as usize];
                     *a = (*a).max(rec.generation);
                 }
-                let us = (self.now.as_nanos().saturating_sub(rec.issued.as_nanos())) / 1_000;
-                let _ = self.latency.record(us.max(1));
-                let n = self.per_path.len();
-                let slice = self.timeline.at(self.now, n);
+                let us = (now.as_nanos().saturating_sub(rec.issued.as_nanos())) / 1_000;
+                let _ = host.latency.record(us.max(1));
+                let n = host.per_path.len();
+                let slice = host.timeline.at(now, n);
                 slice.completed += 1;
                 slice.latency_sum_us += us;
                 slice.latency_max_us = slice.latency_max_us.max(us);
-                for (k, r) in self.resume.iter_mut().enumerate() {
-                    if r.is_none() {
-                        let since = self
-                            .now
-                            .as_nanos()
-                            .saturating_sub(self.fault_times[k].as_nanos());
-                        *r = Some(mpath_core::Duration::from_nanos(since));
+                // Time to resume after a fault is host 0's (the host the
+                // faults are aimed at).
+                if h == 0 {
+                    for (k, r) in self.resume.iter_mut().enumerate() {
+                        if r.is_none() {
+                            let since = now
+                                .as_nanos()
+                                .saturating_sub(self.fault_times[k].as_nanos());
+                            *r = Some(mpath_core::Duration::from_nanos(since));
+                        }
                     }
                 }
             }
             Err(e) => {
-                self.failed += 1;
-                let n = self.per_path.len();
-                self.timeline.at(self.now, n).failed += 1;
-                if e == IoError::ReservationConflict && !self.foreign_pr {
+                host.failed += 1;
+                let n = host.per_path.len();
+                host.timeline.at(now, n).failed += 1;
+                if e == IoError::ReservationConflict && !host.foreign_pr {
                     self.violate(
                         Invariant::NoOwnConflict,
-                        format!("I/O {tag} failed upward with a reservation conflict no other host caused"),
+                        format!(
+                            "host {h}: I/O {tag} failed upward with a reservation conflict no other host caused"
+                        ),
                     );
                 }
             }
@@ -389,108 +542,131 @@ impl Sim {
         // spinning at one instant), and the device gets back what it could
         // not take.
         let at = if result.is_ok() {
-            self.now
+            now
         } else {
-            self.now
-                .saturating_add(mpath_core::Duration::from_millis(1))
+            now.saturating_add(mpath_core::Duration::from_millis(1))
         };
-        self.queue.push(at, Event::Submit);
+        self.queue.push(at, Event::Submit(h));
     }
 
-    /// Carry out everything the device asks for, collect its events, and
-    /// set its timer.
-    pub(crate) fn drain_actions(&mut self) {
+    /// Carry out everything host `h`'s device asks for, collect its
+    /// events, and set its timer.
+    pub(crate) fn drain_actions(&mut self, h: usize) {
         for _ in 0..10_000 {
-            let Some(a) = self.dev.poll_action() else {
+            let Some(a) = self.hosts[h].dev.poll_action() else {
                 break;
             };
             self.trace.u64(action_code(&a));
             if self.verbose {
-                eprintln!("{:>10} µs    action {a:?}", self.now.as_nanos() / 1000);
+                eprintln!(
+                    "{:>10} µs    host {h} action {a:?}",
+                    self.now.as_nanos() / 1000
+                );
             }
             match a {
-                Action::Dispatch(t) => self.dispatch(t.io().tag.0, t),
-                Action::Fail { io, error } => self.end_io(io.tag.0, Err(error)),
+                Action::Dispatch(t) => self.dispatch(h, t.io().tag.0, t),
+                Action::Fail { io, error } => self.end_io(h, io.tag.0, Err(error)),
                 other => match self.stack {
-                    Stack::Scsi(_) => self.scsi_action(&other),
-                    Stack::Nvme(_) => self.nvme_action(&other),
+                    Stack::Scsi(_) => self.scsi_action(h, &other),
+                    Stack::Nvme(_) => self.nvme_action(h, &other),
                 },
             }
         }
-        while let Some(e) = self.dev.poll_event() {
+        while let Some(e) = self.hosts[h].dev.poll_event() {
             self.trace.u64(0xE0 << 56);
             if self.verbose {
-                eprintln!("{:>10} µs    event {e:?}", self.now.as_nanos() / 1000);
+                eprintln!(
+                    "{:>10} µs    host {h} event {e:?}",
+                    self.now.as_nanos() / 1000
+                );
             }
-            self.device_event(e);
+            self.device_event(h, e);
         }
-        if self.started_op {
+        if self.hosts[h].started_op {
             // An operation started from an event (the reservation after
             // the registration) has its first command waiting: send it
             // now, not at whatever event comes next.
-            self.started_op = false;
-            self.drain_actions();
+            self.hosts[h].started_op = false;
+            self.drain_actions(h);
             return;
         }
-        if let Some(at) = self.dev.poll_timeout() {
+        if let Some(at) = self.hosts[h].dev.poll_timeout() {
             let at = at.max(self.now);
-            if !self.timer_at.is_some_and(|t| at >= t) {
-                self.timer_at = Some(at);
-                self.queue.push(at, Event::HostTimer);
+            let host = &mut self.hosts[h];
+            if !host.timer_at.is_some_and(|t| at >= t) {
+                host.timer_at = Some(at);
+                self.queue.push(at, Event::HostTimer(h));
             }
         }
     }
 
-    fn device_event(&mut self, e: DeviceEvent) {
+    fn device_event(&mut self, h: usize, e: DeviceEvent) {
         if let DeviceEvent::Reservation(PrEvent::Finished { op, result }) = e {
             let now = self.now;
-            match (self.pr_stage, op, result) {
+            let host = &mut self.hosts[h];
+            match (host.pr_stage, op, result) {
                 (1, PrOp::Register(_), Ok(_)) => {
-                    self.pr_stage = 2;
-                    self.registered = true;
-                    if let Some(t) = self.scenario.reservation {
-                        self.started_op = true;
-                        if self.dev.reservation(PrOp::Reserve(t), now).is_err() {
-                            self.pr_stage = 3;
-                            self.start_workload();
+                    host.pr_stage = 2;
+                    host.registered = true;
+                    // Host 0 takes the reservation; the others are
+                    // registrants only.
+                    match self.scenario.reservation.filter(|_| h == 0) {
+                        Some(t) => {
+                            host.started_op = true;
+                            if host.dev.reservation(PrOp::Reserve(t), now).is_err() {
+                                host.pr_stage = 3;
+                                self.start_workload(h);
+                            }
+                        }
+                        None => {
+                            host.pr_stage = 3;
+                            self.start_workload(h);
                         }
                     }
                 }
                 (2, PrOp::Reserve(_), _) | (1, _, Err(PrError::NoPath | PrError::Refused)) => {
-                    self.pr_stage = 3;
-                    self.start_workload();
+                    host.pr_stage = 3;
+                    self.start_workload(h);
                 }
                 _ => {}
             }
         }
-        self.events.push(e);
+        self.hosts[h].events.push(e);
     }
 
-    /// Send a command an adapter built on the path it names.
-    pub(crate) fn send_control(&mut self, cmd: Ctl) {
-        self.send_ctl(Purpose::Control(cmd), cmd);
+    /// Send a command host `h`'s adapter built on the path it names.
+    pub(crate) fn send_control(&mut self, h: usize, cmd: Ctl) {
+        self.send_ctl(h, Purpose::Control(cmd), cmd);
     }
 
-    /// A reservation command's outcome for the device: the coordinator's
-    /// reply (none while the command is being sent again), then the
-    /// notices the response carried (after the reply: a coordinator in the
-    /// middle of an operation keeps a preemption notice for its end).
-    pub(crate) fn pr_answered(&mut self, via: PathId, reply: Option<PrReply>, notices: Notices) {
+    /// A reservation command's outcome for host `h`'s device: the
+    /// coordinator's reply (none while the command is being sent again),
+    /// then the notices the response carried (after the reply: a
+    /// coordinator in the middle of an operation keeps a preemption notice
+    /// for its end).
+    pub(crate) fn pr_answered(
+        &mut self,
+        h: usize,
+        via: PathId,
+        reply: Option<PrReply>,
+        notices: Notices,
+    ) {
         let now = self.now;
+        let dev = &mut self.hosts[h].dev;
         if let Some(reply) = reply {
-            let _ = self.dev.handle_reservation_reply(via, reply, now);
+            let _ = dev.handle_reservation_reply(via, reply, now);
         }
         if !notices.is_empty() {
-            let _ = self.dev.handle_notices(via, notices, now);
+            let _ = dev.handle_notices(via, notices, now);
         }
     }
 
-    /// Send a reservation command for the coordinator.
-    pub(crate) fn send_pr(&mut self, action: PrAction, cmd: Ctl) {
-        self.send_ctl(Purpose::Pr { action, cmd }, cmd);
+    /// Send a reservation command for host `h`'s coordinator.
+    pub(crate) fn send_pr(&mut self, h: usize, action: PrAction, cmd: Ctl) {
+        self.send_ctl(h, Purpose::Pr { action, cmd }, cmd);
     }
 
-    fn send_ctl(&mut self, purpose: Purpose, cmd: Ctl) {
+    fn send_ctl(&mut self, h: usize, purpose: Purpose, cmd: Ctl) {
         let (path, parts, control) = match &cmd {
             Ctl::Scsi(c) => {
                 let parts = super::scsi::parts(c);
@@ -499,14 +675,14 @@ impl Sim {
             }
             Ctl::Nvme(c) => (c.path(), super::nvme::parts(c), c.is_admin()),
         };
-        let (Some(i), Some((bytes, out, len))) = (self.index_of(path), parts) else {
+        let (Some(g), Some((bytes, out, len))) = (self.index_of(h, path), parts) else {
             return;
         };
         let write = match cmd {
             Ctl::Scsi(_) => super::scsi::is_write(&bytes),
             Ctl::Nvme(_) => !control && super::nvme::is_write(&bytes),
         };
-        self.send(i, purpose, bytes, out, len, write, control);
+        self.send(g, purpose, bytes, out, len, write, control);
     }
 }
 

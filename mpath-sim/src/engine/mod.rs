@@ -33,9 +33,9 @@ mod wire;
 pub use check::{Invariant, Violation};
 pub use ideal::{ideal, Ideal, PathIdeal};
 pub use queue::EventQueue;
-pub use report::{PathReport, Report, Sample, Timeline};
+pub use report::{HostReport, PathReport, Report, Sample, Timeline};
 pub use scenario::{
     alua_state, ana_state, Fault, GroupCfg, PathCfg, Scenario, Transport, Workload,
 };
-pub use sim::{SetupError, Sim, PATHS};
+pub use sim::{SetupError, Sim, HOSTS, PATHS};
 pub use trace::Trace;

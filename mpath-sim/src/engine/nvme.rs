@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use mpath_core::reservation::{PrAction, PrReply, PrType as CoreType};
-use mpath_core::{Config, DataPlane, Instant, Notices, PathId};
+use mpath_core::{Config, DataPlane, Instant, Notices};
 use mpath_nvme::ana::{AnaLog, AnaLogOptions, AnaState};
 use mpath_nvme::command::{NvmeCommand, REGISTRATION_SCOPE};
 use mpath_nvme::identify::{IdentifyControllerRepr, IdentifyNamespaceRepr, Nqn, IDENTIFY_LEN};
@@ -21,6 +21,7 @@ use mpath_nvme::{AenFollowUp, Applied, NvmeAdapter, NvmePath, PrStep};
 use mpath_scsi::TransportStatus;
 
 use super::scenario::{ana_state, Scenario};
+use super::scsi::Devices;
 use super::sim::{Dev, Event, SetupError, Sim, OTHER_KEY, OUR_KEY, PATHS};
 use super::stack::Stack;
 use super::wire::{Answer, Ctl, Stage};
@@ -35,14 +36,21 @@ use crate::nvme_target::{
 pub(crate) const NSID: u32 = 1;
 /// Its ANA group.
 pub(crate) const ANA_GROUP: u32 = 1;
-/// Our host's Host Identifier.
-pub(crate) const OUR_HOST_ID: HostIdentifier = HostIdentifier::Short(*b"mpathsim");
+/// Host `h`'s Host Identifier.
+pub(crate) fn host_id(h: usize) -> HostIdentifier {
+    let mut id = *b"mpathsim";
+    if h > 0 {
+        id[7] = b'0' + (h % 10) as u8;
+    }
+    HostIdentifier::Short(id)
+}
 /// The other host's.
 const OTHER_HOST_ID: HostIdentifier = HostIdentifier::Short(*b"otherhst");
 /// The other host's controller.
 const OTHER_CNTLID: u16 = 0x100;
 
-/// The controller of path `i`.
+/// The controller of path `i` (global index: every host's path has a
+/// controller of its own).
 pub(crate) fn cntlid_of(i: usize) -> u16 {
     u16::try_from(i + 1).unwrap_or(u16::MAX)
 }
@@ -58,13 +66,17 @@ pub(crate) fn cid_of(id: u64) -> u16 {
 #[derive(Debug)]
 pub(crate) struct NvmeStack {
     pub sub: Subsystem,
-    pub ad: NvmeAdapter<PATHS>,
-    /// The scenario group of each path.
+    /// Each host's adapter.
+    pub ads: Vec<NvmeAdapter<PATHS>>,
+    /// The scenario group of each path (global index).
     pub groups: Vec<u16>,
+    /// Paths a host has.
+    pub npaths: usize,
     /// Asynchronous Event Requests the controllers hold: (CNTLID, CID) to
     /// the engine's command.
     pub aers: BTreeMap<(u16, u16), u64>,
-    /// Whether the host has a request outstanding on path `i`.
+    /// Whether the host has a request outstanding on path `i` (global
+    /// index).
     pub aer_armed: Vec<bool>,
 }
 
@@ -102,7 +114,9 @@ fn setup_command(
 /// Set up the subsystem, the device and the adapter: every controller
 /// identified through real Identify answers, its ANA log read (as Linux
 /// reads it while it sets the controller up), and the path added.
-pub(crate) fn setup(scenario: &Scenario) -> Result<(NvmeStack, Dev, Vec<PathId>), SetupError> {
+pub(crate) fn setup(scenario: &Scenario) -> Result<(NvmeStack, Devices), SetupError> {
+    let hosts = usize::from(scenario.hosts.max(1));
+    let npaths = scenario.paths.len();
     let mut cfg = SubsystemConfig::new(nqn("nqn.2026-12.org.mpath:sim")?);
     cfg.anatt = scenario.anatt;
     let mut sub = Subsystem::new(cfg);
@@ -122,124 +136,146 @@ pub(crate) fn setup(scenario: &Scenario) -> Result<(NvmeStack, Dev, Vec<PathId>)
             .workload
             .slots
             .saturating_mul(u64::from(scenario.workload.blocks))
+            .saturating_mul(hosts as u64)
             .max(1),
         block_size: scenario.block_size,
         anagrpid: ANA_GROUP,
     })
     .map_err(scenario_err("namespace"))?;
-    for (name, hostid) in [
-        ("nqn.2026-12.org.mpath:host", OUR_HOST_ID),
-        ("nqn.2026-12.org.mpath:other", OTHER_HOST_ID),
-    ] {
+    for h in 0..hosts {
+        let name = if h == 0 {
+            String::from("nqn.2026-12.org.mpath:host")
+        } else {
+            format!("nqn.2026-12.org.mpath:host{h}")
+        };
         sub.add_host(HostConfig {
-            nqn: nqn(name)?,
-            hostid,
+            nqn: nqn(&name)?,
+            hostid: host_id(h),
         })
         .map_err(scenario_err("host"))?;
     }
+    sub.add_host(HostConfig {
+        nqn: nqn("nqn.2026-12.org.mpath:other")?,
+        hostid: OTHER_HOST_ID,
+    })
+    .map_err(scenario_err("host"))?;
     let mut groups = Vec::new();
-    for (i, p) in scenario.paths.iter().enumerate() {
-        let g = scenario
-            .groups
-            .iter()
-            .find(|g| g.id == p.group)
-            .ok_or_else(|| SetupError::Scenario(format!("path {i}: no group {}", p.group)))?;
-        let c = cntlid_of(i);
-        sub.add_controller(c, OUR_HOST_ID)
-            .map_err(scenario_err(&format!("path {i}")))?;
-        sub.set_ana_state(c, ANA_GROUP, ana_state(g.state))
-            .map_err(scenario_err(&format!("path {i}")))?;
-        // The host connects after the state was set: nothing pending.
-        sub.reset_controller(c)
-            .map_err(scenario_err(&format!("path {i}")))?;
-        groups.push(p.group);
+    for h in 0..hosts {
+        for (i, p) in scenario.paths.iter().enumerate() {
+            let g = scenario
+                .groups
+                .iter()
+                .find(|g| g.id == p.group)
+                .ok_or_else(|| SetupError::Scenario(format!("path {i}: no group {}", p.group)))?;
+            let c = cntlid_of(h * npaths + i);
+            sub.add_controller(c, host_id(h))
+                .map_err(scenario_err(&format!("host {h} path {i}")))?;
+            sub.set_ana_state(c, ANA_GROUP, ana_state(g.state))
+                .map_err(scenario_err(&format!("host {h} path {i}")))?;
+            // The host connects after the state was set: nothing pending.
+            sub.reset_controller(c)
+                .map_err(scenario_err(&format!("host {h} path {i}")))?;
+            groups.push(p.group);
+        }
     }
     sub.add_controller(OTHER_CNTLID, OTHER_HOST_ID)
         .map_err(scenario_err("other host"))?;
     while sub.poll_event().is_some() {}
-    let mut found = Vec::new();
-    for i in 0..scenario.paths.len() {
-        let c = cntlid_of(i);
-        let mut ctrl = vec![0u8; IDENTIFY_LEN];
-        let mut ns = vec![0u8; IDENTIFY_LEN];
-        setup_command(
-            &mut sub,
-            c,
-            &SubmissionEntry::identify(1, cns::CONTROLLER, 0),
-            &mut ctrl,
-        )?;
-        setup_command(
-            &mut sub,
-            c,
-            &SubmissionEntry::identify(2, cns::NAMESPACE, NSID),
-            &mut ns,
-        )?;
-        let ctrl = IdentifyControllerRepr::parse(&ctrl)
-            .map_err(|e| SetupError::Device(format!("Identify Controller: {e}")))?;
-        let ns = IdentifyNamespaceRepr::parse(&ns)
-            .map_err(|e| SetupError::Device(format!("Identify Namespace: {e}")))?;
-        let path = NvmePath::from_identify(&ctrl, &ns, NSID)
-            .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;
-        let len = path
-            .ana_log_len(false)
-            .ok_or_else(|| SetupError::Device(format!("path {i}: ANA log too large")))?;
-        let log = GetLogPage::ana(len, false)
-            .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;
-        let mut buf = vec![0u8; len as usize];
-        setup_command(
-            &mut sub,
-            c,
-            &SubmissionEntry::get_log_page(3, &log),
-            &mut buf,
-        )?;
-        let state = AnaLog::new_checked(
-            &buf[..],
-            AnaLogOptions {
-                anagrpmax: path.anagrpmax,
-                rgo: false,
-            },
-        )
-        .ok()
-        .and_then(|l| l.find_nsid(NSID))
-        .map(|(_, s)| s);
-        found.push((path, state));
-    }
-    let identity = found
-        .first()
-        .map(|(p, _)| p.identity)
-        .ok_or_else(|| SetupError::Scenario(String::from("no path")))?;
-    let mut cfg = NvmeAdapter::<PATHS>::core_config(Config::DEFAULT);
-    cfg.policy = scenario.policy;
-    cfg.no_path = scenario.no_path;
-    cfg.quiesce_time = scenario.quiesce;
-    let mut dev = Dev::new(DataPlane::new(), cfg, REGISTRATION_SCOPE)
-        .map_err(|e| SetupError::Device(format!("config: {e:?}")))?;
-    let ptpl = if scenario.aptpl {
-        Cptpl::Persist
-    } else {
-        Cptpl::NoChange
-    };
-    let mut ad = NvmeAdapter::new(identity).with_ptpl(ptpl);
     let now = Instant::from_nanos(0);
-    let mut path_ids = Vec::new();
-    for (i, (path, state)) in found.iter().enumerate() {
-        let p = ad
-            .add_path(&mut dev, path, *state, now)
-            .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;
-        path_ids.push(p);
+    let mut ads = Vec::new();
+    let mut devices = Vec::new();
+    for h in 0..hosts {
+        let mut found = Vec::new();
+        for i in 0..npaths {
+            let c = cntlid_of(h * npaths + i);
+            found.push(identify(&mut sub, c, i)?);
+        }
+        let identity = found
+            .first()
+            .map(|(p, _)| p.identity)
+            .ok_or_else(|| SetupError::Scenario(String::from("no path")))?;
+        let mut cfg = NvmeAdapter::<PATHS>::core_config(Config::DEFAULT);
+        cfg.policy = scenario.policy;
+        cfg.no_path = scenario.no_path;
+        cfg.quiesce_time = scenario.quiesce;
+        let mut dev = Dev::new(DataPlane::new(), cfg, REGISTRATION_SCOPE)
+            .map_err(|e| SetupError::Device(format!("config: {e:?}")))?;
+        let ptpl = if scenario.aptpl {
+            Cptpl::Persist
+        } else {
+            Cptpl::NoChange
+        };
+        let mut ad = NvmeAdapter::new(identity).with_ptpl(ptpl);
+        let mut path_ids = Vec::new();
+        for (i, (path, state)) in found.iter().enumerate() {
+            let p = ad
+                .add_path(&mut dev, path, *state, now)
+                .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;
+            path_ids.push(p);
+        }
+        ads.push(ad);
+        devices.push((dev, path_ids));
     }
-    let n = path_ids.len();
+    let n = groups.len();
     Ok((
         NvmeStack {
             sub,
-            ad,
+            ads,
             groups,
+            npaths,
             aers: BTreeMap::new(),
             aer_armed: vec![false; n],
         },
-        dev,
-        path_ids,
+        devices,
     ))
+}
+
+/// Controller `c` (path `i` of its host) identified through real Identify
+/// answers, and its ANA log read, as Linux reads it while it sets the
+/// controller up.
+fn identify(
+    sub: &mut Subsystem,
+    c: u16,
+    i: usize,
+) -> Result<(NvmePath, Option<AnaState>), SetupError> {
+    let mut ctrl = vec![0u8; IDENTIFY_LEN];
+    let mut ns = vec![0u8; IDENTIFY_LEN];
+    setup_command(
+        sub,
+        c,
+        &SubmissionEntry::identify(1, cns::CONTROLLER, 0),
+        &mut ctrl,
+    )?;
+    setup_command(
+        sub,
+        c,
+        &SubmissionEntry::identify(2, cns::NAMESPACE, NSID),
+        &mut ns,
+    )?;
+    let ctrl = IdentifyControllerRepr::parse(&ctrl)
+        .map_err(|e| SetupError::Device(format!("Identify Controller: {e}")))?;
+    let ns = IdentifyNamespaceRepr::parse(&ns)
+        .map_err(|e| SetupError::Device(format!("Identify Namespace: {e}")))?;
+    let path = NvmePath::from_identify(&ctrl, &ns, NSID)
+        .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;
+    let len = path
+        .ana_log_len(false)
+        .ok_or_else(|| SetupError::Device(format!("path {i}: ANA log too large")))?;
+    let log =
+        GetLogPage::ana(len, false).map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;
+    let mut buf = vec![0u8; len as usize];
+    setup_command(sub, c, &SubmissionEntry::get_log_page(3, &log), &mut buf)?;
+    let state = AnaLog::new_checked(
+        &buf[..],
+        AnaLogOptions {
+            anagrpmax: path.anagrpmax,
+            rgo: false,
+        },
+    )
+    .ok()
+    .and_then(|l| l.find_nsid(NSID))
+    .map(|(_, s)| s);
+    Ok((path, state))
 }
 
 impl NvmeStack {
@@ -298,13 +334,13 @@ impl NvmeStack {
         }
     }
 
-    /// Whether our host is registered with our key (registrations are per
-    /// host: every path is, or none).
-    pub fn registered_ours(&self) -> bool {
+    /// Whether the host of path `g` (global index) is registered with
+    /// `key` (registrations are per host: every path of it is, or none).
+    pub fn registered(&self, g: usize, key: u64) -> bool {
         self.sub
             .reservation_state(NSID)
-            .and_then(|r| r.key_of(OUR_HOST_ID))
-            == Some(OUR_KEY)
+            .and_then(|r| r.key_of(host_id(g / self.npaths.max(1))))
+            == Some(key)
     }
 
     /// What the subsystem holds, for a violation's detail.
@@ -489,18 +525,20 @@ impl Sim {
         self.send(i, super::wire::Purpose::Aer, e, Vec::new(), 0, false, true);
     }
 
-    /// An event request's completion (or its failure) reaches the host:
-    /// the adapter hears the event, the log it names is read, and the
-    /// request is sent again (Linux `nvme_async_event_work`).
-    pub(crate) fn nvme_aer(&mut self, i: usize, answer: &Answer) {
+    /// An event request's completion (or its failure) reaches the host
+    /// of path `g` (global index): the adapter hears the event, the log
+    /// it names is read, and the request is sent again (Linux
+    /// `nvme_async_event_work`).
+    pub(crate) fn nvme_aer(&mut self, g: usize, answer: &Answer) {
         let now = self.now;
-        let Some(&path) = self.path_ids.get(i) else {
+        let (h, i) = (g / self.npaths, g % self.npaths);
+        let Some(&path) = self.hosts[h].path_ids.get(i) else {
             return;
         };
         let Stack::Nvme(n) = &mut self.stack else {
             return;
         };
-        if let Some(a) = n.aer_armed.get_mut(i) {
+        if let Some(a) = n.aer_armed.get_mut(g) {
             *a = false;
         }
         let ok = answer.transport == TransportStatus::Ok
@@ -510,83 +548,95 @@ impl Sim {
             // the controller is connected.
             return;
         }
-        if let Ok(AenFollowUp::ReadLog(cmd)) = n.ad.apply_aen(&mut self.dev, path, answer.dw0, now)
+        if let Ok(AenFollowUp::ReadLog(cmd)) =
+            n.ads[h].apply_aen(&mut self.hosts[h].dev, path, answer.dw0, now)
         {
-            self.send_control(Ctl::Nvme(cmd));
+            self.send_control(h, Ctl::Nvme(cmd));
         }
-        self.arm_aer(i);
+        self.arm_aer(g);
     }
 
-    /// The answer to a control command reaches the host.
-    pub(crate) fn nvme_control(&mut self, cmd: &NvmeCommand, answer: &Answer) {
+    /// The answer to a control command reaches host `h`.
+    pub(crate) fn nvme_control(&mut self, h: usize, cmd: &NvmeCommand, answer: &Answer) {
         let now = self.now;
         let Stack::Nvme(n) = &mut self.stack else {
             return;
         };
         if let Ok(Applied::Notification(page)) =
-            n.ad.apply(&mut self.dev, cmd, &answer.nvme_response(), now)
+            n.ads[h].apply(&mut self.hosts[h].dev, cmd, &answer.nvme_response(), now)
         {
             if page.available > 0 {
                 // More pages queued: read the next one.
-                self.send_control(Ctl::Nvme(NvmeCommand::GetLogPage {
-                    path: cmd.path(),
-                    purpose: mpath_nvme::command::LogPurpose::ReservationNotification,
-                    cmd: GetLogPage::reservation_notification(),
-                }));
+                self.send_control(
+                    h,
+                    Ctl::Nvme(NvmeCommand::GetLogPage {
+                        path: cmd.path(),
+                        purpose: mpath_nvme::command::LogPurpose::ReservationNotification,
+                        cmd: GetLogPage::reservation_notification(),
+                    }),
+                );
             }
         }
     }
 
-    /// The answer to a reservation command reaches the host.
-    pub(crate) fn nvme_pr(&mut self, action: PrAction, cmd: &NvmeCommand, answer: &Answer) {
-        let key = self.dev.coordinator().key();
+    /// The answer to a reservation command reaches host `h`.
+    pub(crate) fn nvme_pr(
+        &mut self,
+        h: usize,
+        action: PrAction,
+        cmd: &NvmeCommand,
+        answer: &Answer,
+    ) {
+        let key = self.hosts[h].dev.coordinator().key();
         let Stack::Nvme(n) = &mut self.stack else {
             return;
         };
-        match n.ad.pr_reply(cmd, &answer.nvme_response()) {
+        match n.ads[h].pr_reply(cmd, &answer.nvme_response()) {
             Ok(d) => {
                 let reply = match d.step {
                     PrStep::Resend(next) => {
-                        self.send_pr(action, Ctl::Nvme(next));
+                        self.send_pr(h, action, Ctl::Nvme(next));
                         None
                     }
                     PrStep::Answer(a) => {
-                        let me = OUR_HOST_ID.to_report_bytes();
+                        let me = host_id(h).to_report_bytes();
                         Some(a.reply_at(key, Some(&me)))
                     }
                 };
-                self.pr_answered(action.via, reply, d.notices);
+                self.pr_answered(h, action.via, reply, d.notices);
             }
-            Err(_) => self.pr_answered(action.via, Some(PrReply::PathFailed), Notices::empty()),
+            Err(_) => self.pr_answered(h, action.via, Some(PrReply::PathFailed), Notices::empty()),
         }
     }
 
-    /// Carry out a device action through the NVMe adapter. A transition
-    /// timeout maps to a controller reset, which the engine carries out
-    /// (it is not a command).
-    pub(crate) fn nvme_action(&mut self, a: &mpath_core::Action) {
+    /// Carry out host `h`'s device action through its NVMe adapter. A
+    /// transition timeout maps to a controller reset, which the engine
+    /// carries out (it is not a command).
+    pub(crate) fn nvme_action(&mut self, h: usize, a: &mpath_core::Action) {
         let now = self.now;
         let Stack::Nvme(n) = &mut self.stack else {
             return;
         };
         match a {
-            mpath_core::Action::Reservation(pa) => match n.ad.pr_command(pa) {
-                Ok(cmd) => self.send_pr(*pa, Ctl::Nvme(cmd)),
+            mpath_core::Action::Reservation(pa) => match n.ads[h].pr_command(pa) {
+                Ok(cmd) => self.send_pr(h, *pa, Ctl::Nvme(cmd)),
                 Err(mpath_nvme::AdapterError::Unsupported { .. }) => {
-                    self.pr_answered(pa.via, Some(PrReply::Refused), Notices::empty());
+                    self.pr_answered(h, pa.via, Some(PrReply::Refused), Notices::empty());
                 }
-                Err(_) => self.pr_answered(pa.via, Some(PrReply::PathFailed), Notices::empty()),
+                Err(_) => {
+                    self.pr_answered(h, pa.via, Some(PrReply::PathFailed), Notices::empty());
+                }
             },
-            other => match n.ad.map_action(other) {
+            other => match n.ads[h].map_action(other) {
                 Ok(Some(NvmeCommand::ResetController { path, .. })) => {
-                    if let Some(i) = self.index_of(path) {
-                        self.reset_path(i);
+                    if let Some(g) = self.index_of(h, path) {
+                        self.reset_path(g);
                     }
                 }
-                Ok(Some(cmd)) => self.send_control(Ctl::Nvme(cmd)),
+                Ok(Some(cmd)) => self.send_control(h, Ctl::Nvme(cmd)),
                 Ok(None) => {}
                 Err(_) => {
-                    let _ = n.ad.settle_unmapped(&mut self.dev, other, now);
+                    let _ = n.ads[h].settle_unmapped(&mut self.hosts[h].dev, other, now);
                 }
             },
         }

@@ -74,7 +74,23 @@ impl Timeline {
     }
 }
 
-/// A run's results.
+/// One host's figures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HostReport {
+    /// I/Os its application submitted.
+    pub submitted: u64,
+    /// I/Os that completed successfully.
+    pub completed: u64,
+    /// I/Os failed upward.
+    pub failed: u64,
+    /// I/Os still outstanding at the end.
+    pub outstanding: u64,
+    /// Its device ended fenced (its key gone from the target).
+    pub fenced: bool,
+}
+
+/// A run's results: host 0's figures, and every host's in
+/// [`hosts`](Self::hosts).
 #[derive(Clone, Debug)]
 pub struct Report {
     /// Scenario name.
@@ -121,6 +137,8 @@ pub struct Report {
     /// For each fault, how long until the next successful completion
     /// (`None`: none after it).
     pub resume: Vec<Option<Duration>>,
+    /// Every host's figures, host 0 first.
+    pub hosts: Vec<HostReport>,
     /// The first invariant broken, if any.
     pub violation: Option<Violation>,
 }

@@ -233,6 +233,18 @@ pub struct Scenario {
     pub name: String,
     /// SCSI or NVMe.
     pub transport: Transport,
+    /// Hosts sharing the target, 1 to [`HOSTS`](super::HOSTS). Each runs its
+    /// own `Device` and adapter with this configuration and workload,
+    /// through its own I_T nexuses (NVMe: its own controllers and Host
+    /// Identifier) and links to the same target ports, whose queues and
+    /// service they share; each writes its own range of slots. Host 0 is
+    /// the one under test: path faults hit its links, and the report's
+    /// figures are its own ([`Report::hosts`](super::Report::hosts) has
+    /// every host's). With a reservation every host registers its own key
+    /// and host 0 takes the reservation; under a type only the holder
+    /// writes through (Write Exclusive) the others only read, under one
+    /// only the holder may access (Exclusive Access) they stay idle.
+    pub hosts: u8,
     /// NVMe: ANATT in seconds, reported in Identify Controller, how long a
     /// group may stay in ANA change before the host gives up on it (the
     /// device reports the timeout; the engine resets the controller).
@@ -283,6 +295,7 @@ impl Scenario {
         Scenario {
             name: String::from("two-paths"),
             transport: Transport::Scsi,
+            hosts: 1,
             anatt: 10,
             groups: vec![GroupCfg {
                 id: 1,

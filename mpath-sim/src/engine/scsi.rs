@@ -21,17 +21,28 @@ use crate::scsi_target::{InitiatorId, LogicalUnit, LuConfig, Nexus};
 /// TASK SET FULL.
 const TASK_SET_FULL: u8 = 0x28;
 
-/// Our host's iSCSI name.
-const HOST_NAME: &[u8] = b"iqn.2026-12.org.mpath.sim:host";
+/// Host `h`'s iSCSI name.
+fn host_name(h: usize) -> String {
+    if h == 0 {
+        String::from("iqn.2026-12.org.mpath.sim:host")
+    } else {
+        format!("iqn.2026-12.org.mpath.sim:host{h}")
+    }
+}
 
-/// The logical unit and the host's SCSI adapter.
+/// The logical unit and each host's SCSI adapter.
 #[derive(Debug)]
 pub(crate) struct ScsiStack {
     pub lu: LogicalUnit,
+    /// Every host's nexuses, by global path index.
     pub nexuses: Vec<Nexus>,
     pub other: Nexus,
-    pub ad: ScsiAdapter<PATHS>,
+    /// Each host's adapter.
+    pub ads: Vec<ScsiAdapter<PATHS>>,
 }
+
+/// Each host's device and the ids of its paths, host by host.
+pub(crate) type Devices = Vec<(Dev, Vec<PathId>)>;
 
 /// The ISID of path `i`'s session.
 fn isid(i: usize) -> String {
@@ -40,13 +51,15 @@ fn isid(i: usize) -> String {
 
 /// Set up the logical unit, the device and the adapter: every path
 /// identified through real INQUIRY and VPD page 83h answers and added.
-pub(crate) fn setup(scenario: &Scenario) -> Result<(ScsiStack, Dev, Vec<PathId>), SetupError> {
+pub(crate) fn setup(scenario: &Scenario) -> Result<(ScsiStack, Devices), SetupError> {
+    let hosts = usize::from(scenario.hosts.max(1));
     let mut lu = LogicalUnit::new(LuConfig {
         block_size: scenario.block_size as usize,
         blocks: scenario
             .workload
             .slots
             .saturating_mul(u64::from(scenario.workload.blocks))
+            .saturating_mul(hosts as u64)
             .max(1),
         ..LuConfig::default()
     });
@@ -54,20 +67,24 @@ pub(crate) fn setup(scenario: &Scenario) -> Result<(ScsiStack, Dev, Vec<PathId>)
         lu.add_target_port_group(g.id, g.state)
             .map_err(|e| SetupError::Scenario(format!("group {}: {e}", g.id)))?;
     }
-    let mut nexuses = Vec::new();
     for (i, p) in scenario.paths.iter().enumerate() {
-        let rtpi = port_of(i);
-        lu.add_target_port(rtpi, p.group)
+        lu.add_target_port(port_of(i), p.group)
             .map_err(|e| SetupError::Scenario(format!("path {i}: {e}")))?;
-        let isid = isid(i);
-        let tid = TransportId::Iscsi {
-            name: HOST_NAME,
-            isid: Some(isid.as_bytes()),
-        };
-        let ini = lu
-            .add_initiator(&tid)
-            .map_err(|e| SetupError::Scenario(format!("path {i}: {e}")))?;
-        nexuses.push(Nexus::new(ini, rtpi));
+    }
+    let mut nexuses = Vec::new();
+    for h in 0..hosts {
+        let name = host_name(h);
+        for i in 0..scenario.paths.len() {
+            let isid = isid(i);
+            let tid = TransportId::Iscsi {
+                name: name.as_bytes(),
+                isid: Some(isid.as_bytes()),
+            };
+            let ini = lu
+                .add_initiator(&tid)
+                .map_err(|e| SetupError::Scenario(format!("host {h} path {i}: {e}")))?;
+            nexuses.push(Nexus::new(ini, port_of(i)));
+        }
     }
     let other_tid = TransportId::Iscsi {
         name: b"iqn.2026-12.org.mpath.sim:other",
@@ -82,40 +99,45 @@ pub(crate) fn setup(scenario: &Scenario) -> Result<(ScsiStack, Dev, Vec<PathId>)
             .map_err(|e| SetupError::Scenario(format!("login: {e}")))?;
         clear_unit_attentions(&mut lu, n);
     }
-    let ids: Vec<PathIdentity> = nexuses
-        .iter()
-        .map(|&n| identify(&mut lu, n))
-        .collect::<Result<_, _>>()?;
-    let mut cfg = ScsiAdapter::<PATHS>::core_config(Config::DEFAULT, ids[0].tpgs);
-    cfg.policy = scenario.policy;
-    cfg.no_path = scenario.no_path;
-    cfg.quiesce_time = scenario.quiesce;
-    let mut dev = Dev::new(DataPlane::new(), cfg, RegistrationScope::Nexus)
-        .map_err(|e| SetupError::Device(format!("config: {e:?}")))?;
-    let mut ad = ScsiAdapter::new(ids[0].lu).with_pr_options(
-        mpath_scsi::PrOptions::DEFAULT
-            .with_full_status(true)
-            .with_aptpl(scenario.aptpl),
-    );
     let now = Instant::from_nanos(0);
-    let mut path_ids = Vec::new();
-    for (i, id) in ids.iter().enumerate() {
-        let spec = path_spec(id, NexusId(port_of(i).into()), None)
-            .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;
-        let p = ad
-            .add_path(&mut dev, id, spec, u32::from(port_of(i)), now)
-            .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;
-        path_ids.push(p);
+    let mut ads = Vec::new();
+    let mut devices = Vec::new();
+    for host in nexuses.chunks(scenario.paths.len()) {
+        let ids: Vec<PathIdentity> = host
+            .iter()
+            .map(|&n| identify(&mut lu, n))
+            .collect::<Result<_, _>>()?;
+        let mut cfg = ScsiAdapter::<PATHS>::core_config(Config::DEFAULT, ids[0].tpgs);
+        cfg.policy = scenario.policy;
+        cfg.no_path = scenario.no_path;
+        cfg.quiesce_time = scenario.quiesce;
+        let mut dev = Dev::new(DataPlane::new(), cfg, RegistrationScope::Nexus)
+            .map_err(|e| SetupError::Device(format!("config: {e:?}")))?;
+        let mut ad = ScsiAdapter::new(ids[0].lu).with_pr_options(
+            mpath_scsi::PrOptions::DEFAULT
+                .with_full_status(true)
+                .with_aptpl(scenario.aptpl),
+        );
+        let mut path_ids = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let spec = path_spec(id, NexusId(port_of(i).into()), None)
+                .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;
+            let p = ad
+                .add_path(&mut dev, id, spec, u32::from(port_of(i)), now)
+                .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;
+            path_ids.push(p);
+        }
+        ads.push(ad);
+        devices.push((dev, path_ids));
     }
     Ok((
         ScsiStack {
             lu,
             nexuses,
             other,
-            ad,
+            ads,
         },
-        dev,
-        path_ids,
+        devices,
     ))
 }
 
@@ -159,7 +181,7 @@ impl ScsiStack {
         c.ok().map(|c| c.to_vec())
     }
 
-    /// Carry command `cdb` out on path `i`'s nexus.
+    /// Carry command `cdb` out on path `i`'s nexus (global index).
     pub fn execute(&mut self, i: usize, cdb: &[u8], data_out: &[u8], data_in_len: usize) -> Answer {
         let mut buf = vec![0u8; data_in_len];
         match self.lu.command(self.nexuses[i], cdb, data_out, &mut buf) {
@@ -185,9 +207,9 @@ impl ScsiStack {
         }
     }
 
-    /// Whether path `i`'s nexus is registered with our key.
-    pub fn registered_ours(&self, i: usize) -> bool {
-        self.lu.registered_key(self.nexuses[i]) == Some(OUR_KEY)
+    /// Whether path `g`'s nexus (global index) is registered with `key`.
+    pub fn registered(&self, g: usize, key: u64) -> bool {
+        self.lu.registered_key(self.nexuses[g]) == Some(key)
     }
 
     /// What the target holds, for a violation's detail.
@@ -251,72 +273,76 @@ impl Sim {
         classify_io(answer.transport, answer.scsi_status(), answer.sense())
     }
 
-    /// The answer to a control command reaches the host.
-    pub(crate) fn scsi_control(&mut self, cmd: &ScsiCommand, answer: &Answer) {
+    /// The answer to a control command reaches host `h`.
+    pub(crate) fn scsi_control(&mut self, h: usize, cmd: &ScsiCommand, answer: &Answer) {
         let now = self.now;
         let Stack::Scsi(s) = &mut self.stack else {
             return;
         };
-        match s.ad.apply(&mut self.dev, cmd, &answer.response(), now) {
+        match s.ads[h].apply(&mut self.hosts[h].dev, cmd, &answer.response(), now) {
             Ok(Applied::Refresh(RtpgApplied::Reissue(next)) | Applied::ProbeAgain(next)) => {
-                self.send_control(Ctl::Scsi(next));
+                self.send_control(h, Ctl::Scsi(next));
             }
             Ok(_) | Err(AdapterError::CommandFailed { .. }) => {}
             Err(_) => {}
         }
     }
 
-    /// The answer to a reservation command reaches the host.
+    /// The answer to a reservation command reaches its host, through path
+    /// `g` (global index).
     pub(crate) fn scsi_pr(
         &mut self,
-        i: usize,
+        g: usize,
         action: PrAction,
         cmd: &ScsiCommand,
         answer: &Answer,
     ) {
-        let key = self.dev.coordinator().key();
+        let (h, i) = (g / self.npaths, g % self.npaths);
+        let key = self.hosts[h].dev.coordinator().key();
         let Stack::Scsi(s) = &mut self.stack else {
             return;
         };
-        match s.ad.pr_reply(cmd, &answer.response()) {
+        match s.ads[h].pr_reply(cmd, &answer.response()) {
             Ok(d) => match d.step {
                 PrStep::Resend(next) => {
-                    self.send_pr(action, Ctl::Scsi(next));
-                    self.pr_answered(action.via, None, d.notices);
+                    self.send_pr(h, action, Ctl::Scsi(next));
+                    self.pr_answered(h, action.via, None, d.notices);
                 }
                 PrStep::Answer(a) => {
-                    let isid = isid(i);
+                    let (name, isid) = (host_name(h), isid(i));
                     let me = ItNexus {
                         initiator: TransportId::Iscsi {
-                            name: HOST_NAME,
+                            name: name.as_bytes(),
                             isid: Some(isid.as_bytes()),
                         },
                         relative_target_port: port_of(i),
                     };
                     let reply = a.reply_at(key, Some(&me));
-                    self.pr_answered(action.via, Some(reply), d.notices);
+                    self.pr_answered(h, action.via, Some(reply), d.notices);
                 }
             },
-            Err(_) => self.pr_answered(action.via, Some(PrReply::PathFailed), Notices::empty()),
+            Err(_) => self.pr_answered(h, action.via, Some(PrReply::PathFailed), Notices::empty()),
         }
     }
 
-    /// Carry out a device action through the SCSI adapter.
-    pub(crate) fn scsi_action(&mut self, a: &mpath_core::Action) {
+    /// Carry out host `h`'s device action through its SCSI adapter.
+    pub(crate) fn scsi_action(&mut self, h: usize, a: &mpath_core::Action) {
         let now = self.now;
         let Stack::Scsi(s) = &mut self.stack else {
             return;
         };
         match a {
-            mpath_core::Action::Reservation(pa) => match s.ad.pr_command(pa) {
-                Ok(cmd) => self.send_pr(*pa, Ctl::Scsi(cmd)),
-                Err(_) => self.pr_answered(pa.via, Some(PrReply::PathFailed), Notices::empty()),
+            mpath_core::Action::Reservation(pa) => match s.ads[h].pr_command(pa) {
+                Ok(cmd) => self.send_pr(h, *pa, Ctl::Scsi(cmd)),
+                Err(_) => {
+                    self.pr_answered(h, pa.via, Some(PrReply::PathFailed), Notices::empty());
+                }
             },
-            other => match s.ad.map_action(other) {
-                Ok(Some(cmd)) => self.send_control(Ctl::Scsi(cmd)),
+            other => match s.ads[h].map_action(other) {
+                Ok(Some(cmd)) => self.send_control(h, Ctl::Scsi(cmd)),
                 Ok(None) => {}
                 Err(_) => {
-                    let _ = s.ad.settle_unmapped(&mut self.dev, other, now);
+                    let _ = s.ads[h].settle_unmapped(&mut self.hosts[h].dev, other, now);
                 }
             },
         }

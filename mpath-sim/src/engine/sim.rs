@@ -3,17 +3,17 @@
 //! virtual time. Everything random comes from one seeded generator, in the
 //! order events happen, so a run is a function of (scenario, seed, code).
 
-use hdrhistogram::Histogram;
 use mpath_core::reservation::PrOp;
-use mpath_core::{DataPlane, Device, DeviceEvent, Duration, Instant, PathId, Tier};
+use mpath_core::{DataPlane, Device, Duration, Instant, PathId, Tier};
 use mpath_scsi::TransportStatus;
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
 use super::check::{Invariant, Violation};
+use super::host::Host;
 use super::id_map::IdMap;
 use super::queue::EventQueue;
-use super::report::{PathReport, Report, Timeline};
+use super::report::{HostReport, Report};
 use super::scenario::{Fault, Scenario, Transport};
 use super::stack::Stack;
 use super::trace::Trace;
@@ -21,6 +21,9 @@ use super::wire::{InFlight, Link, Port};
 
 /// Paths a simulated device has room for.
 pub const PATHS: usize = 8;
+
+/// Hosts a run can have.
+pub const HOSTS: usize = 3;
 
 /// Our host's reservation key.
 pub(crate) const OUR_KEY: u64 = 0x6d70_6174_6873_696d;
@@ -45,19 +48,21 @@ pub(crate) enum Event {
     Timeout(u64),
     /// A write stranded on a dead link lands at the target.
     LateLand(usize),
-    /// The device asked to be called at this time.
-    HostTimer,
-    /// The transport tells the host a path's link changed.
+    /// Host `h`'s device asked to be called at this time.
+    HostTimer(usize),
+    /// The transport tells a host one of its paths' link changed (the
+    /// path's global index).
     HostLink(usize, bool),
-    /// The host has connected path `i` again after resetting it.
+    /// The host has connected a path (global index) again after
+    /// resetting it.
     ResetDone(usize),
     /// The target answers again after a restart.
     TargetBack,
     /// A scenario fault.
     Fault(usize),
-    /// The application submits its next I/O (and the device gets back an
-    /// I/O it had no room for).
-    Submit,
+    /// Host `h`'s application submits its next I/O (and its device gets
+    /// back an I/O it had no room for).
+    Submit(usize),
     /// The workload stops submitting.
     StopWorkload,
     /// The run ends.
@@ -74,10 +79,10 @@ impl Event {
             Event::Deliver(id, token) => (3, id, u64::from(token)),
             Event::Timeout(id) => (4, id, 0),
             Event::LateLand(k) => (5, k as u64, 0),
-            Event::HostTimer => (6, 0, 0),
+            Event::HostTimer(h) => (6, h as u64, 0),
             Event::HostLink(p, up) => (7, p as u64, u64::from(up)),
             Event::Fault(i) => (8, i as u64, 0),
-            Event::Submit => (11, 0, 0),
+            Event::Submit(h) => (11, h as u64, 0),
             Event::ResetDone(p) => (12, p as u64, 0),
             Event::TargetBack => (13, 0, 0),
             Event::StopWorkload => (9, 0, 0),
@@ -130,49 +135,23 @@ pub struct Sim {
     pub(crate) stranded: Vec<Option<Stranded>>,
     /// Held event requests among `flights` (they do not keep a run going).
     pub(crate) aer_flights: usize,
-    // ----- host side -----
-    pub(crate) dev: Dev,
-    /// Paths the host is resetting (down until it has connected again).
-    pub(crate) resetting: Vec<bool>,
+    // ----- hosts -----
+    /// Every host; host 0 is the one under test. A path's global index
+    /// `g` is host `g / P`'s path `g % P` (`P` paths a host).
+    pub(crate) hosts: Vec<Host>,
+    /// Paths a host has.
+    pub(crate) npaths: usize,
     pub(crate) resets: u64,
     /// Target restarts.
     pub(crate) restarts: u64,
-    /// The target is restarting: the paths to log in when it is back.
-    pub(crate) target_down: Option<u16>,
-    pub(crate) path_ids: Vec<PathId>,
-    pub(crate) ios: IdMap<IoRec>,
-    pub(crate) busy_slots: Vec<bool>,
-    pub(crate) acked: Vec<u64>,
-    pub(crate) next_tag: u64,
-    pub(crate) generation: u64,
-    pub(crate) held_back: Vec<mpath_core::Io>,
-    pub(crate) timer_at: Option<Instant>,
-    pub(crate) workload_on: bool,
-    pub(crate) pr_stage: u8,
-    /// The setup's registration succeeded: writes must go through
-    /// registered nexuses from now on.
-    pub(crate) registered: bool,
-    /// An event started a device operation whose actions are waiting.
-    pub(crate) started_op: bool,
+    /// The target is restarting: the paths (global indexes) to log in
+    /// when it is back.
+    pub(crate) target_down: Option<u64>,
     // ----- truth and results -----
-    pub(crate) fenced_at: Option<Instant>,
-    pub(crate) foreign_pr: bool,
     pub(crate) stale_seen: usize,
-    pub(crate) submitted: u64,
-    pub(crate) completed: u64,
-    /// Completed I/Os and their bytes when the workload stopped.
-    pub(crate) in_window: Option<(u64, u64)>,
-    /// Per path, when the workload stopped.
-    pub(crate) window_paths: Option<Vec<PathReport>>,
-    pub(crate) failed: u64,
-    pub(crate) retried: u64,
-    pub(crate) per_path: Vec<PathReport>,
-    pub(crate) latency: Histogram<u64>,
-    pub(crate) timeline: Timeline,
     pub(crate) fault_times: Vec<Instant>,
     pub(crate) resume: Vec<Option<Duration>>,
     pub(crate) violation: Option<Violation>,
-    pub(crate) events: Vec<DeviceEvent>,
     /// `MPATH_SIM_TRACE` set: print every event and action to stderr.
     pub(crate) verbose: bool,
 }
@@ -185,7 +164,7 @@ impl std::fmt::Debug for Sim {
             .field("now", &self.now)
             .field("step", &self.step)
             .field("in_flight", &self.flights.len())
-            .field("outstanding", &self.ios.len())
+            .field("hosts", &self.hosts.len())
             .finish_non_exhaustive()
     }
 }
@@ -213,26 +192,39 @@ impl Sim {
                 scenario.paths.len()
             )));
         }
-        let (stack, dev, path_ids) = match scenario.transport {
+        if scenario.hosts == 0 || usize::from(scenario.hosts) > HOSTS {
+            return Err(SetupError::Scenario(format!(
+                "{} hosts: 1 to {HOSTS} supported",
+                scenario.hosts
+            )));
+        }
+        let (stack, devices) = match scenario.transport {
             Transport::Scsi => {
-                let (s, d, p) = super::scsi::setup(&scenario)?;
-                (Stack::Scsi(Box::new(s)), d, p)
+                let (s, d) = super::scsi::setup(&scenario)?;
+                (Stack::Scsi(Box::new(s)), d)
             }
             Transport::Nvme => {
-                let (n, d, p) = super::nvme::setup(&scenario)?;
-                (Stack::Nvme(Box::new(n)), d, p)
+                let (n, d) = super::nvme::setup(&scenario)?;
+                (Stack::Nvme(Box::new(n)), d)
             }
         };
         let now = Instant::from_nanos(0);
-        let links: Vec<Link> = scenario.paths.iter().map(|&c| Link::new(c)).collect();
+        let npaths = scenario.paths.len();
+        let links: Vec<Link> = (0..devices.len())
+            .flat_map(|_| scenario.paths.iter().map(|&c| Link::new(c)))
+            .collect();
         let ports = vec![
             Port {
                 outstanding: 0,
                 busy_until: now,
             };
-            links.len()
+            npaths
         ];
-        let slots = usize::try_from(scenario.workload.slots).unwrap_or(usize::MAX);
+        let hosts = devices
+            .into_iter()
+            .enumerate()
+            .map(|(h, (dev, path_ids))| Host::new(&scenario, h, dev, path_ids))
+            .collect::<Result<Vec<Host>, SetupError>>()?;
         let mut sim = Sim {
             rng: Pcg64Mcg::seed_from_u64(seed),
             seed,
@@ -249,40 +241,15 @@ impl Sim {
             next_cmd: 0,
             stranded: Vec::new(),
             aer_flights: 0,
-            dev,
-            resetting: vec![false; scenario.paths.len()],
+            hosts,
+            npaths,
             resets: 0,
             restarts: 0,
             target_down: None,
-            path_ids,
-            ios: IdMap::default(),
-            busy_slots: vec![false; slots],
-            acked: vec![0; slots],
-            next_tag: 0,
-            generation: 0,
-            held_back: Vec::new(),
-            timer_at: None,
-            workload_on: false,
-            pr_stage: 0,
-            registered: false,
-            started_op: false,
-            fenced_at: None,
-            foreign_pr: false,
             stale_seen: 0,
-            submitted: 0,
-            completed: 0,
-            in_window: None,
-            window_paths: None,
-            failed: 0,
-            retried: 0,
-            per_path: vec![PathReport::default(); scenario.paths.len()],
-            timeline: Timeline::for_duration(scenario.duration),
-            latency: Histogram::new(3)
-                .map_err(|e| SetupError::Scenario(format!("histogram: {e}")))?,
             fault_times: Vec::new(),
             resume: Vec::new(),
             violation: None,
-            events: Vec::new(),
             verbose: std::env::var_os("MPATH_SIM_TRACE").is_some(),
             scenario,
         };
@@ -372,12 +339,12 @@ impl Sim {
     /// reservation coordinator), for a look between
     /// [`run_until`](Self::run_until) calls.
     pub fn device(&self) -> &Device<DataPlane<PATHS>, PATHS> {
-        &self.dev
+        &self.hosts[0].dev
     }
 
     /// The device's id for path index `i`.
     pub fn path_id(&self, i: usize) -> Option<PathId> {
-        self.path_ids.get(i).copied()
+        self.hosts[0].path_ids.get(i).copied()
     }
 
     /// Whether path `i`'s link is up now.
@@ -387,36 +354,44 @@ impl Sim {
 
     fn start(&mut self) {
         let now = self.now;
-        for i in 0..self.links.len() {
-            self.arm_aer(i);
+        for g in 0..self.links.len() {
+            self.arm_aer(g);
         }
-        self.drain_actions();
-        if self.scenario.reservation.is_some() {
-            self.pr_stage = 1;
-            if self.dev.reservation(PrOp::Register(OUR_KEY), now).is_err() {
-                self.pr_stage = 0;
+        for h in 0..self.hosts.len() {
+            self.drain_actions(h);
+        }
+        for h in 0..self.hosts.len() {
+            if self.scenario.reservation.is_some() {
+                let host = &mut self.hosts[h];
+                host.pr_stage = 1;
+                let key = host.key;
+                if host.dev.reservation(PrOp::Register(key), now).is_err() {
+                    host.pr_stage = 0;
+                }
+                self.drain_actions(h);
+            } else {
+                self.start_workload(h);
             }
-            self.drain_actions();
-        } else {
-            self.start_workload();
         }
     }
 
-    pub(crate) fn start_workload(&mut self) {
-        if self.workload_on || self.now.as_nanos() >= self.scenario.duration.as_nanos() {
+    pub(crate) fn start_workload(&mut self, h: usize) {
+        let host = &mut self.hosts[h];
+        if host.workload_on || self.now.as_nanos() >= self.scenario.duration.as_nanos() {
             return;
         }
-        self.workload_on = true;
-        for _ in 0..self.scenario.workload.queue_depth {
-            self.submit_new();
+        host.workload_on = true;
+        for _ in 0..host.workload.queue_depth {
+            self.submit_new(h);
         }
     }
 
     fn workload_idle_and_done(&self) -> bool {
-        !self.workload_on
-            && self.now.as_nanos() >= self.scenario.duration.as_nanos()
-            && self.ios.is_empty()
-            && self.held_back.is_empty()
+        self.now.as_nanos() >= self.scenario.duration.as_nanos()
+            && self
+                .hosts
+                .iter()
+                .all(|h| !h.workload_on && h.ios.is_empty() && h.held_back.is_empty())
             && self.flights.len() == self.aer_flights
     }
 
@@ -427,53 +402,54 @@ impl Sim {
             Event::Deliver(id, token) => self.deliver(id, token),
             Event::Timeout(id) => self.timeout(id),
             Event::LateLand(i) => self.late_land(i),
-            Event::HostTimer => {
-                self.timer_at = None;
+            Event::HostTimer(h) => {
+                self.hosts[h].timer_at = None;
                 let now = self.now;
-                let _ = self.dev.handle_timeout(now);
-                self.drain_actions();
+                let _ = self.hosts[h].dev.handle_timeout(now);
+                self.drain_actions(h);
             }
-            Event::HostLink(path, up) => {
+            Event::HostLink(g, up) => {
                 let now = self.now;
+                let (h, i) = (g / self.npaths, g % self.npaths);
                 let ev = if up {
                     mpath_core::LinkEvent::Up
                 } else {
                     mpath_core::LinkEvent::Down
                 };
-                let id = self.path_ids[path];
-                let _ = self.dev.handle_link(id, ev, now);
+                let id = self.hosts[h].path_ids[i];
+                let _ = self.hosts[h].dev.handle_link(id, ev, now);
                 if up {
                     if let Stack::Nvme(n) = &mut self.stack {
                         // After a subsystem restart the host makes the new
                         // association itself, now.
-                        if !n.connected(path) {
-                            n.reconnect(path);
+                        if !n.connected(g) {
+                            n.reconnect(g);
                         }
-                        let _ = n.ad.reconnected(&mut self.dev, id, now);
+                        let _ = n.ads[h].reconnected(&mut self.hosts[h].dev, id, now);
                     }
-                    self.arm_aer(path);
+                    self.arm_aer(g);
                 }
-                self.drain_actions();
+                self.drain_actions(h);
             }
             Event::TargetBack => self.target_back(),
-            Event::ResetDone(path) => {
-                self.resetting[path] = false;
-                if self.links[path].up {
-                    self.handle(Event::HostLink(path, true));
+            Event::ResetDone(g) => {
+                let (h, i) = (g / self.npaths, g % self.npaths);
+                self.hosts[h].resetting[i] = false;
+                if self.links[g].up {
+                    self.handle(Event::HostLink(g, true));
                 }
             }
             Event::Fault(i) => self.fault(i),
-            Event::Submit => {
-                if let Some(io) = self.held_back.pop() {
-                    self.submit_io(io);
+            Event::Submit(h) => {
+                if let Some(io) = self.hosts[h].held_back.pop() {
+                    self.submit_io(h, io);
                 }
-                self.submit_new();
+                self.submit_new(h);
             }
             Event::StopWorkload => {
-                self.workload_on = false;
-                self.in_window =
-                    Some((self.completed, self.per_path.iter().map(|p| p.bytes).sum()));
-                self.window_paths = Some(self.per_path.clone());
+                for host in &mut self.hosts {
+                    host.stop_workload();
+                }
             }
             Event::End => {}
         }
@@ -491,7 +467,7 @@ impl Sim {
             Fault::LinkUp { path } => match &mut self.target_down {
                 // The link is back but the target is not: the path logs in
                 // when the target does.
-                Some(mask) if path < PATHS => *mask |= 1 << path,
+                Some(mask) if path < PATHS => *mask |= 1u64 << path,
                 _ => self.link_up(path, true),
             },
             Fault::Zombie { path, hang } => {
@@ -520,7 +496,7 @@ impl Sim {
             }
             Fault::Reset { path } => {
                 self.reset_path(path);
-                self.drain_actions();
+                self.drain_actions(0);
             }
             Fault::TargetRestart { down } => self.target_restart(down),
             Fault::Preempt { rtype } => self.other_host_preempts(rtype),
@@ -530,49 +506,57 @@ impl Sim {
     /// End the run where it stands and report (after [`run_until`](Self::run_until)
     /// has returned `false`, the whole run's report).
     pub fn finish(mut self) -> Report {
-        let outstanding = self.ios.len() as u64;
-        if self.scenario.expect_all_complete && outstanding > 0 {
-            let first = self.ios.iter().next().map(|(t, r)| (*t, *r));
-            self.violate(
-                Invariant::NoneLost,
-                format!(
-                    "{outstanding} I/O still outstanding at the end of the drain, first {first:?}"
-                ),
-            );
+        for h in 0..self.hosts.len() {
+            let host = &self.hosts[h];
+            let outstanding = host.ios.len() as u64;
+            if self.scenario.expect_all_complete && outstanding > 0 {
+                let first = host.ios.iter().next().map(|(t, r)| (*t, *r));
+                self.violate(
+                    Invariant::NoneLost,
+                    format!(
+                        "host {h}: {outstanding} I/O still outstanding at the end of the drain, first {first:?}"
+                    ),
+                );
+            }
+            let host = &self.hosts[h];
+            if self.violation.is_none()
+                && host.submitted != host.completed + host.failed + outstanding
+            {
+                let detail = format!(
+                    "host {h}: submitted {} != completed {} + failed {} + outstanding {outstanding}",
+                    host.submitted, host.completed, host.failed
+                );
+                self.violate(Invariant::CountersBalance, detail);
+            }
         }
-        if self.violation.is_none() && self.submitted != self.completed + self.failed + outstanding
-        {
-            self.violate(
-                Invariant::CountersBalance,
-                format!(
-                    "submitted {} != completed {} + failed {} + outstanding {outstanding}",
-                    self.submitted, self.completed, self.failed
-                ),
-            );
-        }
+        let hosts: Vec<HostReport> = self.hosts.iter().map(Host::report).collect();
+        // `new` refuses a scenario without a host.
+        let h0 = self.hosts.swap_remove(0);
+        let outstanding = h0.ios.len() as u64;
         Report {
             scenario: self.scenario.name.clone(),
             seed: self.seed,
             trace: self.trace.value(),
             steps: self.step,
             elapsed: Duration::from_nanos(self.now.as_nanos()),
-            submitted: self.submitted,
-            completed: self.completed,
+            submitted: h0.submitted,
+            completed: h0.completed,
             window: self.scenario.duration,
-            window_completed: self.in_window.map_or(self.completed, |w| w.0),
-            window_bytes: self
+            window_completed: h0.in_window.map_or(h0.completed, |w| w.0),
+            window_bytes: h0
                 .in_window
-                .map_or_else(|| self.per_path.iter().map(|p| p.bytes).sum(), |w| w.1),
-            failed: self.failed,
+                .map_or_else(|| h0.per_path.iter().map(|p| p.bytes).sum(), |w| w.1),
+            failed: h0.failed,
             outstanding,
-            retried: self.retried,
+            retried: h0.retried,
             resets: self.resets,
             restarts: self.restarts,
-            window_paths: self.window_paths.unwrap_or_else(|| self.per_path.clone()),
-            paths: self.per_path,
-            latency_us: self.latency,
-            timeline: self.timeline,
+            window_paths: h0.window_paths.unwrap_or_else(|| h0.per_path.clone()),
+            paths: h0.per_path,
+            latency_us: h0.latency,
+            timeline: h0.timeline,
             resume: self.resume,
+            hosts,
             violation: self.violation,
         }
     }
@@ -617,18 +601,23 @@ impl Sim {
         }
     }
 
-    /// The device's tier for path index `i`.
-    pub(crate) fn tier_of(&self, i: usize) -> Option<Tier> {
-        self.path_ids.get(i).and_then(|&p| self.dev.tier(p).ok())
+    /// The tier host `g / P`'s device gives path `g % P` (global index).
+    pub(crate) fn tier_of(&self, g: usize) -> Option<Tier> {
+        let host = self.hosts.get(g / self.npaths)?;
+        let p = host.path_ids.get(g % self.npaths)?;
+        host.dev.tier(*p).ok()
     }
 
-    /// The path index of a device path id.
-    pub(crate) fn index_of(&self, p: PathId) -> Option<usize> {
-        self.path_ids.iter().position(|&q| q == p)
+    /// The global index of host `h`'s device path id.
+    pub(crate) fn index_of(&self, h: usize, p: PathId) -> Option<usize> {
+        let host = self.hosts.get(h)?;
+        let i = host.path_ids.iter().position(|&q| q == p)?;
+        Some(h * self.npaths + i)
     }
 }
 
-/// Target port (and relative target port identifier) of path `i`.
+/// Target port (and relative target port identifier) of path `i` (a
+/// host's path index: every host's path `i` reaches the same port).
 pub(crate) fn port_of(i: usize) -> u16 {
     u16::try_from(i + 1).unwrap_or(u16::MAX)
 }

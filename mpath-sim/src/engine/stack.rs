@@ -38,11 +38,12 @@ impl Stack {
         }
     }
 
-    /// Whether a write through path `i` would land under our key.
-    pub fn registered_ours(&self, i: usize) -> bool {
+    /// Whether path `g` (global index) is registered with `key` (NVMe:
+    /// its host is).
+    pub fn registered(&self, g: usize, key: u64) -> bool {
         match self {
-            Stack::Scsi(s) => s.registered_ours(i),
-            Stack::Nvme(n) => n.registered_ours(),
+            Stack::Scsi(s) => s.registered(g, key),
+            Stack::Nvme(n) => n.registered(g, key),
         }
     }
 
@@ -98,6 +99,15 @@ impl Stack {
                 matches!(s.lu.command(s.nexuses[i], cmd, data, &mut none), Ok(r) if r.status.code() == 0)
             }
             Stack::Nvme(n) => n.late_write(i, cmd, data),
+        }
+    }
+
+    /// Whether path `i` has a session or association to resume (NVMe:
+    /// none after a subsystem restart until the host connects again).
+    pub fn associated(&self, i: usize) -> bool {
+        match self {
+            Stack::Scsi(_) => true,
+            Stack::Nvme(n) => n.connected(i),
         }
     }
 

@@ -28,7 +28,7 @@ use rand_pcg::Pcg64Mcg;
 
 use super::report::Report;
 use super::scenario::{ana_state, Fault, GroupCfg, PathCfg, Scenario, Transport, Workload};
-use super::sim::{SetupError, Sim};
+use super::sim::{SetupError, Sim, HOSTS};
 use mpath_nvme::ana::AnaState;
 
 /// Which sweep.
@@ -107,7 +107,7 @@ pub fn replay_command(seed: u64, mode: Mode) -> String {
 pub struct Sweep {
     /// Seeds run.
     pub runs: u64,
-    /// I/Os completed over all runs.
+    /// I/Os completed over all runs, every host's.
     pub completed: u64,
     /// Engine steps over all runs.
     pub steps: u64,
@@ -122,7 +122,7 @@ pub fn sweep(from: u64, count: u64, mode: Mode) -> Sweep {
         s.runs += 1;
         match run_seed(seed, mode) {
             Ok(r) => {
-                s.completed += r.completed;
+                s.completed += r.hosts.iter().map(|h| h.completed).sum::<u64>();
                 s.steps += r.steps;
                 if let Some(v) = r.violation {
                     s.failures.push(Failure {
@@ -407,6 +407,13 @@ fn generate<S: FnMut() -> u64>(
     // Drawn after everything else, so a seed's earlier draws (and the
     // scenarios older regression seeds name) stay what they were.
     let aptpl = g.chance(50);
+    // Hosts sharing the target: contention at the ports, and under a
+    // reservation the others registered beside host 0.
+    let hosts = if g.chance(30) {
+        g.range(2, HOSTS as u64) as u8
+    } else {
+        1
+    };
     if g.chance(15) {
         let at = Duration::from_nanos(g.below(heal_by.max(1)));
         let down = g.us(500, 50_000);
@@ -416,6 +423,7 @@ fn generate<S: FnMut() -> u64>(
     Scenario {
         name,
         transport,
+        hosts,
         anatt,
         groups,
         paths,

@@ -9,7 +9,7 @@ use mpath_scsi::TransportStatus;
 
 use super::check::Invariant;
 use super::nvme::Executed;
-use super::sim::{Event, Sim, LINK_LOST, PATHS};
+use super::sim::{Event, Sim, LINK_LOST};
 use super::stack::Stack;
 use super::wire::{Answer, Dir, Stage};
 
@@ -24,7 +24,8 @@ impl Sim {
         }
         let i = f.path;
         let link = self.links[i];
-        let port = &mut self.ports[i];
+        // Every host's path `i % P` reaches the same target port.
+        let port = &mut self.ports[i % self.npaths];
         // NVMe admin commands have a queue of their own: the I/O queue
         // being full does not turn them away.
         let own_queue = f.control && matches!(self.stack, Stack::Nvme(_));
@@ -56,7 +57,8 @@ impl Sim {
         // The port is free of it even when the host has already given up
         // on the command (a reset or link failure delivered before it was
         // served).
-        self.ports[i].outstanding = self.ports[i].outstanding.saturating_sub(1);
+        let port = &mut self.ports[i % self.npaths];
+        port.outstanding = port.outstanding.saturating_sub(1);
         let Some(f) = self.flights.get_mut(&id) else {
             return;
         };
@@ -115,19 +117,25 @@ impl Sim {
         // preempted host only by an asynchronous event); what is checked
         // then is that the host does not register again and write
         // (`FencedWritesNothing`).
-        if self.registered && !self.foreign_pr && !self.stack.registered_ours(i) {
+        let (h, p) = (i / self.npaths, i % self.npaths);
+        let host = &self.hosts[h];
+        let registered = self.stack.registered(i, host.key);
+        if host.registered && !host.foreign_pr && !registered {
             let truth = self.stack.pr_truth();
             self.violate(
                 Invariant::RegisteredWrites,
-                format!("a write landed through path {i}, which is not registered with our key; {truth}"),
+                format!(
+                    "a write of host {h} landed through its path {p}, which is not registered with its key; {truth}"
+                ),
             );
         }
-        if self.fenced_at.is_some() && self.stack.registered_ours(i) {
+        let host = &self.hosts[h];
+        if host.fenced_at.is_some() && registered {
             let truth = self.stack.pr_truth();
             self.violate(
                 Invariant::FencedWritesNothing,
                 format!(
-                    "a write landed through path {i}, registered with our key after another host preempted us; \
+                    "a write of host {h} landed through its path {p}, registered with its key after it was fenced; \
                      {truth}"
                 ),
             );
@@ -155,10 +163,10 @@ impl Sim {
     /// the transport notices; with `late`, writes still on the wire land
     /// at the target that much later, unanswered.
     pub(crate) fn link_down(&mut self, i: usize, late: Option<Duration>) {
-        if let (Some(mask), true) = (&mut self.target_down, i < PATHS) {
+        if let (Some(mask), true) = (&mut self.target_down, i < 64) {
             // Down while the target restarts: it stays down when the
             // target is back, until its own link comes up.
-            *mask &= !(1 << i);
+            *mask &= !(1u64 << i);
         }
         let Some(link) = self.links.get_mut(i) else {
             return;
@@ -210,7 +218,10 @@ impl Sim {
         // the old one left unfinished, so a write stranded on this link
         // lands now or never (iSCSI session reinstatement, FC PLOGI).
         self.discard_stranded(i);
-        if login {
+        // A controller whose association a target restart ended has none
+        // to log in again with: its host connects it anew when it sees
+        // the path back (and checks its registration then).
+        if login && self.stack.associated(i) {
             self.stack.reconnect(i);
         }
         let at = self.now.saturating_add(self.scenario.detect);
@@ -245,11 +256,12 @@ impl Sim {
     /// one-way trips later. Nothing to reset on a dead link (the host is
     /// reconnecting already) or while a reset is under way.
     pub(crate) fn reset_path(&mut self, i: usize) {
-        if !self.links.get(i).is_some_and(|l| l.up) || self.resetting[i] {
+        let (h, p) = (i / self.npaths, i % self.npaths);
+        if !self.links.get(i).is_some_and(|l| l.up) || self.hosts[h].resetting[p] {
             return;
         }
         self.resets += 1;
-        self.resetting[i] = true;
+        self.hosts[h].resetting[p] = true;
         let now = self.now;
         // The host takes the path down first: what it aborts goes
         // elsewhere or waits, as the controller is resetting.
@@ -283,13 +295,13 @@ impl Sim {
                 f.aborted = true;
             }
         }
-        let mut dropped = 0u16;
+        let mut dropped = 0u64;
         for i in 0..self.links.len() {
             // Writes stranded on a dead link belong to sessions the
             // restart ended: they never land.
             self.discard_stranded(i);
             if self.links[i].up {
-                dropped |= 1 << i;
+                dropped |= 1u64 << i;
                 self.link_down(i, None);
             }
         }
@@ -298,12 +310,15 @@ impl Sim {
         // back, unless `down` is shorter than a command's service.
         self.stack.restart();
         self.restarts += 1;
-        if self.registered && !self.scenario.aptpl {
+        if !self.scenario.aptpl {
             // Power loss took every registration: from here on, as after a
-            // preemption, nothing of ours may be written through a
-            // registration made again (the host cannot tell the two
-            // apart, so it may not assume the kinder one).
-            self.fenced_at = Some(self.now);
+            // preemption, nothing of a registered host may be written
+            // through a registration made again (the host cannot tell the
+            // two apart, so it may not assume the kinder one).
+            let now = self.now;
+            for host in self.hosts.iter_mut().filter(|h| h.registered) {
+                host.fenced_at = Some(now);
+            }
         }
         let mask = self.target_down.unwrap_or(0) | dropped;
         self.target_down = Some(mask);
@@ -318,15 +333,19 @@ impl Sim {
             return;
         };
         for i in 0..self.links.len() {
-            if mask & (1 << i) != 0 {
+            if i < 64 && mask & (1u64 << i) != 0 {
                 self.link_up(i, false);
             }
         }
     }
 
-    /// Another host registers and preempts our key, holding `rtype`.
+    /// A host outside the run registers and preempts host 0's key,
+    /// holding `rtype`. Every host of the run sees a reservation another
+    /// host changed.
     pub(crate) fn other_host_preempts(&mut self, rtype: CoreType) {
-        self.foreign_pr = true;
+        for host in &mut self.hosts {
+            host.foreign_pr = true;
+        }
         let ok = self.stack.other_host_preempts(rtype);
         self.nvme_events();
         // A preemption that races our own REGISTER operation (the user
@@ -334,8 +353,8 @@ impl Sim {
         // registration of theirs landing after it is theirs to have made
         // (fence_mpath's unfence is exactly that). The fence the device
         // must keep is one that lands once its registration is done.
-        if ok && self.pr_stage != 1 {
-            self.fenced_at = Some(self.now);
+        if ok && self.hosts[0].pr_stage != 1 {
+            self.hosts[0].fenced_at = Some(self.now);
         }
     }
 }
