@@ -344,3 +344,43 @@ fn login_drop_and_restart() {
     assert_ua(&f.read(f.a1, 7).0, 0x29, 0x00);
     assert_eq!(f.read(f.a1, 7).1.map(|s| s.generation), Some(1));
 }
+
+/// A target port moved to another group: REPORT TARGET PORT GROUPS and
+/// VPD page 83h say so, the port takes its new group's access state, and
+/// every nexus hears ASYMMETRIC ACCESS STATE CHANGED; a move to where the
+/// port is already says nothing; unknown ports and groups are refused.
+#[test]
+fn a_port_moved_between_groups() {
+    use mpath_sim::scsi_target::TopologyError;
+    let mut f = fx();
+    f.lu.move_target_port(2, 2).unwrap();
+    for n in f.all() {
+        assert_eq!(f.lu.pending_unit_attentions(n), &[(0x2A, 0x06)], "{n:?}");
+        f.clear_ua(n);
+    }
+    let r = rtpg(f.a1, &mut f, RtpgFormat::Extended, 256);
+    let r = RtpgRepr::parse_bytes(&r).unwrap();
+    assert!(!r.group(1).unwrap().contains_port(2));
+    assert!(r.group(2).unwrap().contains_port(2));
+    assert_eq!(r.group_of_port(2).unwrap().state, AluaState::Standby);
+    let (_, data) = f.run(f.b2, &cdb::inquiry_vpd(0x83, 255), &[], 255);
+    assert_eq!(
+        DeviceIdRepr::parse_bytes(&data)
+            .unwrap()
+            .target_port_group(),
+        Some(2)
+    );
+    // Standby now: a READ through the moved port is refused.
+    let (r, _) = f.read(f.b2, 0);
+    assert_ne!(r.status.code(), 0);
+    f.lu.move_target_port(2, 2).unwrap();
+    assert!(f.lu.pending_unit_attentions(f.a1).is_empty());
+    assert_eq!(
+        f.lu.move_target_port(9, 1),
+        Err(TopologyError::UnknownPort(9))
+    );
+    assert_eq!(
+        f.lu.move_target_port(2, 7),
+        Err(TopologyError::UnknownGroup(7))
+    );
+}

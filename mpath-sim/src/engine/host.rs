@@ -51,6 +51,9 @@ pub(crate) struct Host {
     pub registered: bool,
     /// An event started a device operation whose actions are waiting.
     pub started_op: bool,
+    /// When it last had word of a target restart (SCSI POWER ON, RESET;
+    /// NVMe an association the restart ended).
+    pub restart_seen: Option<Instant>,
     // ----- truth and results -----
     pub fenced_at: Option<Instant>,
     pub foreign_pr: bool,
@@ -110,6 +113,7 @@ impl Host {
             pr_stage: 0,
             registered: false,
             started_op: false,
+            restart_seen: None,
             fenced_at: None,
             foreign_pr: false,
             submitted: 0,
@@ -318,6 +322,7 @@ impl Sim {
             write,
             control,
             aborted: false,
+            sent: self.now,
         };
         let link = self.links[g];
         let now = self.now;
@@ -379,6 +384,9 @@ impl Sim {
             .unwrap_or_else(|| Answer::transport(mpath_scsi::TransportStatus::Timeout));
         let now = self.now;
         let (h, i) = (f.path / self.npaths, f.path % self.npaths);
+        if power_on(&answer) {
+            self.hosts[h].restart_seen = Some(now);
+        }
         if self.verbose {
             eprintln!(
                 "{:>10} µs    answer {:?} status {:#x} dw0 {:#x}, {} bytes",
@@ -684,6 +692,14 @@ impl Sim {
         };
         self.send(g, purpose, bytes, out, len, write, control);
     }
+}
+
+/// SCSI POWER ON, RESET OR BUS DEVICE RESET OCCURRED (06/29/xx): the
+/// first word a host has of a target restart.
+fn power_on(a: &Answer) -> bool {
+    a.status == 2
+        && mpath_scsi::SenseRepr::parse_bytes(&a.sense)
+            .is_ok_and(|s| s.key == mpath_scsi::SenseKey::UnitAttention && s.asc == 0x29)
 }
 
 /// An action as one number for the trace: which kind, on which path, for

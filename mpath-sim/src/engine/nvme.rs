@@ -70,6 +70,8 @@ pub(crate) struct NvmeStack {
     pub ads: Vec<NvmeAdapter<PATHS>>,
     /// The scenario group of each path (global index).
     pub groups: Vec<u16>,
+    /// Each scenario group's state, as its controllers report it.
+    pub group_states: BTreeMap<u16, AnaState>,
     /// Paths a host has.
     pub npaths: usize,
     /// Asynchronous Event Requests the controllers hold: (CNTLID, CID) to
@@ -223,6 +225,11 @@ pub(crate) fn setup(scenario: &Scenario) -> Result<(NvmeStack, Devices), SetupEr
             ads,
             groups,
             npaths,
+            group_states: scenario
+                .groups
+                .iter()
+                .map(|g| (g.id, ana_state(g.state)))
+                .collect(),
             aers: BTreeMap::new(),
             aer_armed: vec![false; n],
         },
@@ -387,10 +394,25 @@ impl NvmeStack {
 
     /// ANA group 1 changes state through every controller of group `group`.
     pub fn set_group_ana(&mut self, group: u16, state: AnaState) {
+        self.group_states.insert(group, state);
         for (i, g) in self.groups.iter().enumerate() {
             if *g == group {
                 let _ = self.sub.set_ana_state(cntlid_of(i), ANA_GROUP, state);
             }
+        }
+    }
+
+    /// Path `i` of every host moves into scenario group `group`: its
+    /// controllers report that group's state for the namespace from now
+    /// on (an ANA change notice when it differs). A group the scenario
+    /// does not have: nothing.
+    pub fn move_path(&mut self, i: usize, group: u16) {
+        let Some(&state) = self.group_states.get(&group) else {
+            return;
+        };
+        for g in (i..self.groups.len()).step_by(self.npaths.max(1)) {
+            self.groups[g] = group;
+            let _ = self.sub.set_ana_state(cntlid_of(g), ANA_GROUP, state);
         }
     }
 

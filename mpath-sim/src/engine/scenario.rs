@@ -193,6 +193,18 @@ pub enum Fault {
         /// The new state.
         state: AnaState,
     },
+    /// The target port path `path` reaches moves into group `group` (an
+    /// array reassigning a port between its controllers), for every host
+    /// whose path reaches it: SCSI reports the new membership in REPORT
+    /// TARGET PORT GROUPS and VPD page 83h with ASYMMETRIC ACCESS STATE
+    /// CHANGED; NVMe's controllers of the path report the group's ANA
+    /// state from then on, with an ANA change notice.
+    PortMove {
+        /// Path index.
+        path: usize,
+        /// The group it joins.
+        group: u16,
+    },
     /// The path's controller (NVMe) or session (SCSI) is reset, as a host
     /// resets it: every command outstanding on the path is aborted (the
     /// host sees it aborted, none takes effect at the target), the path is

@@ -144,6 +144,8 @@ pub struct Sim {
     pub(crate) resets: u64,
     /// Target restarts.
     pub(crate) restarts: u64,
+    /// When the target last restarted.
+    pub(crate) restarted_at: Option<Instant>,
     /// The target is restarting: the paths (global indexes) to log in
     /// when it is back.
     pub(crate) target_down: Option<u64>,
@@ -245,6 +247,7 @@ impl Sim {
             npaths,
             resets: 0,
             restarts: 0,
+            restarted_at: None,
             target_down: None,
             stale_seen: 0,
             fault_times: Vec::new(),
@@ -424,6 +427,7 @@ impl Sim {
                         // association itself, now.
                         if !n.connected(g) {
                             n.reconnect(g);
+                            self.hosts[h].restart_seen = Some(now);
                         }
                         let _ = n.ads[h].reconnected(&mut self.hosts[h].dev, id, now);
                     }
@@ -492,6 +496,10 @@ impl Sim {
             }
             Fault::Ana { group, state } => {
                 self.stack.set_group_ana(group, state);
+                self.nvme_events();
+            }
+            Fault::PortMove { path, group } => {
+                self.stack.move_port(path, group);
                 self.nvme_events();
             }
             Fault::Reset { path } => {

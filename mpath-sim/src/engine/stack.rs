@@ -90,6 +90,17 @@ impl Stack {
         }
     }
 
+    /// The target port of path `i` (every host's) moves into group
+    /// `group` (NVMe: the path's controllers report that group's state).
+    pub fn move_port(&mut self, i: usize, group: u16) {
+        match self {
+            Stack::Scsi(s) => {
+                let _ = s.lu.move_target_port(super::sim::port_of(i), group);
+            }
+            Stack::Nvme(n) => n.move_path(i, group),
+        }
+    }
+
     /// A write stranded on path `i`'s dead link lands; whether it was
     /// applied.
     pub fn late_write(&mut self, i: usize, cmd: &[u8], data: &[u8]) -> bool {

@@ -407,6 +407,24 @@ fn generate<S: FnMut() -> u64>(
     // Drawn after everything else, so a seed's earlier draws (and the
     // scenarios older regression seeds name) stay what they were.
     let aptpl = g.chance(50);
+    if g.chance(15) {
+        // A port moves to another group (and, often, back).
+        let path = g.below(npaths as u64) as usize;
+        let group = g.range(1, u64::from(ngroups)) as u16;
+        let at = g.below(heal_by.max(1));
+        let back = paths[path].group;
+        if !(mode == Mode::Liveness && path == 0) {
+            faults.push((Duration::from_nanos(at), Fault::PortMove { path, group }));
+            if mode == Mode::Liveness || g.chance(60) {
+                let later = at + g.below(heal_by.saturating_sub(at).max(1));
+                faults.push((
+                    Duration::from_nanos(later),
+                    Fault::PortMove { path, group: back },
+                ));
+            }
+            faults.sort_by_key(|(t, _)| t.as_nanos());
+        }
+    }
     // Hosts sharing the target: contention at the ports, and under a
     // reservation the others registered beside host 0.
     let hosts = if g.chance(30) {
@@ -462,7 +480,8 @@ fn fault_path(f: &Fault) -> Option<usize> {
         | Fault::Zombie { path, .. }
         | Fault::Heal { path }
         | Fault::Slow { path, .. }
-        | Fault::Reset { path } => Some(path),
+        | Fault::Reset { path }
+        | Fault::PortMove { path, .. } => Some(path),
         Fault::Alua { .. }
         | Fault::Ana { .. }
         | Fault::Preempt { .. }

@@ -4,7 +4,7 @@
 //! preempting us.
 
 use mpath_core::reservation::PrType as CoreType;
-use mpath_core::Duration;
+use mpath_core::{Duration, Instant};
 use mpath_scsi::TransportStatus;
 
 use super::check::Invariant;
@@ -80,6 +80,7 @@ impl Sim {
             }
         };
         let good_write = f.write && answer.transport == TransportStatus::Ok && answer.status == 0;
+        let sent = f.sent;
         if f.stage == Stage::AtPort {
             f.stage = Stage::Inbound;
             let len = answer.data.len();
@@ -92,13 +93,15 @@ impl Sim {
             self.queue.push(at, Event::Deliver(id, token));
         }
         if good_write {
-            self.after_write(i);
+            self.after_write(i, Some(sent));
         }
         self.nvme_events();
     }
 
     /// Checks after a write took effect at the target.
-    fn after_write(&mut self, i: usize) {
+    /// `sent`: when the host sent the write (`None`: a write stranded on a
+    /// dead link, which no restart lets land).
+    fn after_write(&mut self, i: usize, sent: Option<Instant>) {
         let stale = self.stack.stale_writes();
         if stale.len() > self.stale_seen {
             let s = stale[self.stale_seen];
@@ -120,7 +123,15 @@ impl Sim {
         let (h, p) = (i / self.npaths, i % self.npaths);
         let host = &self.hosts[h];
         let registered = self.stack.registered(i, host.key);
-        if host.registered && !host.foreign_pr && !registered {
+        // A write sent after a target restart and before the host could
+        // know of it (SCSI reports POWER ON, RESET to one command; those
+        // already on their way land as the target takes them) is the
+        // restart's, not the host's.
+        let unwarned = match (self.restarted_at, sent) {
+            (Some(r), Some(t)) => t >= r && host.restart_seen.map_or(true, |s| t < s),
+            _ => false,
+        };
+        if host.registered && !host.foreign_pr && !registered && !unwarned {
             let truth = self.stack.pr_truth();
             self.violate(
                 Invariant::RegisteredWrites,
@@ -234,7 +245,7 @@ impl Sim {
             return;
         };
         if self.stack.late_write(i, &c, &data) {
-            self.after_write(i);
+            self.after_write(i, None);
         }
     }
 
@@ -310,6 +321,7 @@ impl Sim {
         // back, unless `down` is shorter than a command's service.
         self.stack.restart();
         self.restarts += 1;
+        self.restarted_at = Some(self.now);
         if !self.scenario.aptpl {
             // Power loss took every registration: from here on, as after a
             // preemption, nothing of a registered host may be written

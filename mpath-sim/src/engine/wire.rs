@@ -248,6 +248,8 @@ pub(crate) struct InFlight {
     /// Aborted (controller reset, Preempt and Abort): it never takes
     /// effect at the target, even if it reaches the port.
     pub aborted: bool,
+    /// When the host sent it.
+    pub sent: Instant,
 }
 
 #[cfg(test)]

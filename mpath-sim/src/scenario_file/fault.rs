@@ -11,7 +11,7 @@ use super::FileFault;
 use crate::engine::{Fault, Scenario};
 
 /// Fault kinds, as `kind` names them.
-pub const FAULT_KINDS: [&str; 11] = [
+pub const FAULT_KINDS: [&str; 12] = [
     "link-down",
     "link-up",
     "link-down-late-writes",
@@ -20,6 +20,7 @@ pub const FAULT_KINDS: [&str; 11] = [
     "slow",
     "alua",
     "ana",
+    "port-move",
     "reset",
     "target-restart",
     "preempt",
@@ -56,6 +57,10 @@ pub fn fault_from_file(f: &FileFault) -> Result<Fault, (&'static str, String)> {
         "ana" => Fault::Ana {
             group: group()?,
             state: parse_ana(state()?).map_err(|e| ("state", e))?,
+        },
+        "port-move" => Fault::PortMove {
+            path: path()?,
+            group: group()?,
         },
         "reset" => Fault::Reset { path: path()? },
         "target-restart" => Fault::TargetRestart {
@@ -142,6 +147,11 @@ pub fn fault_to_file(at: Duration, f: Fault) -> FileFault {
         Fault::Reset { path } => {
             out.path = Some(path);
             "reset"
+        }
+        Fault::PortMove { path, group } => {
+            out.path = Some(path);
+            out.group = Some(group);
+            "port-move"
         }
         Fault::TargetRestart { down } => {
             out.down = Some(Dur(down));

@@ -268,6 +268,19 @@ impl LogicalUnit {
         Ok(())
     }
 
+    /// Move target port `rtpi` into `group` (an array reassigning a port
+    /// between controllers): REPORT TARGET PORT GROUPS and VPD page 83h
+    /// report the new membership, and every logged-in I_T nexus gets
+    /// ASYMMETRIC ACCESS STATE CHANGED, since the port's access state is
+    /// now its new group's (scsi_dh_alua re-reads the groups on it). No
+    /// move, no unit attention.
+    pub fn move_target_port(&mut self, rtpi: u16, group: u16) -> Result<(), TopologyError> {
+        if self.topology.move_port(rtpi, group)? {
+            self.ua_every_nexus(asc::ASYMMETRIC_ACCESS_STATE_CHANGED, None);
+        }
+        Ok(())
+    }
+
     /// Power loss and power on. Registrations and the reservation survive
     /// only if the last register action set APTPL. Nexuses stay logged in
     /// (the engine drops them itself if it models the sessions going) and

@@ -112,6 +112,34 @@ impl Topology {
         Ok(())
     }
 
+    /// Move target port `rtpi` into `group`; whether it moved (already
+    /// there: no).
+    pub(crate) fn move_port(&mut self, rtpi: u16, group: u16) -> Result<bool, TopologyError> {
+        let k = self
+            .ports
+            .iter()
+            .position(|&(p, _)| p == rtpi)
+            .ok_or(TopologyError::UnknownPort(rtpi))?;
+        let to = self
+            .groups
+            .iter()
+            .position(|g| g.id == group)
+            .ok_or(TopologyError::UnknownGroup(group))?;
+        let from = self.ports[k].1;
+        if from == to {
+            return Ok(false);
+        }
+        if self.groups[to].ports.len() >= usize::from(u8::MAX) {
+            return Err(TopologyError::GroupFull(group));
+        }
+        self.groups[from]
+            .ports
+            .retain(|&p| p != RelativePortId(rtpi));
+        self.groups[to].ports.push(RelativePortId(rtpi));
+        self.ports[k].1 = to;
+        Ok(true)
+    }
+
     /// The group of target port `rtpi`.
     pub(crate) fn group_of(&self, rtpi: u16) -> Option<&TargetPortGroup> {
         let &(_, gi) = self.ports.iter().find(|&&(p, _)| p == rtpi)?;
