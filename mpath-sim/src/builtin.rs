@@ -406,8 +406,8 @@ mod tests {
     }
 
     /// Each built-in runs whole, on two seeds, with every invariant held
-    /// and I/O completing. (What each selector achieves on them is not
-    /// asserted here: that belongs with the engine's ideal throughput.)
+    /// and I/O completing. (Each one's headline, and what each selector
+    /// achieves against the fabric's ideal, is in `tests/builtin.rs`.)
     fn runs_clean(name: &str) {
         for seed in [1, 2] {
             let s = by_name(name).unwrap();
