@@ -20,7 +20,7 @@ pub fn setup(scenario: Scenario, seed: u64) -> Result<Sim, CliError> {
 /// takes a while (and `show`); the report and the wall time it took.
 pub fn run_timed(scenario: Scenario, seed: u64, show: bool) -> Result<(Report, f64), CliError> {
     let what = format!(
-        "{} ({} of virtual time)",
+        "{}, {} virtual",
         scenario.name,
         format_duration(scenario.duration)
     );
