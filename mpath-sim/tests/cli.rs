@@ -364,7 +364,8 @@ fn replay_prints_the_scenario_then_the_result() {
     assert!(out.contains("[[path]]"), "{out}");
     assert!(out.contains("invariants: all held"), "{out}");
     // The scenario part reads back as the sweep's scenario.
-    let toml_part = out.split("\nscenario sweep-").next().unwrap();
+    let toml_part = out.split("\nthe host's map").next().unwrap();
+    let toml_part = toml_part.split("\nscenario sweep-").next().unwrap();
     let back = from_toml(toml_part, "x").unwrap();
     assert_eq!(
         back,
@@ -382,4 +383,153 @@ fn replay_trace_prints_the_steps() {
         "{}",
         &err[..err.len().min(2000)]
     );
+}
+
+/// The path of a file in this test's scratch folder (not created).
+fn scratch_path(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn run_svg_plots_the_paths_and_marks_the_faults() {
+    let f = scratch_path("zombie.svg");
+    let _ = std::fs::remove_file(&f);
+    let o = mpath_sim(&[
+        "run",
+        "zombie-path",
+        "--no-progress",
+        "--svg",
+        f.to_str().unwrap(),
+    ]);
+    assert_exit(&o, 0);
+    let svg = std::fs::read_to_string(&f).unwrap();
+    assert!(
+        svg.starts_with("<svg") || svg.contains("<svg "),
+        "{}",
+        &svg[..200]
+    );
+    assert!(svg.trim_end().ends_with("</svg>"));
+    for label in [
+        "path 0",
+        "path 1",
+        "zombie path 1",
+        "heal path 1",
+        "throughput per path",
+        "latency",
+        "virtual time (ms)",
+    ] {
+        assert!(svg.contains(label), "`{label}` missing from the SVG");
+    }
+    // As many opening as closing text elements: well-formed enough.
+    assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
+}
+
+#[test]
+fn compare_svg_draws_every_selector() {
+    let f = scratch_path("compare.svg");
+    let _ = std::fs::remove_file(&f);
+    let o = mpath_sim(&[
+        "compare",
+        "two-paths",
+        "--duration",
+        "30ms",
+        "--no-progress",
+        "--svg",
+        f.to_str().unwrap(),
+    ]);
+    assert_exit(&o, 0);
+    let svg = std::fs::read_to_string(&f).unwrap();
+    assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"));
+    for p in Policy::ALL {
+        assert!(svg.contains(p.name()), "{p:?} missing from the SVG");
+    }
+    for caption in ["% of the fabric", "p99 latency", "I/O failed upward"] {
+        assert!(svg.contains(caption), "`{caption}` missing from the SVG");
+    }
+}
+
+#[test]
+fn an_unwritable_svg_is_named() {
+    let bad = "/nonexistent-dir/x/plot.svg";
+    for args in [
+        &["run", "two-paths", "--duration", "10ms", "--svg", bad][..],
+        &["compare", "two-paths", "--duration", "10ms", "--svg", bad][..],
+    ] {
+        let o = mpath_sim(args);
+        assert_exit(&o, 2);
+        let err = stderr(&o);
+        assert!(err.contains(bad) && err.contains("SVG"), "{err}");
+    }
+}
+
+#[test]
+fn progress_leaves_the_output_and_the_run_alone() {
+    let args = ["run", "delayed-path", "--duration", "100ms", "--seed", "6"];
+    let quiet = mpath_sim(&[&args[..], &["--no-progress"]].concat());
+    let plain = mpath_sim(&args);
+    assert_exit(&quiet, 0);
+    assert_exit(&plain, 0);
+    // Nothing on standard error either way (it is not a terminal here),
+    // and the same summary but for the wall time.
+    assert_eq!(stderr(&quiet), "");
+    assert_eq!(stderr(&plain), "");
+    let strip = |o: &Output| {
+        stdout(o)
+            .lines()
+            .filter(|l| !l.starts_with("engine:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&quiet), strip(&plain));
+    // The run cut into pieces for the bar is the plain engine run.
+    let mut s = by_name("delayed-path").unwrap();
+    s.duration = mpath_core::Duration::from_millis(100);
+    let r = mpath_sim::engine::Sim::new(s, 6).unwrap().run();
+    let trace = format!("trace {:016x}", r.trace);
+    assert!(
+        stdout(&quiet).contains(&trace),
+        "{trace}:\n{}",
+        stdout(&quiet)
+    );
+}
+
+#[test]
+fn compare_prints_a_verdict() {
+    let o = mpath_sim(&["compare", "delayed-path", "--no-progress"]);
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    let v = out
+        .lines()
+        .find(|l| l.starts_with("verdict: "))
+        .unwrap_or_else(|| panic!("no verdict:\n{out}"));
+    assert!(
+        v.contains("adaptive does best here") && v.contains("% of the fabric's ideal"),
+        "{v}"
+    );
+    assert!(v.contains("x the next best (queue-depth"), "{v}");
+    assert!(out.contains("stddev"), "{out}");
+}
+
+#[test]
+fn replay_draws_the_live_map_after_each_fault() {
+    let o = mpath_sim(&["replay", "3", "--mode", "liveness"]);
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    for field in [
+        "the host's map after each fault",
+        "later than link-down path 2 at",
+        "dm-0 policy='service-time 0'",
+        "reservation: key 0x6d7061746873696d",
+        "prio=50 status=active",
+        "3:0:0:0 sdc failed faulty running",
+        "fabric link DOWN",
+        "registered",
+    ] {
+        assert!(out.contains(field), "`{field}` missing:\n{out}");
+    }
+    // The scenario still comes first, the result last.
+    assert!(out.find("[[path]]") < out.find("the host's map"));
+    assert!(out.find("the host's map") < out.find("invariants: all held"));
 }

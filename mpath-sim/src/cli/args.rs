@@ -3,6 +3,8 @@
 //! `--duration 500ms` and `duration = "500ms"` mean the same, and clap's
 //! error names the flag.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
 use mpath_core::{Duration, Policy};
 
@@ -36,7 +38,8 @@ pub enum Command {
     List,
     /// The DST sweep: random scenarios by seed, every invariant checked.
     Sweep(SweepArgs),
-    /// Run one sweep seed again, printing its scenario and result.
+    /// Run one sweep seed again: its scenario, the topology as the host
+    /// sees it after each fault, and the result.
     Replay(ReplayArgs),
 }
 
@@ -79,6 +82,10 @@ pub struct RunArgs {
     /// No progress display, however long the run.
     #[arg(long)]
     pub no_progress: bool,
+    /// Also draw per-path throughput and latency over virtual time, the
+    /// faults marked, as an SVG file.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
 }
 
 /// `compare`.
@@ -99,6 +106,10 @@ pub struct CompareArgs {
     /// No progress display.
     #[arg(long)]
     pub no_progress: bool,
+    /// Also draw each selector's throughput as % of ideal, p99 latency
+    /// and I/O failed upward as bar charts in an SVG file.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {

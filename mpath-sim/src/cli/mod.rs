@@ -4,7 +4,9 @@
 //!
 //! One file per subcommand; [`args`] is the clap grammar, [`source`]
 //! resolves a SCENARIO argument, [`summary`] is a run's numbers (text or
-//! JSON), [`progress`] the spinner and bar.
+//! JSON), [`progress`] the progress bars, [`plot_timeline`] and
+//! [`plot_compare`] the SVG pictures, [`live_topology`] the device's
+//! `multipath -ll` view during a run.
 //!
 //! Exit codes: 0 success; 1 an invariant broke (or a sweep seed failed);
 //! 2 a usage error, a bad scenario file or an unknown name (clap uses 2
@@ -14,6 +16,9 @@ pub mod args;
 pub mod compare;
 pub mod ideal;
 pub mod json;
+pub mod live_topology;
+pub mod plot_compare;
+pub mod plot_timeline;
 pub mod progress;
 pub mod replay;
 pub mod run;
@@ -66,6 +71,12 @@ impl fmt::Display for CliError {
 }
 
 impl std::error::Error for CliError {}
+
+/// Write an SVG document to `path`; an error names the file.
+pub fn write_svg(path: &std::path::Path, svg: &str) -> Result<(), CliError> {
+    std::fs::write(path, svg)
+        .map_err(|e| CliError::usage(format!("cannot write the SVG to {}: {e}", path.display())))
+}
 
 /// Run the command line `cli`.
 pub fn dispatch(cli: &Cli) -> Result<ExitCode, CliError> {

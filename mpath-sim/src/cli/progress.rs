@@ -1,55 +1,101 @@
-//! Progress for work the engine gives no progress hook for: the work runs
-//! on a thread of its own and, if it has not finished within a second of
-//! wall time, a spinner on standard error shows that it is alive and how
-//! long it has taken. Runs shorter than that draw nothing, and nothing is
-//! drawn when standard error is not a terminal (indicatif hides it).
+//! Progress bars. A run's bar is driven by virtual time: the run is cut
+//! into a hundred pieces of the workload's duration with
+//! [`Sim::run_until`] (the same events happen however a run is cut, so the
+//! trace is the plain run's) and the bar is set after each. The sweep's
+//! bar counts seeds.
+//!
+//! Drawn on standard error, only when it is a terminal and only once the
+//! work has taken a second of wall time: a short run prints nothing but
+//! its result, and output piped to a file has no bar in it.
 
-use std::sync::mpsc;
-use std::time::Duration as WallDuration;
+use std::io::IsTerminal;
+use std::time::{Duration as WallDuration, Instant as WallInstant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mpath_core::Instant;
 
-/// How long work runs before a spinner appears.
+use crate::engine::{Report, Sim};
+
+/// How long work runs before its bar appears.
 const QUIET_FOR: WallDuration = WallDuration::from_secs(1);
 
-/// Run `work` on its own thread; show `what` with a spinner if it takes
-/// longer than a second and `show` is set.
-pub fn with_spinner<T: Send + 'static>(
-    what: String,
-    show: bool,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    let (tx, rx) = mpsc::channel();
-    let handle = std::thread::spawn(move || {
-        let out = work();
-        // The receiver only goes away if the caller panicked.
-        let _ = tx.send(());
-        out
-    });
-    let spinner = match rx.recv_timeout(QUIET_FOR) {
-        Err(mpsc::RecvTimeoutError::Timeout) if show => {
-            let pb = ProgressBar::new_spinner().with_elapsed(QUIET_FOR);
-            if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
-                pb.set_style(style);
-            }
-            pb.set_message(what);
-            pb.enable_steady_tick(WallDuration::from_millis(100));
-            let _ = rx.recv();
-            Some(pb)
+/// Pieces a run's workload is cut into, one bar step each.
+pub const PIECES: u64 = 100;
+
+/// A bar that stays hidden for its first second of wall time, and for
+/// good when `show` is off or standard error is not a terminal.
+#[derive(Debug)]
+pub struct LateBar {
+    bar: ProgressBar,
+    started: WallInstant,
+    /// Still waiting to be shown.
+    pending: bool,
+}
+
+impl LateBar {
+    /// A bar over `len` steps, labelled `what`.
+    pub fn new(len: u64, what: &str, show: bool) -> LateBar {
+        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
+        if let Ok(style) = ProgressStyle::with_template(
+            "{msg} [{bar:40}] {percent:>3}% of virtual time, {elapsed}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
         }
-        _ => None,
-    };
-    if let Some(pb) = spinner {
-        pb.finish_and_clear();
+        bar.set_message(what.to_owned());
+        LateBar {
+            bar,
+            started: WallInstant::now(),
+            pending: show && std::io::stderr().is_terminal(),
+        }
     }
-    match handle.join() {
-        Ok(v) => v,
-        // The engine panicked: let the panic be the process's.
-        Err(p) => std::panic::resume_unwind(p),
+
+    /// Move to step `pos`, showing the bar if a second has passed.
+    pub fn set(&mut self, pos: u64) {
+        if self.pending && self.started.elapsed() >= QUIET_FOR {
+            self.pending = false;
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        self.bar.set_position(pos);
+    }
+
+    /// A new label.
+    pub fn message(&self, what: &str) {
+        self.bar.set_message(what.to_owned());
+    }
+
+    /// Take the bar off the screen.
+    pub fn clear(&self) {
+        self.bar.finish_and_clear();
     }
 }
 
-/// A bar over `len` steps, hidden when `show` is off.
+/// Run `sim` to its end in [`PIECES`] pieces of the workload's duration,
+/// then the drain in one; `each(k)` after piece `k` (1 to [`PIECES`]; the
+/// drain counts as the last). The report is the one [`Sim::run`] gives.
+pub fn run_in_pieces(mut sim: Sim, mut each: impl FnMut(u64)) -> Report {
+    let duration = sim.scenario().duration.as_nanos();
+    let piece = (duration / PIECES).max(1);
+    for k in 1..=PIECES {
+        let until = Instant::from_nanos(piece.saturating_mul(k));
+        if !sim.run_until(Some(until)) {
+            break;
+        }
+        each(k.min(PIECES - 1));
+    }
+    while sim.run_until(None) {}
+    each(PIECES);
+    sim.finish()
+}
+
+/// Run `sim` with a bar labelled `what` (see the module docs).
+pub fn run_with_bar(sim: Sim, what: &str, show: bool) -> Report {
+    let mut bar = LateBar::new(PIECES, what, show);
+    let report = run_in_pieces(sim, |k| bar.set(k));
+    bar.clear();
+    report
+}
+
+/// A bar over `len` seeds, hidden when `show` is off.
 pub fn bar(len: u64, show: bool, what: &str) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
@@ -62,4 +108,30 @@ pub fn bar(len: u64, show: bool, what: &str) -> ProgressBar {
     }
     pb.set_message(what.to_owned());
     pb
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Scenario;
+
+    #[test]
+    fn a_run_in_pieces_is_the_plain_run() {
+        let mut s = Scenario::two_nvme_paths();
+        s.duration = mpath_core::Duration::from_millis(30);
+        s.faults = vec![(
+            mpath_core::Duration::from_millis(10),
+            crate::engine::Fault::LinkDown { path: 1 },
+        )];
+        let plain = Sim::new(s.clone(), 3).unwrap().run();
+        let mut seen = Vec::new();
+        let cut = run_in_pieces(Sim::new(s, 3).unwrap(), |k| seen.push(k));
+        assert_eq!(cut.trace, plain.trace);
+        assert_eq!(cut.steps, plain.steps);
+        assert_eq!(cut.completed, plain.completed);
+        // Every piece reported once, in order, ending at the whole.
+        assert_eq!(seen.len() as u64, PIECES + 1);
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(seen.last(), Some(&PIECES));
+    }
 }

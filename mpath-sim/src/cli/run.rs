@@ -6,20 +6,27 @@ use std::time::Instant as WallInstant;
 use crate::engine::{Report, Scenario, Sim};
 use crate::scenario_file::units::format_duration;
 
+use super::plot_timeline::timeline_svg;
 use super::summary::RunSummary;
-use super::{json, progress, source, CliError, RunArgs};
+use super::{json, progress, source, write_svg, CliError, RunArgs};
 
-/// Run `scenario` with `seed` on a thread of its own, with a spinner if
-/// it takes a while; the report and the wall time it took.
+/// Set up `scenario` with `seed`; a scenario the engine refuses is the
+/// user's error.
+pub fn setup(scenario: Scenario, seed: u64) -> Result<Sim, CliError> {
+    Sim::new(scenario, seed).map_err(|e| CliError::usage(format!("scenario: {e}")))
+}
+
+/// Run `scenario` with `seed`, with a progress bar in virtual time if it
+/// takes a while (and `show`); the report and the wall time it took.
 pub fn run_timed(scenario: Scenario, seed: u64, show: bool) -> Result<(Report, f64), CliError> {
     let what = format!(
-        "running {} ({} of virtual time)",
+        "{}, {} virtual",
         scenario.name,
         format_duration(scenario.duration)
     );
-    let sim = Sim::new(scenario, seed).map_err(|e| CliError::usage(format!("scenario: {e}")))?;
+    let sim = setup(scenario, seed)?;
     let t = WallInstant::now();
-    let report = progress::with_spinner(what, show, move || sim.run());
+    let report = progress::run_with_bar(sim, &what, show);
     Ok((report, t.elapsed().as_secs_f64()))
 }
 
@@ -47,6 +54,11 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
         json::print(&summary)?;
     } else {
         print!("{}", summary.text());
+    }
+    // After the summary, so a picture that cannot be written costs the
+    // user only the picture.
+    if let Some(path) = &a.svg {
+        write_svg(path, &timeline_svg(&scenario, &report)?)?;
     }
     Ok(if summary.violation.is_some() {
         ExitCode::FAILURE

@@ -42,6 +42,31 @@ pub struct Latency {
     pub p999_us: u64,
     /// Largest, µs.
     pub max_us: u64,
+    /// Mean, µs.
+    pub mean_us: f64,
+    /// Standard deviation, µs: the spread a latency-aware selector should
+    /// narrow (what fio reports as `clat stdev`).
+    pub stddev_us: f64,
+}
+
+impl Latency {
+    /// The report's latency figures (all 0 without a successful I/O).
+    pub fn of(report: &Report) -> Latency {
+        let h = &report.latency_us;
+        let (mean_us, stddev_us) = if h.is_empty() {
+            (0.0, 0.0)
+        } else {
+            (h.mean(), h.stdev())
+        };
+        Latency {
+            p50_us: report.latency(50.0),
+            p99_us: report.latency(99.0),
+            p999_us: report.latency(99.9),
+            max_us: h.max(),
+            mean_us,
+            stddev_us,
+        }
+    }
 }
 
 /// One fault and how long until I/O completed again after it.
@@ -200,12 +225,7 @@ impl RunSummary {
                 .map(|i| 100.0 * report.iops() / i),
             mib_per_s: per_sec(bytes, over) / MIB,
             paths,
-            latency: Latency {
-                p50_us: report.latency(50.0),
-                p99_us: report.latency(99.0),
-                p999_us: report.latency(99.9),
-                max_us: report.latency_us.max(),
-            },
+            latency: Latency::of(report),
             submitted: report.submitted,
             completed: report.completed,
             failed_upward: report.failed,
@@ -281,11 +301,13 @@ impl RunSummary {
             o.push_str("latency: n/a (no I/O completed successfully)\n");
         } else {
             o.push_str(&format!(
-                "latency (successful I/O): p50 {}  p99 {}  p99.9 {}  max {}\n",
+                "latency (successful I/O): p50 {}  p99 {}  p99.9 {}  max {}  mean {:.0}us  stddev {:.0}us\n",
                 us(self.latency.p50_us),
                 us(self.latency.p99_us),
                 us(self.latency.p999_us),
                 us(self.latency.max_us),
+                self.latency.mean_us,
+                self.latency.stddev_us,
             ));
         }
         o.push_str(&format!(
