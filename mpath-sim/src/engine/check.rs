@@ -34,6 +34,10 @@ pub enum Invariant {
     /// as a restart without APTPL makes it forget, is not one to write
     /// through as if the reservation still held).
     RegisteredWrites,
+    /// I/O fails for want of a path only as the no-path policy says: never
+    /// under `queue`, and under `queue-for` not before that long has
+    /// passed since the device last had a usable path.
+    NoPathOnTime,
     /// Submitted = completed + failed + outstanding, once quiet.
     CountersBalance,
 }
@@ -50,6 +54,7 @@ impl Invariant {
             Invariant::NoOwnConflict => "no-own-conflict",
             Invariant::FencedWritesNothing => "fenced-writes-nothing",
             Invariant::RegisteredWrites => "registered-writes",
+            Invariant::NoPathOnTime => "no-path-on-time",
             Invariant::CountersBalance => "counters-balance",
         }
     }

@@ -5,7 +5,8 @@
 use hdrhistogram::Histogram;
 use mpath_core::reservation::{PrAction, PrError, PrEvent, PrOp, PrReply, PrType};
 use mpath_core::{
-    Action, DeviceEvent, Disposition, Instant, Io, IoError, Notices, Outcome, PathId, Tier,
+    Action, DeviceEvent, Disposition, Instant, Io, IoError, NoPathPolicy, Notices, Outcome, PathId,
+    Tier,
 };
 
 use super::check::Invariant;
@@ -51,6 +52,9 @@ pub(crate) struct Host {
     pub registered: bool,
     /// An event started a device operation whose actions are waiting.
     pub started_op: bool,
+    /// Since when its device has had no usable path (its last
+    /// `ActiveTier(None)`), if it has none now.
+    pub no_path_since: Option<Instant>,
     /// When it last had word of a target restart (SCSI POWER ON, RESET;
     /// NVMe an association the restart ended).
     pub restart_seen: Option<Instant>,
@@ -113,6 +117,7 @@ impl Host {
             pr_stage: 0,
             registered: false,
             started_op: false,
+            no_path_since: None,
             restart_seen: None,
             fenced_at: None,
             foreign_pr: false,
@@ -534,6 +539,25 @@ impl Sim {
                 host.failed += 1;
                 let n = host.per_path.len();
                 host.timeline.at(now, n).failed += 1;
+                let early = match (self.scenario.no_path, host.no_path_since) {
+                    (NoPathPolicy::Queue, _) => true,
+                    (NoPathPolicy::QueueFor(d), Some(since)) => {
+                        now.as_nanos() < since.as_nanos().saturating_add(d.as_nanos())
+                    }
+                    (NoPathPolicy::QueueFor(_), None) => true,
+                    _ => false,
+                };
+                if e == IoError::NoPath && early {
+                    let (policy, since) = (self.scenario.no_path, host.no_path_since);
+                    self.violate(
+                        Invariant::NoPathOnTime,
+                        format!(
+                            "host {h}: I/O {tag} failed for want of a path under {policy:?}, no usable path since {since:?}"
+                        ),
+                    );
+                    return;
+                }
+                let host = &self.hosts[h];
                 if e == IoError::ReservationConflict && !host.foreign_pr {
                     self.violate(
                         Invariant::NoOwnConflict,
@@ -609,6 +633,14 @@ impl Sim {
     }
 
     fn device_event(&mut self, h: usize, e: DeviceEvent) {
+        if let DeviceEvent::ActiveTier(t) = e {
+            let host = &mut self.hosts[h];
+            match t {
+                None if host.no_path_since.is_none() => host.no_path_since = Some(self.now),
+                None => {}
+                Some(_) => host.no_path_since = None,
+            }
+        }
         if let DeviceEvent::Reservation(PrEvent::Finished { op, result }) = e {
             let now = self.now;
             let host = &mut self.hosts[h];
