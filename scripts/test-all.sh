@@ -76,7 +76,14 @@ RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS=3 \
   cargo test -p mpath-core --release --test loom_select
 ok
 
-step "the README's main job runs (failover example)"
+step "the README's main job runs (mpath-sim compare delayed-path) and the failover example"
+out=$(cargo run -q --release -p mpath-sim -- compare delayed-path --no-progress)
+echo "$out"
+for p in numa round-robin queue-depth queue-bytes service-time adaptive; do
+  grep -q "^$p " <<<"$out" || { echo "compare printed no row for $p"; false; }
+done
+grep -q '^verdict: adaptive does best here' <<<"$out" \
+  || { echo "compare's verdict is not the README's"; false; }
 out=$(cargo run -q -p mpath-core --example failover)
 grep -q '^summary: ' <<<"$out" || { echo "failover example printed no summary"; false; }
 ok
