@@ -38,6 +38,20 @@ impl Retry {
             self.wanted = true;
         }
     }
+    /// Ask for an attempt now even while waiting to retry a failed one:
+    /// the target has said something changed (a state-change notice), so
+    /// what the failed attempt would have read is stale news and the
+    /// retry delay protects nothing (scsi_dh_alua queues an RTPG on
+    /// 2A/06, Linux NVMe reads the ANA log on the event, at once). The
+    /// failures so far still count towards giving up.
+    pub(crate) fn request_now(&mut self) {
+        if self.in_flight {
+            self.again = true;
+        } else {
+            self.next_at = None;
+            self.wanted = true;
+        }
+    }
     /// Wanted, in flight or waiting to retry.
     pub(crate) fn pending(&self) -> bool {
         self.wanted || self.in_flight || self.next_at.is_some()
@@ -210,6 +224,28 @@ mod tests {
             RetryVerdict::GaveUp
         );
         assert_eq!(r, Retry::default());
+    }
+
+    #[test]
+    fn a_notice_cuts_a_retry_wait_short() {
+        let mut r = Retry::default();
+        r.request();
+        r.sent();
+        assert_eq!(
+            r.failed(t(0), 3, Duration::from_secs(1)),
+            RetryVerdict::Again
+        );
+        // An ordinary request waits for the retry time.
+        r.request();
+        assert!(!r.wanted && r.next_at == Some(t(1)));
+        // A notice does not.
+        r.request_now();
+        assert!(r.wanted && r.next_at.is_none());
+        assert_eq!(r.failures, 1, "failures still count");
+        // In flight: asked again once it is back, as `request` does.
+        r.sent();
+        r.request_now();
+        assert!(r.again && !r.wanted && r.in_flight);
     }
 
     #[test]

@@ -252,12 +252,10 @@ fn alua_transition_moves_io_to_the_new_optimized_group() {
 
 /// ANA change past ANATT (1 s): the host resets the controller, I/O runs
 /// on the non-optimized group meanwhile, nothing fails upward.
-///
-/// Not yet: the group is optimized again at 1.5 s, but the host still
-/// holds it in ANA change at the end of the workload (2 s; `mpath-sim
-/// replay`-style maps show it), so path 0 carries nothing after it. The
-/// last assertion pins that; when the host learns the group is back it
-/// fails, and should be turned into "path 0 carries I/O again".
+/// The group is optimized again at 1.5 s and path 0 carries I/O again
+/// at once: the ANA change notice cuts short the retry wait of the
+/// access-state read the reset had aborted (the host used to sit out
+/// that wait, a second, past the end of the workload).
 #[test]
 fn ana_change_past_anatt_resets_the_controller() {
     let s = builtin("ana-change");
@@ -267,11 +265,7 @@ fn ana_change_past_anatt_resets_the_controller() {
     assert_eq!(rate(&r, Some(0), 250, 1500), 0.0);
     assert!(rate(&r, Some(1), 250, 1500) > 0.0);
     resumes_in_time(&s, &r);
-    assert_eq!(
-        rate(&r, Some(0), 1600, 2000),
-        0.0,
-        "path 0 is back: update this test"
-    );
+    assert!(rate(&r, Some(0), 1510, 2000) > 0.0, "path 0 is back");
 }
 
 /// Both links down from 200 to 700 ms, under each no-path policy.

@@ -711,7 +711,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         let recheck = self.cfg.marginal.recheck_gap;
         let Ok(p) = self.rec_mut(path) else { return };
         if notices.contains(Notices::ACCESS_STATE_CHANGED) {
-            p.refresh.request();
+            p.refresh.request_now();
         }
         if notices.contains(Notices::PATH_MARGINAL) && !p.marginal.is_marginal() {
             p.marginal = MarginalState::Marginal {
