@@ -166,7 +166,10 @@ fn no_path_policies() {
     cfg.no_path = NoPathPolicy::QueueFor(Duration::from_secs(10));
     let mut d = dev(cfg);
     let a = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    assert_eq!(d.controller().no_path_since(), None);
     d.controller_mut().fail_path(a, secs(1)).unwrap();
+    // The clock queue-for counts from.
+    assert_eq!(d.controller().no_path_since(), Some(secs(1)));
     assert_eq!(
         submit(&mut d, Io::read(1, 512, 0), secs(5)),
         Disposition::Queued

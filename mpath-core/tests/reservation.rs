@@ -2883,3 +2883,30 @@ fn a_look_waiting_behind_a_check_survives_an_outage() {
     assert!(r.c.admitted(p));
     assert!(!r.c.is_quiesced());
 }
+
+/// A check owed while no path was up is dropped, not sent, if the key is
+/// gone by the time a path returns (the user unregistered first): there
+/// is nothing of ours left to check.
+#[test]
+fn an_owed_check_is_dropped_once_the_key_is_gone() {
+    let mut r = Rig::new(RegistrationScope::Nexus, 2, &[]);
+    r.op(PrOp::Register(OURS)).unwrap();
+    for &p in &r.paths.clone() {
+        r.c.path_down(p);
+    }
+    r.c.handle_notices(r.paths[0], Notices::RESET_OCCURRED);
+    assert_eq!(r.c.poll_action(), None);
+    r.c.path_up(r.paths[0]);
+    r.c.path_up(r.paths[1]);
+    // The user's unregistration goes before the owed check.
+    r.actions.clear();
+    r.op(PrOp::Unregister).unwrap();
+    assert_eq!(r.c.key(), None);
+    r.run();
+    let after: Vec<_> = r.actions.iter().map(|a| a.command).collect();
+    assert!(
+        !after.contains(&PrCommand::ReadKeys),
+        "no check of keys we no longer have: {after:?}"
+    );
+    assert!(!r.c.is_quiesced());
+}

@@ -358,6 +358,12 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         self.group(group).map(|g| g.access)
     }
 
+    /// Since when no path has been usable, if none is now: the start of
+    /// the no-path policy's clock (`queue-for` counts from it).
+    pub fn no_path_since(&self) -> Option<Instant> {
+        self.no_path_since
+    }
+
     /// Whether a reservation key is set (the PR admission gate is closed for
     /// unregistered paths).
     pub fn reservation_key_active(&self) -> bool {

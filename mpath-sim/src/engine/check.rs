@@ -36,7 +36,9 @@ pub enum Invariant {
     RegisteredWrites,
     /// I/O fails for want of a path only as the no-path policy says: never
     /// under `queue`, and under `queue-for` not before that long has
-    /// passed since the device last had a usable path.
+    /// passed since the device last had a usable path, nor held much
+    /// after (runs without a reservation: a write held after a path
+    /// failure waits for its quiesce time too).
     NoPathOnTime,
     /// Submitted = completed + failed + outstanding, once quiet.
     CountersBalance,

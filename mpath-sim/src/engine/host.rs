@@ -52,9 +52,6 @@ pub(crate) struct Host {
     pub registered: bool,
     /// An event started a device operation whose actions are waiting.
     pub started_op: bool,
-    /// Since when its device has had no usable path (its last
-    /// `ActiveTier(None)`), if it has none now.
-    pub no_path_since: Option<Instant>,
     /// When it last had word of a target restart (SCSI POWER ON, RESET;
     /// NVMe an association the restart ended).
     pub restart_seen: Option<Instant>,
@@ -117,7 +114,6 @@ impl Host {
             pr_stage: 0,
             registered: false,
             started_op: false,
-            no_path_since: None,
             restart_seen: None,
             fenced_at: None,
             foreign_pr: false,
@@ -198,6 +194,7 @@ impl Sim {
                 floor: host.acked[slot as usize],
                 issued: now,
                 attempts: 0,
+                last_failed: None,
             },
         );
         host.submitted += 1;
@@ -438,6 +435,11 @@ impl Sim {
                         p.failed += 1;
                     }
                 }
+                if !ok {
+                    if let Some(rec) = self.hosts[h].ios.get_mut(&tag) {
+                        rec.last_failed = Some(now);
+                    }
+                }
                 if ok {
                     self.check_read(h, tag, &answer.data);
                 }
@@ -539,7 +541,7 @@ impl Sim {
                 host.failed += 1;
                 let n = host.per_path.len();
                 host.timeline.at(now, n).failed += 1;
-                let early = match (self.scenario.no_path, host.no_path_since) {
+                let early = match (self.scenario.no_path, host.dev.controller().no_path_since()) {
                     (NoPathPolicy::Queue, _) => true,
                     (NoPathPolicy::QueueFor(d), Some(since)) => {
                         now.as_nanos() < since.as_nanos().saturating_add(d.as_nanos())
@@ -548,7 +550,8 @@ impl Sim {
                     _ => false,
                 };
                 if e == IoError::NoPath && early {
-                    let (policy, since) = (self.scenario.no_path, host.no_path_since);
+                    let (policy, since) =
+                        (self.scenario.no_path, host.dev.controller().no_path_since());
                     self.violate(
                         Invariant::NoPathOnTime,
                         format!(
@@ -579,6 +582,73 @@ impl Sim {
             now.saturating_add(mpath_core::Duration::from_millis(1))
         };
         self.queue.push(at, Event::Submit(h));
+    }
+
+    /// Host `h` has had no usable path since `since` (ns), long enough
+    /// that its no-path policy must have failed what it held: every I/O
+    /// neither on the wire nor waiting for room in the device, unless it
+    /// is a write whose last attempt failed less than the quiesce time
+    /// ago (checked again then).
+    pub(crate) fn no_path_due(&mut self, h: usize, since: u64) {
+        let NoPathPolicy::QueueFor(d) = self.scenario.no_path else {
+            return;
+        };
+        let host = &self.hosts[h];
+        match host.dev.controller().no_path_since() {
+            None => return, // a path came back
+            Some(now_since) if now_since.as_nanos() != since => {
+                // A path came back and went again within one step: a new
+                // spell, with its own deadline.
+                let due = now_since
+                    .saturating_add(d)
+                    .saturating_add(mpath_core::Duration::from_millis(1));
+                self.queue
+                    .push(due.max(self.now), Event::NoPathDue(h, now_since.as_nanos()));
+                return;
+            }
+            Some(_) => {}
+        }
+        let on_wire = |tag: u64| {
+            self.flights.iter().any(|(_, f)| {
+                f.path / self.npaths == h
+                    && matches!(f.purpose, Purpose::Io { tag: t, .. } if t == tag)
+            })
+        };
+        let slack = 1_000_000;
+        let quiesce = self.scenario.quiesce.as_nanos();
+        let mut later = None;
+        let mut overdue = None;
+        for (&tag, rec) in host.ios.iter() {
+            if on_wire(tag) || host.held_back.iter().any(|io| io.tag.0 == tag) {
+                continue;
+            }
+            let mut due = since.saturating_add(d.as_nanos());
+            if let (true, Some(f)) = (rec.write, rec.last_failed) {
+                due = due.max(f.as_nanos().saturating_add(quiesce));
+            }
+            let due = due.saturating_add(slack);
+            if due > self.now.as_nanos() {
+                later = Some(later.map_or(due, |l: u64| l.min(due)));
+            } else {
+                overdue = Some(tag);
+                break;
+            }
+        }
+        if let Some(tag) = overdue {
+            let policy = self.scenario.no_path;
+            let ms = (self.now.as_nanos() - since) / 1_000_000;
+            self.violate(
+                Invariant::NoPathOnTime,
+                format!(
+                    "host {h}: I/O {tag} still held without a path {ms} ms after the last one went, under {policy:?}"
+                ),
+            );
+            return;
+        }
+        if let Some(at) = later {
+            self.queue
+                .push(Instant::from_nanos(at), Event::NoPathDue(h, since));
+        }
     }
 
     /// Carry out everything host `h`'s device asks for, collect its
@@ -633,12 +703,20 @@ impl Sim {
     }
 
     fn device_event(&mut self, h: usize, e: DeviceEvent) {
-        if let DeviceEvent::ActiveTier(t) = e {
-            let host = &mut self.hosts[h];
-            match t {
-                None if host.no_path_since.is_none() => host.no_path_since = Some(self.now),
-                None => {}
-                Some(_) => host.no_path_since = None,
+        if let DeviceEvent::ActiveTier(None) = e {
+            // Under queue-for, held I/O must have failed by the time it
+            // runs out (a write held after a path failure by its quiesce
+            // time, if later). A reservation may hold I/O longer (a move
+            // over a live path), so the check is for runs without one.
+            let since = self.hosts[h].dev.controller().no_path_since();
+            if let (NoPathPolicy::QueueFor(d), None, Some(since)) =
+                (self.scenario.no_path, self.scenario.reservation, since)
+            {
+                let due = since
+                    .saturating_add(d)
+                    .saturating_add(mpath_core::Duration::from_millis(1));
+                self.queue
+                    .push(due.max(self.now), Event::NoPathDue(h, since.as_nanos()));
             }
         }
         if let DeviceEvent::Reservation(PrEvent::Finished { op, result }) = e {

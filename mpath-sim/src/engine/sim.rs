@@ -63,6 +63,9 @@ pub(crate) enum Event {
     /// Host `h`'s application submits its next I/O (and its device gets
     /// back an I/O it had no room for).
     Submit(usize),
+    /// Host `h` has had no usable path since the given time (ns) for as
+    /// long as its no-path policy allows: check nothing is still held.
+    NoPathDue(usize, u64),
     /// The workload stops submitting.
     StopWorkload,
     /// The run ends.
@@ -87,6 +90,7 @@ impl Event {
             Event::TargetBack => (13, 0, 0),
             Event::StopWorkload => (9, 0, 0),
             Event::End => (10, 0, 0),
+            Event::NoPathDue(h, t) => (14, h as u64, t),
         };
         (kind << 56) ^ (a << 8) ^ b
     }
@@ -108,6 +112,9 @@ pub(crate) struct IoRec {
     pub floor: u64,
     pub issued: Instant,
     pub attempts: u32,
+    /// When an attempt of it last came back failed (a held write waits
+    /// out its quiesce time from then).
+    pub last_failed: Option<Instant>,
 }
 
 /// A simulated run.
@@ -455,6 +462,7 @@ impl Sim {
                     host.stop_workload();
                 }
             }
+            Event::NoPathDue(h, since) => self.no_path_due(h, since),
             Event::End => {}
         }
     }

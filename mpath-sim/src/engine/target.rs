@@ -301,10 +301,12 @@ impl Sim {
     ///
     /// [`Fault::TargetRestart`]: super::Fault::TargetRestart
     pub(crate) fn target_restart(&mut self, down: Duration) {
+        // Nothing sent before the restart takes effect after it: not what
+        // waits at a port (including commands whose link died while they
+        // were there: the host has them failed, the port still holds
+        // them), not what a controller holds.
         for (_, f) in self.flights.iter_mut() {
-            if matches!(f.stage, Stage::AtPort | Stage::Held) {
-                f.aborted = true;
-            }
+            f.aborted = true;
         }
         let mut dropped = 0u64;
         for i in 0..self.links.len() {
