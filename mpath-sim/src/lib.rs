@@ -19,9 +19,11 @@
 
 pub mod block_store;
 pub mod builtin;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod engine;
 pub mod nvme_target;
+#[cfg(feature = "cli")]
 pub mod scenario_file;
 pub mod scsi_target;
 pub mod sim_fabric;
