@@ -384,18 +384,7 @@ fn probe_results_as_the_tur_checker_has_them() {
     ];
     for (resp, want, link, refresh) in table {
         let (mut mp, mut ad, p1, _) = setup(Tpgs::Both);
-        // Settle discovery: both groups optimized.
-        for c in commands(&mut mp, &ad) {
-            let data = rtpg(
-                0,
-                &[
-                    (1, AluaState::ActiveOptimized),
-                    (2, AluaState::ActiveOptimized),
-                ],
-            );
-            ad.apply(mp.controller_mut(), &c, &ScsiResponse::good(&data), t(0))
-                .unwrap();
-        }
+        settle_both_optimized(&mut mp, &mut ad);
         let ctl = mp.controller_mut();
         assert!(!ctl.refresh_pending(p1).unwrap());
         let tur = ad.test_unit_ready(p1).unwrap();
@@ -702,23 +691,26 @@ fn stpg_results() {
 #[path = "adapter_rtpg_header_tests.rs"]
 mod rtpg_header;
 
+/// Settle discovery: both groups read back optimized.
+fn settle_both_optimized(mp: &mut Mp, ad: &mut ScsiAdapter<8>) {
+    for c in commands(mp, ad) {
+        let both = [
+            (1, AluaState::ActiveOptimized),
+            (2, AluaState::ActiveOptimized),
+        ];
+        let data = rtpg(0, &both);
+        ad.apply(mp.controller_mut(), &c, &ScsiResponse::good(&data), t(0))
+            .unwrap();
+    }
+}
+
 /// A TEST UNIT READY answered with a unit attention (POWER ON, RESET after
 /// a target restart) is sent again at once, its notices passed on; the
 /// next answer is the path's state, and the count starts again.
 #[test]
 fn a_unit_attention_on_a_probe_is_asked_again_at_once() {
     let (mut mp, mut ad, p1, _) = setup(Tpgs::Both);
-    for c in commands(&mut mp, &ad) {
-        let data = rtpg(
-            0,
-            &[
-                (1, AluaState::ActiveOptimized),
-                (2, AluaState::ActiveOptimized),
-            ],
-        );
-        ad.apply(mp.controller_mut(), &c, &ScsiResponse::good(&data), t(0))
-            .unwrap();
-    }
+    settle_both_optimized(&mut mp, &mut ad);
     let power_on = sense(SenseKey::UnitAttention, 0x29, 0x00);
     let ctl = mp.controller_mut();
     let tur = ad.test_unit_ready(p1).unwrap();

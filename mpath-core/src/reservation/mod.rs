@@ -117,6 +117,16 @@ pub enum PrType {
 }
 
 impl PrType {
+    /// Every type, in SPC-4's order of codes (1, 3, 5, 6, 7, 8).
+    pub const ALL: [PrType; 6] = [
+        PrType::WriteExclusive,
+        PrType::ExclusiveAccess,
+        PrType::WriteExclusiveRegistrantsOnly,
+        PrType::ExclusiveAccessRegistrantsOnly,
+        PrType::WriteExclusiveAllRegistrants,
+        PrType::ExclusiveAccessAllRegistrants,
+    ];
+
     /// Whether every registrant is a reservation holder (the "all
     /// registrants" types): then no single nexus holds it and losing one
     /// path needs no move.

@@ -182,14 +182,7 @@ impl<S: FnMut() -> u64> Gen<S> {
     }
 }
 
-const TYPES: [PrType; 6] = [
-    PrType::WriteExclusive,
-    PrType::ExclusiveAccess,
-    PrType::WriteExclusiveRegistrantsOnly,
-    PrType::ExclusiveAccessRegistrantsOnly,
-    PrType::WriteExclusiveAllRegistrants,
-    PrType::ExclusiveAccessAllRegistrants,
-];
+const TYPES: [PrType; 6] = PrType::ALL;
 
 /// The scenario seed `seed` stands for in `mode`.
 pub fn random_scenario(seed: u64, mode: Mode) -> Scenario {

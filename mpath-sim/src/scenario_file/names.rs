@@ -104,14 +104,7 @@ pub fn parse_policy(s: &str) -> Result<Policy, String> {
 }
 
 /// Every reservation type.
-pub const PR_TYPES: [PrType; 6] = [
-    PrType::WriteExclusive,
-    PrType::ExclusiveAccess,
-    PrType::WriteExclusiveRegistrantsOnly,
-    PrType::ExclusiveAccessRegistrantsOnly,
-    PrType::WriteExclusiveAllRegistrants,
-    PrType::ExclusiveAccessAllRegistrants,
-];
+pub const PR_TYPES: [PrType; 6] = PrType::ALL;
 
 /// A reservation type, dashed (SPC-4 table 200, NVMe's reservation types).
 pub const fn pr_type_name(t: PrType) -> &'static str {
