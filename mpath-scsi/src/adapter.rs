@@ -226,7 +226,7 @@ pub struct AdapterPath {
     /// extra RTPG, once.
     pub extended_header: bool,
     /// TEST UNIT READYs in a row answered with a unit attention, each
-    /// sent again at once ([`Applied::ProbeAgain`](crate::Applied::ProbeAgain)).
+    /// sent again at once ([`Applied::ProbeAgain`]).
     pub probe_attentions: u8,
 }
 
