@@ -531,3 +531,28 @@ fn apply_routes_every_response_by_its_command() {
         })
     );
 }
+
+/// A controller connected again (a new association): the adapter tells the
+/// device RESET_OCCURRED, as a SCSI target's POWER ON, RESET would, so a
+/// device holding a key checks its registration; a path it does not know
+/// is refused, and nothing reaches the device then.
+#[test]
+fn a_reconnection_is_reported_as_a_reset() {
+    let (mut mp, mut ad, p1, p2) = two_paths();
+    let resets = |mp: &Mp, p| {
+        mp.controller()
+            .path_snapshot(p, &[])
+            .unwrap()
+            .counters
+            .resets
+    };
+    assert_eq!(resets(&mp, p1), 0);
+    ad.reconnected(mp.controller_mut(), p1, t(5)).unwrap();
+    assert_eq!((resets(&mp, p1), resets(&mp, p2)), (1, 0));
+    ad.remove_path(mp.controller_mut(), p2, t(6)).unwrap();
+    assert_eq!(
+        ad.reconnected(mp.controller_mut(), p2, t(7)),
+        Err(AdapterError::UnknownPath(p2))
+    );
+    assert_eq!(resets(&mp, p1), 1);
+}

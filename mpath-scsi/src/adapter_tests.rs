@@ -724,5 +724,9 @@ fn a_unit_attention_on_a_probe_is_asked_again_at_once() {
         assert_eq!(got, Applied::Probe(ProbeResult::Up));
         assert_eq!(ad.path(p1).unwrap().probe_attentions, 0);
     }
-    assert_eq!(ctl.path_snapshot(p1, &[]).unwrap().link, Link::Up);
+    let snap = ctl.path_snapshot(p1, &[]).unwrap();
+    assert_eq!(snap.link, Link::Up);
+    // Each unit attention's notice reached the core, though no probe
+    // result went with it.
+    assert_eq!(snap.counters.resets, 2);
 }
