@@ -108,6 +108,21 @@ const fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+/// A dual-controller array: group 1 active/optimized, group 2
+/// active/non-optimized.
+fn dual_controller_groups() -> Vec<GroupCfg> {
+    vec![
+        GroupCfg {
+            id: 1,
+            state: AluaState::ActiveOptimized,
+        },
+        GroupCfg {
+            id: 2,
+            state: AluaState::ActiveNonOptimized,
+        },
+    ]
+}
+
 fn named(name: &str, base: Scenario) -> Scenario {
     Scenario {
         name: name.to_owned(),
@@ -226,16 +241,7 @@ pub fn flapping_path() -> Scenario {
 /// as group 2 becomes active/optimized.
 pub fn alua_transition() -> Scenario {
     let mut s = named("alua-transition", Scenario::two_paths());
-    s.groups = vec![
-        GroupCfg {
-            id: 1,
-            state: AluaState::ActiveOptimized,
-        },
-        GroupCfg {
-            id: 2,
-            state: AluaState::ActiveNonOptimized,
-        },
-    ];
+    s.groups = dual_controller_groups();
     s.paths = vec![
         PathCfg::fast(1),
         PathCfg::fast(1),
@@ -277,16 +283,7 @@ pub fn alua_transition() -> Scenario {
 pub fn ana_change() -> Scenario {
     let mut s = named("ana-change", Scenario::two_nvme_paths());
     s.anatt = 1;
-    s.groups = vec![
-        GroupCfg {
-            id: 1,
-            state: AluaState::ActiveOptimized,
-        },
-        GroupCfg {
-            id: 2,
-            state: AluaState::ActiveNonOptimized,
-        },
-    ];
+    s.groups = dual_controller_groups();
     s.paths = vec![PathCfg::fast(1), PathCfg::fast(2)];
     s.faults = vec![
         (

@@ -14,21 +14,13 @@ use crate::error::{Error, Rejected};
 use crate::io::{Io, IoTag, Ticket};
 use crate::outcome::{Completion, Notices, Outcome, ProbeResult};
 use crate::path::{PathId, PathSpec};
-use crate::reservation::{Coordinator, PrError, PrOp, PrReply, RegistrationScope};
+use crate::reservation::{
+    Coordinator, PrError, PrOp, PrReply, RegistrationScope, KEY_CHECK_NOTICES,
+};
 use crate::selector::{Policy, SelectorParams};
 use crate::tier::Tier;
 use crate::time::Instant;
 use core::borrow::Borrow;
-
-/// Notices that concern persistent reservations (SCSI 2A/03, 2A/04, 2A/05;
-/// NVMe reservation notifications), and POWER ON, RESET (SCSI 29/xx): a
-/// logical unit that lost power without APTPL has forgotten every
-/// registration, and the first sign of it on a nexus is this unit
-/// attention.
-const PR_NOTICES: Notices = Notices::RESERVATIONS_PREEMPTED
-    .union(Notices::RESERVATIONS_RELEASED)
-    .union(Notices::REGISTRATIONS_PREEMPTED)
-    .union(Notices::RESET_OCCURRED);
 
 /// A multipath device: the control plane and the persistent-reservation
 /// coordinator, driven as one state machine. Like the rest of the core it
@@ -212,7 +204,10 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
         let conflict = completion.outcome == Outcome::ReservationConflict;
         let current = self.ctl.rec(path).is_ok();
         // `enter` cannot fail once the time is checked.
-        if current && (conflict || notices.intersects(PR_NOTICES)) && self.ctl.enter(now).is_ok() {
+        if current
+            && (conflict || notices.intersects(KEY_CHECK_NOTICES))
+            && self.ctl.enter(now).is_ok()
+        {
             self.reservation_notices(path, notices);
             if conflict {
                 self.pr.handle_conflict(path);
@@ -497,7 +492,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
     // ----- internal -----
 
     fn reservation_notices(&mut self, path: PathId, notices: Notices) {
-        if notices.intersects(PR_NOTICES) {
+        if notices.intersects(KEY_CHECK_NOTICES) {
             self.pr.handle_notices(path, notices);
         }
     }

@@ -87,6 +87,17 @@ struct Running {
     origin: Option<PathId>,
 }
 
+/// The notices that make the coordinator check its keys (see
+/// [`Coordinator::handle_notices`]): SCSI 2A/03, 2A/04, 2A/05 and NVMe
+/// reservation notifications, and POWER ON, RESET (SCSI 29/xx; NVMe a new
+/// association): a logical unit that lost power without APTPL has
+/// forgotten every registration, and the first sign of it on a nexus is
+/// this unit attention.
+pub(crate) const KEY_CHECK_NOTICES: Notices = Notices::RESERVATIONS_PREEMPTED
+    .union(Notices::RESERVATIONS_RELEASED)
+    .union(Notices::REGISTRATIONS_PREEMPTED)
+    .union(Notices::RESET_OCCURRED);
+
 /// Keeps one logical persistent reservation correct over a changing set of
 /// paths. Sans-IO: feed it path events, user operations and replies; poll it
 /// for actions and events. `N` is the path capacity (slots as in the
@@ -478,15 +489,11 @@ impl<const N: usize> Coordinator<N> {
     /// tell a power loss from another host's PREEMPT or CLEAR, so it may
     /// not assume the kinder one and register again).
     pub fn handle_notices(&mut self, _path: PathId, notices: Notices) {
-        let pr = Notices::RESERVATIONS_PREEMPTED
-            | Notices::REGISTRATIONS_PREEMPTED
-            | Notices::RESERVATIONS_RELEASED
-            | Notices::RESET_OCCURRED;
         // Our own move preempts our other registrations and raises these
         // on their nexuses; only a check of the keys tells who did it. A
         // notice during a task is kept for its end: the task's own READ
         // KEYS, if it had one, may predate the preemption.
-        if notices.intersects(pr) && self.key.is_some() && !self.fenced {
+        if notices.intersects(KEY_CHECK_NOTICES) && self.key.is_some() && !self.fenced {
             if self.running.is_none() {
                 self.start(Task::Verify, Stage::Single(PrCommand::ReadKeys));
             } else {
@@ -966,11 +973,13 @@ impl<const N: usize> Coordinator<N> {
     /// A check of the keys owed since no path could take it goes as soon
     /// as one can.
     fn retry_owed_verify(&mut self) {
+        if !self.verify_owed || self.running.is_some() {
+            return;
+        }
         // The same test the command's path is picked by: a member that is
         // up but busy would fail the check at once and owe it again.
         let cmd = PrCommand::ReadKeys;
-        let ready = self.pick_path(0, needs_registration(cmd)).is_some();
-        if self.running.is_none() && self.verify_owed && ready {
+        if self.pick_path(0, needs_registration(cmd)).is_some() {
             self.verify_owed = false;
             if self.key.is_some() && !self.fenced {
                 self.start(Task::Verify, Stage::Single(cmd));

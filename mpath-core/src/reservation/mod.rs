@@ -89,6 +89,7 @@ mod coordinator;
 mod destination;
 
 pub use coordinator::Coordinator;
+pub(crate) use coordinator::KEY_CHECK_NOTICES;
 
 /// The longest destination TransportID [`Coordinator::move_to`] keeps, in
 /// bytes. The longest SPC-4 TransportID is iSCSI's initiator port form

@@ -7,6 +7,7 @@
 //!
 //! Floating point is fine here: this is drawing, not the core.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::engine::{Report, Scenario};
@@ -22,6 +23,42 @@ const MIB: f64 = 1024.0 * 1024.0;
 
 pub(crate) fn drawing_error<E: std::fmt::Display>(e: E) -> CliError {
     CliError::internal(format!("drawing the SVG: {e}"))
+}
+
+/// Each fault as a labelled vertical line from `bottom` to `top` on a
+/// panel whose x axis is virtual time in ms, then the panel's legend.
+fn faults_and_legend<'a, DB, Y>(
+    c: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
+    marks: &[(f64, String)],
+    bottom: f64,
+    top: f64,
+) -> Result<(), CliError>
+where
+    DB: DrawingBackend + 'a,
+    Y: Ranged<ValueType = f64>,
+{
+    let style = RED.mix(0.7).stroke_width(1);
+    let font = ("sans-serif", 12)
+        .into_font()
+        .transform(FontTransform::Rotate90)
+        .color(&RED);
+    for (t, label) in marks {
+        c.draw_series(std::iter::once(PathElement::new(
+            vec![(*t, bottom), (*t, top)],
+            style,
+        )))
+        .map_err(drawing_error)?;
+        c.draw_series(std::iter::once(
+            EmptyElement::at((*t, top)) + Text::new(label.clone(), (15, 4), font.clone()),
+        ))
+        .map_err(drawing_error)?;
+    }
+    c.configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(drawing_error)
 }
 
 /// Faults as (time in ms, label), faults at one moment joined.
@@ -134,11 +171,6 @@ pub fn timeline_svg(s: &Scenario, r: &Report) -> Result<String, CliError> {
             .titled(&title, ("sans-serif", 20))
             .map_err(drawing_error)?;
         let (upper, lower) = root.split_vertically(SIZE.1 / 2 - 20);
-        let fault_style = RED.mix(0.7).stroke_width(1);
-        let label_font = ("sans-serif", 12)
-            .into_font()
-            .transform(FontTransform::Rotate90)
-            .color(&RED);
 
         let mut c = ChartBuilder::on(&upper)
             .margin(12)
@@ -161,23 +193,7 @@ pub fn timeline_svg(s: &Scenario, r: &Report) -> Result<String, CliError> {
                 .label(format!("path {p}"))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
         }
-        for (t, label) in &marks {
-            c.draw_series(std::iter::once(PathElement::new(
-                vec![(*t, 0.0), (*t, top)],
-                fault_style,
-            )))
-            .map_err(drawing_error)?;
-            c.draw_series(std::iter::once(
-                EmptyElement::at((*t, top)) + Text::new(label.clone(), (15, 4), label_font.clone()),
-            ))
-            .map_err(drawing_error)?;
-        }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(drawing_error)?;
+        faults_and_legend(&mut c, &marks, 0.0, top)?;
 
         let mut c = ChartBuilder::on(&lower)
             .margin(12)
@@ -210,24 +226,7 @@ pub fn timeline_svg(s: &Scenario, r: &Report) -> Result<String, CliError> {
                 }
             }
         }
-        for (t, label) in &marks {
-            c.draw_series(std::iter::once(PathElement::new(
-                vec![(*t, 1.0), (*t, lat_top)],
-                fault_style,
-            )))
-            .map_err(drawing_error)?;
-            c.draw_series(std::iter::once(
-                EmptyElement::at((*t, lat_top))
-                    + Text::new(label.clone(), (15, 4), label_font.clone()),
-            ))
-            .map_err(drawing_error)?;
-        }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(drawing_error)?;
+        faults_and_legend(&mut c, &marks, 1.0, lat_top)?;
         root.present().map_err(drawing_error)?;
     }
     Ok(svg)

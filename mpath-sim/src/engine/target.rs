@@ -122,6 +122,11 @@ impl Sim {
         // (`FencedWritesNothing`).
         let (h, p) = (i / self.npaths, i % self.npaths);
         let host = &self.hosts[h];
+        if !host.registered && host.fenced_at.is_none() {
+            // Neither check below applies: no registration lookup per
+            // write for runs without a reservation.
+            return;
+        }
         let registered = self.stack.registered(i, host.key);
         // A write sent after a target restart and before the host could
         // know of it (SCSI reports POWER ON, RESET to one command; those
