@@ -82,7 +82,7 @@ echo "$out"
 for p in numa round-robin queue-depth queue-bytes service-time adaptive; do
   grep -q "^$p " <<<"$out" || { echo "compare printed no row for $p"; false; }
 done
-grep -q '^verdict: adaptive does best here' <<<"$out" \
+grep -q '^verdict: service-time does best here' <<<"$out" \
   || { echo "compare's verdict is not the README's"; false; }
 out=$(cargo run -q -p mpath-core --example failover)
 grep -q '^summary: ' <<<"$out" || { echo "failover example printed no summary"; false; }

@@ -740,6 +740,16 @@ impl<const N: usize> DataPlane<N> {
         }
     }
 
+    /// A published path's new relative throughput (at most 100, checked
+    /// by the caller). Selections racing the store see the old or the new
+    /// value; either is a valid weight.
+    pub(crate) fn set_relative_throughput(&self, slot: usize, relative_throughput: u8) {
+        if let Some(info) = self.info.get(slot) {
+            info.relative_throughput
+                .store(relative_throughput, Ordering::Relaxed);
+        }
+    }
+
     /// Take a path out of selection for good: publish `mask` (which no
     /// longer has the slot's bit) first, then retire the slot's id, so a
     /// selection that still sees the id also sees the bit cleared.

@@ -546,3 +546,53 @@ fn cancel_of_an_unknown_tag_changes_nothing() {
     );
     assert_eq!(d.controller().queued(), 0);
 }
+
+/// Relative throughput set at run time (dm's table argument, the NVMe
+/// service-time policy's sysfs file) steers service-time at once: with 4:1
+/// and nothing completing, ten 4 KiB reads split 8:2. A value over 100, a
+/// stale id and time going backwards are refused and change nothing; 0
+/// makes a path a standby.
+#[test]
+fn relative_throughput_set_at_run_time_steers_service_time() {
+    let mut cfg = Config::DEFAULT;
+    cfg.policy = Policy::ServiceTime;
+    let mut d = dev(cfg);
+    let a = add(&mut d, 1, 1, AccessState::Optimized, ms(0));
+    let b = add(&mut d, 1, 2, AccessState::Optimized, ms(0));
+    let gone = add(&mut d, 1, 3, AccessState::Optimized, ms(0));
+    d.controller_mut().remove_path(gone, ms(0)).unwrap();
+    d.controller_mut()
+        .set_relative_throughput(b, 4, ms(1))
+        .unwrap();
+    assert_eq!(
+        d.controller_mut().set_relative_throughput(a, 101, ms(1)),
+        Err(Error::Config(ConfigError::OutOfRange {
+            field: "relative_throughput"
+        }))
+    );
+    assert_eq!(
+        d.controller_mut().set_relative_throughput(gone, 1, ms(1)),
+        Err(Error::StalePath(gone))
+    );
+    assert!(matches!(
+        d.controller_mut().set_relative_throughput(a, 100, ms(0)),
+        Err(Error::Time(_))
+    ));
+    let mut tickets = Vec::new();
+    for tag in 0..10 {
+        tickets.push(dispatched(submit(&mut d, Io::read(tag, 4096, 0), ms(2))));
+    }
+    let on_b = tickets.iter().filter(|t| t.path() == b).count();
+    assert_eq!((on_b, tickets.len() - on_b), (8, 2));
+    for t in tickets.drain(..) {
+        d.complete_ok(t, ms(3)).unwrap();
+    }
+    // 0: a standby while another path is selectable.
+    d.controller_mut()
+        .set_relative_throughput(b, 0, ms(4))
+        .unwrap();
+    for tag in 10..14 {
+        tickets.push(dispatched(submit(&mut d, Io::read(tag, 4096, 0), ms(5))));
+    }
+    assert!(tickets.iter().all(|t| t.path() == a), "{tickets:?}");
+}

@@ -172,6 +172,12 @@ pub fn delayed_path() -> Scenario {
         p.media_rate = 8_000_000_000;
     }
     s.paths[0].latency = Duration::from_micros(80).saturating_add(ms(15));
+    // Service-time's weights, as an operator sets them from each path's
+    // throughput measured alone at this depth: the slow path gives about
+    // 1,060 IOPS (32 I/O per 30 ms round trip, the numa row), the fast one
+    // about 180,000; 170:1 is past dm's range, so 1 and 100.
+    s.paths[0].relative_throughput = 1;
+    s.paths[1].relative_throughput = 100;
     s.drain = ms(500);
     s
 }
@@ -188,6 +194,10 @@ pub fn bandwidth_4to1() -> Scenario {
     s.workload.slots = 8192; // 1 GiB
     s.paths[0].bandwidth = 3_200_000_000;
     s.paths[1].bandwidth = 800_000_000;
+    // Service-time's weights follow the links (the published setup's
+    // `echo 4 > relative_throughput`).
+    s.paths[0].relative_throughput = 4;
+    s.paths[1].relative_throughput = 1;
     for p in &mut s.paths {
         p.media_rate = 8_000_000_000;
     }

@@ -187,6 +187,9 @@ pub struct FilePath {
     /// The port's media rate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media_rate: Option<Rate>,
+    /// The host's service-time weight for the path, 0 to 100.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relative_throughput: Option<u8>,
 }
 
 /// `[[fault]]`: `at` and `kind`, and the keys that kind takes.
@@ -379,6 +382,9 @@ impl FileScenario {
             if !s.groups.iter().any(|g| g.id == group) {
                 return Err(c.err(&key.key("group"), format!("no [[group]] with id {group}")));
             }
+            if p.relative_throughput.is_some_and(|rt| rt > 100) {
+                return Err(c.err(&key.key("relative_throughput"), "0 to 100 (dm's range)"));
+            }
             s.paths.push(p.to_cfg(group));
         }
         s.faults.clear();
@@ -453,6 +459,7 @@ impl FileScenario {
                     queue_depth: Some(p.queue_depth),
                     service: Some(Dur(p.service)),
                     media_rate: Some(Rate(p.media_rate)),
+                    relative_throughput: Some(p.relative_throughput),
                 })
                 .collect(),
             faults: s
@@ -562,6 +569,7 @@ impl FilePath {
             queue_depth: self.queue_depth.unwrap_or(d.queue_depth),
             service: self.service.map_or(d.service, |x| x.0),
             media_rate: self.media_rate.map_or(d.media_rate, |x| x.0),
+            relative_throughput: self.relative_throughput.unwrap_or(d.relative_throughput),
         }
     }
 }

@@ -505,10 +505,10 @@ fn compare_prints_a_verdict() {
         .find(|l| l.starts_with("verdict: "))
         .unwrap_or_else(|| panic!("no verdict:\n{out}"));
     assert!(
-        v.contains("adaptive does best here") && v.contains("% of the fabric's ideal"),
+        v.contains("service-time does best here") && v.contains("% of the fabric's ideal"),
         "{v}"
     );
-    assert!(v.contains("x the next best (queue-depth"), "{v}");
+    assert!(v.contains("x the next best (adaptive"), "{v}");
     assert!(out.contains("stddev"), "{out}");
 }
 

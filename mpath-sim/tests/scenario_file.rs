@@ -325,3 +325,18 @@ fn a_missing_file_names_the_file() {
     let e = load(std::path::Path::new("/no/such/dir/x.toml")).unwrap_err();
     assert!(e.to_string().contains("/no/such/dir/x.toml"), "{e}");
 }
+
+#[test]
+fn relative_throughput_is_dms_range_and_reaches_the_path() {
+    let s = parse("[[path]]\nrelative_throughput = 0\n[[path]]\nrelative_throughput = 100\n");
+    let w: Vec<u8> = s.paths.iter().map(|p| p.relative_throughput).collect();
+    assert_eq!(w, [0, 100]);
+    // Unset: dm's default.
+    assert_eq!(parse("[[path]]\n").paths[0].relative_throughput, 1);
+    assert_error(
+        "[[path]]\n[[path]]\nlatency = \"1ms\"\nrelative_throughput = 101\n",
+        4,
+        "path[1].relative_throughput",
+        "0 to 100",
+    );
+}

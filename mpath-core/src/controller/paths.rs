@@ -279,6 +279,33 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         Ok(())
     }
 
+    /// Change a path's relative throughput for the service-time selector
+    /// (dm's per-path `relative_throughput` table argument; the proposed
+    /// NVMe service-time policy's `relative_throughput` sysfs file). Like
+    /// dm, a value above 100 is refused rather than clamped: it is a
+    /// mistake in whatever computed it. The path's latency history stays.
+    pub fn set_relative_throughput(
+        &mut self,
+        path: PathId,
+        relative_throughput: u8,
+        now: Instant,
+    ) -> Result<(), Error> {
+        if relative_throughput > crate::selector::service_time::MAX_RELATIVE_THROUGHPUT {
+            return Err(Error::Config(crate::config::ConfigError::OutOfRange {
+                field: "relative_throughput",
+            }));
+        }
+        self.rec(path)?;
+        self.enter(now)?;
+        if let Ok(p) = self.rec_mut(path) {
+            p.spec.relative_throughput = relative_throughput;
+        }
+        self.dp
+            .borrow()
+            .set_relative_throughput(path.slot(), relative_throughput);
+        Ok(())
+    }
+
     /// Prefer a group over the tier order (dm `switch_group`), or go back to
     /// the tier order with `None`. If the group is in standby and explicit
     /// activation is enabled, it is activated.

@@ -457,6 +457,20 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
         Ok(())
     }
 
+    /// Change a path's relative throughput for service-time (`0..=100`;
+    /// see [`Controller::set_relative_throughput`]).
+    pub fn set_relative_throughput(
+        &mut self,
+        path: PathId,
+        relative_throughput: u8,
+        now: Instant,
+    ) -> Result<(), Error> {
+        self.ctl
+            .set_relative_throughput(path, relative_throughput, now)?;
+        self.sync(now);
+        Ok(())
+    }
+
     /// Change the no-path policy.
     pub fn set_no_path_policy(&mut self, policy: NoPathPolicy, now: Instant) -> Result<(), Error> {
         self.ctl.set_no_path_policy(policy, now)?;

@@ -206,13 +206,18 @@ pub fn render(s: &Scenario) -> String {
                 }
             };
             o.push_str(&format!(
-                "{stem}{leaf} {dev}  [path {i}: link {}+{} {}, port qd {} {}+{}]\n",
+                "{stem}{leaf} {dev}  [path {i}: link {}+{} {}, port qd {} {}+{}{}]\n",
                 format_duration(p.latency),
                 format_duration(p.jitter),
                 format_link_rate(p.bandwidth),
                 p.queue_depth,
                 format_duration(p.service),
                 format_rate(p.media_rate),
+                if p.relative_throughput == 1 {
+                    String::new()
+                } else {
+                    format!(", weight {}", p.relative_throughput)
+                },
             ));
         }
     }

@@ -213,6 +213,11 @@ pub(crate) fn setup(scenario: &Scenario) -> Result<(NvmeStack, Devices), SetupEr
             let p = ad
                 .add_path(&mut dev, path, *state, now)
                 .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;
+            // The adapter builds the spec from Identify; the weight is the
+            // operator's, set as sysfs would after the path appears.
+            let weight = scenario.paths.get(i).map_or(1, |p| p.relative_throughput);
+            dev.set_relative_throughput(p, weight, now)
+                .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;
             path_ids.push(p);
         }
         ads.push(ad);

@@ -94,6 +94,11 @@ pub struct PathCfg {
     /// The target port's media rate in bytes per second: a command's
     /// service time grows with its transfer.
     pub media_rate: u64,
+    /// The host's weight for this path under service-time (dm's
+    /// `relative_throughput`, `0..=100`; 0: used only when no other path
+    /// is). An operator setting, not a property of the fabric: the other
+    /// selectors ignore it.
+    pub relative_throughput: u8,
 }
 
 impl PathCfg {
@@ -108,6 +113,7 @@ impl PathCfg {
             queue_depth: 128,
             service: Duration::from_micros(20),
             media_rate: 2_000_000_000,
+            relative_throughput: 1,
         }
     }
 }

@@ -121,7 +121,10 @@ pub(crate) fn setup(scenario: &Scenario) -> Result<(ScsiStack, Devices), SetupEr
         let mut path_ids = Vec::new();
         for (i, id) in ids.iter().enumerate() {
             let spec = path_spec(id, NexusId(port_of(i).into()), None)
-                .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;
+                .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?
+                .with_relative_throughput(
+                    scenario.paths.get(i).map_or(1, |p| p.relative_throughput),
+                );
             let p = ad
                 .add_path(&mut dev, id, spec, u32::from(port_of(i)), now)
                 .map_err(|e| SetupError::Device(format!("path {i}: {e}")))?;

@@ -250,6 +250,7 @@ fn generate<S: FnMut() -> u64>(
             queue_depth: g.range(2, 64) as u32,
             service: g.us(5, 300),
             media_rate: g.pick(&[200_000_000, 2_000_000_000]),
+            relative_throughput: 1,
         })
         .collect();
     // Path 0 reaches the group that carries I/O.
@@ -430,6 +431,12 @@ fn generate<S: FnMut() -> u64>(
         let down = g.us(500, 50_000);
         faults.push((at, Fault::TargetRestart { down }));
         faults.sort_by_key(|(t, _)| t.as_nanos());
+    }
+    if g.chance(20) {
+        // Service-time weights, standbys (0) among them.
+        for p in &mut paths {
+            p.relative_throughput = g.range(0, 100) as u8;
+        }
     }
     Scenario {
         name,
