@@ -1089,3 +1089,60 @@ fn a_write_on_a_failed_path_fails_upward_only_after_its_quiesce_time() {
         }]
     );
 }
+
+/// A device built in caller memory is the device `new` returns: it takes
+/// paths and dispatches I/O, with the data plane's credits and policy
+/// published; a configuration `new` refuses, `new_in` refuses too.
+#[test]
+fn a_device_built_in_place_works_like_one_returned() {
+    let dp: DataPlane<8> = DataPlane::new();
+    let mut slot = core::mem::MaybeUninit::<Device<&DataPlane<8>, 8, 16, 4>>::uninit();
+    let mut bad = Config::DEFAULT;
+    bad.no_path = NoPathPolicy::QueueFor(Duration::ZERO);
+    assert!(Device::new_in(&mut slot, &dp, bad, RegistrationScope::Nexus).is_err());
+    let mut cfg = Config::DEFAULT;
+    cfg.policy = Policy::QueueDepth;
+    let d = Device::new_in(&mut slot, &dp, cfg, RegistrationScope::Nexus).unwrap();
+    assert_eq!(dp.policy(), Policy::QueueDepth);
+    let a = d
+        .add_path(PathSpec::new(GroupId(1), NexusId(1)), 1, ms(0))
+        .unwrap();
+    while d.poll_action().is_some() {}
+    // All 16 held-I/O credits are there: 16 I/Os start, the 17th is Busy.
+    let mut started = 0;
+    for tag in 0..17 {
+        match d.submit(Io::read(tag, 512, 0), ms(1)).unwrap() {
+            Disposition::Dispatch(t) => {
+                assert_eq!(t.path(), a);
+                started += 1;
+            }
+            Disposition::Busy(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(started, 16);
+}
+
+/// The device passes a path's service-time weight on: at weight 0 a path
+/// is a standby while another is selectable; past 100 it is refused.
+#[test]
+fn the_device_sets_relative_throughput() {
+    let mut cfg = Config::DEFAULT;
+    cfg.policy = Policy::ServiceTime;
+    let mut d = Dev::new(DataPlane::new(), cfg, RegistrationScope::Nexus).unwrap();
+    let a = d
+        .add_path(PathSpec::new(GroupId(1), NexusId(1)), 1, ms(0))
+        .unwrap();
+    let b = d
+        .add_path(PathSpec::new(GroupId(1), NexusId(2)), 2, ms(0))
+        .unwrap();
+    while d.poll_action().is_some() {}
+    assert!(d.set_relative_throughput(a, 101, ms(1)).is_err());
+    d.set_relative_throughput(b, 0, ms(1)).unwrap();
+    for tag in 0..4 {
+        match d.submit(Io::read(tag, 4096, 0), ms(2)).unwrap() {
+            Disposition::Dispatch(t) => assert_eq!(t.path(), a),
+            other => panic!("{other:?}"),
+        }
+    }
+}

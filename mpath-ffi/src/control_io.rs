@@ -31,7 +31,7 @@ pub struct MpathDisposition {
     /// [`MpathTargetError`](crate::codes::MpathTargetError) code.
     pub target_error: u32,
     /// `Done`: 0, or the errno to complete the request with.
-    pub errno: c_int,
+    pub errno_code: c_int,
     /// `Dispatch`: the path the ticket is for.
     pub path: u32,
     /// Zero.
@@ -50,7 +50,7 @@ impl MpathDisposition {
                 out.io = MpathIo::of(&io);
                 if let Err(e) = result {
                     (out.io_error, out.target_error) = io_error_codes(e);
-                    out.errno = errno::of_io_error(e);
+                    out.errno_code = errno::of_io_error(e);
                 }
                 MpathDispositionKind::Done.code()
             }
@@ -89,7 +89,7 @@ pub struct MpathAction {
     /// `Fail` with a target error: its code.
     pub target_error: u32,
     /// `Fail`: the errno to complete the request with.
-    pub errno: c_int,
+    pub errno_code: c_int,
     /// `Dispatch`, `Fail`: the I/O.
     pub io: MpathIo,
     /// `Reservation`: the command (`pr.via` is `path`).
@@ -109,7 +109,7 @@ impl MpathAction {
             Action::Fail { io, error } => {
                 out.io = MpathIo::of(&io);
                 (out.io_error, out.target_error) = io_error_codes(error);
-                out.errno = errno::of_io_error(error);
+                out.errno_code = errno::of_io_error(error);
                 MpathActionKind::Fail
             }
             Action::Probe(p) => {

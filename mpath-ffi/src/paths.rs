@@ -198,6 +198,22 @@ pub extern "C" fn mpath_set_marginal(
     on_device(dev, |d| d.set_marginal(path(path_id), at(now_ns)))
 }
 
+/// Set a path's relative throughput for the service-time policy, `0..=100`
+/// (dm's per-path `relative_throughput`; 0: used only when no other path
+/// is). Above 100: `-EINVAL`, nothing changed.
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn mpath_set_relative_throughput(
+    dev: Option<&mut MpathDevice>,
+    path_id: u32,
+    relative_throughput: u8,
+    now_ns: u64,
+) -> c_int {
+    on_device(dev, |d| {
+        d.set_relative_throughput(path(path_id), relative_throughput, at(now_ns))
+    })
+}
+
 /// Clear a marginal mark.
 #[allow(unsafe_code)]
 #[no_mangle]

@@ -32,7 +32,10 @@ pub struct MpathPrDestination {
 
 /// The longest TransportID a REGISTER AND MOVE takes (the core's
 /// `TRANSPORT_ID_MAX`; multipath-tools' `MPATH_MX_TID_LEN`).
-pub const MPATH_TRANSPORT_ID_MAX: usize = TRANSPORT_ID_MAX;
+pub const MPATH_TRANSPORT_ID_MAX: usize = 256;
+
+// A literal so the C header can state it; the core's value, checked.
+const _: () = assert!(MPATH_TRANSPORT_ID_MAX == TRANSPORT_ID_MAX);
 
 impl Default for MpathPrDestination {
     fn default() -> Self {

@@ -265,7 +265,20 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
     /// A device with no paths, configured by `cfg`, publishing to `dp`.
     pub fn new(dp: D, cfg: Config) -> Result<Self, ConfigError> {
         cfg.validate()?;
-        let ctl = Controller {
+        let ctl = Self::unpublished(dp, cfg);
+        ctl.publish_initial();
+        Ok(ctl)
+    }
+
+    /// The controller's fields for a configuration already validated,
+    /// nothing published yet. Always inlined, so that a caller writing it
+    /// into its destination (`MaybeUninit::write`, see
+    /// [`Device::new_in`](crate::Device::new_in)) builds it there rather
+    /// than on the stack first: a kernel stack is 16 KiB, the controller
+    /// at the C ABI's sizes is more.
+    #[inline(always)]
+    pub(crate) fn unpublished(dp: D, cfg: Config) -> Self {
+        Controller {
             dp,
             cfg,
             clock: Clock::new(),
@@ -290,13 +303,18 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             published_tier: None,
             published_mask: 0,
             counters: DeviceCounters::default(),
-        };
-        ctl.data_plane().publish_policy(cfg.policy, &cfg.selector);
-        ctl.data_plane()
+        }
+    }
+
+    /// What a new controller tells its data plane: the policy, the
+    /// requeue's credits, nothing selectable or watched.
+    pub(crate) fn publish_initial(&self) {
+        self.data_plane()
+            .publish_policy(self.cfg.policy, &self.cfg.selector);
+        self.data_plane()
             .add_credits(u32::try_from(Q).unwrap_or(u32::MAX));
-        ctl.data_plane().publish_selectable(0);
-        ctl.data_plane().publish_watched(0);
-        Ok(ctl)
+        self.data_plane().publish_selectable(0);
+        self.data_plane().publish_watched(0);
     }
 
     // ----- getters -----

@@ -21,6 +21,7 @@ use crate::selector::{Policy, SelectorParams};
 use crate::tier::Tier;
 use crate::time::Instant;
 use core::borrow::Borrow;
+use core::mem::MaybeUninit;
 
 /// A multipath device: the control plane and the persistent-reservation
 /// coordinator, driven as one state machine. Like the rest of the core it
@@ -92,6 +93,47 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
             reported_active: None,
             own_removal_at: None,
         })
+    }
+
+    /// [`new`](Self::new), built in `slot` (caller memory: a kernel
+    /// module's `kmalloc`, a daemon's static) rather than returned. The
+    /// value `new` returns is built on the stack and moved, which at the C
+    /// ABI's sizes (64 paths, 256 held I/Os) is over 30 KiB of stack, twice
+    /// a kernel thread's. Here the fields are written straight into `slot`:
+    /// the constructors are inlined into one `MaybeUninit::write`, and the
+    /// object-code gate's stack report shows the frame stays small. On an
+    /// invalid `cfg`, `slot` is left as it was.
+    pub fn new_in(
+        slot: &mut MaybeUninit<Self>,
+        dp: D,
+        cfg: Config,
+        scope: RegistrationScope,
+    ) -> Result<&mut Self, ConfigError> {
+        Self::new_in_wrapped(slot, |d| d, |d| d, dp, cfg, scope)
+    }
+
+    /// [`new_in`](Self::new_in) for a device embedded in a type of the
+    /// caller's (`wrap` builds it around the device, `inner` finds the
+    /// device in it again), as a C ABI's opaque handle does.
+    #[inline(always)]
+    pub fn new_in_wrapped<T>(
+        slot: &mut MaybeUninit<T>,
+        wrap: impl FnOnce(Self) -> T,
+        inner: impl FnOnce(&mut T) -> &mut Self,
+        dp: D,
+        cfg: Config,
+        scope: RegistrationScope,
+    ) -> Result<&mut T, ConfigError> {
+        cfg.validate()?;
+        let made = slot.write(wrap(Device {
+            ctl: Controller::unpublished(dp, cfg),
+            pr: Coordinator::new(scope),
+            reported: [None; N],
+            reported_active: None,
+            own_removal_at: None,
+        }));
+        inner(made).ctl.publish_initial();
+        Ok(made)
     }
 
     // ----- getters -----

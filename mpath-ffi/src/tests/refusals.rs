@@ -410,6 +410,7 @@ fn time_going_backwards_is_refused_everywhere_with_nothing_changed() {
         mpath_reinstate_path(Some(r.dev), a, past),
         mpath_set_marginal(Some(r.dev), a, past),
         mpath_clear_marginal(Some(r.dev), a, past),
+        mpath_set_relative_throughput(Some(r.dev), a, 2, past),
         mpath_switch_group(Some(r.dev), Some(&1), past),
         mpath_failback(Some(r.dev), past),
         mpath_move_path_to_group(Some(r.dev), a, 2, None, past),
@@ -479,7 +480,14 @@ fn foreign_and_stale_inputs_are_refused_with_nothing_changed() {
         assert_eq!(mpath_pr_state(Some(r.dev), p, Some(&mut 0)), errno);
         assert_eq!(mpath_pr_is_up(Some(r.dev), p), errno);
         assert_eq!(mpath_path_tier(Some(r.dev), p, Some(&mut 0)), errno);
+        assert_eq!(mpath_set_relative_throughput(Some(r.dev), p, 2, MS), errno);
     }
+    // dm's range: a weight past 100 is refused, not clamped.
+    assert_eq!(
+        mpath_set_relative_throughput(Some(r.dev), a, 101, MS),
+        -EINVAL
+    );
+    assert_eq!(mpath_set_relative_throughput(None, a, 1, MS), -EFAULT);
     // An answer for a command the device never sent.
     assert_eq!(
         mpath_handle_reservation_reply(Some(r.dev), a, Some(&done), MS),

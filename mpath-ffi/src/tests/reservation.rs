@@ -326,7 +326,7 @@ fn a_preemption_notice_in_a_completion_fences_the_device() {
     );
     assert_eq!(d.kind, MpathDispositionKind::Done.code());
     assert_eq!(d.io_error, MpathIoError::Fenced.code());
-    assert_eq!(d.errno, -EBADE);
+    assert_eq!(d.errno_code, -EBADE);
 }
 
 /// READ KEYS and READ RESERVATION results come back in the report.
