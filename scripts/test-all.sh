@@ -24,6 +24,9 @@ command -v sg_decode_sense >/dev/null && command -v sg_vpd >/dev/null \
 [ -f /usr/include/scsi/sg.h ] || need_apt+=(libc6-dev)
 [ -f /usr/include/nvme/types.h ] || need_apt+=(libnvme-dev)
 command -v cc >/dev/null || need_apt+=(gcc)
+command -v make >/dev/null || need_apt+=(make)
+# memcheck for the C programs over mpath-ffi's ABI (mpath-ffi/c).
+command -v valgrind >/dev/null || need_apt+=(valgrind)
 command -v objdump >/dev/null && command -v c++filt >/dev/null \
   && command -v addr2line >/dev/null || need_apt+=(binutils)
 command -v python3 >/dev/null || need_apt+=(python3)
@@ -117,6 +120,17 @@ ok
 
 step "C header: mpath-ffi/include/mpath.h is what cbindgen makes of the sources"
 bash scripts/ffi-header.sh --check
+ok
+
+step "C programs over the ABI: mpath-ffi/c's test and example daemon, static and shared, plain and under valgrind"
+# test_device drives a device through the C ABI and checks every result
+# and refusal; example_daemon is a multipathd-style poll loop that must
+# end by itself with every I/O done. Both are built with gcc -std=c11
+# -Wall -Wextra -Werror -pedantic against the staticlib and the cdylib, and
+# run under memcheck with leaks counted as errors.
+c_start=$(date +%s)
+make -s -C mpath-ffi/c check valgrind
+echo "C programs: $(( $(date +%s) - c_start ))s"
 ok
 
 step "cargo doc (warnings denied)"
