@@ -1155,7 +1155,15 @@ static void test_foreign_stale_time(void)
 	RC(mpath_handle_completion(r.dev, foreign, &failed, MS, &d), -EXDEV);
 	RC(mpath_dp_complete(r.dp, r.cursor, foreign, MS, &done), -EXDEV);
 	CHECK(mpath_ticket_is_live(foreign) == 1, "the foreign ticket is handed back, still live");
-	check_unchanged(&r, &before, "after another device's ticket");
+	/* The other device's cursor: bound to its data plane by the submit
+	 * above, its credits are that pool's. */
+	spare = ticket();
+	RC(mpath_dp_submit(r.dp, other.cursor, &read, MS, spare), -EXDEV);
+	RC(mpath_dp_select(r.dp, other.cursor, &read, MS, &u), -EXDEV);
+	RC(mpath_dp_start(r.dp, other.cursor, a, &read, MS, spare), -EXDEV);
+	RC(mpath_dp_release_credits(r.dp, other.cursor), -EXDEV);
+	CHECK(mpath_ticket_is_live(spare) == 0, "nothing started with another device's cursor");
+	check_unchanged(&r, &before, "after another device's ticket and cursor");
 	RC(mpath_dp_complete(other.dp, other.cursor, foreign, MS, &done), 0);
 
 	/* A removed path's id (-ESTALE), an id this device never had (-EINVAL). */

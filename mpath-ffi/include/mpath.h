@@ -832,8 +832,12 @@ typedef uint32_t MpathEventKind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// One CPU's (or hardware queue's) selector state and statistics (opaque).
-// Never share one between threads.
+// One CPU's (or hardware queue's) selector state and statistics for one
+// data plane (opaque). Never share one between threads; a CPU that
+// submits to several devices keeps a cursor per device. The first
+// `mpath_dp_*` call that goes through binds it to its data plane, and
+// every other data plane refuses it with `-EXDEV`: its admission credits
+// come from that data plane's pool.
 typedef struct MpathCursor MpathCursor;
 
 // The shared, lock-free half of a multipath device (opaque).
@@ -1478,7 +1482,8 @@ int mpath_cursor_stats(const struct MpathCursor *cursor, uint32_t path, struct M
 int mpath_cursor_credits(const struct MpathCursor *cursor, uint32_t *out);
 
 // Return every credit the cursor keeps to the shared pool (for a CPU that
-// goes idle or offline).
+// goes idle or offline). `-EXDEV` for a cursor bound to another data
+// plane (its credits are not this pool's).
 int mpath_dp_release_credits(const struct MpathDataPlane *dp, struct MpathCursor *cursor);
 
 // Credits in the shared pool now: about how many more I/Os the device
@@ -1487,24 +1492,27 @@ int mpath_dp_credits_available(const struct MpathDataPlane *dp, uint32_t *out);
 
 // Choose a path for `io`: `1` and the path in `*out_path`, or `0` when no
 // path is selectable (then submit through `mpath_submit`, the control
-// plane's slow path).
+// plane's slow path). `-EXDEV` for a cursor bound to another data plane.
 int mpath_dp_select(const struct MpathDataPlane *dp, struct MpathCursor *cursor, const struct MpathIo *io, uint64_t now_ns, uint32_t *out_path);
 
 // Account the start of `io` on `path` (one `mpath_dp_select` chose): `1`
 // with its ticket in the empty slot `ticket`, or `0` when the device's
 // outstanding-I/O budget is spent (back-pressure: the I/O was not
-// started; hold it and retry after a completion).
+// started; hold it and retry after a completion). `-EXDEV` for a cursor
+// bound to another data plane.
 int mpath_dp_start(const struct MpathDataPlane *dp, struct MpathCursor *cursor, uint32_t path, const struct MpathIo *io, uint64_t now_ns, struct MpathTicket *ticket);
 
 // Select and start in one: `1` with the ticket in the slot, or `0` when no
 // path is selectable or the outstanding-I/O budget is spent (the slot
 // stays empty; submit through `mpath_submit`, which says which).
+// `-EXDEV` for a cursor bound to another data plane.
 int mpath_dp_submit(const struct MpathDataPlane *dp, struct MpathCursor *cursor, const struct MpathIo *io, uint64_t now_ns, struct MpathTicket *ticket);
 
 // A successful completion on the fast path: takes the ticket out of the
 // slot and writes the I/O to `*out_io`. `-EXDEV` for a ticket another
-// device issued (it stays in the slot), `-ENOENT` for an empty slot.
-// Failed completions go to `mpath_handle_completion`.
+// device issued (it stays in the slot) or a cursor bound to another data
+// plane, `-ENOENT` for an empty slot. Failed completions go to
+// `mpath_handle_completion`.
 int mpath_dp_complete(const struct MpathDataPlane *dp, struct MpathCursor *cursor, struct MpathTicket *ticket, uint64_t now_ns, struct MpathIo *out_io);
 
 // The data plane's device id.

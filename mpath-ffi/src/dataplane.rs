@@ -22,11 +22,38 @@ pub struct MpathDataPlane {
     pub(crate) dp: DataPlane<MPATH_MAX_PATHS>,
 }
 
-/// One CPU's (or hardware queue's) selector state and statistics (opaque).
-/// Never share one between threads.
+/// One CPU's (or hardware queue's) selector state and statistics for one
+/// data plane (opaque). Never share one between threads; a CPU that
+/// submits to several devices keeps a cursor per device. The first
+/// `mpath_dp_*` call that goes through binds it to its data plane, and
+/// every other data plane refuses it with `-EXDEV`: its admission credits
+/// come from that data plane's pool.
 #[derive(Debug)]
 pub struct MpathCursor {
     cursor: Cursor<MPATH_MAX_PATHS>,
+    /// The data plane it serves, from the first call that went through.
+    /// Bound on first use rather than at init, so that
+    /// `mpath_cursor_init` keeps its signature.
+    bound: Option<DeviceId>,
+}
+
+impl MpathCursor {
+    /// `-EXDEV` if the cursor serves another data plane. Checked with the
+    /// other inputs, before anything changes.
+    fn check(&self, dp: &MpathDataPlane) -> Result<(), c_int> {
+        match self.bound {
+            Some(id) if id != dp.dp.device_id() => Err(-errno::EXDEV),
+            _ => Ok(()),
+        }
+    }
+
+    /// The cursor's state, bound to `dp` from now on; only once every
+    /// input was checked (`check` included), so a refused call binds
+    /// nothing.
+    fn bind(&mut self, dp: &MpathDataPlane) -> &mut Cursor<MPATH_MAX_PATHS> {
+        self.bound = Some(dp.dp.device_id());
+        &mut self.cursor
+    }
 }
 
 /// Per-queue statistics of one path ([`QueueStats`](mpath_core::QueueStats)).
@@ -75,6 +102,7 @@ pub extern "C" fn mpath_cursor_init(
 ) -> Option<&mut MpathCursor> {
     Some(mem?.write(MpathCursor {
         cursor: Cursor::new(Locality(node)),
+        bound: None,
     }))
 }
 
@@ -127,7 +155,8 @@ pub extern "C" fn mpath_cursor_credits(
 }
 
 /// Return every credit the cursor keeps to the shared pool (for a CPU that
-/// goes idle or offline).
+/// goes idle or offline). `-EXDEV` for a cursor bound to another data
+/// plane (its credits are not this pool's).
 #[allow(unsafe_code)]
 #[no_mangle]
 pub extern "C" fn mpath_dp_release_credits(
@@ -135,7 +164,10 @@ pub extern "C" fn mpath_dp_release_credits(
     cursor: Option<&mut MpathCursor>,
 ) -> c_int {
     ret((|| -> Ret {
-        need(dp)?.dp.release_credits(&mut need(cursor)?.cursor);
+        let (dp, cursor) = (need(dp)?, need(cursor)?);
+        cursor.check(dp)?;
+        // An unbound cursor holds no credits: nothing to bind it for.
+        dp.dp.release_credits(&mut cursor.cursor);
         Ok(0)
     })())
 }
@@ -156,7 +188,7 @@ pub extern "C" fn mpath_dp_credits_available(
 
 /// Choose a path for `io`: `1` and the path in `*out_path`, or `0` when no
 /// path is selectable (then submit through `mpath_submit`, the control
-/// plane's slow path).
+/// plane's slow path). `-EXDEV` for a cursor bound to another data plane.
 #[allow(unsafe_code)]
 #[no_mangle]
 pub extern "C" fn mpath_dp_select(
@@ -169,9 +201,10 @@ pub extern "C" fn mpath_dp_select(
     ret((|| -> Ret {
         let (dp, cursor, out) = (need(dp)?, need(cursor)?, need(out_path)?);
         let io = need(io)?.decode()?;
+        cursor.check(dp)?;
         match dp
             .dp
-            .select(&mut cursor.cursor, &io, Instant::from_nanos(now_ns))
+            .select(cursor.bind(dp), &io, Instant::from_nanos(now_ns))
         {
             Some(p) => {
                 *out = p.to_raw();
@@ -185,7 +218,8 @@ pub extern "C" fn mpath_dp_select(
 /// Account the start of `io` on `path` (one `mpath_dp_select` chose): `1`
 /// with its ticket in the empty slot `ticket`, or `0` when the device's
 /// outstanding-I/O budget is spent (back-pressure: the I/O was not
-/// started; hold it and retry after a completion).
+/// started; hold it and retry after a completion). `-EXDEV` for a cursor
+/// bound to another data plane.
 #[allow(unsafe_code)]
 #[no_mangle]
 pub extern "C" fn mpath_dp_start(
@@ -200,8 +234,9 @@ pub extern "C" fn mpath_dp_start(
         let (dp, cursor, slot) = (need(dp)?, need(cursor)?, need(ticket)?);
         let io = need(io)?.decode()?;
         slot.check_empty()?;
+        cursor.check(dp)?;
         match dp.dp.start(
-            &mut cursor.cursor,
+            cursor.bind(dp),
             PathId::from_raw(path),
             io,
             Instant::from_nanos(now_ns),
@@ -218,6 +253,7 @@ pub extern "C" fn mpath_dp_start(
 /// Select and start in one: `1` with the ticket in the slot, or `0` when no
 /// path is selectable or the outstanding-I/O budget is spent (the slot
 /// stays empty; submit through `mpath_submit`, which says which).
+/// `-EXDEV` for a cursor bound to another data plane.
 #[allow(unsafe_code)]
 #[no_mangle]
 pub extern "C" fn mpath_dp_submit(
@@ -231,9 +267,10 @@ pub extern "C" fn mpath_dp_submit(
         let (dp, cursor, slot) = (need(dp)?, need(cursor)?, need(ticket)?);
         let io = need(io)?.decode()?;
         slot.check_empty()?;
+        cursor.check(dp)?;
         match dp
             .dp
-            .submit(&mut cursor.cursor, io, Instant::from_nanos(now_ns))
+            .submit(cursor.bind(dp), io, Instant::from_nanos(now_ns))
         {
             Ok(t) => {
                 slot.put(t);
@@ -246,8 +283,9 @@ pub extern "C" fn mpath_dp_submit(
 
 /// A successful completion on the fast path: takes the ticket out of the
 /// slot and writes the I/O to `*out_io`. `-EXDEV` for a ticket another
-/// device issued (it stays in the slot), `-ENOENT` for an empty slot.
-/// Failed completions go to `mpath_handle_completion`.
+/// device issued (it stays in the slot) or a cursor bound to another data
+/// plane, `-ENOENT` for an empty slot. Failed completions go to
+/// `mpath_handle_completion`.
 #[allow(unsafe_code)]
 #[no_mangle]
 pub extern "C" fn mpath_dp_complete(
@@ -259,12 +297,16 @@ pub extern "C" fn mpath_dp_complete(
 ) -> c_int {
     ret((|| -> Ret {
         let (dp, cursor, slot, out) = (need(dp)?, need(cursor)?, need(ticket)?, need(out_io)?);
+        cursor.check(dp)?;
         let t = slot.take()?;
+        // Not bound yet: a foreign ticket is refused below and must not
+        // bind the cursor either.
         match dp
             .dp
             .complete(&mut cursor.cursor, t, Instant::from_nanos(now_ns))
         {
             Ok(io) => {
+                cursor.bind(dp);
                 *out = MpathIo::of(&io);
                 Ok(0)
             }

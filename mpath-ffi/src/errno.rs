@@ -17,7 +17,7 @@
 //! | `-EEXIST` | a path over that nexus exists; an output ticket slot already holds a started I/O |
 //! | `-ENOSPC` | the path or group table is full |
 //! | `-ERANGE` | `now` is earlier than a time already seen |
-//! | `-EXDEV` | the ticket was issued by another device's data plane |
+//! | `-EXDEV` | the ticket was issued by another device's data plane; the cursor serves another data plane |
 //! | `-EPROTO` | a result for a command that is not pending (a refresh, an activation, a reservation command) |
 //! | `-ENODEV` | the multipath head was removed |
 //! | `-EAGAIN` | another reservation operation runs (or its result is unpolled) |

@@ -57,7 +57,9 @@
 //!
 //! As in the core: the data-plane functions (`mpath_dp_*`) take a shared
 //! `const struct mpath_dataplane *` and may run on every CPU at once, each
-//! with its own [`MpathCursor`]; everything taking a `struct mpath_device *`
+//! with its own [`MpathCursor`] for that data plane (a cursor is bound to
+//! the first data plane it serves, `-EXDEV` elsewhere: its admission
+//! credits are that data plane's); everything taking a `struct mpath_device *`
 //! must be serialised by the caller. The data plane must outlive the
 //! device that publishes to it.
 //!

@@ -4,6 +4,7 @@
 
 extern crate std;
 
+mod cursor;
 mod failover;
 mod refusals;
 mod reservation;
