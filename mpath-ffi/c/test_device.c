@@ -283,30 +283,31 @@ struct fingerprint {
 	uint32_t active_tier;
 	int32_t fenced;
 	int32_t quiesced;
-	uint32_t pad;
+	/* What each getter returned: a getter that starts failing shows. */
+	int32_t rc[8 + 3 * MPATH_MAX_PATHS];
 };
 
 static void fingerprint(const struct rig *r, struct fingerprint *f)
 {
-	int i;
+	int i, n = 0;
 
 	/* Zeroed first so memcmp compares only what the getters wrote. */
 	memset(f, 0, sizeof *f);
-	mpath_device_snapshot(r->dev, &f->dev);
-	mpath_head_state(r->dev, &f->head);
+	f->rc[n++] = mpath_device_snapshot(r->dev, &f->dev);
+	f->rc[n++] = mpath_head_state(r->dev, &f->head);
 	f->npaths = mpath_path_ids(r->dev, &f->ids);
 	for (i = 0; i < f->npaths && i < MPATH_MAX_PATHS; i++) {
-		mpath_path_snapshot(r->dev, f->ids[i], &f->paths[i]);
-		mpath_pr_state(r->dev, f->ids[i], &f->reg_state[i]);
+		f->rc[n++] = mpath_path_snapshot(r->dev, f->ids[i], &f->paths[i]);
+		f->rc[n++] = mpath_pr_state(r->dev, f->ids[i], &f->reg_state[i]);
 		f->admitted[i] = mpath_pr_admitted(r->dev, f->ids[i]);
 	}
 	f->has_timeout = mpath_poll_timeout(r->dev, &f->timeout);
-	mpath_now(r->dev, &f->now);
-	mpath_dp_selectable(r->dp, &f->selectable);
+	f->rc[n++] = mpath_now(r->dev, &f->now);
+	f->rc[n++] = mpath_dp_selectable(r->dp, &f->selectable);
 	f->has_key = mpath_pr_key(r->dev, &f->key);
 	f->holder_rc = (uint32_t)mpath_pr_holder(r->dev, &f->holder);
-	mpath_queued(r->dev, &f->queued);
-	mpath_active_tier(r->dev, &f->active_tier);
+	f->rc[n++] = mpath_queued(r->dev, &f->queued);
+	f->rc[n++] = mpath_active_tier(r->dev, &f->active_tier);
 	f->fenced = mpath_pr_is_fenced(r->dev);
 	f->quiesced = mpath_pr_is_quiesced(r->dev);
 }
