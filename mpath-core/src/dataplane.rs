@@ -49,6 +49,7 @@ use crate::selector::{self, Policy, SelectorParams};
 use crate::sync::{AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use crate::time::{Duration, Instant};
 use core::fmt;
+use core::mem::MaybeUninit;
 
 /// A data plane's identity, carried by every ticket it issues so that a
 /// completion handed to the wrong device is recognised. Drawn from a
@@ -83,6 +84,17 @@ pub(crate) struct PathInfo {
 }
 
 impl PathInfo {
+    // `const` where the atomics allow it (core's do, loom's do not), so
+    // that `DataPlane::EMPTY` is a constant.
+    #[cfg(not(loom))]
+    #[allow(clippy::declare_interior_mutable_const)]
+    const EMPTY: Self = PathInfo {
+        id: AtomicU32::new(0),
+        locality: AtomicU32::new(0),
+        relative_throughput: AtomicU8::new(0),
+    };
+
+    #[cfg(loom)]
     fn new() -> Self {
         PathInfo {
             id: AtomicU32::new(0),
@@ -110,6 +122,17 @@ pub(crate) struct PathHot {
 }
 
 impl PathHot {
+    #[cfg(not(loom))]
+    #[allow(clippy::declare_interior_mutable_const)]
+    const EMPTY: Self = PathHot {
+        inflight: AtomicU32::new(0),
+        inflight_bytes: AtomicU64::new(0),
+        latency_ewma: AtomicU64::new(0),
+        last_sample: AtomicU64::new(0),
+        sampled_ok: AtomicU32::new(0),
+    };
+
+    #[cfg(loom)]
     fn new() -> Self {
         PathHot {
             inflight: AtomicU32::new(0),
@@ -292,15 +315,26 @@ impl<const N: usize> DataPlane<N> {
     #[allow(clippy::let_unit_value)]
     pub fn with_device_id(device: DeviceId) -> Self {
         let () = Self::CAPACITY_OK;
+        #[cfg(not(loom))]
+        let mut dp = Self::EMPTY;
+        #[cfg(loom)]
+        let mut dp = Self::loom_empty();
+        dp.device = device;
+        dp
+    }
+
+    /// [`EMPTY`](Self::EMPTY) under `--cfg loom`, whose atomics are not
+    /// `const`.
+    #[cfg(loom)]
+    fn loom_empty() -> Self {
         DataPlane {
-            device,
+            device: DeviceId(0),
             header: Header {
                 selectable: AtomicU64::new(0),
                 writable: AtomicU64::new(0),
                 watched: AtomicU64::new(0),
                 policy: AtomicU8::new(Policy::RoundRobin.to_u8()),
                 ewma_shift: AtomicU8::new(SelectorParams::DEFAULT.ewma_shift),
-                // The default is 1, which needs no clamping (see `publish_policy`).
                 rr_switch_ios: AtomicU32::new(SelectorParams::DEFAULT.rr_switch_ios),
                 rr_switch_bytes: AtomicU64::new(SelectorParams::DEFAULT.rr_switch_bytes),
                 stale_after: AtomicU64::new(SelectorParams::DEFAULT.stale_after.as_nanos()),
@@ -311,6 +345,60 @@ impl<const N: usize> DataPlane<N> {
             info: core::array::from_fn(|_| PathInfo::new()),
             hot: core::array::from_fn(|_| PathHot::new()),
         }
+    }
+
+    /// An empty data plane as a constant (device id 0, replaced by the
+    /// in-place constructors): written into caller memory it is a copy
+    /// from read-only data, never a value built on the stack and moved.
+    #[cfg(not(loom))]
+    #[allow(clippy::declare_interior_mutable_const)]
+    const EMPTY: Self = DataPlane {
+        device: DeviceId(0),
+        header: Header {
+            selectable: AtomicU64::new(0),
+            writable: AtomicU64::new(0),
+            watched: AtomicU64::new(0),
+            policy: AtomicU8::new(Policy::RoundRobin.to_u8()),
+            ewma_shift: AtomicU8::new(SelectorParams::DEFAULT.ewma_shift),
+            rr_switch_ios: AtomicU32::new(SelectorParams::DEFAULT.rr_switch_ios),
+            rr_switch_bytes: AtomicU64::new(SelectorParams::DEFAULT.rr_switch_bytes),
+            stale_after: AtomicU64::new(SelectorParams::DEFAULT.stale_after.as_nanos()),
+        },
+        admission: Admission {
+            pool: AtomicI32::new(0),
+        },
+        info: [PathInfo::EMPTY; N],
+        hot: [PathHot::EMPTY; N],
+    };
+
+    /// [`with_device_id`](Self::with_device_id), built in `slot` (caller
+    /// memory) inside a type of the caller's (`wrap` builds it around the
+    /// data plane, `inner` finds it again; identity closures for a bare
+    /// one), as [`Device::new_in_wrapped`](crate::Device::new_in_wrapped)
+    /// does for the device: at 64 paths the data plane is 5 KiB, and
+    /// `with_device_id` builds it on the stack first (over 9 KiB of frames
+    /// with the move), more than half a kernel stack.
+    #[allow(clippy::let_unit_value)]
+    #[inline(always)]
+    pub fn new_in_wrapped<T>(
+        slot: &mut MaybeUninit<T>,
+        wrap: impl FnOnce(Self) -> T,
+        inner: impl FnOnce(&mut T) -> &mut Self,
+        device: DeviceId,
+    ) -> &mut T {
+        let () = Self::CAPACITY_OK;
+        #[cfg(not(loom))]
+        let made = slot.write(wrap(Self::EMPTY));
+        #[cfg(loom)]
+        let made = slot.write(wrap(Self::loom_empty()));
+        inner(made).device = device;
+        made
+    }
+
+    /// A fresh [`DeviceId`], as [`new`](Self::new) takes, for
+    /// [`new_in_wrapped`](Self::new_in_wrapped).
+    pub fn next_device_id() -> DeviceId {
+        DeviceId::next()
     }
 
     /// This device's identity, carried by its tickets.

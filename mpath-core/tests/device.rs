@@ -1095,14 +1095,17 @@ fn a_write_on_a_failed_path_fails_upward_only_after_its_quiesce_time() {
 /// published; a configuration `new` refuses, `new_in` refuses too.
 #[test]
 fn a_device_built_in_place_works_like_one_returned() {
-    let dp: DataPlane<8> = DataPlane::new();
+    let mut dp_slot = core::mem::MaybeUninit::<DataPlane<8>>::uninit();
+    let dp: &DataPlane<8> = DataPlane::new_in_wrapped(&mut dp_slot, |d| d, |d| d, DeviceId(77));
+    assert_eq!(dp.device_id(), DeviceId(77));
+    assert_eq!(dp.selectable(), 0);
     let mut slot = core::mem::MaybeUninit::<Device<&DataPlane<8>, 8, 16, 4>>::uninit();
     let mut bad = Config::DEFAULT;
     bad.no_path = NoPathPolicy::QueueFor(Duration::ZERO);
-    assert!(Device::new_in(&mut slot, &dp, bad, RegistrationScope::Nexus).is_err());
+    assert!(Device::new_in(&mut slot, dp, bad, RegistrationScope::Nexus).is_err());
     let mut cfg = Config::DEFAULT;
     cfg.policy = Policy::QueueDepth;
-    let d = Device::new_in(&mut slot, &dp, cfg, RegistrationScope::Nexus).unwrap();
+    let d = Device::new_in(&mut slot, dp, cfg, RegistrationScope::Nexus).unwrap();
     assert_eq!(dp.policy(), Policy::QueueDepth);
     let a = d
         .add_path(PathSpec::new(GroupId(1), NexusId(1)), 1, ms(0))
@@ -1114,6 +1117,7 @@ fn a_device_built_in_place_works_like_one_returned() {
         match d.submit(Io::read(tag, 512, 0), ms(1)).unwrap() {
             Disposition::Dispatch(t) => {
                 assert_eq!(t.path(), a);
+                assert_eq!(t.device(), DeviceId(77));
                 started += 1;
             }
             Disposition::Busy(_) => {}

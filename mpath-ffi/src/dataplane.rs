@@ -86,11 +86,17 @@ pub extern "C" fn mpath_dataplane_init(
     mem: Option<&mut MaybeUninit<MpathDataPlane>>,
     device_id: u32,
 ) -> Option<&mut MpathDataPlane> {
-    let dp = match device_id {
-        0 => DataPlane::new(),
-        id => DataPlane::with_device_id(DeviceId(id)),
+    let id = match device_id {
+        0 => DataPlane::<MPATH_MAX_PATHS>::next_device_id(),
+        id => DeviceId(id),
     };
-    Some(mem?.write(MpathDataPlane { dp }))
+    // Built in `mem`, not on this frame (the data plane is 5 KiB).
+    Some(DataPlane::new_in_wrapped(
+        mem?,
+        |dp| MpathDataPlane { dp },
+        |m| &mut m.dp,
+        id,
+    ))
 }
 
 /// Make `mem` a cursor for a CPU on NUMA node `node`.
