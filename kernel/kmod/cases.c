@@ -503,13 +503,12 @@ void st_case_reservation(struct st_rig *r)
 	      st_logged(&r->t, from, n, MPATH_PR_COMMAND_PREEMPT) && preempted,
 	      "reservation.moved: READ RESERVATION and PREEMPT of our own key through %u, which holds it now",
 	      n);
-	moved = st_find_event(&r->d, MPATH_EVENT_KIND_RESERVATION, U32_MAX);
+	moved = NULL;
 	for (i = 0; i < r->d.nev; i++)
 		if (r->d.ev[i].kind == MPATH_EVENT_KIND_RESERVATION &&
 		    r->d.ev[i].pr.kind == MPATH_PR_EVENT_KIND_MOVED)
 			moved = &r->d.ev[i];
 	CHECK(st_find_event(&r->d, MPATH_EVENT_KIND_PATH_FAILED, h) && moved &&
-	      moved->pr.kind == MPATH_PR_EVENT_KIND_MOVED &&
 	      moved->pr.holder == n,
 	      "reservation.events: PathFailed for %u, then Moved to %u", h, n);
 	CHECK(mpath_pr_admitted(r->dev, h) == 0 &&
