@@ -234,7 +234,7 @@ mod tests {
     }
 
     #[test]
-    fn the_headers_may_add_build_settings_but_not_change_the_image_s() {
+    fn the_headers_may_add_build_settings_but_not_change_the_images() {
         let image = "#\n# comment\nCONFIG_A=y\n# CONFIG_B is not set\n";
         let headers = "CONFIG_BUILD_SALT=\"x\"\nCONFIG_A=y\n# CONFIG_B is not set\n";
         assert_eq!(differs(image, headers), None);
