@@ -41,6 +41,11 @@ command -v qemu-system-x86_64 >/dev/null || need_apt+=(qemu-system-x86)
 dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 command -v depmod >/dev/null || need_apt+=(kmod)
 command -v cpio >/dev/null || need_apt+=(cpio)
+# The kernel module (mpath-qemu/tests/kmod.rs) builds with the compiler
+# Debian's kernel headers name (CONFIG_CC_VERSION_TEXT: gcc-12 on bookworm)
+# and make; the headers themselves are downloaded, not installed.
+command -v gcc-12 >/dev/null || need_apt+=(gcc-12)
+command -v make >/dev/null || need_apt+=(make)
 if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -48,7 +53,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 elif ! apt-cache depends linux-image-cloud-amd64 2>/dev/null | grep -q 'Depends: linux-image-'; then
   apt-get update -qq
 fi
-rustup component add rustfmt clippy >/dev/null
+# rust-src: the kernel module's staticlib rebuilds core with the kernel's
+# flags (-Zbuild-std, on this toolchain with RUSTC_BOOTSTRAP=1).
+rustup component add rustfmt clippy rust-src >/dev/null
 rustup target add "${NO_STD_TARGETS[@]}" >/dev/null
 rustup toolchain install "$MSRV" --profile minimal >/dev/null
 rustup toolchain install nightly --profile minimal >/dev/null 2>&1 || true
@@ -151,6 +158,19 @@ git ls-files -z | xargs -0 -I{} cp --parents {} "$msrv_dir"
     CARGO_TARGET_DIR="$OLDPWD/target/msrv" cargo "+$MSRV" check -q -p "$c" --lib
   done
 )
+ok
+
+step "kernel module (route A): mpath_selftest.ko in Debian's stock kernel under qemu; the gate on the staticlib it links"
+# mpath-qemu/tests/kmod.rs (not part of `cargo test --workspace`): fetches the
+# linux-headers packages of the kernel mpath-qemu boots, builds mpath-ffi for
+# the kernel (flags from its .config) into target/kmod, links it into the C
+# module kernel/kmod/, runs scripts/objgate.py --archive on that staticlib,
+# boots the kernel in qemu TCG, loads the module (its init runs the
+# self-test), unloads it, and fails on a FAIL line, an oops or warning, or a
+# taint other than O and E. See docs/KERNEL.md.
+kmod_start=$(date +%s)
+cargo test -p mpath-qemu --test kmod -- --nocapture
+echo "kernel module: $(( $(date +%s) - kmod_start ))s"
 ok
 
 step "fuzz targets, ${FUZZ_SECONDS}s each"

@@ -15,6 +15,17 @@ pub enum QemuError {
         /// The Debian package that provides it.
         package: &'static str,
     },
+    /// A program named at run time (the kernel's compiler, from its
+    /// configuration) is not installed.
+    #[error("{program} not found: {why}; install Debian package {package} (apt-get install -y {package})")]
+    MissingProgram {
+        /// The program.
+        program: String,
+        /// Why it is needed.
+        why: &'static str,
+        /// The Debian package that provides it.
+        package: String,
+    },
     /// A program ran and failed.
     #[error("{command} failed: {detail}")]
     Command {
@@ -44,6 +55,14 @@ pub enum QemuError {
         module: String,
         /// Kernel release.
         release: String,
+    },
+    /// A build step produced something a kernel module cannot use.
+    #[error("{step}: {detail}")]
+    Build {
+        /// The step.
+        step: &'static str,
+        /// What is wrong, in detail.
+        detail: String,
     },
     /// A file-system operation failed.
     #[error("{what} {}: {error}", path.display())]

@@ -108,6 +108,14 @@ impl Kernel {
         self.root.join(image(&self.release))
     }
 
+    /// The configuration the image was built with (`boot/config-<release>`
+    /// in Debian's package).
+    pub fn config_file(&self) -> PathBuf {
+        self.root
+            .join("boot")
+            .join(format!("config-{}", self.release))
+    }
+
     /// The `.ko` file of module `name` (`-` and `_` are the same, as for
     /// modprobe).
     pub fn module(&self, name: &str) -> Result<&Path, QemuError> {

@@ -7,6 +7,11 @@
 //!   the release apt offers), fetched with `apt-get download`, unpacked
 //!   with `dpkg -x` into a cache under the workspace's `target/` and
 //!   reused from there ([`Kernel`]).
+//! - [`headers`]: the matching `linux-headers` packages, unpacked beside
+//!   the kernel, to build out-of-tree modules against ([`Headers`]).
+//! - [`kmod`]: `mpath_selftest.ko`, mpath-ffi's staticlib built with the
+//!   kernel's code-generation flags and linked into the C self-test module
+//!   of `kernel/kmod/` ([`kmod::build`]).
 //! - [`initramfs`]: a busybox initramfs with chosen modules and files and
 //!   an init script the caller writes ([`Initramfs`]).
 //! - [`vm`]: `qemu-system-x86_64 -accel tcg` booting it, serial console to
@@ -37,12 +42,15 @@
 #![deny(missing_docs)]
 
 mod error;
+pub mod headers;
 pub mod initramfs;
 pub mod kernel;
+pub mod kmod;
 mod tool;
 pub mod vm;
 
 pub use error::QemuError;
+pub use headers::Headers;
 pub use initramfs::Initramfs;
 pub use kernel::{cache_dir, Kernel};
 pub use vm::{free_local_port, Disk, PortForward, RunDir, Vm, VmConfig};

@@ -36,6 +36,30 @@ pub(crate) const DPKG: Tool = Tool {
     name: "dpkg",
     package: "dpkg",
 };
+pub(crate) const MAKE: Tool = Tool {
+    name: "make",
+    package: "make",
+};
+pub(crate) const LD: Tool = Tool {
+    name: "ld",
+    package: "binutils",
+};
+pub(crate) const AR: Tool = Tool {
+    name: "ar",
+    package: "binutils",
+};
+pub(crate) const OBJCOPY: Tool = Tool {
+    name: "objcopy",
+    package: "binutils",
+};
+pub(crate) const OBJDUMP: Tool = Tool {
+    name: "objdump",
+    package: "binutils",
+};
+pub(crate) const READELF: Tool = Tool {
+    name: "readelf",
+    package: "binutils",
+};
 
 impl Tool {
     /// The program's path, from `PATH` or the sbin directories (root's
