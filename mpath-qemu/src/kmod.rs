@@ -26,11 +26,9 @@
 //!    truth) and built with `make -C <headers> M=<dir> modules`. A compiler
 //!    or modpost warning fails the build.
 //!
-//! No LTO: with fat LTO, `mpath_dataplane_init` inlines the data plane's
-//! constructor and becomes a single 9,088-byte frame, over the 8 KiB the
-//! object-code gate allows one frame; without it the two frames are 5,120 B
-//! and 4,160 B (measured on the kernel build of this crate; see
-//! docs/KERNEL.md for the stack the module measures).
+//! No LTO: it would merge the library's frames into its callers', and the
+//! object-code gate's per-frame figures (and the module's stack check,
+//! docs/KERNEL.md) are what show the library keeps to a kernel stack.
 
 use std::collections::BTreeSet;
 use std::fs;
