@@ -59,11 +59,13 @@ extern crate std;
 
 mod error;
 mod selector;
+mod status;
 mod table;
 mod words;
 
 pub use error::{ErrorKind, ParseError};
 pub use selector::{PathArgs, Selector, MAX_RELATIVE_THROUGHPUT};
+pub use status::{GroupState, GroupStatus, InfoStatus, PathStatus, SelectorInfo, StatusError};
 pub use table::{
     target_params, Args, BuildError, Features, Group, HwHandler, QueueMode, Table, TablePath,
     MAX_GROUPS, MAX_PATHS, MAX_PG_INIT_DELAY_MSECS, MAX_PG_INIT_RETRIES,
