@@ -58,15 +58,19 @@
 extern crate std;
 
 mod error;
+mod message;
 mod selector;
 mod status;
 mod table;
+mod target;
 mod words;
 
 pub use error::{ErrorKind, ParseError};
+pub use message::Message;
 pub use selector::{PathArgs, Selector, MAX_RELATIVE_THROUGHPUT};
 pub use status::{GroupState, GroupStatus, InfoStatus, PathStatus, SelectorInfo, StatusError};
 pub use table::{
     target_params, Args, BuildError, Features, Group, HwHandler, QueueMode, Table, TablePath,
     MAX_GROUPS, MAX_PATHS, MAX_PG_INIT_DELAY_MSECS, MAX_PG_INIT_RETRIES,
 };
+pub use target::{DmError, DmTarget, MessageLineError, DEFAULT_PG_INIT_DELAY_MSECS};
