@@ -9,11 +9,14 @@ const DEVICES: [&str; 8] = [
     "8:0", "8:16", "8:32", "65:0", "/dev/sdb", "259:3", "7:1", "253:12",
 ];
 
+/// A generated path: device index, repeat_count, relative throughput.
+type PlanPath = (usize, u32, u8);
+
 #[derive(Debug, Clone)]
 struct Plan {
     features: Features,
     handler: Option<&'static str>,
-    groups: Vec<(Selector, Vec<(usize, u32, u8)>)>,
+    groups: Vec<(Selector, Vec<PlanPath>)>,
     initial: u16,
 }
 
