@@ -115,3 +115,22 @@ fn built_lines_print_and_parse_back() {
     );
     assert_eq!(InfoStatus::parse(&line).unwrap(), s);
 }
+
+#[test]
+fn a_status_line_holds_sixty_four_groups() {
+    let line = |n: usize| {
+        let mut s = format!("2 0 0 0 {n} 1");
+        for i in 0..n {
+            s.push_str(&format!(" E 0 1 0 8:{i} A 0"));
+        }
+        s
+    };
+    let ok = line(64);
+    assert_eq!(InfoStatus::parse(&ok).unwrap().groups().len(), 64);
+    let over = line(65);
+    let e = InfoStatus::parse(&over).unwrap_err();
+    assert_eq!(
+        (e.kind, e.index, e.word),
+        (ErrorKind::TooManyPaths, 4, "65")
+    );
+}
