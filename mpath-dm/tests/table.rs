@@ -125,6 +125,8 @@ fn group_header_bounds() {
     refused(&format!("0 0 1 0 {RR1}"), InitialGroup, 3, "0");
     refused("0 0 0 1", InitialGroup, 3, "1");
     refused("0 0 1 1 round-robin", GroupArgs, 4, "round-robin");
+    // Two words are enough to start a group.
+    refused("0 0 1 1 round-robin 0", PathCount, 6, "");
     refused(
         "0 0 1 1 Round-Robin 0 1 1 8:16 1",
         UnknownSelector,

@@ -252,3 +252,20 @@ fn a_table_without_groups_maps_to_nothing() {
         Err(DmError::Refused(ErrorKind::GroupNumber))
     );
 }
+
+/// Past a bypassed preferred group, dm takes the first group in table
+/// order with a usable path; so does the steering rule.
+#[test]
+fn a_bypassed_preference_falls_to_the_first_usable_group_in_order() {
+    let (mut t, mut dev) =
+        setup("0 0 3 1 round-robin 0 1 1 8:0 1 round-robin 0 1 1 8:16 1 round-robin 0 1 1 8:32 1");
+    let sw = |dev: &Dev| dev.controller().device_snapshot().switched_group;
+    t.message(Message::FailPath("8:16"), &mut dev, T0).unwrap();
+    t.message(Message::DisableGroup(1), &mut dev, T0).unwrap();
+    assert_eq!(sw(&dev), Some(GroupId(3)));
+    // Group 2 usable again: it comes first in table order.
+    t.message(Message::ReinstatePath("8:16"), &mut dev, T0)
+        .unwrap();
+    t.steer(&mut dev, T0).unwrap();
+    assert_eq!(sw(&dev), Some(GroupId(2)));
+}
