@@ -268,4 +268,30 @@ fn a_bypassed_preference_falls_to_the_first_usable_group_in_order() {
         .unwrap();
     t.steer(&mut dev, T0).unwrap();
     assert_eq!(sw(&dev), Some(GroupId(2)));
+    // No group that is not bypassed has a usable path: the first of them
+    // is still preferred over the bypassed one.
+    t.message(Message::FailPath("8:16"), &mut dev, T0).unwrap();
+    t.message(Message::FailPath("8:32"), &mut dev, T0).unwrap();
+    assert_eq!(sw(&dev), Some(GroupId(2)));
+}
+
+#[test]
+fn fail_counts_count_each_failure_and_queue_io_shows_held_io() {
+    let (mut t, mut dev) = setup("1 queue_if_no_path 0 1 1 round-robin 0 1 1 8:0 1");
+    for _ in 0..2 {
+        t.message(Message::FailPath("8:0"), &mut dev, T0).unwrap();
+        t.message(Message::ReinstatePath("8:0"), &mut dev, T0)
+            .unwrap();
+    }
+    assert_eq!(
+        t.info_status(&dev).to_string(),
+        "2 0 0 0 1 1 A 0 1 0 8:0 A 2"
+    );
+    t.message(Message::FailPath("8:0"), &mut dev, T0).unwrap();
+    let d = dev.submit(mpath_core::Io::read(1, 4096, 3), T0).unwrap();
+    assert!(matches!(d, mpath_core::Disposition::Queued), "{d:?}");
+    assert_eq!(
+        t.info_status(&dev).to_string(),
+        "2 1 0 0 1 1 E 0 1 0 8:0 F 3"
+    );
 }
