@@ -12,7 +12,7 @@
 //!   table order that is not bypassed and has a usable path) is the core's
 //!   switched group ([`Device::switch_group`]), used while it has a usable
 //!   path; past it the core's tier order decides. [`DmTarget::steer`]
-//!   applies the rule; it runs after every group message and after
+//!   applies the rule; it runs after every message and after
 //!   [`DmTarget::add_paths`], and an embedder calls it after path events
 //!   to follow dm's in-order fallback.
 //! - The device has one selector: the initial group's (dm has one per
@@ -350,7 +350,9 @@ impl<'a> DmTarget<'a> {
                     return Err(DmError::Refused(ErrorKind::NoSuchDevice));
                 }
                 self.refresh(dev);
-                Ok(())
+                // dm chooses a group again on the next I/O once the
+                // current one has no valid path.
+                self.steer(dev, now)
             }
         }
     }

@@ -271,6 +271,7 @@ fn a_bypassed_preference_falls_to_the_first_usable_group_in_order() {
     // No group that is not bypassed has a usable path: the first of them
     // is still preferred over the bypassed one.
     t.message(Message::FailPath("8:16"), &mut dev, T0).unwrap();
+    assert_eq!(sw(&dev), Some(GroupId(3)));
     t.message(Message::FailPath("8:32"), &mut dev, T0).unwrap();
     assert_eq!(sw(&dev), Some(GroupId(2)));
 }
