@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MSRV=$(sed -n 's/^rust-version *= *"\(.*\)"/\1/p' Cargo.toml)
-NO_STD_CRATES=(mpath-core mpath-scsi mpath-nvme mpath-ffi)
+NO_STD_CRATES=(mpath-core mpath-scsi mpath-nvme mpath-ffi mpath-dm)
 NO_STD_TARGETS=(x86_64-unknown-none thumbv7em-none-eabihf)
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 start=$(date +%s)
