@@ -54,7 +54,7 @@ rustflags=$(IFS=$'\x1f'; echo "${flags[*]}")
 env -u RUSTFLAGS -u CARGO_BUILD_RUSTFLAGS -u CARGO_BUILD_TARGET -u RUSTC_WRAPPER \
   -u RUSTC_WORKSPACE_WRAPPER -u CARGO_TARGET_DIR \
   RUSTC_BOOTSTRAP=1 CARGO_ENCODED_RUSTFLAGS="$rustflags" \
-  cargo build -Zjson-target-spec --locked --release --lib -p mpath-core \
+  cargo build -q -Zjson-target-spec --locked --release --lib -p mpath-core \
   --manifest-path "$repo/Cargo.toml" --target "$target" --target-dir "$cargo_dir" \
   --message-format=json-render-diagnostics >"$json"
 

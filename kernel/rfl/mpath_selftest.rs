@@ -111,6 +111,14 @@ impl Checks {
     }
 }
 
+/// Go on with `r`'s value, or stop the scenario: no memory.
+fn alloc<T>(r: core::result::Result<T, kernel::alloc::AllocError>) -> Step<T> {
+    r.map_err(|_| {
+        pr_err!("selftest: out of memory\n");
+        Stop("out of memory")
+    })
+}
+
 /// A scenario that could not go on: an input the core refused, or no
 /// memory. Its name is printed as a failed check.
 struct Stop(&'static str);
@@ -150,7 +158,7 @@ impl Rig {
     fn new(cfg: Config, paths: &[(usize, u32, u8)]) -> Step<(Rig, KVec<PathId>)> {
         let dev = Dev::new(DataPlane::new(), cfg, RegistrationScope::Nexus);
         let dev = must("Device::new", dev)?;
-        let boxed = must("KBox::new_uninit", KBox::<Dev>::new_uninit(GFP_KERNEL))?;
+        let boxed = alloc(KBox::<Dev>::new_uninit(GFP_KERNEL))?;
         let mut rig = Rig {
             d: boxed.write(dev),
             lun: Lun::new(),
@@ -172,7 +180,7 @@ impl Rig {
                 "add_path",
                 rig.d.add_path(spec, nexus, ms(0)).map_err(|r| r.error),
             )?;
-            must("KVec::push", ids.push(p, GFP_KERNEL))?;
+            alloc(ids.push(p, GFP_KERNEL))?;
         }
         rig.run(ms(0))?;
         Ok((rig, ids))
@@ -209,10 +217,7 @@ impl Rig {
                     )?;
                 }
                 Action::Dispatch(t) => {
-                    must(
-                        "KVec::push",
-                        self.dispatched.push((t.io().tag, t.path()), GFP_KERNEL),
-                    )?;
+                    alloc(self.dispatched.push((t.io().tag, t.path()), GFP_KERNEL))?;
                     let outcome = if self.lun.is_up(Lun::nexus(t.path())) {
                         Outcome::Success
                     } else {
@@ -221,9 +226,7 @@ impl Rig {
                     let d = self.d.handle_completion(t, outcome.into(), now);
                     let _ = must("handle_completion", d.map_err(|r| r.error))?;
                 }
-                Action::Fail { io, .. } => {
-                    must("KVec::push", self.failed.push(io.tag, GFP_KERNEL))?
-                }
+                Action::Fail { io, .. } => alloc(self.failed.push(io.tag, GFP_KERNEL))?,
                 Action::Reservation(pa) => {
                     let ours = self.d.coordinator().key().unwrap_or(OURS);
                     let reply = self.lun.exec(Lun::nexus(pa.via), pa.command, ours);
@@ -239,12 +242,10 @@ impl Rig {
         }
         while let Some(e) = self.d.poll_event() {
             match e {
-                DeviceEvent::PathFailed(p) => {
-                    must("KVec::push", self.path_failed.push(p, GFP_KERNEL))?
-                }
+                DeviceEvent::PathFailed(p) => alloc(self.path_failed.push(p, GFP_KERNEL))?,
                 DeviceEvent::Reservation(PrEvent::Moved { holder }) => self.moved_to = Some(holder),
                 DeviceEvent::Reservation(PrEvent::Finished { op, result: Ok(_) }) => {
-                    must("KVec::push", self.finished_ok.push(op, GFP_KERNEL))?
+                    alloc(self.finished_ok.push(op, GFP_KERNEL))?
                 }
                 _ => {}
             }
@@ -337,7 +338,7 @@ fn selection(c: &mut Checks) -> Step {
                 off_tier = off_tier.saturating_add(1);
             }
             if held(k) {
-                must("KVec::push", in_flight.push(t, GFP_KERNEL))?;
+                alloc(in_flight.push(t, GFP_KERNEL))?;
             } else {
                 // Adaptive learns from latency: path 0 answers in 2 ms,
                 // the others in 100 us.
@@ -451,18 +452,22 @@ fn failover(c: &mut Checks) -> Step {
         *paths.get(1).ok_or(Stop("path"))?,
     );
     let mut cursor = Cursor::<N>::new(Locality(0));
-    // Both I/Os on path a: round-robin alternates, so skip what lands on b.
+    // A write (odd tags) and then a read (even tags) in flight on path a:
+    // round-robin alternates, so what lands on b is completed and sent
+    // again with the next tag.
     let mut on_a = KVec::new();
-    for tag in 1..=4u64 {
-        let io = if tag % 2 == 1 {
-            Io::write(tag, 4096, 2)
-        } else {
-            Io::read(tag, 4096, 2)
-        };
-        let t = rig.start(&mut cursor, io, ms(1))?;
-        if t.path() == a {
-            must("KVec::push", on_a.push(t, GFP_KERNEL))?;
-        } else {
+    for first_tag in [1u64, 2] {
+        for tag in (first_tag..first_tag + 8).step_by(2) {
+            let io = if tag % 2 == 1 {
+                Io::write(tag, 4096, 2)
+            } else {
+                Io::read(tag, 4096, 2)
+            };
+            let t = rig.start(&mut cursor, io, ms(1))?;
+            if t.path() == a {
+                alloc(on_a.push(t, GFP_KERNEL))?;
+                break;
+            }
             rig.finish(&mut cursor, t, ms(1))?;
         }
     }
@@ -485,10 +490,7 @@ fn failover(c: &mut Checks) -> Step {
         )?;
         match d {
             Disposition::Dispatch(t) => {
-                must(
-                    "KVec::push",
-                    rig.dispatched.push((t.io().tag, t.path()), GFP_KERNEL),
-                )?;
+                alloc(rig.dispatched.push((t.io().tag, t.path()), GFP_KERNEL))?;
                 rig.finish(&mut cursor, t, ms(2))?;
             }
             Disposition::Queued => write_held |= is_write,

@@ -169,11 +169,17 @@ fn the_module_runs_mpath_core_in_the_kernel_and_unloads_cleanly() {
     assert!(console.contains("rmmod rc=0"), "rmmod failed:\n{console}");
     assert!(console.contains("gone from /proc/modules"), "{console}");
     assert!(
-        console.contains(&format!("selftest: unloaded ({} checks had passed)", CHECKS.len())),
+        console.contains(&format!(
+            "selftest: unloaded ({} checks had passed)",
+            CHECKS.len()
+        )),
         "the module's exit did not run:\n{console}"
     );
     for bad in BAD {
-        assert!(!console.contains(bad), "the console shows {bad:?}:\n{console}");
+        assert!(
+            !console.contains(bad),
+            "the console shows {bad:?}:\n{console}"
+        );
     }
     let (boot, loaded, unloaded) = (
         taint(&console, "boot"),
@@ -188,5 +194,14 @@ fn the_module_runs_mpath_core_in_the_kernel_and_unloads_cleanly() {
         );
     }
     // The reading is real: loading an out-of-tree module sets O.
-    assert_ne!(loaded & TAINT_OOT, 0, "no out-of-tree taint after insmod ({loaded:#x})");
+    assert_ne!(
+        loaded & TAINT_OOT,
+        0,
+        "no out-of-tree taint after insmod ({loaded:#x})"
+    );
+    // What the self-test said, for the log of a passing run.
+    for l in console.lines().filter(|l| l.contains("selftest:")) {
+        eprintln!("{}", l.trim_end());
+    }
+    eprintln!("taint: boot {boot:#x}, loaded {loaded:#x}, unloaded {unloaded:#x}");
 }
