@@ -56,7 +56,7 @@ unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_TARGET CARGO_BUILD_RUSTFLAGS
   MAKEFLAGS MFLAGS
 # bindgen-cli, the version this was tried with (6.12 wants >= 0.65.1).
 BINDGEN_VERSION=0.73.2
-APT_PACKAGES=(make flex bison bc libelf-dev libssl-dev libclang-dev clang lld llvm
+APT_PACKAGES=(make flex bison bc libelf-dev libssl-dev libclang-dev clang lld llvm libc6-dev xz-utils
   binutils "$SRC_PKG")
 
 case $target_dir in /*) ;; *) target_dir=$repo/$target_dir ;; esac

@@ -65,7 +65,7 @@ impl kernel::Module for MpathRfl {
             size_of::<Dev>()
         );
         let mut c = Checks::default();
-        let scenarios: [(&str, fn(&mut Checks) -> Step); 4] = [
+        let scenarios: [(&str, Scenario); 4] = [
             ("selection", selection),
             ("failover", failover),
             ("alua", alua),
@@ -124,6 +124,9 @@ fn alloc<T>(r: core::result::Result<T, kernel::alloc::AllocError>) -> Step<T> {
 struct Stop(&'static str);
 
 type Step<T = ()> = core::result::Result<T, Stop>;
+
+/// One scenario: its checks go into the counts.
+type Scenario = fn(&mut Checks) -> Step;
 
 /// Go on with `r`'s value, or stop the scenario, printing the error.
 fn must<T, E: fmt::Display>(what: &'static str, r: core::result::Result<T, E>) -> Step<T> {
@@ -515,7 +518,7 @@ fn failover(c: &mut Checks) -> Step {
     );
     c.check(
         "failover: path a reported failed",
-        rig.path_failed.iter().any(|&p| p == a),
+        rig.path_failed.contains(&a),
         format_args!("{} failed", rig.path_failed.len()),
     );
     // Half-way through the quiesce time the write is still held.
@@ -648,7 +651,7 @@ fn reservation(c: &mut Checks) -> Step {
         .all(|&p| rig.lun.key_of(Lun::nexus(p)) == Some(OURS));
     c.check(
         "reservation: our key registered on every nexus",
-        all && rig.finished_ok.iter().any(|&op| op == PrOp::Register(OURS)),
+        all && rig.finished_ok.contains(&PrOp::Register(OURS)),
         format_args!("keys {:x?}", rig.lun.keys),
     );
     let we = PrType::WriteExclusive;
