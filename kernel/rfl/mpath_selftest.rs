@@ -61,7 +61,7 @@ struct MpathRfl {
 impl kernel::Module for MpathRfl {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         pr_info!(
-            "selftest: start (device {} bytes, in a KBox)\n",
+            "selftest: start (device {} bytes, built in a KBox)\n",
             size_of::<Dev>()
         );
         let mut c = Checks::default();
@@ -159,11 +159,19 @@ impl Rig {
     /// A device with `cfg` and one path per `(group, locality, relative
     /// throughput)`, its actions carried out at time 0.
     fn new(cfg: Config, paths: &[(usize, u32, u8)]) -> Step<(Rig, KVec<PathId>)> {
-        let dev = Dev::new(DataPlane::new(), cfg, RegistrationScope::Nexus);
-        let dev = must("Device::new", dev)?;
-        let boxed = alloc(KBox::<Dev>::new_uninit(GFP_KERNEL))?;
+        // Built in the box (`Device::new_in`), not on the stack and moved:
+        // `Device::new` returns the device by value, and its constructors'
+        // frames each hold a copy.
+        let mut boxed = alloc(KBox::<Dev>::new_uninit(GFP_KERNEL))?;
+        must(
+            "Device::new_in",
+            Dev::new_in(&mut boxed, DataPlane::new(), cfg, RegistrationScope::Nexus).map(|_| ()),
+        )?;
+        // SAFETY: `new_in` returned `Ok`, so it wrote a whole device into
+        // the box.
+        let boxed = unsafe { boxed.assume_init() };
         let mut rig = Rig {
-            d: boxed.write(dev),
+            d: boxed,
             lun: Lun::new(),
             dispatched: KVec::new(),
             failed: KVec::new(),
