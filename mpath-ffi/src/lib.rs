@@ -123,6 +123,7 @@ extern crate std;
 
 #[macro_use]
 pub mod codes;
+pub mod adapter;
 pub mod config;
 pub mod control_io;
 pub mod dataplane;
@@ -131,8 +132,13 @@ pub mod errno;
 pub mod events;
 pub mod io;
 pub mod layout;
+pub mod nvme;
+pub mod nvme_wire;
 pub mod paths;
+mod pending;
 pub mod reservation;
+pub mod scsi;
+pub mod scsi_wire;
 pub mod snapshot;
 pub mod transport;
 
@@ -146,6 +152,8 @@ pub use config::MpathConfig;
 pub use dataplane::{MpathCursor, MpathDataPlane};
 pub use device::MpathDevice;
 pub use io::{MpathIo, MpathTicket};
+pub use nvme::MpathNvmeAdapter;
+pub use scsi::MpathScsiAdapter;
 
 use core::ffi::c_int;
 
