@@ -7,6 +7,7 @@ extern crate std;
 mod failover;
 mod refusals;
 mod reservation;
+mod scsi;
 mod target;
 
 use crate::codes::*;
