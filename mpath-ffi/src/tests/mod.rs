@@ -5,6 +5,7 @@
 extern crate std;
 
 mod failover;
+mod nvme;
 mod refusals;
 mod reservation;
 mod scsi;
