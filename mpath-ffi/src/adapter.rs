@@ -197,11 +197,9 @@ impl MpathCompletion {
         let (outcome, detail, delay_ns) = match c.outcome {
             Outcome::Success => (MpathOutcome::Success.code(), 0, 0),
             Outcome::PathError(k) => (MpathOutcome::PathError.code(), MpathPathError::of(k), 0),
-            Outcome::TargetError(t) => (
-                MpathOutcome::TargetError.code(),
-                MpathTargetError::of(t),
-                0,
-            ),
+            Outcome::TargetError(t) => {
+                (MpathOutcome::TargetError.code(), MpathTargetError::of(t), 0)
+            }
             Outcome::ReservationConflict => (MpathOutcome::ReservationConflict.code(), 0, 0),
             Outcome::Retry { reason, delay } => (
                 MpathOutcome::Retry.code(),

@@ -8,8 +8,8 @@
 
 use crate::adapter::{action, check_time, data_in, MpathApplied, MpathDataIn};
 use crate::adapter::{MPATH_ADAPTER_MAX_PENDING as PENDING, MPATH_DATA_IN_MAX};
-use crate::codes::{MpathAnaState, MpathAppliedKind, MpathCptpl, MpathProbeResult};
 use crate::codes::MPATH_CODE_UNKNOWN;
+use crate::codes::{MpathAnaState, MpathAppliedKind, MpathCptpl, MpathProbeResult};
 use crate::config::MpathConfig;
 use crate::control_io::MpathAction;
 use crate::dataplane::MPATH_MAX_PATHS;
@@ -67,8 +67,7 @@ pub extern "C" fn mpath_nvme_init<'a>(
     let made = (|| -> Result<&'a mut MpathNvmeAdapter, c_int> {
         let mem = need(mem)?;
         let (ctrl, _) = need(identify)?.decode()?;
-        let identity =
-            NsIdentity::from_identify(&ctrl, nsid).map_err(|e| of_adapter(e.into()))?;
+        let identity = NsIdentity::from_identify(&ctrl, nsid).map_err(|e| of_adapter(e.into()))?;
         let ptpl = MpathCptpl::parse(cptpl)?.to_nvme();
         // Written straight into the caller's memory, as the SCSI adapter.
         Ok(mem.write(MpathNvmeAdapter {
@@ -482,7 +481,10 @@ pub extern "C" fn mpath_nvme_cancel(ad: Option<&mut MpathNvmeAdapter>, tag: u64)
 /// Commands awaiting their response.
 #[allow(unsafe_code)]
 #[no_mangle]
-pub extern "C" fn mpath_nvme_pending(ad: Option<&MpathNvmeAdapter>, out: Option<&mut u32>) -> c_int {
+pub extern "C" fn mpath_nvme_pending(
+    ad: Option<&MpathNvmeAdapter>,
+    out: Option<&mut u32>,
+) -> c_int {
     ret((|| -> Ret {
         *need(out)? = u32_of(need(ad)?.pending.len());
         Ok(0)

@@ -7,8 +7,7 @@
 //! decoders and the status read from completion Dword 3 as it does.
 
 use crate::codes::{
-    MpathDataDirection, MpathNvmeCommandKind, MpathNvmeDelivery, MpathNvmeQueue,
-    MPATH_CODE_UNKNOWN,
+    MpathDataDirection, MpathNvmeCommandKind, MpathNvmeDelivery, MpathNvmeQueue, MPATH_CODE_UNKNOWN,
 };
 use crate::errno::EBADMSG;
 use crate::u32_of;
@@ -165,12 +164,14 @@ impl MpathNvmeCommand {
             }
             put_u32(&mut out.sqe, sqe::NSID, cmd.nsid());
             for (i, dw) in cmd.cdws().into_iter().enumerate() {
-                put_u32(&mut out.sqe, sqe::CDW10.saturating_add(i.saturating_mul(4)), dw);
+                put_u32(
+                    &mut out.sqe,
+                    sqe::CDW10.saturating_add(i.saturating_mul(4)),
+                    dw,
+                );
             }
         }
-        out.data_out_len = cmd
-            .emit_data_out(&mut out.data_out)
-            .map_or(0, u32_of);
+        out.data_out_len = cmd.emit_data_out(&mut out.data_out).map_or(0, u32_of);
         out.direction = if out.data_out_len != 0 {
             MpathDataDirection::ToDevice
         } else if out.data_in_len != 0 {

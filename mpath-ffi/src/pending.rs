@@ -44,10 +44,7 @@ impl<C: Copy, const N: usize> Pending<C, N> {
     /// A free slot, or `-ENOSPC` with nothing changed: check before the
     /// adapter does anything, so a refusal changes nothing.
     pub(crate) fn free_slot(&self) -> Result<usize, c_int> {
-        self.slots
-            .iter()
-            .position(Option::is_none)
-            .ok_or(-ENOSPC)
+        self.slots.iter().position(Option::is_none).ok_or(-ENOSPC)
     }
 
     fn next_tag(&mut self, slot: usize) -> u64 {

@@ -6,8 +6,8 @@
 //! probes, REPORT and SET TARGET PORT GROUPS, PERSISTENT RESERVE OUT / IN)
 //! is `mpath_scsi`'s, unchanged.
 
-use crate::adapter::{action, check_time, data_in, MpathApplied, MpathDataIn};
 use crate::adapter::MPATH_ADAPTER_MAX_PENDING as PENDING;
+use crate::adapter::{action, check_time, data_in, MpathApplied, MpathDataIn};
 use crate::codes::{MpathActivationResult, MpathAppliedKind, MpathProbeResult};
 use crate::codes::{MpathRegistrationScope, MPATH_CODE_UNKNOWN};
 use crate::config::MpathConfig;
@@ -107,8 +107,8 @@ pub extern "C" fn mpath_scsi_core_config(
 /// optimized whatever `spec` says; the rest is `spec`'s.
 fn spec_for(identity: &mpath_scsi::PathIdentity, spec: &MpathPathSpec) -> Result<PathSpec, c_int> {
     let c = spec.decode()?;
-    let base = path_spec(identity, NexusId(spec.nexus), c.access)
-        .map_err(|e| of_adapter(e.into()))?;
+    let base =
+        path_spec(identity, NexusId(spec.nexus), c.access).map_err(|e| of_adapter(e.into()))?;
     if spec.group != 0 && spec.group != base.group.0 {
         return Err(-crate::errno::EINVAL);
     }
@@ -180,9 +180,8 @@ pub extern "C" fn mpath_scsi_remove_path(
         ad.ad
             .remove_path(&mut dev.dev, p, now)
             .map_err(of_adapter)?;
-        ad.pending.forget(|c| {
-            c.path() == p && !matches!(c.kind(), CommandKind::Reservation { .. })
-        });
+        ad.pending
+            .forget(|c| c.path() == p && !matches!(c.kind(), CommandKind::Reservation { .. }));
         Ok(0)
     })())
 }
@@ -436,7 +435,10 @@ pub extern "C" fn mpath_scsi_cancel(ad: Option<&mut MpathScsiAdapter>, tag: u64)
 /// Commands awaiting their response.
 #[allow(unsafe_code)]
 #[no_mangle]
-pub extern "C" fn mpath_scsi_pending(ad: Option<&MpathScsiAdapter>, out: Option<&mut u32>) -> c_int {
+pub extern "C" fn mpath_scsi_pending(
+    ad: Option<&MpathScsiAdapter>,
+    out: Option<&mut u32>,
+) -> c_int {
     ret((|| -> Ret {
         *need(out)? = u32_of(need(ad)?.pending.len());
         Ok(0)

@@ -72,8 +72,7 @@ impl MpathScsiIdentity {
     pub(crate) fn decode(&self) -> Result<PathIdentity, c_int> {
         let inquiry = bytes(&self.inquiry, self.inquiry_len)?;
         let vpd = bytes(&self.vpd83, self.vpd83_len)?;
-        PathIdentity::from_bytes(inquiry, vpd)
-            .map_err(|e| errno::of_scsi_adapter_error(e.into()))
+        PathIdentity::from_bytes(inquiry, vpd).map_err(|e| errno::of_scsi_adapter_error(e.into()))
     }
 }
 

@@ -4,6 +4,7 @@
 
 extern crate std;
 
+mod adapter_refusals;
 mod failover;
 mod nvme;
 mod refusals;

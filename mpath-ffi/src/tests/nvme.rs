@@ -70,8 +70,18 @@ fn admin(sub: &mut Subsystem, c: u16, e: &SubmissionEntry, data: &mut [u8]) {
 /// Identify Controller and Namespace through controller `c`.
 pub(super) fn identify(sub: &mut Subsystem, c: u16) -> Box<MpathNvmeIdentify> {
     let mut id = Box::new(MpathNvmeIdentify::default());
-    admin(sub, c, &SubmissionEntry::identify(1, cns::CONTROLLER, 0), &mut id.controller);
-    admin(sub, c, &SubmissionEntry::identify(2, cns::NAMESPACE, NSID), &mut id.namespace);
+    admin(
+        sub,
+        c,
+        &SubmissionEntry::identify(1, cns::CONTROLLER, 0),
+        &mut id.controller,
+    );
+    admin(
+        sub,
+        c,
+        &SubmissionEntry::identify(2, cns::NAMESPACE, NSID),
+        &mut id.namespace,
+    );
     id
 }
 
@@ -100,7 +110,15 @@ pub(super) fn nvme_lab(states: &[AnaState]) -> NvmeLab {
     for id in &ids {
         let mut p = 0;
         let not_read = MpathAnaState::NotRead.code();
-        let rc = mpath_nvme_add_path(Some(ad), Some(r.dev), Some(id), not_read, 0, 0, Some(&mut p));
+        let rc = mpath_nvme_add_path(
+            Some(ad),
+            Some(r.dev),
+            Some(id),
+            not_read,
+            0,
+            0,
+            Some(&mut p),
+        );
         assert_eq!(rc, 0);
         paths.push(p);
     }
@@ -141,7 +159,13 @@ impl NvmeLab {
         };
         let out = &cmd.data_out[..cmd.data_out_len as usize];
         let len = cmd.data_in_len as usize;
-        match self.sub.submit(cmd.cntlid, queue, &cmd.sqe, out, &mut self.data.bytes[..len]) {
+        match self.sub.submit(
+            cmd.cntlid,
+            queue,
+            &cmd.sqe,
+            out,
+            &mut self.data.bytes[..len],
+        ) {
             Ok(Submitted::Completed(c)) => {
                 resp.dw3 = dw3(c.status, c.cid);
                 resp.data_in_len = cmd.data_in_len;
@@ -208,7 +232,13 @@ impl NvmeLab {
             }
             if a.kind == MpathActionKind::Dispatch.code() {
                 let (mut d, ok) = (MpathDisposition::default(), success());
-                let rc = mpath_handle_completion(Some(self.r.dev), Some(slot), Some(&ok), now, Some(&mut d));
+                let rc = mpath_handle_completion(
+                    Some(self.r.dev),
+                    Some(slot),
+                    Some(&ok),
+                    now,
+                    Some(&mut d),
+                );
                 assert_eq!(rc, 0);
                 continue;
             }
@@ -248,7 +278,11 @@ fn an_ana_log_read_gives_each_controller_its_state() {
         .find(|c| c.kind == MpathNvmeCommandKind::RefreshAccessState.code())
         .expect("the device reads the ANA log of paths added without a state");
     assert_eq!(log.sqe[0], 0x02, "Get Log Page");
-    assert_eq!(log.sqe[4..8], NSID_ALL, "controller-wide, as Linux reads it");
+    assert_eq!(
+        log.sqe[4..8],
+        NSID_ALL,
+        "controller-wide, as Linux reads it"
+    );
     assert_eq!(log.sqe[40], 0x0c, "LID: ANA");
     assert_eq!(log.sqe[2..4], [0, 0], "the CID is the host driver's");
     assert_eq!(log.queue, MpathNvmeQueue::Admin.code());
@@ -256,7 +290,9 @@ fn an_ana_log_read_gives_each_controller_its_state() {
     assert!(log.data_in_len > 0 && log.data_in_len as usize <= MPATH_DATA_IN_MAX);
     let numdl = u32::from_le_bytes(log.sqe[40..44].try_into().unwrap()) >> 16;
     assert_eq!((numdl + 1) * 4, log.data_in_len, "NUMDL, 0's based dwords");
-    assert!(applied.iter().any(|a| a.kind == MpathAppliedKind::Refresh.code()));
+    assert!(applied
+        .iter()
+        .any(|a| a.kind == MpathAppliedKind::Refresh.code()));
     let usable = |t| t != MpathTier::Ineligible.code() && t != MpathTier::None.code();
     assert!(usable(l.tier(0)));
     assert!(!usable(l.tier(1)), "ANA inaccessible carries no I/O");
@@ -290,31 +326,57 @@ fn an_io_completion_with_an_ana_status_fails_over() {
     let slot = ticket();
     let mut disp = MpathDisposition::default();
     let read = io(9, MpathIoKind::Read);
-    assert_eq!(mpath_submit(Some(l.r.dev), Some(&read), 2 * MS, Some(&mut disp), Some(slot)), 0);
+    assert_eq!(
+        mpath_submit(
+            Some(l.r.dev),
+            Some(&read),
+            2 * MS,
+            Some(&mut disp),
+            Some(slot)
+        ),
+        0
+    );
     let p = ticket_path(slot);
     let i = l.paths.iter().position(|&x| x == p).unwrap();
     let c = l.cntlids[i];
-    l.sub.set_ana_state(c, GROUP, AnaState::Inaccessible).unwrap();
+    l.sub
+        .set_ana_state(c, GROUP, AnaState::Inaccessible)
+        .unwrap();
     let e = SubmissionEntry::read(0x21, NSID, 0, 7);
     let mut buf = std::vec![0u8; 4096];
     let Ok(Submitted::Completed(cq)) = l.sub.submit(c, Queue::Io, &e.to_bytes(), &[], &mut buf)
     else {
         panic!("no completion")
     };
-    assert_eq!((cq.status.sct(), cq.status.sc()), (3, 0x02), "ANA Inaccessible");
+    assert_eq!(
+        (cq.status.sct(), cq.status.sc()),
+        (3, 0x02),
+        "ANA Inaccessible"
+    );
     let resp = MpathNvmeResponse {
         dw3: dw3(cq.status, cq.cid),
         ..MpathNvmeResponse::default()
     };
     let mut got = MpathCompletion::default();
-    assert_eq!(mpath_nvme_classify_completion(Some(l.ad), p, Some(&resp), Some(&mut got)), 0);
-    let crdt = IdentifyControllerRepr::parse(&l.ids[i].controller).unwrap().crdt;
+    assert_eq!(
+        mpath_nvme_classify_completion(Some(l.ad), p, Some(&resp), Some(&mut got)),
+        0
+    );
+    let crdt = IdentifyControllerRepr::parse(&l.ids[i].controller)
+        .unwrap()
+        .crdt;
     let want = classify(Delivery::Completed(cq.status), &crdt);
     assert_eq!(got, MpathCompletion::of(&want));
     assert_eq!(got.outcome, MpathOutcome::PathError.code());
     assert_eq!(got.detail, MpathPathError::AccessDenied.code());
 
-    let rc = mpath_handle_completion(Some(l.r.dev), Some(slot), Some(&got), 2 * MS, Some(&mut disp));
+    let rc = mpath_handle_completion(
+        Some(l.r.dev),
+        Some(slot),
+        Some(&got),
+        2 * MS,
+        Some(&mut disp),
+    );
     assert_eq!(rc, 0);
     assert_eq!(disp.kind, MpathDispositionKind::Dispatch.code());
     assert_ne!(disp.path, p, "sent again on the other controller");
@@ -328,7 +390,10 @@ fn an_io_completion_with_an_ana_status_fails_over() {
 fn a_register_round_trips_as_reservation_register() {
     let mut l = nvme_lab(&[AnaState::Optimized, AnaState::Optimized]);
     l.drive(MS);
-    assert_eq!(mpath_reservation(Some(l.r.dev), Some(&register_op(KEY)), 2 * MS), 0);
+    assert_eq!(
+        mpath_reservation(Some(l.r.dev), Some(&register_op(KEY)), 2 * MS),
+        0
+    );
     let (sent, applied) = l.drive(2 * MS);
     let reg: Vec<_> = sent.iter().filter(|c| c.sqe[0] == 0x0d).collect();
     assert_eq!(reg.len(), 1, "host-scoped: one registration");

@@ -97,7 +97,15 @@ pub(super) fn scsi_lab(groups: &[(u16, AluaState)], ports: &[u16]) -> ScsiLab {
         let mut p = 0;
         let port = i as u32 + 1;
         assert_eq!(
-            mpath_scsi_add_path(Some(ad), Some(r.dev), Some(id), Some(&spec), port, 0, Some(&mut p)),
+            mpath_scsi_add_path(
+                Some(ad),
+                Some(r.dev),
+                Some(id),
+                Some(&spec),
+                port,
+                0,
+                Some(&mut p)
+            ),
             0
         );
         paths.push(p);
@@ -227,8 +235,13 @@ impl ScsiLab {
             if a.kind == MpathActionKind::Dispatch.code() {
                 let mut disp = MpathDisposition::default();
                 let ok = success();
-                let rc =
-                    mpath_handle_completion(Some(self.r.dev), Some(slot), Some(&ok), now, Some(&mut disp));
+                let rc = mpath_handle_completion(
+                    Some(self.r.dev),
+                    Some(slot),
+                    Some(&ok),
+                    now,
+                    Some(&mut disp),
+                );
                 assert_eq!(rc, 0);
                 continue;
             }
@@ -312,7 +325,11 @@ fn a_probe_is_a_test_unit_ready_sent_again_after_the_login_unit_attention() {
 
     let resp = l.exec(&cmd);
     assert_eq!(resp.status, 0x02, "CHECK CONDITION");
-    assert_eq!((resp.sense[2] & 0x0f, resp.sense[12]), (0x06, 0x29), "POWER ON, RESET");
+    assert_eq!(
+        (resp.sense[2] & 0x0f, resp.sense[12]),
+        (0x06, 0x29),
+        "POWER ON, RESET"
+    );
     let (rc, a, next) = l.apply(&resp, MS);
     assert_eq!(rc, 1);
     assert_eq!(a.kind, MpathAppliedKind::ProbeAgain.code());
@@ -342,9 +359,16 @@ fn a_report_target_port_groups_read_changes_a_groups_access_state() {
         .iter()
         .find(|c| c.kind == MpathScsiCommandKind::RefreshAccessState.code())
         .expect("the device asks for the states of paths added without them");
-    assert_eq!((rtpg.cdb[0], rtpg.cdb[1] & 0x1f), (0xa3, 0x0a), "MAINTENANCE IN, RTPG");
+    assert_eq!(
+        (rtpg.cdb[0], rtpg.cdb[1] & 0x1f),
+        (0xa3, 0x0a),
+        "MAINTENANCE IN, RTPG"
+    );
     assert_eq!(rtpg.direction, MpathDataDirection::FromDevice.code());
-    assert_eq!(rtpg.data_in_len, 128, "scsi_dh_alua's first allocation length");
+    assert_eq!(
+        rtpg.data_in_len, 128,
+        "scsi_dh_alua's first allocation length"
+    );
     assert_eq!(l.group_access(1).state, MpathAccessState::Optimized.code());
     assert_eq!(l.group_access(2).state, MpathAccessState::Standby.code());
 
@@ -375,20 +399,33 @@ fn an_io_unit_attention_is_classified_as_the_adapter_does_and_reaches_the_device
     let slot = ticket();
     let mut disp = MpathDisposition::default();
     let read = io(7, MpathIoKind::Read);
-    let rc = mpath_submit(Some(l.r.dev), Some(&read), 2 * MS, Some(&mut disp), Some(slot));
+    let rc = mpath_submit(
+        Some(l.r.dev),
+        Some(&read),
+        2 * MS,
+        Some(&mut disp),
+        Some(slot),
+    );
     assert_eq!((rc, disp.kind), (0, MpathDispositionKind::Dispatch.code()));
     let p = ticket_path(slot);
 
-    l.lu.set_group_state(1, AluaState::ActiveNonOptimized).unwrap();
+    l.lu.set_group_state(1, AluaState::ActiveNonOptimized)
+        .unwrap();
     let cdb = cdb::read16(&RwParams::new(0, 8)).unwrap();
     let mut buf = std::vec![0u8; 4096];
     let n = l.nexus[l.index(p)];
     let answer = l.lu.command(n, &cdb, &[], &mut buf).unwrap();
     let resp = response(0, &answer);
-    assert_eq!((resp.sense[2] & 0x0f, resp.sense[12], resp.sense[13]), (6, 0x2a, 0x06));
+    assert_eq!(
+        (resp.sense[2] & 0x0f, resp.sense[12], resp.sense[13]),
+        (6, 0x2a, 0x06)
+    );
 
     let mut c = MpathCompletion::default();
-    assert_eq!(mpath_scsi_classify_completion(Some(l.ad), p, Some(&resp), Some(&mut c)), 0);
+    assert_eq!(
+        mpath_scsi_classify_completion(Some(l.ad), p, Some(&resp), Some(&mut c)),
+        0
+    );
     let want = mpath_scsi::classify_io(TransportStatus::Ok, 0x02, answer.sense());
     assert_eq!(c, MpathCompletion::of(&want));
     assert_eq!(c.outcome, MpathOutcome::Retry.code());
@@ -397,7 +434,11 @@ fn an_io_unit_attention_is_classified_as_the_adapter_does_and_reaches_the_device
 
     let rc = mpath_handle_completion(Some(l.r.dev), Some(slot), Some(&c), 2 * MS, Some(&mut disp));
     assert_eq!(rc, 0);
-    assert_ne!(disp.kind, MpathDispositionKind::Done.code(), "retried, not failed");
+    assert_ne!(
+        disp.kind,
+        MpathDispositionKind::Done.code(),
+        "retried, not failed"
+    );
     let mut a = MpathAction::default();
     let other = ticket();
     let mut asked = false;
@@ -423,9 +464,17 @@ fn io_completions_classify_by_status_and_sense() {
     };
     let cases = [
         (status(0x00), MpathOutcome::Success, 0),
-        (status(0x08), MpathOutcome::Retry, MpathRetryReason::Busy.code()),
+        (
+            status(0x08),
+            MpathOutcome::Retry,
+            MpathRetryReason::Busy.code(),
+        ),
         (status(0x18), MpathOutcome::ReservationConflict, 0),
-        (lost, MpathOutcome::PathError, MpathPathError::Transport.code()),
+        (
+            lost,
+            MpathOutcome::PathError,
+            MpathPathError::Transport.code(),
+        ),
         (
             fixed_sense(0x02, 0x04, 0x0a),
             MpathOutcome::PathError,
@@ -439,8 +488,13 @@ fn io_completions_classify_by_status_and_sense() {
     ];
     for (resp, outcome, detail) in cases {
         let mut c = MpathCompletion::default();
-        assert_eq!(mpath_scsi_classify_completion(Some(l.ad), p, Some(&resp), Some(&mut c)), 0);
-        let transport = MpathScsiTransport::from_code(resp.transport).unwrap().to_core();
+        assert_eq!(
+            mpath_scsi_classify_completion(Some(l.ad), p, Some(&resp), Some(&mut c)),
+            0
+        );
+        let transport = MpathScsiTransport::from_code(resp.transport)
+            .unwrap()
+            .to_core();
         let sense = (resp.sense_len != 0).then(|| &resp.sense[..resp.sense_len as usize]);
         let want = mpath_scsi::classify_io(transport, resp.status, sense);
         assert_eq!(c, MpathCompletion::of(&want), "{resp:?}");
@@ -460,7 +514,8 @@ fn a_register_round_trips_as_persistent_reserve_out() {
     l.clear_unit_attentions();
     l.drive(MS);
     // A state change leaves a unit attention on every nexus.
-    l.lu.set_group_state(1, AluaState::ActiveNonOptimized).unwrap();
+    l.lu.set_group_state(1, AluaState::ActiveNonOptimized)
+        .unwrap();
 
     let op = register_op(KEY);
     assert_eq!(mpath_reservation(Some(l.r.dev), Some(&op), 2 * MS), 0);
@@ -472,10 +527,18 @@ fn a_register_round_trips_as_persistent_reserve_out() {
         .collect();
     assert_eq!(registers.len(), 2, "one per path: {:?}", d.commands);
     for c in registers {
-        assert_eq!((c.cdb[0], c.cdb[1] & 0x1f), (0x5f, 0x06), "PR OUT, REGISTER AND IGNORE");
+        assert_eq!(
+            (c.cdb[0], c.cdb[1] & 0x1f),
+            (0x5f, 0x06),
+            "PR OUT, REGISTER AND IGNORE"
+        );
         assert_eq!(c.direction, MpathDataDirection::ToDevice.code());
         assert_eq!(c.data_out_len, 24);
-        assert_eq!(c.data_out[8..16], KEY.to_be_bytes(), "SERVICE ACTION RESERVATION KEY");
+        assert_eq!(
+            c.data_out[8..16],
+            KEY.to_be_bytes(),
+            "SERVICE ACTION RESERVATION KEY"
+        );
         assert_eq!(&c.cdb[5..9], &24u32.to_be_bytes(), "PARAMETER LIST LENGTH");
     }
     let resent = d
