@@ -24,6 +24,15 @@
 //! results, fences and moves), then `mpath_poll_timeout` to arm a timer
 //! that calls `mpath_handle_timeout`.
 //!
+//! # The transport adapters
+//!
+//! [`MpathScsiAdapter`] and [`MpathNvmeAdapter`] sit beside one device
+//! each and do what `mpath-scsi`'s and `mpath-nvme`'s adapters do, over
+//! bytes: paths added from INQUIRY / VPD page 83h or Identify data,
+//! actions mapped to commands C sends (`mpath_*_map_action`), responses
+//! applied by tag (`mpath_*_apply`), I/O completions classified
+//! (`mpath_*_classify_completion`). The call order is in [`adapter`].
+//!
 //! # Conventions
 //!
 //! - **Objects live in caller memory.** [`MpathDataPlane`], [`MpathCursor`],
