@@ -5,6 +5,7 @@
 extern crate std;
 
 mod adapter_refusals;
+mod adapter_results;
 mod failover;
 mod nvme;
 mod refusals;

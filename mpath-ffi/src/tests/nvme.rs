@@ -306,7 +306,7 @@ fn an_ana_log_read_gives_each_controller_its_state() {
         ..MpathAction::default()
     };
     let cmd = l.map(&read).unwrap();
-    assert_eq!(cmd.cntlid, 2);
+    assert_eq!((cmd.cntlid, cmd.path), (2, l.paths[1]));
     let done = l.round_trip(cmd, 2 * MS);
     assert_eq!(done.last().unwrap().kind, MpathAppliedKind::Refresh.code());
     assert_eq!(done.last().unwrap().count, 1, "one path on that controller");
@@ -398,6 +398,7 @@ fn a_register_round_trips_as_reservation_register() {
     let reg: Vec<_> = sent.iter().filter(|c| c.sqe[0] == 0x0d).collect();
     assert_eq!(reg.len(), 1, "host-scoped: one registration");
     assert_eq!(reg[0].queue, MpathNvmeQueue::Io.code());
+    assert_eq!(reg[0].kind, MpathNvmeCommandKind::Reservation.code());
     assert_eq!(reg[0].sqe[4..8], NSID.to_le_bytes());
     assert_eq!(reg[0].data_out_len, 16);
     assert_eq!(reg[0].data_out[8..16], KEY.to_le_bytes(), "NRKEY");
@@ -405,6 +406,14 @@ fn a_register_round_trips_as_reservation_register() {
         .iter()
         .any(|a| a.kind == MpathAppliedKind::Reservation.code()
             && a.pr.kind == MpathPrReplyKind::Done.code()));
+    // The Reservation Report the device checks with: our key on the
+    // host's two controllers, and it is this host's (its Host Identifier
+    // was given at init).
+    let keys = applied
+        .iter()
+        .find(|a| a.pr.kind == MpathPrReplyKind::Keys.code())
+        .expect("a Reservation Report");
+    assert_eq!((keys.pr.ours, keys.pr.total, keys.pr.here), (2, 2, 2));
     let held = l.sub.reservation_state(NSID).and_then(|r| r.key_of(HOST));
     assert_eq!(held, Some(KEY));
     let mut key = 0;

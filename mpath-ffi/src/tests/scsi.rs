@@ -552,6 +552,11 @@ fn a_register_round_trips_as_persistent_reserve_out() {
         .iter()
         .any(|a| a.kind == MpathAppliedKind::ReservationResend.code()
             && a.notices & notice::ACCESS_STATE_CHANGED != 0));
+    // The resend's notice reached the device, which re-reads the states.
+    assert!(d
+        .commands
+        .iter()
+        .any(|c| c.kind == MpathScsiCommandKind::RefreshAccessState.code()));
     let answers: Vec<_> = d
         .applied
         .iter()
