@@ -236,7 +236,7 @@ fn the_scsi_configuration_follows_tpgs() {
 #[test]
 fn an_ana_log_longer_than_the_data_in_buffer_is_refused() {
     let n = nvme_lab(&[AnaState::Optimized]);
-    let mut id = (*n.ids[0]).clone();
+    let mut id = *n.ids[0];
     id.controller[516..520].copy_from_slice(&20_000u32.to_le_bytes()); // NN
     let mut out = 0;
     let not_read = MpathAnaState::NotRead.code();
