@@ -4,6 +4,7 @@
 
 extern crate std;
 
+mod adapter_errno;
 mod adapter_refusals;
 mod adapter_results;
 mod failover;
