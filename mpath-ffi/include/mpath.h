@@ -23,6 +23,11 @@
 // The code an output carries for a core variant this library predates.
 #define MPATH_CODE_UNKNOWN UINT32_MAX
 
+// The largest data-in a response carries: what a 16-bit ALLOCATION
+// LENGTH can ask for, and the adapter's REPORT TARGET PORT GROUPS bound
+// (64 KiB). NVMe paths whose whole ANA log is longer are refused.
+#define MPATH_DATA_IN_MAX 65536
+
 // The path capacity every object in this library is built for.
 #define MPATH_MAX_PATHS 64
 
@@ -81,9 +86,58 @@
 // Alignment of an [`MpathTicket`].
 #define MPATH_TICKET_ALIGN 8
 
+// Bytes to reserve for an [`MpathScsiAdapter`] (mostly the commands
+// awaiting a response, each with room for a REGISTER AND MOVE parameter
+// list).
+#define MPATH_SCSI_ADAPTER_SIZE 98304
+
+// Alignment of an [`MpathScsiAdapter`].
+#define MPATH_SCSI_ADAPTER_ALIGN 8
+
+// Bytes to reserve for an [`MpathNvmeAdapter`].
+#define MPATH_NVME_ADAPTER_SIZE 24576
+
+// Alignment of an [`MpathNvmeAdapter`].
+#define MPATH_NVME_ADAPTER_ALIGN 8
+
+// Bytes of an Identify data structure (Base 2.0 "Identify command").
+#define MPATH_NVME_IDENTIFY_LEN 4096
+
+// Bytes of a submission queue entry.
+#define MPATH_NVME_SQE_LEN 64
+
+// The longest data a command sends: a Reservation Register's or
+// Acquire's two keys (16 bytes).
+#define MPATH_NVME_DATA_OUT_MAX 16
+
+#define OPCODE 0
+
+#define NSID 4
+
+#define CDW10 40
+
 // The longest TransportID a REGISTER AND MOVE takes (the core's
 // `TRANSPORT_ID_MAX`; multipath-tools' `MPATH_MX_TID_LEN`).
 #define MPATH_TRANSPORT_ID_MAX 256
+
+// Bytes of standard INQUIRY data C can pass: the 36 SPC-4 requires and
+// the vendor-specific rest of what an ALLOCATION LENGTH of 255 returns.
+#define MPATH_SCSI_INQUIRY_MAX 256
+
+// Bytes of VPD page 83h (Device Identification) C can pass: a logical
+// unit's designators, a target port's and its group's fit many times.
+#define MPATH_SCSI_VPD_MAX 1024
+
+// The longest CDB the adapter builds (16 bytes: READ(16), PERSISTENT
+// RESERVE OUT, MAINTENANCE IN).
+#define MPATH_SCSI_CDB_MAX 16
+
+// The longest parameter list a command carries: REGISTER AND MOVE's (24
+// bytes and a TransportID of up to 256).
+#define MPATH_SCSI_DATA_OUT_MAX 280
+
+// The longest sense data (SPC-4 4.5.1: 252 bytes).
+#define MPATH_SCSI_SENSE_MAX 252
 
 // Bytes of text an [`MpathText`] holds.
 #define MPATH_TEXT_CAPACITY 4096
@@ -105,6 +159,10 @@ enum MpathObject
   MPATH_OBJECT_DEVICE = 2,
   // [`MpathTicket`].
   MPATH_OBJECT_TICKET = 4,
+  // [`MpathScsiAdapter`].
+  MPATH_OBJECT_SCSI_ADAPTER = 5,
+  // [`MpathNvmeAdapter`].
+  MPATH_OBJECT_NVME_ADAPTER = 6,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -832,6 +890,253 @@ typedef uint32_t MpathEventKind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// The transport's verdict on a SCSI command's delivery
+// ([`TransportStatus`]; Linux's host byte).
+enum MpathScsiTransport
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Delivered: the status byte and sense data are meaningful.
+  MPATH_SCSI_TRANSPORT_OK = 0,
+  // Could not connect to the target port (DID_NO_CONNECT).
+  MPATH_SCSI_TRANSPORT_NO_CONNECT = 1,
+  // The connection broke while the command was outstanding
+  // (DID_TRANSPORT_DISRUPTED).
+  MPATH_SCSI_TRANSPORT_DISRUPTED = 2,
+  // The transport gave up quickly on a lost port
+  // (DID_TRANSPORT_FAILFAST).
+  MPATH_SCSI_TRANSPORT_FAIL_FAST = 3,
+  // The command timed out and was aborted (DID_TIME_OUT).
+  MPATH_SCSI_TRANSPORT_TIMEOUT = 4,
+  // The transport declared the path marginal (DID_TRANSPORT_MARGINAL).
+  MPATH_SCSI_TRANSPORT_MARGINAL = 5,
+  // The initiator aborted the command (DID_ABORT).
+  MPATH_SCSI_TRANSPORT_ABORTED = 6,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum MpathScsiTransport MpathScsiTransport;
+#else
+typedef uint32_t MpathScsiTransport;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Which way a command's data moves (SAM-5's data-in and data-out
+// buffers; Linux `DMA_TO_DEVICE` / `DMA_FROM_DEVICE`).
+enum MpathDataDirection
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // No data phase.
+  MPATH_DATA_DIRECTION_NONE = 0,
+  // Data-out: the parameter list in the command goes to the device.
+  MPATH_DATA_DIRECTION_TO_DEVICE = 1,
+  // Data-in: up to `data_in_len` bytes come back.
+  MPATH_DATA_DIRECTION_FROM_DEVICE = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum MpathDataDirection MpathDataDirection;
+#else
+typedef uint32_t MpathDataDirection;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What a SCSI command carries out
+// ([`CommandKind`](mpath_scsi::CommandKind)).
+enum MpathScsiCommandKind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // TEST UNIT READY for a `Probe` action.
+  MPATH_SCSI_COMMAND_KIND_PROBE = 0,
+  // REPORT TARGET PORT GROUPS for a `RefreshAccessState` action.
+  MPATH_SCSI_COMMAND_KIND_REFRESH_ACCESS_STATE = 1,
+  // SET TARGET PORT GROUPS for an `ActivateGroup` action.
+  MPATH_SCSI_COMMAND_KIND_ACTIVATE_GROUP = 2,
+  // PERSISTENT RESERVE OUT or IN for a `Reservation` action.
+  MPATH_SCSI_COMMAND_KIND_RESERVATION = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum MpathScsiCommandKind MpathScsiCommandKind;
+#else
+typedef uint32_t MpathScsiCommandKind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What an NVMe command carries out
+// ([`CommandKind`](mpath_nvme::CommandKind)).
+enum MpathNvmeCommandKind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Get Log Page (ANA) for a `Probe` action: NVMe has no TEST UNIT
+  // READY.
+  MPATH_NVME_COMMAND_KIND_PROBE = 0,
+  // Get Log Page (ANA) for a `RefreshAccessState` action.
+  MPATH_NVME_COMMAND_KIND_REFRESH_ACCESS_STATE = 1,
+  // Get Log Page (Reservation Notification) after its event.
+  MPATH_NVME_COMMAND_KIND_RESERVATION_NOTIFICATION = 2,
+  // Get Log Page (Changed Namespace List) after its event.
+  MPATH_NVME_COMMAND_KIND_CHANGED_NAMESPACE_LIST = 3,
+  // Not a command: reset the controller (PCIe CC.EN, fabrics
+  // reconnect), as Linux `nvme_anatt_timeout()` does, then apply a
+  // successful response.
+  MPATH_NVME_COMMAND_KIND_RESET_CONTROLLER = 4,
+  // A Reservation command for a `Reservation` action.
+  MPATH_NVME_COMMAND_KIND_RESERVATION = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum MpathNvmeCommandKind MpathNvmeCommandKind;
+#else
+typedef uint32_t MpathNvmeCommandKind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// The queue an NVMe command goes on.
+enum MpathNvmeQueue
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The admin queue (Get Log Page).
+  MPATH_NVME_QUEUE_ADMIN = 0,
+  // An I/O queue (Reservation commands).
+  MPATH_NVME_QUEUE_IO = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum MpathNvmeQueue MpathNvmeQueue;
+#else
+typedef uint32_t MpathNvmeQueue;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// How an NVMe command reached its end
+// ([`Delivery`](mpath_nvme::classify::Delivery)).
+enum MpathNvmeDelivery
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // A completion queue entry arrived: its Dword 3 holds the status.
+  MPATH_NVME_DELIVERY_COMPLETED = 0,
+  // No completion within the I/O timeout.
+  MPATH_NVME_DELIVERY_TIMEOUT = 1,
+  // The transport connection was lost before the completion.
+  MPATH_NVME_DELIVERY_CONNECTION_LOST = 2,
+  // The controller was reset and the command cancelled.
+  MPATH_NVME_DELIVERY_CONTROLLER_RESET = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum MpathNvmeDelivery MpathNvmeDelivery;
+#else
+typedef uint32_t MpathNvmeDelivery;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// An ANA state as the ANA log page codes it ([`AnaState`]), for a
+// path added with the state read during discovery.
+enum MpathAnaState
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // No state was read: the device asks for the ANA log first.
+  MPATH_ANA_STATE_NOT_READ = 0,
+  // 01h: ANA Optimized.
+  MPATH_ANA_STATE_OPTIMIZED = 1,
+  // 02h: ANA Non-Optimized.
+  MPATH_ANA_STATE_NON_OPTIMIZED = 2,
+  // 03h: ANA Inaccessible.
+  MPATH_ANA_STATE_INACCESSIBLE = 3,
+  // 04h: ANA Persistent Loss.
+  MPATH_ANA_STATE_PERSISTENT_LOSS = 4,
+  // 0Fh: ANA Change.
+  MPATH_ANA_STATE_CHANGE = 15,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum MpathAnaState MpathAnaState;
+#else
+typedef uint32_t MpathAnaState;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Change Persist Through Power Loss State, as Reservation Register
+// codes it ([`Cptpl`]): what every registration asks for.
+enum MpathCptpl
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // 00b: leave PTPL as it is.
+  MPATH_CPTPL_NO_CHANGE = 0,
+  // 10b: reservations and registrations are released on power loss.
+  MPATH_CPTPL_CLEAR = 2,
+  // 11b: they persist across power loss (Linux `nvme_pr_register()`).
+  MPATH_CPTPL_PERSIST = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum MpathCptpl MpathCptpl;
+#else
+typedef uint32_t MpathCptpl;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What applying a command's response did
+// ([`MpathApplied`](crate::adapter::MpathApplied)`::kind`).
+enum MpathAppliedKind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // A probe result went to the device (`probe`).
+  MPATH_APPLIED_KIND_PROBE = 0,
+  // SCSI: a unit attention answered the TEST UNIT READY; its notices
+  // went to the device; send `next` now.
+  MPATH_APPLIED_KIND_PROBE_AGAIN = 1,
+  // Access states went to the device (`count`: SCSI groups, NVMe
+  // paths) and its refresh finished.
+  MPATH_APPLIED_KIND_REFRESH = 2,
+  // SCSI: the REPORT TARGET PORT GROUPS answer cannot be used as it
+  // is (too short, or the extended header refused); send `next`.
+  MPATH_APPLIED_KIND_REISSUE = 3,
+  // SCSI: an activation result went to the device (`activation`).
+  MPATH_APPLIED_KIND_ACTIVATION = 4,
+  // A reservation command's answer went to the device (`pr`, and
+  // the notices in `notices`).
+  MPATH_APPLIED_KIND_RESERVATION = 5,
+  // A reservation command is to be sent again, or in another form
+  // (`next`); its notices went to the device.
+  MPATH_APPLIED_KIND_RESERVATION_RESEND = 6,
+  // NVMe: a Reservation Notification log's notices went to the
+  // device; `count` more pages are queued (`next` reads the next).
+  MPATH_APPLIED_KIND_NOTIFICATION = 7,
+  // NVMe: the Changed Namespace List was read: rescan namespaces.
+  MPATH_APPLIED_KIND_CHANGED_NAMESPACES = 8,
+  // NVMe: the controller reset is done.
+  MPATH_APPLIED_KIND_RESET = 9,
+  // The command failed or its data was unusable: what the adapter
+  // does with that went to the device, and `result` says why.
+  MPATH_APPLIED_KIND_FAILED = 10,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum MpathAppliedKind MpathAppliedKind;
+#else
+typedef uint32_t MpathAppliedKind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // One CPU's (or hardware queue's) selector state and statistics for one
 // data plane (opaque). Never share one between threads; a CPU that
 // submits to several devices keeps a cursor per device. The first
@@ -848,6 +1153,19 @@ typedef struct MpathDataPlane MpathDataPlane;
 // publishes to the [`MpathDataPlane`] it was made with, which must
 // outlive it.
 typedef struct MpathDevice MpathDevice;
+
+// One namespace head's NVMe adapter (opaque), at the library's path
+// count, with room for
+// [`MPATH_ADAPTER_MAX_PENDING`](crate::adapter::MPATH_ADAPTER_MAX_PENDING)
+// commands awaiting their response. It serves one device, whose paths it
+// adds and removes.
+typedef struct MpathNvmeAdapter MpathNvmeAdapter;
+
+// One logical unit's SCSI adapter (opaque), at the library's path count,
+// with room for [`MPATH_ADAPTER_MAX_PENDING`](crate::adapter::MPATH_ADAPTER_MAX_PENDING)
+// commands awaiting their response. It serves one device, whose paths it
+// adds and removes.
+typedef struct MpathScsiAdapter MpathScsiAdapter;
 
 // The slot a started I/O's [`Ticket`] lives in (opaque; keep it with the
 // request, e.g. in the blk-mq PDU).
@@ -1200,25 +1518,75 @@ typedef struct MpathLayout {
   uint64_t reserve_align;
 } MpathLayout;
 
-// What the embedder says about a new path ([`PathSpec`]).
-typedef struct MpathPathSpec {
-  // The access-state group its target port belongs to.
-  uint32_t group;
-  // The nexus it runs over.
-  uint32_t nexus;
-  // NUMA node (or queue set) it is close to.
-  uint32_t locality;
-  // dm service-time's relative throughput, 0..=100.
-  uint8_t relative_throughput;
-  // 1 if `access` holds the group's state as read during discovery.
-  uint8_t has_access;
+// What one controller says about itself and the namespace: Identify
+// Controller (CNS 01h) and Identify Namespace (CNS 00h) data, as they
+// came back. For `mpath_nvme_init` (which takes the subsystem NQN from
+// the controller's) and `mpath_nvme_add_path`.
+typedef struct MpathNvmeIdentify {
+  // Identify Controller data.
+  uint8_t controller[MPATH_NVME_IDENTIFY_LEN];
+  // Identify Namespace data.
+  uint8_t namespace_[MPATH_NVME_IDENTIFY_LEN];
+} MpathNvmeIdentify;
+
+// A command to send on `path` for the adapter: its submission queue
+// entry (command identifier and data pointer left zero for C to fill),
+// the queue, the data it sends and the data-in buffer to post, and the
+// tag its response must carry.
+typedef struct MpathNvmeCommand {
+  // Names the command in its response (`MpathNvmeResponse::tag`); not
+  // the command identifier, which stays the host driver's.
+  uint64_t tag;
+  // The path (controller) to send it to.
+  uint32_t path;
+  // [`MpathNvmeCommandKind`] code (`ResetController` is no command:
+  // reset the controller `cntlid`, then apply a successful response).
+  uint32_t kind;
+  // [`MpathNvmeQueue`] code.
+  uint32_t queue;
+  // [`MpathDataDirection`] code.
+  uint32_t direction;
+  // The controller's CNTLID.
+  uint16_t cntlid;
   // Zero.
-  uint8_t reserved[2];
-  // The group's access state, if `has_access`.
-  struct MpathGroupAccess access;
-  // The group's transition timeout; 0 for the configured default.
-  uint64_t transition_timeout_ns;
-} MpathPathSpec;
+  uint16_t reserved;
+  // Bytes of `data_out` to send.
+  uint32_t data_out_len;
+  // Bytes of data-in to post (the log page or report length).
+  uint32_t data_in_len;
+  // Zero.
+  uint32_t reserved2;
+  // The submission queue entry.
+  uint8_t sqe[MPATH_NVME_SQE_LEN];
+  // The data the command sends (reservation keys).
+  uint8_t data_out[MPATH_NVME_DATA_OUT_MAX];
+} MpathNvmeCommand;
+
+// How a command ended: the completion queue entry's Dword 3 (the status
+// field in bits 31:17, as the controller wrote it) or the transport's
+// verdict. Its data-in bytes travel beside it (an
+// [`MpathDataIn`](crate::adapter::MpathDataIn)). For an I/O completion
+// (`mpath_nvme_classify_completion`) the tag and data-in are not read.
+typedef struct MpathNvmeResponse {
+  // The tag of the command this answers.
+  uint64_t tag;
+  // [`MpathNvmeDelivery`] code.
+  uint32_t delivery;
+  // `Completed`: completion queue entry Dword 3 (status and phase tag,
+  // CID).
+  uint32_t dw3;
+  // Bytes of data-in that came back.
+  uint32_t data_in_len;
+  // Zero.
+  uint32_t reserved;
+} MpathNvmeResponse;
+
+// The data-in buffer of a response (caller memory, reused across
+// responses): its first `data_in_len` bytes, as the response says.
+typedef struct MpathDataIn {
+  // The bytes that came back.
+  uint8_t bytes[MPATH_DATA_IN_MAX];
+} MpathDataIn;
 
 // The transport's answer to a PR command ([`PrReply`]), for
 // `mpath_handle_reservation_reply`.
@@ -1243,6 +1611,51 @@ typedef struct MpathPrReply {
   uint8_t reserved[6];
 } MpathPrReply;
 
+// What applying a response did.
+typedef struct MpathApplied {
+  // [`MpathAppliedKind`] code.
+  uint32_t kind;
+  // `Failed`: the negative errno of what went wrong (`errno` module:
+  // `-ENOLINK` path error, `-EREMOTEIO` target refusal, `-EBADMSG`
+  // malformed data, `-EMSGSIZE` too much data, ...); otherwise 0.
+  int result;
+  // `Probe`: the [`MpathProbeResult`](crate::codes::MpathProbeResult)
+  // code given to the device.
+  uint32_t probe;
+  // `Activation`: the
+  // [`MpathActivationResult`](crate::codes::MpathActivationResult) code
+  // given to the device.
+  uint32_t activation;
+  // `Refresh`: groups (SCSI) or paths (NVMe) whose state went to the
+  // device; `Notification`: pages still queued.
+  uint32_t count;
+  // [`notice`](crate::io::notice) bits the response carried that went
+  // to the device with a reservation answer or resend.
+  uint32_t notices;
+  // `Reservation`: the answer given to the device.
+  struct MpathPrReply pr;
+} MpathApplied;
+
+// What the embedder says about a new path ([`PathSpec`]).
+typedef struct MpathPathSpec {
+  // The access-state group its target port belongs to.
+  uint32_t group;
+  // The nexus it runs over.
+  uint32_t nexus;
+  // NUMA node (or queue set) it is close to.
+  uint32_t locality;
+  // dm service-time's relative throughput, 0..=100.
+  uint8_t relative_throughput;
+  // 1 if `access` holds the group's state as read during discovery.
+  uint8_t has_access;
+  // Zero.
+  uint8_t reserved[2];
+  // The group's access state, if `has_access`.
+  struct MpathGroupAccess access;
+  // The group's transition timeout; 0 for the configured default.
+  uint64_t transition_timeout_ns;
+} MpathPathSpec;
+
 // The destination of a REGISTER AND MOVE: a TransportID (SPC-4 7.6.4, the
 // bytes the PERSISTENT RESERVE OUT parameter list carries) in a caller
 // buffer of [`MPATH_TRANSPORT_ID_MAX`] bytes, its length, and the
@@ -1258,6 +1671,69 @@ typedef struct MpathPrDestination {
   // Zero.
   uint16_t reserved;
 } MpathPrDestination;
+
+// What one I_T nexus says about the logical unit and its target port:
+// the standard INQUIRY data and VPD page 83h read through it, as they
+// came back (SPC-4 6.6.2, 7.8.6). For `mpath_scsi_init` (which takes the
+// logical unit's name from it), `mpath_scsi_add_path` and
+// `mpath_scsi_core_config`.
+typedef struct MpathScsiIdentity {
+  // Bytes of `inquiry` that came back.
+  uint32_t inquiry_len;
+  // Bytes of `vpd83` that came back.
+  uint32_t vpd83_len;
+  // Standard INQUIRY data.
+  uint8_t inquiry[MPATH_SCSI_INQUIRY_MAX];
+  // VPD page 83h.
+  uint8_t vpd83[MPATH_SCSI_VPD_MAX];
+} MpathScsiIdentity;
+
+// A command to send on `path` for the adapter: the CDB, which way data
+// moves, the parameter list (data-out), the data-in buffer to provide,
+// and the tag its response must carry.
+typedef struct MpathScsiCommand {
+  // Names the command in its response (`MpathScsiResponse::tag`); not
+  // a SCSI task tag, which stays the transport's.
+  uint64_t tag;
+  // The path (I_T nexus) to send it on.
+  uint32_t path;
+  // [`MpathScsiCommandKind`] code: what it carries out.
+  uint32_t kind;
+  // [`MpathDataDirection`] code.
+  uint32_t direction;
+  // Bytes of `cdb`.
+  uint32_t cdb_len;
+  // The CDB.
+  uint8_t cdb[MPATH_SCSI_CDB_MAX];
+  // Bytes of `data_out` to send (the PARAMETER LIST LENGTH).
+  uint32_t data_out_len;
+  // The data-in buffer to provide: the CDB's ALLOCATION LENGTH.
+  uint32_t data_in_len;
+  // The parameter list.
+  uint8_t data_out[MPATH_SCSI_DATA_OUT_MAX];
+} MpathScsiCommand;
+
+// What came back for a command: the transport's verdict, the STATUS byte
+// and the sense data. Its data-in bytes travel beside it (an
+// [`MpathDataIn`](crate::adapter::MpathDataIn)). For an I/O completion
+// (`mpath_scsi_classify_completion`) the tag and data-in are not read.
+typedef struct MpathScsiResponse {
+  // The tag of the command this answers.
+  uint64_t tag;
+  // [`MpathScsiTransport`] code (`Ok` when the status byte is
+  // meaningful).
+  uint32_t transport;
+  // The SCSI STATUS byte.
+  uint8_t status;
+  // Zero.
+  uint8_t reserved[3];
+  // Bytes of `sense` (0: none).
+  uint32_t sense_len;
+  // Bytes of data-in that came back.
+  uint32_t data_in_len;
+  // Sense data, for CHECK CONDITION.
+  uint8_t sense[MPATH_SCSI_SENSE_MAX];
+} MpathScsiResponse;
 
 // Device-wide counters ([`DeviceCounters`]).
 typedef struct MpathDeviceCounters {
@@ -1618,6 +2094,101 @@ int mpath_ticket_move(struct MpathTicket *dst, struct MpathTicket *src);
 // The layout of `object` ([`MpathObject`] code).
 int mpath_object_layout(uint32_t object, struct MpathLayout *out);
 
+// Make `mem` the NVMe adapter of namespace `nsid` of the subsystem whose
+// Identify Controller data is `identify->controller` (its SUBNQN), with
+// no paths. Every registration asks for Persist Through Power Loss
+// `cptpl` ([`MpathCptpl`] code); `host_id` (may be `NULL`) is this host's
+// Host Identifier as a Reservation Report shows it (a 64-bit identifier in
+// the first 8 bytes). Give the device the `Host` registration scope and a
+// configuration from `mpath_nvme_core_config`. Returns `mem` as the
+// adapter, or `NULL` with `*err` (if not `NULL`): `-EFAULT` a `NULL`
+// argument, `-EINVAL` a code outside its table, no SUBNQN, NSID 0 or
+// FFFFFFFFh, `-EBADMSG` Identify data that does not parse.
+struct MpathNvmeAdapter *mpath_nvme_init(struct MpathNvmeAdapter *mem, const struct MpathNvmeIdentify *identify, uint32_t nsid, uint32_t cptpl, const uint8_t (*host_id)[16], int *err);
+
+// Make `*cfg` fit NVMe before `mpath_device_init`: the ANA access
+// protocol, no explicit activation (NVMe has none). `-EINVAL` for a
+// configuration the core refuses, `*cfg` unchanged.
+int mpath_nvme_core_config(struct MpathConfig *cfg);
+
+// Add the path through the controller `identify` describes (Identify
+// Controller and Namespace) to the device and the adapter, near
+// `locality`, its ANA state `ana_state` ([`MpathAnaState`] code, as an
+// ANA log read during discovery gave it; `NotRead` makes the device ask
+// for the log first). Its id goes to `*out_path`; its nexus is the
+// CNTLID. `-EXDEV` a path to another namespace or subsystem, `-ENOSPC` a
+// full table or an ANA log longer than `MPATH_DATA_IN_MAX`, the
+// device's refusals as `mpath_add_path`'s; nothing changed on a refusal.
+int mpath_nvme_add_path(struct MpathNvmeAdapter *ad, struct MpathDevice *dev, const struct MpathNvmeIdentify *identify, uint32_t ana_state, uint32_t locality, uint64_t now_ns, uint32_t *out_path);
+
+// Remove a path from the device and the adapter. Commands sent to its
+// controller that await a response are forgotten, but for reservation
+// commands (their answer is still owed to the device).
+int mpath_nvme_remove_path(struct MpathNvmeAdapter *ad, struct MpathDevice *dev, uint32_t path_id, uint64_t now_ns);
+
+// The host connected the path's controller again (a new association):
+// the device checks its registration before the path carries I/O under
+// it, since a subsystem that lost power may have dropped it silently.
+// Call after telling the device the link is up.
+int mpath_nvme_reconnected(const struct MpathNvmeAdapter *ad, struct MpathDevice *dev, uint32_t path_id, uint64_t now_ns);
+
+// Map an action `mpath_poll_action` gave to an NVMe command: `1` and
+// `*out` (send it, or for `ResetController` reset the controller; the
+// response goes to `mpath_nvme_apply` with `out->tag`), or `0` for an
+// action that is no command. Refused, nothing changed: `-EINVAL` a code
+// outside its table, `-ENOSPC` too many commands await a response, and
+// the adapter's reasons (`-ESTALE` a path it does not know,
+// `-EOPNOTSUPP` an activation or REGISTER AND MOVE, which NVMe does not
+// have, or a refresh through a controller without ANA, `-ENOENT` an
+// unknown group): give those to `mpath_nvme_settle_unmapped`.
+int mpath_nvme_map_action(struct MpathNvmeAdapter *ad, const struct MpathAction *action_in, struct MpathNvmeCommand *out);
+
+// Tell the device how an action `mpath_nvme_map_action` refused ended,
+// so nothing stays pending: an activation failed, a refresh through a
+// controller without ANA is answered optimized, other refreshes failed, a
+// probe on a path the adapter does not know found it down; a reservation
+// command NVMe does not have is answered `Refused`, one that could not be
+// built otherwise `PathFailed`.
+int mpath_nvme_settle_unmapped(const struct MpathNvmeAdapter *ad, struct MpathDevice *dev, const struct MpathAction *action_in, uint64_t now_ns);
+
+// Apply the response to the command tagged `resp->tag` (its data-in: the
+// first `resp->data_in_len` bytes of `data_in`, which may be `NULL` when
+// there are none), at `now_ns`. Returns `1` when `*next` holds a command
+// to send now in its place (Register met an existing registration and
+// becomes Replace, a report needs more room, another Reservation
+// Notification page is queued), else `0`; `*out` says what was done
+// (`Failed` with the reason when the command failed or its data was
+// unusable, which the device has been told as the adapter tells it).
+// Refused, the command still awaiting its response and nothing changed:
+// `-EPROTO` no command awaits a response with that tag, or the device
+// awaits no reservation answer on its path; `-EINVAL` a code outside its
+// table or a length past its buffer; `-ERANGE` time going backwards;
+// `-ESTALE` / `-EINVAL` the command's path is gone (cancel it).
+int mpath_nvme_apply(struct MpathNvmeAdapter *ad, struct MpathDevice *dev, const struct MpathNvmeResponse *resp, const struct MpathDataIn *data, uint64_t now_ns, struct MpathApplied *out, struct MpathNvmeCommand *next);
+
+// An Asynchronous Event Request completion (its Dword 0) from the
+// controller of `path_id`: the device hears the event's notices (an ANA
+// change makes it read the log). Returns `1` when `*next` is a log page
+// to read now (Reservation Notification, Changed Namespace List), else
+// `0`. Re-arming the request is C's. Refused, nothing changed: `-ENOSPC`
+// too many commands await a response, `-ERANGE`, and the path refusals.
+int mpath_nvme_apply_aen(struct MpathNvmeAdapter *ad, struct MpathDevice *dev, uint32_t path_id, uint32_t dw0, uint64_t now_ns, struct MpathNvmeCommand *next);
+
+// Forget the command tagged `tag`: C gave up on it and no response will
+// be applied. `-EPROTO` if no command awaits a response with that tag.
+int mpath_nvme_cancel(struct MpathNvmeAdapter *ad, uint64_t tag);
+
+// Commands awaiting their response.
+int mpath_nvme_pending(const struct MpathNvmeAdapter *ad, uint32_t *out);
+
+// Classify how an I/O sent on `path_id` ended (`resp`'s delivery and
+// Dword 3; its tag is not read) into `*out` for `mpath_handle_completion`,
+// as the adapter does, with that controller's Command Retry Delay Times:
+// ANA and other path-related statuses fail over, reservation conflicts
+// are conflicts, other statuses retry unless DNR is set. `-ESTALE` for a
+// path the adapter does not know, `-EINVAL` for a bad code.
+int mpath_nvme_classify_completion(const struct MpathNvmeAdapter *ad, uint32_t path_id, const struct MpathNvmeResponse *resp, struct MpathCompletion *out);
+
 // Add a path whose reservation registrations count for `port` (the
 // initiator port, or the host, for the shared registration scopes; any
 // value for per-nexus registration); its id goes to `*out_path`. While a
@@ -1741,6 +2312,88 @@ int mpath_reservation_move_to(struct MpathDevice *dev, const struct MpathPrDesti
 // (its TransportID, length and relative target port), or `0` when none
 // runs. For building the command of a `RegisterAndMove` action.
 int mpath_pr_move_destination(const struct MpathDevice *dev, struct MpathPrDestination *out);
+
+// Make `mem` the SCSI adapter of the logical unit `identity` names (its
+// VPD page 83h designator; read through any one path), with no paths.
+// Reservations register per `scope` ([`MpathRegistrationScope`] code:
+// `Nexus`, or `InitiatorPort` for ALL_TG_PT; `Host` does not exist in
+// SCSI) with APTPL `aptpl` (0/1); give the device the same scope.
+// Returns `mem` as the adapter, or `NULL` with `*err` (if not `NULL`):
+// `-EFAULT` a `NULL` argument, `-EINVAL` a code or flag outside its
+// table, a length past its buffer, or data naming no logical unit,
+// `-EBADMSG` malformed pages.
+struct MpathScsiAdapter *mpath_scsi_init(struct MpathScsiAdapter *mem, const struct MpathScsiIdentity *identity, uint32_t scope, uint8_t aptpl, int *err);
+
+// Make `*cfg` fit the logical unit `identity` describes before
+// `mpath_device_init`: the ALUA access protocol, and explicit activation
+// (SET TARGET PORT GROUPS) only where TPGS allows it. Refused (`-EFAULT`,
+// `-EINVAL`, `-EBADMSG` as `mpath_scsi_init`): `*cfg` unchanged.
+int mpath_scsi_core_config(const struct MpathScsiIdentity *identity, struct MpathConfig *cfg);
+
+// Add the path whose INQUIRY and VPD page 83h are `identity` to the
+// device and the adapter: over nexus `spec.nexus`, registrations counting
+// for initiator port `port`, the rest of `spec` as `mpath_add_path` takes
+// it (see `spec_for` for the group). Its id goes to `*out_path`. An ALUA
+// path added without an access state makes the device ask for REPORT
+// TARGET PORT GROUPS through it at once. `-EXDEV` for a path to another
+// logical unit, `-ENOSPC` for a full table, the device's refusals as
+// `mpath_add_path`'s; nothing changed on a refusal.
+int mpath_scsi_add_path(struct MpathScsiAdapter *ad, struct MpathDevice *dev, const struct MpathScsiIdentity *identity, const struct MpathPathSpec *spec, uint32_t port, uint64_t now_ns, uint32_t *out_path);
+
+// Remove a path from the device and the adapter. Commands it was sent
+// that await a response are forgotten, but for reservation commands
+// (their answer is still owed to the device).
+int mpath_scsi_remove_path(struct MpathScsiAdapter *ad, struct MpathDevice *dev, uint32_t path_id, uint64_t now_ns);
+
+// Map an action `mpath_poll_action` gave for `dev` to a SCSI command:
+// `1` and `*out` (send it; its response goes to `mpath_scsi_apply` with
+// `out->tag`), or `0` for an action that is no SCSI command (dispatch,
+// fail, head changes, a transition timeout). Refused, nothing changed:
+// `-EINVAL` a code outside its table, `-ENOSPC` too many commands await
+// a response, and the adapter's reasons (`-ESTALE` a path it does not
+// know, `-EOPNOTSUPP` no ALUA or no explicit ALUA, `-ENOENT` an unknown
+// group or no REGISTER AND MOVE destination): give those to
+// `mpath_scsi_settle_unmapped`.
+int mpath_scsi_map_action(struct MpathScsiAdapter *ad, const struct MpathDevice *dev, const struct MpathAction *action_in, struct MpathScsiCommand *out);
+
+// Tell the device how an action `mpath_scsi_map_action` refused ended,
+// so nothing stays pending: a refresh through a path without ALUA is
+// answered with its only state, other refreshes and activations failed,
+// a probe on a path the adapter does not know found it down; a
+// reservation command that could not be built is answered `Refused`
+// (no REGISTER AND MOVE destination, a bad TransportID) or `PathFailed`.
+int mpath_scsi_settle_unmapped(const struct MpathScsiAdapter *ad, struct MpathDevice *dev, const struct MpathAction *action_in, uint64_t now_ns);
+
+// Apply the response to the command tagged `resp->tag` (its data-in: the
+// first `resp->data_in_len` bytes of `data_in`, which may be `NULL` when
+// there are none), at `now_ns`. Returns `1` when `*next` holds a command
+// to send now in its place (a TEST UNIT READY after a unit attention, an
+// REPORT TARGET PORT GROUPS with more room or the length-only header, a
+// PERSISTENT RESERVE command again), else `0`; `*out` says what was done
+// (`Failed` with the reason when the command failed or its data was
+// unusable, which the device has been told as the adapter tells it).
+// Refused, the command still awaiting its response and nothing changed:
+// `-EPROTO` no command awaits a response with that tag, or the device
+// awaits no reservation answer on its path; `-EINVAL` a code outside its
+// table or a length past its buffer; `-ERANGE` time going backwards;
+// `-ESTALE` / `-EINVAL` the command's path is gone (cancel it).
+int mpath_scsi_apply(struct MpathScsiAdapter *ad, struct MpathDevice *dev, const struct MpathScsiResponse *resp, const struct MpathDataIn *data, uint64_t now_ns, struct MpathApplied *out, struct MpathScsiCommand *next);
+
+// Forget the command tagged `tag`: C gave up on it and no response will
+// be applied. The device's own timeout then ends what it was for.
+// `-EPROTO` if no command awaits a response with that tag.
+int mpath_scsi_cancel(struct MpathScsiAdapter *ad, uint64_t tag);
+
+// Commands awaiting their response.
+int mpath_scsi_pending(const struct MpathScsiAdapter *ad, uint32_t *out);
+
+// Classify how an I/O sent on `path_id` ended (`resp`'s transport
+// verdict, STATUS and sense; its tag is not read) into `*out` for
+// `mpath_handle_completion`, as the adapter does: CHECK CONDITION by
+// sense key and ASC/ASCQ (SAM-5, scsi_dh_alua, multipath-tools), unit
+// attentions as retries with their notices. `-ESTALE` for a path the
+// adapter does not know, `-EINVAL` for a bad code or length.
+int mpath_scsi_classify_completion(const struct MpathScsiAdapter *ad, uint32_t path_id, const struct MpathScsiResponse *resp, struct MpathCompletion *out);
 
 // A snapshot of the device.
 int mpath_device_snapshot(const struct MpathDevice *dev, struct MpathDeviceSnapshot *out);

@@ -29,6 +29,25 @@
 //! | `-EACCES` | fenced by another host's preemption |
 //! | `-EIO` | an error this library predates |
 //!
+//! The transport adapters' errors (`mpath_scsi_*`, `mpath_nvme_*`) map by
+//! what went wrong, the same for both transports ([`of_scsi_adapter_error`],
+//! [`of_nvme_adapter_error`]):
+//!
+//! | errno | adapter error |
+//! |---|---|
+//! | the core's, as above | the device refused the input the adapter made |
+//! | `-EBADMSG` | response data, INQUIRY / VPD or Identify data malformed (field and offset in the Rust error), or silent on this device's group or namespace |
+//! | `-EINVAL` | identity data that names no logical unit, a spec's group not the identity's, a registration scope the transport does not have |
+//! | `-ESTALE` | the adapter has no record of the path (removed) |
+//! | `-EXDEV` | the path reaches another logical unit or namespace |
+//! | `-ENOSPC` | the adapter's path table, or its table of commands awaiting a response, is full; an NVMe ANA log longer than `MPATH_DATA_IN_MAX` |
+//! | `-ENOENT` | no path of the device is in that group; a REGISTER AND MOVE without its destination |
+//! | `-EOPNOTSUPP` | no ALUA / ANA to read, no explicit activation, REGISTER AND MOVE on NVMe |
+//! | `-EMSGSIZE` | more data came back than the command allowed |
+//! | `-E2BIG` | the target has more to say than one command can ask for |
+//! | `-ENOLINK`, `-EREMOTEIO`, `-EBADE`, `-EAGAIN`, ... | the command failed: path error, target error (as [`of_target_error`]), reservation conflict, retry |
+//! | `-EPROTO` | a response for no command awaiting one (an unknown tag), or handed to the wrong entry point |
+//!
 //! A device's reservation operation (`mpath_reservation`) fails with a
 //! [`DeviceError`]: the device's own refusal maps as any other input's
 //! ([`of_error`]), the coordinator's as [`of_pr_error`]; the two sets do
@@ -36,7 +55,7 @@
 
 use core::ffi::c_int;
 use mpath_core::reservation::PrError;
-use mpath_core::{ConfigError, DeviceError, Error, IoError, TargetError, TimeError};
+use mpath_core::{ConfigError, DeviceError, Error, IoError, Outcome, TargetError, TimeError};
 
 /// Operation not permitted.
 pub const EPERM: c_int = 1;
@@ -44,6 +63,8 @@ pub const EPERM: c_int = 1;
 pub const ENOENT: c_int = 2;
 /// I/O error.
 pub const EIO: c_int = 5;
+/// Argument list too long (a response larger than a command can ask for).
+pub const E2BIG: c_int = 7;
 /// Try again.
 pub const EAGAIN: c_int = 11;
 /// Permission denied.
@@ -70,8 +91,14 @@ pub const ENODATA: c_int = 61;
 pub const ENOLINK: c_int = 67;
 /// Protocol error.
 pub const EPROTO: c_int = 71;
+/// Not a data message (malformed response data).
+pub const EBADMSG: c_int = 74;
 /// Illegal byte sequence (`BLK_STS_PROTECTION`).
 pub const EILSEQ: c_int = 84;
+/// Message too long (more data than was allowed).
+pub const EMSGSIZE: c_int = 90;
+/// Operation not supported (by this logical unit or transport).
+pub const EOPNOTSUPP: c_int = 95;
 /// Stale handle.
 pub const ESTALE: c_int = 116;
 /// Remote I/O error (`BLK_STS_TARGET`).
@@ -162,6 +189,65 @@ pub fn of_target_error(e: TargetError) -> c_int {
         TargetError::IllegalRequest | TargetError::DataProtect => -EREMOTEIO,
         TargetError::NoSpace => -ENOSPC,
         TargetError::Protection => -EILSEQ,
+        _ => -EIO,
+    }
+}
+
+/// How a command the adapter sent ended, as the errno of a failed
+/// command: a path error `-ENOLINK` (another path may do), a target error
+/// as its `blk_status_t` ([`of_target_error`]), a reservation conflict
+/// `-EBADE`, a retry the same path asked for `-EAGAIN`.
+pub fn of_outcome(o: Outcome) -> c_int {
+    match o {
+        Outcome::PathError(_) => -ENOLINK,
+        Outcome::TargetError(t) => of_target_error(t),
+        Outcome::ReservationConflict => -EBADE,
+        Outcome::Retry { .. } => -EAGAIN,
+        _ => -EIO,
+    }
+}
+
+/// A SCSI adapter error as a negative errno (see the table above).
+pub fn of_scsi_adapter_error(e: mpath_scsi::AdapterError) -> c_int {
+    use mpath_scsi::identity::IdentityError;
+    use mpath_scsi::AdapterError as A;
+    match e {
+        A::Core(e) => of_error(e),
+        A::Wire(_) | A::GroupNotInRtpg { .. } => -EBADMSG,
+        A::Identity(IdentityError::Wire { .. }) => -EBADMSG,
+        A::Identity(_) | A::GroupMismatch { .. } | A::RegistrationScope(_) => -EINVAL,
+        A::UnknownPath(_) => -ESTALE,
+        A::WrongLogicalUnit => -EXDEV,
+        A::PathTableFull => -ENOSPC,
+        A::UnknownGroup(_) | A::NoMoveDestination => -ENOENT,
+        A::NotAlua(_) | A::ExplicitAluaUnsupported { .. } => -EOPNOTSUPP,
+        A::CommandFailed { outcome, .. } => of_outcome(outcome),
+        A::UnexpectedData { .. } => -EMSGSIZE,
+        A::RtpgTooLarge { .. } | A::PrInTooLarge { .. } => -E2BIG,
+        A::WrongEntry { .. } => -EPROTO,
+        _ => -EIO,
+    }
+}
+
+/// An NVMe adapter error as a negative errno (see the table above).
+pub fn of_nvme_adapter_error(e: mpath_nvme::AdapterError) -> c_int {
+    use mpath_nvme::AdapterError as A;
+    match e {
+        A::Core(e) => of_error(e),
+        A::Wire(_) | A::NsidNotInLog { .. } | A::GroupNotInLog { .. } => -EBADMSG,
+        // Identify data without a SUBNQN, or NSID 0 / FFFFFFFFh.
+        A::Identity(_) => -EINVAL,
+        A::UnknownPath(_) => -ESTALE,
+        A::WrongHead => -EXDEV,
+        A::PathTableFull => -ENOSPC,
+        A::UnknownGroup(_) => -ENOENT,
+        A::NoAnaReporting(_) | A::ActivationUnsupported { .. } | A::Unsupported { .. } => {
+            -EOPNOTSUPP
+        }
+        A::AnaLogTooLarge { .. } => -E2BIG,
+        A::CommandFailed { outcome, .. } => of_outcome(outcome),
+        A::UnexpectedData { .. } => -EMSGSIZE,
+        A::WrongEntry { .. } => -EPROTO,
         _ => -EIO,
     }
 }

@@ -12,6 +12,8 @@ use crate::dataplane::{MpathCursor, MpathDataPlane};
 use crate::device::MpathDevice;
 use crate::errno::EINVAL;
 use crate::io::MpathTicket;
+use crate::nvme::MpathNvmeAdapter;
+use crate::scsi::MpathScsiAdapter;
 use crate::{need, ret, Ret};
 use core::ffi::c_int;
 use core::mem::{align_of, size_of};
@@ -33,6 +35,16 @@ pub const MPATH_DEVICE_ALIGN: usize = 8;
 pub const MPATH_TICKET_SIZE: usize = 64;
 /// Alignment of an [`MpathTicket`].
 pub const MPATH_TICKET_ALIGN: usize = 8;
+/// Bytes to reserve for an [`MpathScsiAdapter`] (mostly the commands
+/// awaiting a response, each with room for a REGISTER AND MOVE parameter
+/// list).
+pub const MPATH_SCSI_ADAPTER_SIZE: usize = 98304;
+/// Alignment of an [`MpathScsiAdapter`].
+pub const MPATH_SCSI_ADAPTER_ALIGN: usize = 8;
+/// Bytes to reserve for an [`MpathNvmeAdapter`].
+pub const MPATH_NVME_ADAPTER_SIZE: usize = 24576;
+/// Alignment of an [`MpathNvmeAdapter`].
+pub const MPATH_NVME_ADAPTER_ALIGN: usize = 8;
 
 const _: () = {
     assert!(size_of::<MpathDataPlane>() <= MPATH_DATAPLANE_SIZE);
@@ -43,6 +55,10 @@ const _: () = {
     assert!(align_of::<MpathDevice>() <= MPATH_DEVICE_ALIGN);
     assert!(size_of::<MpathTicket>() <= MPATH_TICKET_SIZE);
     assert!(align_of::<MpathTicket>() <= MPATH_TICKET_ALIGN);
+    assert!(size_of::<MpathScsiAdapter>() <= MPATH_SCSI_ADAPTER_SIZE);
+    assert!(align_of::<MpathScsiAdapter>() <= MPATH_SCSI_ADAPTER_ALIGN);
+    assert!(size_of::<MpathNvmeAdapter>() <= MPATH_NVME_ADAPTER_SIZE);
+    assert!(align_of::<MpathNvmeAdapter>() <= MPATH_NVME_ADAPTER_ALIGN);
 };
 
 c_enum! {
@@ -58,6 +74,10 @@ c_enum! {
         // device; not reused, so a stale header's code is refused.
         /// [`MpathTicket`].
         Ticket = 4,
+        /// [`MpathScsiAdapter`].
+        ScsiAdapter = 5,
+        /// [`MpathNvmeAdapter`].
+        NvmeAdapter = 6,
     }
 }
 
@@ -110,6 +130,18 @@ pub extern "C" fn mpath_object_layout(object: u32, out: Option<&mut MpathLayout>
                     align_of::<MpathTicket>(),
                     MPATH_TICKET_SIZE,
                     MPATH_TICKET_ALIGN,
+                ),
+                MpathObject::ScsiAdapter => (
+                    size_of::<MpathScsiAdapter>(),
+                    align_of::<MpathScsiAdapter>(),
+                    MPATH_SCSI_ADAPTER_SIZE,
+                    MPATH_SCSI_ADAPTER_ALIGN,
+                ),
+                MpathObject::NvmeAdapter => (
+                    size_of::<MpathNvmeAdapter>(),
+                    align_of::<MpathNvmeAdapter>(),
+                    MPATH_NVME_ADAPTER_SIZE,
+                    MPATH_NVME_ADAPTER_ALIGN,
                 ),
             };
         *out = MpathLayout {

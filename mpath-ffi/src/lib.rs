@@ -24,6 +24,15 @@
 //! results, fences and moves), then `mpath_poll_timeout` to arm a timer
 //! that calls `mpath_handle_timeout`.
 //!
+//! # The transport adapters
+//!
+//! [`MpathScsiAdapter`] and [`MpathNvmeAdapter`] sit beside one device
+//! each and do what `mpath-scsi`'s and `mpath-nvme`'s adapters do, over
+//! bytes: paths added from INQUIRY / VPD page 83h or Identify data,
+//! actions mapped to commands C sends (`mpath_*_map_action`), responses
+//! applied by tag (`mpath_*_apply`), I/O completions classified
+//! (`mpath_*_classify_completion`). The call order is in [`adapter`].
+//!
 //! # Conventions
 //!
 //! - **Objects live in caller memory.** [`MpathDataPlane`], [`MpathCursor`],
@@ -125,6 +134,7 @@ extern crate std;
 
 #[macro_use]
 pub mod codes;
+pub mod adapter;
 pub mod config;
 pub mod control_io;
 pub mod dataplane;
@@ -133,8 +143,13 @@ pub mod errno;
 pub mod events;
 pub mod io;
 pub mod layout;
+pub mod nvme;
+pub mod nvme_wire;
 pub mod paths;
+mod pending;
 pub mod reservation;
+pub mod scsi;
+pub mod scsi_wire;
 pub mod snapshot;
 pub mod transport;
 
@@ -148,6 +163,8 @@ pub use config::MpathConfig;
 pub use dataplane::{MpathCursor, MpathDataPlane};
 pub use device::MpathDevice;
 pub use io::{MpathIo, MpathTicket};
+pub use nvme::MpathNvmeAdapter;
+pub use scsi::MpathScsiAdapter;
 
 use core::ffi::c_int;
 

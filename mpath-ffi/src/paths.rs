@@ -64,7 +64,7 @@ pub struct MpathPathSpec {
 }
 
 impl MpathPathSpec {
-    fn decode(&self) -> Result<PathSpec, c_int> {
+    pub(crate) fn decode(&self) -> Result<PathSpec, c_int> {
         Ok(PathSpec {
             group: GroupId(self.group),
             nexus: NexusId(self.nexus),

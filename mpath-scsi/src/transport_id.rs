@@ -207,7 +207,12 @@ impl<'a> WireItem<'a> for TransportId<'a> {
                         .windows(ISID_SEPARATOR.len())
                         .position(|w| w == ISID_SEPARATOR)
                         .ok_or(WireError::unknown("ISCSI NAME", ISCSI_HEADER))?;
-                    let (name, rest) = text.split_at(sep);
+                    // `sep` came from `position` over `text`, so this always
+                    // splits; checked, so that no panic path reaches a
+                    // kernel (scripts/objgate.py found `split_at`'s).
+                    let (name, rest) = text
+                        .split_at_checked(sep)
+                        .ok_or(WireError::unknown("ISCSI NAME", ISCSI_HEADER))?;
                     let isid = rest.get(ISID_SEPARATOR.len()..).unwrap_or(&[]);
                     if !is_hex(isid) {
                         return Err(WireError::unknown("ISID", ISCSI_HEADER.saturating_add(sep)));

@@ -76,6 +76,17 @@ impl MpathPathError {
             Self::Aborted => PathErrorKind::Aborted,
         }
     }
+    pub(crate) const fn of(k: PathErrorKind) -> u32 {
+        match k {
+            PathErrorKind::Transport => Self::Transport.code(),
+            PathErrorKind::Timeout => Self::Timeout.code(),
+            PathErrorKind::AccessDenied => Self::AccessDenied.code(),
+            PathErrorKind::Transitioning => Self::Transitioning.code(),
+            PathErrorKind::PathingError => Self::PathingError.code(),
+            PathErrorKind::Aborted => Self::Aborted.code(),
+            _ => MPATH_CODE_UNKNOWN,
+        }
+    }
 }
 
 c_enum! {
@@ -145,6 +156,15 @@ impl MpathRetryReason {
             Self::TaskSetFull => RetryReason::TaskSetFull,
             Self::UnitAttention => RetryReason::UnitAttention,
             Self::Transient => RetryReason::Transient,
+        }
+    }
+    pub(crate) const fn of(r: RetryReason) -> u32 {
+        match r {
+            RetryReason::Busy => Self::Busy.code(),
+            RetryReason::TaskSetFull => Self::TaskSetFull.code(),
+            RetryReason::UnitAttention => Self::UnitAttention.code(),
+            RetryReason::Transient => Self::Transient.code(),
+            _ => MPATH_CODE_UNKNOWN,
         }
     }
 }

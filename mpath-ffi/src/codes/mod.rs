@@ -12,7 +12,8 @@
 //!
 //! The tables are grouped by what they describe (one file each): I/O and
 //! its completion, paths and their access states, persistent
-//! reservations, and the device's outputs. All are re-exported here, so
+//! reservations, the device's outputs, and the transport adapters'
+//! commands and responses. All are re-exported here, so
 //! every code is `mpath_ffi::codes::Mpath*`.
 
 /// The code an output carries for a core variant this library predates.
@@ -63,11 +64,13 @@ macro_rules! c_enum {
 }
 
 // After the macro: textual scope makes it visible in these modules.
+mod adapter;
 mod device;
 mod io;
 mod path;
 mod reservation;
 
+pub use adapter::*;
 pub use device::*;
 pub use io::*;
 pub use path::*;

@@ -258,6 +258,8 @@ fn layouts_fit_the_reserved_sizes() {
         MpathObject::Cursor,
         MpathObject::Device,
         MpathObject::Ticket,
+        MpathObject::ScsiAdapter,
+        MpathObject::NvmeAdapter,
     ] {
         let mut l = MpathLayout::default();
         assert_eq!(mpath_object_layout(object.code(), Some(&mut l)), 0);

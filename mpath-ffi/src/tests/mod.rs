@@ -4,10 +4,15 @@
 
 extern crate std;
 
+mod adapter_errno;
+mod adapter_refusals;
+mod adapter_results;
 mod cursor;
 mod failover;
+mod nvme;
 mod refusals;
 mod reservation;
+mod scsi;
 mod target;
 
 use crate::codes::*;

@@ -100,7 +100,7 @@ fn codes_outside_their_tables_are_refused_with_nothing_changed() {
     assert!(mpath_device_init(Some(mem()), Some(r.dp), Some(&good), 3, Some(&mut err)).is_none());
     assert_eq!(err, -EINVAL, "a registration scope outside its table");
     let mut layout = MpathLayout::default();
-    assert_eq!(mpath_object_layout(5, Some(&mut layout)), -EINVAL);
+    assert_eq!(mpath_object_layout(7, Some(&mut layout)), -EINVAL);
     assert_eq!(mpath_io_error_errno(8, 0), -EINVAL);
 
     // Reservation operations and replies with a code or flag outside its
