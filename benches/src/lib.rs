@@ -304,3 +304,5 @@ pub mod floor {
         pub b: Line128,
     }
 }
+
+pub mod reference;
