@@ -1,11 +1,14 @@
 //! `mpath-core` data-plane benchmarks: one `submit` (select + start) and its
 //! successful `complete` per iteration, per policy and path count; the bare
 //! atomic floors each selector is compared with; one vs two threads on one
-//! device; and the cost of false sharing. See `benches/README.md`.
+//! device; the cost of false sharing; and the C reference of the kernel's
+//! per-I/O work (`reference/...`), timed in the same run. See
+//! `benches/README.md`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use mpath_benches::floor::{self, Floor, Packed, Padded, Padded128};
-use mpath_benches::{io, Cursor, DataPlane, Device, Locality, Policy, CAP, PATH_COUNTS};
+use mpath_benches::reference::{NvmePolicy, NvmeRef, StRef};
+use mpath_benches::{io, Cursor, DataPlane, Device, Locality, Policy, CAP, IO_BYTES, PATH_COUNTS};
 use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::Duration;
@@ -238,6 +241,96 @@ fn sharing(c: &mut Criterion) {
     g.finish();
 }
 
+/// The kernel's policies, as the C reference models them, in table order.
+#[derive(Clone, Copy)]
+enum RefPolicy {
+    RoundRobin,
+    QueueDepth,
+    ServiceTime,
+}
+
+const REF_POLICIES: [(RefPolicy, &str); 3] = [
+    (RefPolicy::RoundRobin, "round-robin"),
+    (RefPolicy::QueueDepth, "queue-depth"),
+    (RefPolicy::ServiceTime, "service-time"),
+];
+
+/// A C reference device: an NVMe head or a dm service-time selector.
+enum RefDevice {
+    Nvme(NvmeRef),
+    St(StRef),
+}
+
+impl RefDevice {
+    fn new(policy: RefPolicy, n: usize) -> Self {
+        match policy {
+            RefPolicy::RoundRobin => {
+                RefDevice::Nvme(NvmeRef::new(n, NvmePolicy::RoundRobin).expect("paths"))
+            }
+            RefPolicy::QueueDepth => {
+                RefDevice::Nvme(NvmeRef::new(n, NvmePolicy::QueueDepth).expect("paths"))
+            }
+            RefPolicy::ServiceTime => RefDevice::St(StRef::new(n).expect("paths")),
+        }
+    }
+
+    /// One I/O: select, start, end (one call into C).
+    #[inline(always)]
+    fn io(&self) -> Option<usize> {
+        match self {
+            RefDevice::Nvme(h) => h.io(),
+            RefDevice::St(s) => s.io(IO_BYTES as usize),
+        }
+    }
+}
+
+/// The C reference, one I/O at a time, at every path count: the kernel's
+/// per-I/O work for the same policies as `select_complete`.
+fn reference(c: &mut Criterion) {
+    for (policy, name) in REF_POLICIES {
+        let mut g = c.benchmark_group(format!("reference/{name}"));
+        for n in PATH_COUNTS {
+            g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, &n| {
+                let dev = RefDevice::new(policy, n);
+                b.iter(|| black_box(black_box(&dev).io()));
+            });
+        }
+        g.finish();
+    }
+    // Queue-depth with one request held on every path, as
+    // `select_complete_loaded`: the walk cannot stop at an idle path.
+    let mut g = c.benchmark_group("reference_loaded/queue-depth");
+    for n in PATH_COUNTS {
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, &n| {
+            let h = NvmeRef::new(n, NvmePolicy::QueueDepth).expect("paths");
+            let held: Vec<_> = (0..n).map(|p| h.start(p)).collect();
+            b.iter(|| black_box(black_box(&h).io()));
+            held.into_iter().for_each(|rq| h.end(rq));
+        });
+    }
+    g.finish();
+}
+
+/// One vs two threads on one C reference device at 8 paths, measured as
+/// `threads_8_paths`.
+fn reference_threads(c: &mut Criterion) {
+    for (policy, name) in REF_POLICIES {
+        let mut g = c.benchmark_group(format!("reference_threads_8_paths/{name}"));
+        for t in [1usize, 2] {
+            g.bench_with_input(BenchmarkId::from_parameter(t), &t, |b, &t| {
+                let dev = RefDevice::new(policy, 8);
+                b.iter_custom(|iters| {
+                    let dev = &dev;
+                    hammer(t, iters, |_| {
+                        black_box(black_box(dev).io());
+                    })
+                });
+            });
+        }
+        g.finish();
+    }
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -248,6 +341,7 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = select_complete, select_complete_loaded, floors, threads, sharing
+    targets = select_complete, select_complete_loaded, floors, threads, sharing,
+        reference, reference_threads
 }
 criterion_main!(benches);

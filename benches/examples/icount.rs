@@ -4,9 +4,13 @@
 //! runs `IOS` submit + complete pairs. Run it twice with different `IOS` and
 //! divide the difference in collected instructions by the difference in
 //! I/Os to cancel setup: `benches/scripts/icount.sh` does that for every
-//! policy and floor at 8 paths. Floors are named `floor-POLICY`.
+//! policy and floor at 8 paths. Floors are named `floor-POLICY`; the C
+//! reference of the kernel's per-I/O work is `ref-round-robin`,
+//! `ref-queue-depth` (NVMe) and `ref-service-time` (dm), one select + start +
+//! end per I/O.
 
 use mpath_benches::floor::Floor;
+use mpath_benches::reference::{NvmePolicy, NvmeRef, StRef};
 use mpath_benches::{io, Cursor, DataPlane, Device, Locality, Policy, CAP};
 use std::hint::black_box;
 
@@ -36,6 +40,31 @@ fn main() {
                 black_box(black_box(f).adaptive(seq));
             }),
             _ => panic!("unknown floor {kind}"),
+        }
+        return;
+    }
+    if let Some(kind) = policy.strip_prefix("ref-") {
+        let nvme = |p| NvmeRef::new(paths, p).expect("1 to 64 paths");
+        match kind {
+            "round-robin" => {
+                let h = nvme(NvmePolicy::RoundRobin);
+                (0..ios).for_each(|_| {
+                    black_box(black_box(&h).io());
+                });
+            }
+            "queue-depth" => {
+                let h = nvme(NvmePolicy::QueueDepth);
+                (0..ios).for_each(|_| {
+                    black_box(black_box(&h).io());
+                });
+            }
+            "service-time" => {
+                let s = StRef::new(paths).expect("1 to 64 paths");
+                (0..ios).for_each(|_| {
+                    black_box(black_box(&s).io(4096));
+                });
+            }
+            _ => panic!("unknown reference {kind}"),
         }
         return;
     }

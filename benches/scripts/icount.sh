@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Instructions per submit+complete (and per floor iteration) at PATHS paths,
 # measured with callgrind as the difference between two run lengths.
+# `ref-*` rows are the C reference of the kernel's per-I/O work (select +
+# start + end; see benches/README.md).
 # Usage: benches/scripts/icount.sh [PATHS]   (needs valgrind)
 set -euo pipefail
 paths=${1:-8}
@@ -13,7 +15,8 @@ count() {
 }
 printf '| %s | instructions per iteration |\n|---|---|\n' "at $paths paths"
 for p in round-robin queue-depth queue-bytes service-time adaptive numa \
-  floor-round-robin floor-queue-depth floor-service-time floor-adaptive; do
+  floor-round-robin floor-queue-depth floor-service-time floor-adaptive \
+  ref-round-robin ref-queue-depth ref-service-time; do
   a=$(count "$p" 100000)
   b=$(count "$p" 200000)
   echo "| $p | $(( (b - a) / 100000 )) |"

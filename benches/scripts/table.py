@@ -72,3 +72,41 @@ a, b = est("sharing_control_rr_floor", 1), est("sharing_control_rr_floor", 2)
 s = "-" if None in (a, b) else f"{2 * a / b:.2f}x"
 print(f"\ncontrol (round-robin floor, no shared writes): 1 thread {fmt(a)} ns, "
       f"2 threads {fmt(b)} ns per thread, scaling {s}")
+
+# Ours against the C reference of the kernel's per-I/O work, same run.
+print("\n| selector, 8 paths | ours, 1 thread, ns | reference, 1 thread, ns | ours / reference "
+      "| ours, 2 threads, total M I/O/s | reference, 2 threads, total M I/O/s "
+      "| ours 2-thread scaling | reference 2-thread scaling |")
+print("|---|---|---|---|---|---|---|---|")
+
+
+def mios(t2):
+    return "-" if t2 is None else f"{2000 / t2:.0f}"
+
+
+def scal(a, b):
+    return "-" if None in (a, b) else f"{2 * a / b:.2f}x"
+
+
+for p in ["round-robin", "queue-depth", "service-time", "adaptive"]:
+    o, r = est(f"select_complete_{p}", 8), est(f"reference_{p}", 8)
+    ratio = "-" if None in (o, r) else f"{o / r:.2f}x"
+    o1, o2 = est(f"threads_8_paths_{p}", 1), est(f"threads_8_paths_{p}", 2)
+    r1, r2 = est(f"reference_threads_8_paths_{p}", 1), est(f"reference_threads_8_paths_{p}", 2)
+    print(f"| {p} | {fmt(o)} | {fmt(r)} | {ratio} | {mios(o2)} | {mios(r2)} "
+          f"| {scal(o1, o2)} | {scal(r1, r2)} |")
+o, r = est("select_complete_loaded_queue-depth", 8), est("reference_loaded_queue-depth", 8)
+ratio = "-" if None in (o, r) else f"{o / r:.2f}x"
+print(f"| queue-depth, every path busy | {fmt(o)} | {fmt(r)} | {ratio} | | | | |")
+
+print("\n| reference, ns per I/O | " + " | ".join(map(str, PATHS)) + " |")
+print("|---" * (len(PATHS) + 1) + "|")
+for p in ["round-robin", "queue-depth", "service-time"]:
+    row(p, f"reference_{p}")
+row("queue-depth (every path busy)", "reference_loaded_queue-depth")
+print("\n| 8 paths, ns per I/O per thread | ours 1 | ours 2 | reference 1 | reference 2 |")
+print("|---|---|---|---|---|")
+for p in ["round-robin", "queue-depth", "service-time", "adaptive"]:
+    v = [est(f"threads_8_paths_{p}", 1), est(f"threads_8_paths_{p}", 2),
+         est(f"reference_threads_8_paths_{p}", 1), est(f"reference_threads_8_paths_{p}", 2)]
+    print(f"| {p} | " + " | ".join(fmt(x) for x in v) + " |")

@@ -308,7 +308,10 @@ impl StRef {
         // SAFETY: `sel` is live, `&mut self` excludes a concurrent move,
         // and `out` has room for `MAX_PATHS` entries.
         let n = unsafe { ffi::ref_st_order(self.sel.as_ptr(), out.as_mut_ptr(), 64) };
-        out.iter().take(n as usize).filter_map(|&p| path(p)).collect()
+        out.iter()
+            .take(n as usize)
+            .filter_map(|&p| path(p))
+            .collect()
     }
 }
 
