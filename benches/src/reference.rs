@@ -445,7 +445,8 @@ mod tests {
     #[test]
     fn dm_service_time_cases_and_accounting() {
         // (in-flight bytes, relative throughput) per path, I/O size, expected.
-        let cases: &[(&[(usize, u32)], usize, usize)] = &[
+        type Case = (&'static [(usize, u32)], usize, usize);
+        let cases: &[Case] = &[
             (&[(8192, 1), (4096, 1)], 4096, 1),
             (&[(4096, 1), (4096, 2)], 4096, 1),
             (&[(0, 0), (1 << 30, 1)], 4096, 1),
