@@ -8,7 +8,8 @@
 //! use, and the link and port behind it.
 //!
 //! It is computed from the scenario, as the fabric stands at time 0; the
-//! faults follow as a timeline.
+//! faults follow as a timeline. A scenario with a dm table then gets dm's
+//! own view, from the live device ([`dm_view`](super::dm_view)).
 
 use std::process::ExitCode;
 
@@ -244,8 +245,9 @@ pub fn render(s: &Scenario) -> String {
 
 /// `topology`.
 pub fn topology(a: &ScenarioArg) -> Result<ExitCode, CliError> {
-    let s = source::load(&a.scenario)?;
+    let s = source::load(a)?;
     print!("{}", render(&s));
+    print!("{}", super::dm_view::render(&s)?);
     Ok(ExitCode::SUCCESS)
 }
 
