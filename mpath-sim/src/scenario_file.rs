@@ -313,10 +313,7 @@ impl FileScenario {
     pub fn into_scenario(self, text: &str, default_name: &str) -> Result<Scenario, FileError> {
         let c = Check { text };
         let mut s = Scenario::two_paths();
-        s.name = self
-            .name
-            .clone()
-            .unwrap_or_else(|| default_name.to_owned());
+        s.name = self.name.clone().unwrap_or_else(|| default_name.to_owned());
         if let Some(h) = self.hosts {
             s.hosts = u8::try_from(h)
                 .ok()
@@ -438,7 +435,11 @@ impl FileScenario {
                 ));
             }
         }
-        if let Some(i) = self.paths.iter().position(|p| p.relative_throughput.is_some()) {
+        if let Some(i) = self
+            .paths
+            .iter()
+            .position(|p| p.relative_throughput.is_some())
+        {
             return Err(c.err(
                 &KeyPath::top("path").index(i).key("relative_throughput"),
                 "`dm_table` sets each path's relative throughput (service-time's per-path argument): leave it out",

@@ -83,7 +83,10 @@ fn the_key_sets_selector_no_path_and_weights_and_round_trips() {
     // Written out, the table stands in for the keys it sets, and reads
     // back the same.
     let out = to_toml(&s);
-    assert!(out.contains("dm_table = ") && !out.contains("policy ="), "{out}");
+    assert!(
+        out.contains("dm_table = ") && !out.contains("policy ="),
+        "{out}"
+    );
     assert!(!out.contains("relative_throughput"), "{out}");
     assert_eq!(from_toml(&out, "other").unwrap(), s);
     // Without queue_if_no_path dm fails I/O with no path.
@@ -92,7 +95,10 @@ fn the_key_sets_selector_no_path_and_weights_and_round_trips() {
         "t",
     )
     .unwrap();
-    assert_eq!((s.policy, s.no_path), (Policy::RoundRobin, NoPathPolicy::Fail));
+    assert_eq!(
+        (s.policy, s.no_path),
+        (Policy::RoundRobin, NoPathPolicy::Fail)
+    );
 }
 
 #[test]
@@ -189,7 +195,10 @@ fn the_table_s_initial_group_is_the_one_used() {
     let r = Sim::new(s, 1).unwrap().run();
     assert_eq!(r.violation, None);
     let ios: Vec<u64> = r.paths.iter().map(|p| p.ios).collect();
-    assert!(ios[0] == 0 && ios[1] == 0 && ios[2] > 0 && ios[3] > 0, "{ios:?}");
+    assert!(
+        ios[0] == 0 && ios[1] == 0 && ios[2] > 0 && ios[3] > 0,
+        "{ios:?}"
+    );
 }
 
 #[test]
@@ -212,7 +221,9 @@ fn service_time_weights_from_the_flag_reach_the_ideal_on_delayed_path() {
 #[test]
 fn round_robin_by_table_is_round_robin_by_policy() {
     let base = ["run", "bandwidth-4to1", "--duration", "100ms", "--json"];
-    let by_policy = json(&mpath_sim(&[&base[..], &["--policy", "round-robin"]].concat()));
+    let by_policy = json(&mpath_sim(
+        &[&base[..], &["--policy", "round-robin"]].concat(),
+    ));
     // bandwidth-4to1 queues for a while without a path; with no fault
     // that never matters, so the runs are the same event for event.
     let table = "1 queue_if_no_path 1 alua 1 1 round-robin 0 2 1 sda 1 sdb 1";
@@ -237,7 +248,10 @@ fn a_bad_flag_is_a_usage_error_naming_the_word() {
     ]);
     assert_exit(&o, 2);
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("--dm-table") && e.contains("`8:99`") && e.contains("word 10"), "{e}");
+    assert!(
+        e.contains("--dm-table") && e.contains("`8:99`") && e.contains("word 10"),
+        "{e}"
+    );
 }
 
 /// The `status:` lines `topology` printed, each parsed back.
@@ -261,7 +275,9 @@ fn topology_prints_dm_status_that_parses_back() {
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(out.contains("prio=50 status=active"), "{out}");
     assert!(
-        out.contains(&format!("table:  alua-transition: 0 32768 multipath {table}")),
+        out.contains(&format!(
+            "table:  alua-transition: 0 32768 multipath {table}"
+        )),
         "{out}"
     );
     let lines = status_lines(&out);
@@ -330,4 +346,18 @@ fn compare_says_how_it_uses_the_table() {
         out.contains("in place of its own (service-time)") && out.contains("round-robin"),
         "{out}"
     );
+}
+
+#[test]
+fn the_example_file_s_commented_table_fits_its_fabric() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/example.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let on = text
+        .replace("\npolicy = ", "\n# policy = ")
+        .replace("\nno_path = ", "\n# no_path = ")
+        .replace("\nrelative_throughput = ", "\n# relative_throughput = ")
+        .replace("# dm_table = ", "dm_table = ");
+    let s = from_toml(&on, "example").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.no_path, NoPathPolicy::Queue);
+    assert!(s.dm_table.is_some());
 }

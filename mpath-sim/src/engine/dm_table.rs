@@ -190,7 +190,9 @@ fn params(line: &str) -> (&str, usize, usize) {
     match target_params(line) {
         Some(p) => {
             let before = line.len() - p.len();
-            let words = line.get(..before).map_or(0, |b| b.split_whitespace().count());
+            let words = line
+                .get(..before)
+                .map_or(0, |b| b.split_whitespace().count());
             (p, words, before)
         }
         None => (line, 0, 0),
@@ -301,10 +303,9 @@ impl Scenario {
         self.policy = c.policy;
         self.no_path = c.no_path;
         for (k, &i) in plan.paths.iter().enumerate() {
-            if let (Some(spec), Some(p)) = (
-                plan.target.path_spec(k, NexusId(0)),
-                self.paths.get_mut(i),
-            ) {
+            if let (Some(spec), Some(p)) =
+                (plan.target.path_spec(k, NexusId(0)), self.paths.get_mut(i))
+            {
                 p.relative_throughput = spec.relative_throughput;
             }
         }
@@ -396,8 +397,11 @@ mod tests {
     #[test]
     fn errors_count_words_in_the_line_as_given() {
         let s = Scenario::two_paths();
-        let e = plan(&s, "mpatha: 0 2048 multipath 0 0 1 1 round-robin 0 2 1 8:0 x 8:16 1")
-            .unwrap_err();
+        let e = plan(
+            &s,
+            "mpatha: 0 2048 multipath 0 0 1 1 round-robin 0 2 1 8:0 x 8:16 1",
+        )
+        .unwrap_err();
         assert!(
             matches!(&e, DmTableError::Parse { kind: ErrorKind::RepeatCount, word, index: 13, .. } if word == "x"),
             "{e:?}"
