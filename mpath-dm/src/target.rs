@@ -253,7 +253,37 @@ impl<'a> DmTarget<'a> {
             .or_else(|| groups.clone().next())
     }
 
-    /// Point the device's switched group at the preferred group.
+    /// The core's group for dm group `group`: the group its attached
+    /// paths share. An embedder that added them itself keys groups its
+    /// own way (the SCSI adapter by target port group, the NVMe adapter
+    /// one group per controller), so the number is read from the device,
+    /// not assumed to be [`group_id`](Self::group_id); without attached
+    /// paths it is that. `None` when the paths are in several core groups
+    /// (NVMe controllers): the core's switched group is one group, so
+    /// such a dm group cannot be preferred and the tier order decides.
+    fn core_group<D, const N: usize, const Q: usize, const G: usize>(
+        &self,
+        dev: &Device<D, N, Q, G>,
+        group: u16,
+    ) -> Option<GroupId>
+    where
+        D: Borrow<DataPlane<N>>,
+    {
+        let mut groups = (0..self.table.paths().len())
+            .filter(|i| self.table.group_of(*i) == Some(group))
+            .filter_map(|i| self.path_id(i))
+            .filter_map(|id| dev.controller().path_snapshot(id, &[]).ok())
+            .map(|s| s.group);
+        match groups.next() {
+            None => Some(Self::group_id(group)),
+            Some(first) => groups.all(|g| g == first).then_some(first),
+        }
+    }
+
+    /// Point the device's switched group at the preferred group: the core
+    /// group its attached paths share (an embedder that adds paths itself
+    /// keys groups its own way), or none, the tier order, when they are in
+    /// several.
     pub fn steer<D, const N: usize, const Q: usize, const G: usize>(
         &mut self,
         dev: &mut Device<D, N, Q, G>,
@@ -265,7 +295,7 @@ impl<'a> DmTarget<'a> {
         let Some(g) = self.preferred_group(dev) else {
             return Ok(());
         };
-        let want = Some(Self::group_id(g));
+        let want = self.core_group(dev, g);
         if dev.controller().device_snapshot().switched_group != want {
             dev.switch_group(want, now)?;
         }

@@ -296,3 +296,36 @@ fn fail_counts_count_each_failure_and_queue_io_shows_held_io() {
         "2 1 0 0 1 1 E 0 1 0 8:0 F 3"
     );
 }
+
+/// An embedder that adds paths itself keys the core's groups its own way
+/// (the SCSI adapter by target port group): steering follows the group
+/// the attached paths are in, not the dm group's number; a dm group whose
+/// paths are in several core groups (NVMe: one per controller) is not
+/// made the switched group, and the tier order decides.
+#[test]
+fn steering_follows_the_core_groups_of_attached_paths() {
+    use mpath_core::PathSpec;
+    let line = "0 0 2 2 round-robin 0 1 1 8:0 1 round-robin 0 2 1 8:16 1 8:32 1";
+    let mut t = DmTarget::new(Table::parse(line).unwrap());
+    let mut dev = Dev::new(
+        DataPlane::new(),
+        t.config(Config::DEFAULT),
+        RegistrationScope::Nexus,
+    )
+    .unwrap();
+    // dm group 1 is target port group 7; dm group 2's paths are in core
+    // groups 3 and 4.
+    for (i, g) in [(0usize, 7u32), (1, 3), (2, 4)] {
+        let spec = PathSpec::new(GroupId(g), NexusId(u32::try_from(i).unwrap() + 1));
+        let id = dev.add_path(spec, 0, T0).unwrap();
+        t.attach(i, id).unwrap();
+    }
+    let sw = |dev: &Dev| dev.controller().device_snapshot().switched_group;
+    // Initial group 2 spans two core groups: nothing to switch to.
+    t.steer(&mut dev, T0).unwrap();
+    assert_eq!(sw(&dev), None);
+    t.message(Message::SwitchGroup(1), &mut dev, T0).unwrap();
+    assert_eq!(sw(&dev), Some(GroupId(7)));
+    t.message(Message::SwitchGroup(2), &mut dev, T0).unwrap();
+    assert_eq!(sw(&dev), None);
+}

@@ -123,6 +123,12 @@ pub struct FileDevice {
     /// CPTPL).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aptpl: Option<bool>,
+    /// A dm-multipath table line configuring the device
+    /// ([`Scenario::set_dm_table`]); it sets the selector, the no-path
+    /// policy and the paths' weights, so `policy`, `no_path` and a path's
+    /// `relative_throughput` cannot be given with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dm_table: Option<String>,
 }
 
 /// `[workload]`.
@@ -307,7 +313,7 @@ impl FileScenario {
     pub fn into_scenario(self, text: &str, default_name: &str) -> Result<Scenario, FileError> {
         let c = Check { text };
         let mut s = Scenario::two_paths();
-        s.name = self.name.unwrap_or_else(|| default_name.to_owned());
+        s.name = self.name.clone().unwrap_or_else(|| default_name.to_owned());
         if let Some(h) = self.hosts {
             s.hosts = u8::try_from(h)
                 .ok()
@@ -348,10 +354,10 @@ impl FileScenario {
         if let Some(e) = self.expect_all_complete {
             s.expect_all_complete = e;
         }
-        if let Some(d) = self.device {
+        if let Some(d) = &self.device {
             d.apply(&c, &mut s)?;
         }
-        if let Some(w) = self.workload {
+        if let Some(w) = &self.workload {
             w.apply(&c, &mut s)?;
         }
         if !self.groups.is_empty() {
@@ -387,6 +393,9 @@ impl FileScenario {
             }
             s.paths.push(p.to_cfg(group));
         }
+        if let Some(line) = self.device.as_ref().and_then(|d| d.dm_table.as_ref()) {
+            self.apply_dm_table(&c, &mut s, line)?;
+        }
         s.faults.clear();
         let mut last = Duration::ZERO;
         for (i, f) in self.faults.iter().enumerate() {
@@ -409,9 +418,42 @@ impl FileScenario {
         Ok(s)
     }
 
-    /// The file that stands for `s`, every key written.
+    /// `[device] dm_table`, once the paths are known: the keys it sets
+    /// must not be given too (the file says each thing once), and a line
+    /// the kernel or the fabric refuses names the word.
+    fn apply_dm_table(&self, c: &Check<'_>, s: &mut Scenario, line: &str) -> Result<(), FileError> {
+        let dev = KeyPath::top("device");
+        let d = self.device.as_ref();
+        for (given, key) in [
+            (d.is_some_and(|d| d.policy.is_some()), "policy"),
+            (d.is_some_and(|d| d.no_path.is_some()), "no_path"),
+        ] {
+            if given {
+                return Err(c.err(
+                    &dev.key(key),
+                    format!("`{key}` and `dm_table` both set it: the table's selector and features decide, leave `{key}` out"),
+                ));
+            }
+        }
+        if let Some(i) = self
+            .paths
+            .iter()
+            .position(|p| p.relative_throughput.is_some())
+        {
+            return Err(c.err(
+                &KeyPath::top("path").index(i).key("relative_throughput"),
+                "`dm_table` sets each path's relative throughput (service-time's per-path argument): leave it out",
+            ));
+        }
+        s.set_dm_table(line)
+            .map_err(|e| c.err(&dev.key("dm_table"), e.to_string()))
+    }
+
+    /// The file that stands for `s`, every key written (those a dm table
+    /// sets left to it).
     pub fn from_scenario(s: &Scenario) -> FileScenario {
         let bs = u64::from(s.block_size);
+        let by_table = s.dm_table.is_some();
         FileScenario {
             name: Some(s.name.clone()),
             hosts: Some(u32::from(s.hosts)),
@@ -420,8 +462,8 @@ impl FileScenario {
             block_size: Some(Size(bs)),
             expect_all_complete: Some(s.expect_all_complete),
             device: Some(FileDevice {
-                policy: Some(s.policy.name().to_owned()),
-                no_path: Some(no_path_name(s.no_path)),
+                policy: (!by_table).then(|| s.policy.name().to_owned()),
+                no_path: (!by_table).then(|| no_path_name(s.no_path)),
                 quiesce: Some(Dur(s.quiesce)),
                 detect: Some(Dur(s.detect)),
                 command_timeout: Some(Dur(s.command_timeout)),
@@ -430,6 +472,7 @@ impl FileScenario {
                         .map_or_else(|| String::from("none"), |t| pr_type_name(t).to_owned()),
                 ),
                 aptpl: Some(s.aptpl),
+                dm_table: s.dm_table.clone(),
             }),
             workload: Some(FileWorkload {
                 queue_depth: Some(s.workload.queue_depth),
@@ -459,7 +502,7 @@ impl FileScenario {
                     queue_depth: Some(p.queue_depth),
                     service: Some(Dur(p.service)),
                     media_rate: Some(Rate(p.media_rate)),
-                    relative_throughput: Some(p.relative_throughput),
+                    relative_throughput: (!by_table).then_some(p.relative_throughput),
                 })
                 .collect(),
             faults: s

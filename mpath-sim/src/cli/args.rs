@@ -49,6 +49,15 @@ pub struct ScenarioArg {
     /// A built-in scenario's name (`mpath-sim list`) or a .toml file.
     #[arg(value_name = "SCENARIO")]
     pub scenario: String,
+    /// Configure the device with this dm-multipath table line instead of
+    /// the scenario's selector, no-path policy and weights (the target's
+    /// parameters, e.g. "1 queue_if_no_path 1 alua 1 1 service-time 0 2
+    /// 2 8:0 1 100 8:16 1 1", or a whole `dmsetup table` line). Paths are
+    /// named as `topology` prints them (8:0 or sda for path 0, 8:16 or
+    /// sdb for path 1; NVMe nvme0c0n1); every path is listed once, and
+    /// each priority group is one port group of the scenario.
+    #[arg(long, value_name = "LINE")]
+    pub dm_table: Option<String>,
 }
 
 /// What `run` and `compare` may change in a scenario.
@@ -70,7 +79,9 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// The path selector instead of the scenario's (round-robin,
-    /// queue-depth, service-time, adaptive, ...).
+    /// queue-depth, service-time, adaptive, ...). With a dm table it
+    /// replaces the table's selector (as each of compare's rows does);
+    /// the rest stays the table's.
     #[arg(long, value_name = "POLICY", value_parser = parse_policy)]
     pub policy: Option<Policy>,
     /// Changes to the scenario.
@@ -94,7 +105,8 @@ pub struct CompareArgs {
     /// The scenario.
     #[command(flatten)]
     pub scenario: ScenarioArg,
-    /// The seed, the same for every selector.
+    /// The seed, the same for every selector. With a dm table each row
+    /// runs the table with its own selector in place of the table's.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Changes to the scenario.

@@ -60,7 +60,7 @@ pub struct Comparison {
 
 /// `compare`.
 pub fn compare(a: &CompareArgs) -> Result<ExitCode, CliError> {
-    let base = source::load_with(&a.scenario.scenario, &a.overrides)?;
+    let base = source::load_with(&a.scenario, &a.overrides)?;
     let ideal = ideal_iops(&base);
     let mut rows = Vec::new();
     let pieces = progress::PIECES;
@@ -106,10 +106,22 @@ pub fn compare(a: &CompareArgs) -> Result<ExitCode, CliError> {
         json::print(&c)?;
     } else {
         print!("{}", text(&c));
+        if base.dm_table.is_some() {
+            println!(
+                "dm table: each row runs it with the row's selector in place of its own ({}); \
+                 groups, features and relative throughputs are the table's",
+                base.policy.name()
+            );
+        }
         println!("\n{}", c.verdict);
+        let table = a
+            .scenario
+            .dm_table
+            .as_ref()
+            .map_or_else(String::new, |t| format!(" --dm-table '{t}'"));
         for r in &broken {
             println!(
-                "INVARIANT BROKEN with {}: {}\n  replay: mpath-sim run {} --seed {} --policy {}",
+                "INVARIANT BROKEN with {}: {}\n  replay: mpath-sim run {} --seed {}{table} --policy {}",
                 r.policy,
                 r.violation.as_deref().unwrap_or(""),
                 a.scenario.scenario,

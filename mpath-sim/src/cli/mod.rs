@@ -6,7 +6,7 @@
 //! resolves a SCENARIO argument, [`summary`] is a run's numbers (text or
 //! JSON), [`progress`] the progress bars, [`plot_timeline`] and
 //! [`plot_compare`] the SVG pictures, [`live_topology`] the device's
-//! `multipath -ll` view during a run.
+//! `multipath -ll` view during a run, [`dm_view`] dm's status lines.
 //!
 //! Exit codes: 0 success; 1 an invariant broke (or a sweep seed failed);
 //! 2 a usage error, a bad scenario file or an unknown name (clap uses 2
@@ -14,6 +14,7 @@
 
 pub mod args;
 pub mod compare;
+pub mod dm_view;
 pub mod ideal;
 pub mod json;
 pub mod live_topology;
@@ -85,7 +86,7 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode, CliError> {
         Command::Compare(a) => compare::compare(a),
         Command::Topology(a) => topology::topology(a),
         Command::Show(a) => {
-            print!("{}", to_toml(&source::load(&a.scenario)?));
+            print!("{}", to_toml(&source::load(a)?));
             Ok(ExitCode::SUCCESS)
         }
         Command::List => {

@@ -39,13 +39,19 @@ fn replay_command(a: &RunArgs) -> String {
     if let Some(d) = a.overrides.duration {
         c.push_str(&format!(" --duration {}", format_duration(d)));
     }
+    if let Some(t) = &a.scenario.dm_table {
+        c.push_str(&format!(" --dm-table '{t}'"));
+    }
     c
 }
 
 /// `run`.
 pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
-    let mut scenario = source::load_with(&a.scenario.scenario, &a.overrides)?;
+    let mut scenario = source::load_with(&a.scenario, &a.overrides)?;
     if let Some(p) = a.policy {
+        // After the table: with one, this replaces only its selector, as
+        // each of compare's rows does, so a row's replay command runs
+        // what the row ran.
         scenario.policy = p;
     }
     let (report, wall) = run_timed(scenario.clone(), a.seed, !a.no_progress && !a.json)?;

@@ -7,10 +7,21 @@ use crate::builtin;
 use crate::engine::Scenario;
 use crate::scenario_file;
 
-use super::{CliError, Overrides};
+use super::{CliError, Overrides, ScenarioArg};
+
+/// The scenario `a` names, with its `--dm-table` if given (the flag
+/// replaces a table the file has).
+pub fn load(a: &ScenarioArg) -> Result<Scenario, CliError> {
+    let mut s = load_name(&a.scenario)?;
+    if let Some(line) = &a.dm_table {
+        s.set_dm_table(line)
+            .map_err(|e| CliError::usage(format!("--dm-table: {e}")))?;
+    }
+    Ok(s)
+}
 
 /// The scenario `arg` names.
-pub fn load(arg: &str) -> Result<Scenario, CliError> {
+fn load_name(arg: &str) -> Result<Scenario, CliError> {
     if let Some(s) = builtin::by_name(arg) {
         return Ok(s);
     }
@@ -25,8 +36,8 @@ pub fn load(arg: &str) -> Result<Scenario, CliError> {
 }
 
 /// The scenario with the command line's changes.
-pub fn load_with(arg: &str, o: &Overrides) -> Result<Scenario, CliError> {
-    let mut s = load(arg)?;
+pub fn load_with(a: &ScenarioArg, o: &Overrides) -> Result<Scenario, CliError> {
+    let mut s = load(a)?;
     if let Some(d) = o.duration {
         s.duration = d;
     }

@@ -8,7 +8,8 @@
 //! use, and the link and port behind it.
 //!
 //! It is computed from the scenario, as the fabric stands at time 0; the
-//! faults follow as a timeline.
+//! faults follow as a timeline. A scenario with a dm table then gets dm's
+//! own view, from the live device ([`dm_view`](super::dm_view)).
 
 use std::process::ExitCode;
 
@@ -16,7 +17,7 @@ use mpath_core::NoPathPolicy;
 use mpath_nvme::ana::AnaState;
 use mpath_scsi::AluaState;
 
-use crate::engine::{ana_state, Scenario, Transport};
+use crate::engine::{ana_state, path_name, Scenario, Transport};
 use crate::scenario_file::describe_fault;
 use crate::scenario_file::names::{alua_name, ana_name, no_path_name, pr_type_name};
 use crate::scenario_file::units::{format_duration, format_link_rate, format_rate};
@@ -87,21 +88,6 @@ fn human_size(bytes: u64) -> String {
     } else {
         format!("{v:.1}{unit}")
     }
-}
-
-/// `sda`, `sdb`, ... `sdz`, `sdaa`.
-fn sd_name(i: usize) -> String {
-    let mut n = i;
-    let mut s = Vec::new();
-    loop {
-        s.push(b'a' + (n % 26) as u8);
-        if n < 26 {
-            break;
-        }
-        n = n / 26 - 1;
-    }
-    s.reverse();
-    format!("sd{}", String::from_utf8_lossy(&s))
 }
 
 /// The topology as text.
@@ -191,7 +177,7 @@ pub fn render(s: &Scenario) -> String {
                     "{}:0:0:{} {:<4} 8:{:<4} {}",
                     i + 1,
                     lu.lun,
-                    sd_name(i),
+                    path_name(Transport::Scsi, i),
                     16 * i,
                     scsi_path_state(state)
                 ),
@@ -244,8 +230,9 @@ pub fn render(s: &Scenario) -> String {
 
 /// `topology`.
 pub fn topology(a: &ScenarioArg) -> Result<ExitCode, CliError> {
-    let s = source::load(&a.scenario)?;
+    let s = source::load(a)?;
     print!("{}", render(&s));
+    print!("{}", super::dm_view::render(&s)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -255,9 +242,11 @@ mod tests {
 
     #[test]
     fn sd_names_run_like_the_kernel_s() {
-        assert_eq!(sd_name(0), "sda");
-        assert_eq!(sd_name(25), "sdz");
-        assert_eq!(sd_name(26), "sdaa");
+        // One naming for this view and dm tables (engine/dm_table.rs).
+        let sd = |i| path_name(Transport::Scsi, i);
+        assert_eq!(sd(0), "sda");
+        assert_eq!(sd(25), "sdz");
+        assert_eq!(sd(26), "sdaa");
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! hash of every event handled, the same for the same three.
 
 mod check;
+mod dm_table;
 mod host;
 mod id_map;
 mod ideal;
@@ -31,6 +32,7 @@ mod trace;
 mod wire;
 
 pub use check::{Invariant, Violation};
+pub use dm_table::{path_device, path_name, path_of_device, plan, DmPlan, DmTableError};
 pub use ideal::{ideal, Ideal, PathIdeal};
 pub use queue::EventQueue;
 pub use report::{HostReport, PathReport, Report, Sample, Timeline};

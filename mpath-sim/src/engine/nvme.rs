@@ -196,7 +196,8 @@ pub(crate) fn setup(scenario: &Scenario) -> Result<(NvmeStack, Devices), SetupEr
             .first()
             .map(|(p, _)| p.identity)
             .ok_or_else(|| SetupError::Scenario(String::from("no path")))?;
-        let mut cfg = NvmeAdapter::<PATHS>::core_config(Config::DEFAULT);
+        let cfg = NvmeAdapter::<PATHS>::core_config(Config::DEFAULT);
+        let mut cfg = super::dm_table::device_config(scenario, cfg)?;
         cfg.policy = scenario.policy;
         cfg.no_path = scenario.no_path;
         cfg.quiesce_time = scenario.quiesce;

@@ -303,6 +303,13 @@ pub struct Scenario {
     /// Liveness: every I/O must have completed upward by the end of the
     /// drain (faults healed, I/O queued without a path).
     pub expect_all_complete: bool,
+    /// A dm-multipath table line for the device (the target's
+    /// parameters, or a whole `dmsetup table` line); set it with
+    /// [`set_dm_table`](Self::set_dm_table), which checks it against the
+    /// fabric and sets `policy`, `no_path` and the paths' weights from
+    /// it. The engine binds it to each host's device through
+    /// `mpath_dm::DmTarget` (see `engine/dm_table.rs` for the mapping).
+    pub dm_table: Option<String>,
 }
 
 impl Scenario {
@@ -338,6 +345,7 @@ impl Scenario {
             duration: Duration::from_secs(1),
             drain: Duration::from_secs(60),
             expect_all_complete: false,
+            dm_table: None,
         }
     }
 

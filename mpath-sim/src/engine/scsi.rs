@@ -107,7 +107,8 @@ pub(crate) fn setup(scenario: &Scenario) -> Result<(ScsiStack, Devices), SetupEr
             .iter()
             .map(|&n| identify(&mut lu, n))
             .collect::<Result<_, _>>()?;
-        let mut cfg = ScsiAdapter::<PATHS>::core_config(Config::DEFAULT, ids[0].tpgs);
+        let cfg = ScsiAdapter::<PATHS>::core_config(Config::DEFAULT, ids[0].tpgs);
+        let mut cfg = super::dm_table::device_config(scenario, cfg)?;
         cfg.policy = scenario.policy;
         cfg.no_path = scenario.no_path;
         cfg.quiesce_time = scenario.quiesce;

@@ -163,6 +163,11 @@ pub struct Sim {
     pub(crate) violation: Option<Violation>,
     /// `MPATH_SIM_TRACE` set: print every event and action to stderr.
     pub(crate) verbose: bool,
+    /// Host 0's dm table bound to its device, when the scenario has one:
+    /// looked at after every event, so its fail counts count every
+    /// failure as dm's do (the other hosts' are bound and dropped: only
+    /// host 0's status is shown).
+    pub(crate) dm: Option<mpath_dm::DmTarget<'static>>,
 }
 
 impl std::fmt::Debug for Sim {
@@ -229,11 +234,15 @@ impl Sim {
             };
             npaths
         ];
-        let hosts = devices
-            .into_iter()
-            .enumerate()
-            .map(|(h, (dev, path_ids))| Host::new(&scenario, h, dev, path_ids))
-            .collect::<Result<Vec<Host>, SetupError>>()?;
+        let mut dm = None;
+        let mut hosts = Vec::with_capacity(devices.len());
+        for (h, (mut dev, path_ids)) in devices.into_iter().enumerate() {
+            let bound = super::dm_table::bind(&scenario, &mut dev, &path_ids, now)?;
+            if h == 0 {
+                dm = bound;
+            }
+            hosts.push(Host::new(&scenario, h, dev, path_ids)?);
+        }
         let mut sim = Sim {
             rng: Pcg64Mcg::seed_from_u64(seed),
             seed,
@@ -261,6 +270,7 @@ impl Sim {
             resume: Vec::new(),
             violation: None,
             verbose: std::env::var_os("MPATH_SIM_TRACE").is_some(),
+            dm,
             scenario,
         };
         for (i, &(at, _)) in sim.scenario.faults.iter().enumerate() {
@@ -322,6 +332,9 @@ impl Sim {
                 break;
             }
             self.handle(e);
+            if let Some(dm) = self.dm.as_mut() {
+                dm.refresh(&self.hosts[0].dev);
+            }
             if self.workload_idle_and_done() {
                 break;
             }
@@ -350,6 +363,17 @@ impl Sim {
     /// [`run_until`](Self::run_until) calls.
     pub fn device(&self) -> &Device<DataPlane<PATHS>, PATHS> {
         &self.hosts[0].dev
+    }
+
+    /// dm's status lines for the host's device now, when the scenario
+    /// has a dm table: INFO (`dmsetup status`) and TABLE (`dmsetup
+    /// table`), each the target's part, after `<start> <length>
+    /// multipath`.
+    pub fn dm_status(&mut self) -> Option<(String, String)> {
+        let dev = &self.hosts[0].dev;
+        let dm = self.dm.as_mut()?;
+        let info = dm.info_status(dev).to_string();
+        Some((info, dm.table_status(dev).to_string()))
     }
 
     /// The device's id for path index `i`.

@@ -458,6 +458,7 @@ fn generate<S: FnMut() -> u64>(
         duration,
         drain: Duration::from_secs(30),
         expect_all_complete: mode == Mode::Liveness,
+        dm_table: None,
     }
 }
 
