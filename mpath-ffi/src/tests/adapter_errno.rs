@@ -120,3 +120,58 @@ fn nvme_adapter_errors_map_by_what_went_wrong() {
         assert_eq!(of_nvme_adapter_error(err), e, "{err:?}");
     }
 }
+
+/// Each reservation refusal has its own errno (but the two kinds of bad
+/// input), and the device's refusals of an operation keep theirs.
+#[test]
+fn reservation_refusals_map_one_errno_each() {
+    use mpath_core::reservation::PrError as P;
+    use mpath_core::DeviceError as D;
+    let table = [
+        (P::Busy, -EAGAIN),
+        (P::NoPath, -ENOLINK),
+        (P::NotRegistered, -ENOKEY),
+        (P::Conflict, -EBADE),
+        (P::Refused, -EREMOTEIO),
+        (P::NotHolder, -EPERM),
+        (P::Fenced, -EACCES),
+        (P::ZeroKey, -EINVAL),
+        (P::BadTransportId, -EINVAL),
+    ];
+    for (err, e) in table {
+        assert_eq!(of_pr_error(err), e, "{err:?}");
+        assert_eq!(of_device_error(D::Reservation(err)), e, "{err:?}");
+    }
+    let removed = D::Device(mpath_core::Error::HeadRemoved);
+    assert_eq!(of_device_error(removed), -ENODEV);
+}
+
+/// An I/O's end as a block driver's errno (`blk_status_t`), target
+/// errors by kind; the kinds without one of their own are `-EIO`.
+#[test]
+fn io_errors_map_as_the_block_layer_ends_them() {
+    use mpath_core::IoError as I;
+    let targets = [
+        (TargetError::Medium, -ENODATA),
+        (TargetError::Hardware, -EIO),
+        (TargetError::IllegalRequest, -EREMOTEIO),
+        (TargetError::DataProtect, -EREMOTEIO),
+        (TargetError::NoSpace, -ENOSPC),
+        (TargetError::Protection, -EILSEQ),
+        (TargetError::Other, -EIO),
+    ];
+    for (t, e) in targets {
+        assert_eq!(of_target_error(t), e, "{t:?}");
+        assert_eq!(of_io_error(I::Target(t)), e, "{t:?}");
+    }
+    for (err, e) in [
+        (I::NoPath, -EIO),
+        (I::RetriesExhausted, -EIO),
+        (I::HeadRemoved, -ENODEV),
+        (I::ReservationConflict, -EBADE),
+        (I::Fenced, -EBADE),
+        (I::Cancelled, -ECANCELED),
+    ] {
+        assert_eq!(of_io_error(err), e, "{err:?}");
+    }
+}

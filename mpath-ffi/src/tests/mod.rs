@@ -4,6 +4,7 @@
 
 extern crate std;
 
+mod adapter_answers;
 mod adapter_errno;
 mod adapter_refusals;
 mod adapter_results;
@@ -13,6 +14,8 @@ mod nvme;
 mod refusals;
 mod reservation;
 mod scsi;
+mod scsi_activation;
+mod scsi_spec;
 mod target;
 
 use crate::codes::*;

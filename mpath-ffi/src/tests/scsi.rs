@@ -32,6 +32,7 @@ pub(super) struct ScsiLab {
 /// What `drive` did.
 #[derive(Default, Debug)]
 pub(super) struct Driven {
+    pub actions: Vec<MpathAction>,
     pub commands: Vec<MpathScsiCommand>,
     pub applied: Vec<MpathApplied>,
     pub events: Vec<MpathEvent>,
@@ -55,7 +56,25 @@ pub(super) fn identify(lu: &mut LogicalUnit, n: Nexus) -> MpathScsiIdentity {
 /// path each, added through the adapter from the INQUIRY and VPD page 83h
 /// the logical unit answered.
 pub(super) fn scsi_lab(groups: &[(u16, AluaState)], ports: &[u16]) -> ScsiLab {
-    let mut lu = LogicalUnit::new(LuConfig::default());
+    let spec = |i: usize| MpathPathSpec {
+        nexus: i as u32 + 1,
+        relative_throughput: 1,
+        ..MpathPathSpec::default()
+    };
+    scsi_lab_with(LuConfig::default(), groups, ports, |_| {}, spec)
+}
+
+/// `scsi_lab` over a logical unit configured as `lu_cfg`, the device's
+/// configuration changed by `tweak` after `mpath_scsi_core_config`, and
+/// path `i` added with `spec(i)`.
+pub(super) fn scsi_lab_with(
+    lu_cfg: LuConfig,
+    groups: &[(u16, AluaState)],
+    ports: &[u16],
+    tweak: impl FnOnce(&mut MpathConfig),
+    spec: impl Fn(usize) -> MpathPathSpec,
+) -> ScsiLab {
+    let mut lu = LogicalUnit::new(lu_cfg);
     for &(g, s) in groups {
         lu.add_target_port_group(g, s).unwrap();
     }
@@ -76,6 +95,7 @@ pub(super) fn scsi_lab(groups: &[(u16, AluaState)], ports: &[u16]) -> ScsiLab {
     let mut cfg = default_config();
     assert_eq!(mpath_scsi_core_config(Some(&ids[0]), Some(&mut cfg)), 0);
     assert_eq!(cfg.access.protocol, MpathAccessProtocol::Alua.code());
+    tweak(&mut cfg);
     let r = rig_with(&cfg, MpathRegistrationScope::Nexus);
     let mut err = 0;
     let ad = mpath_scsi_init(
@@ -89,11 +109,7 @@ pub(super) fn scsi_lab(groups: &[(u16, AluaState)], ports: &[u16]) -> ScsiLab {
     assert_eq!(err, 0);
     let mut paths = Vec::new();
     for (i, id) in ids.iter().enumerate() {
-        let spec = MpathPathSpec {
-            nexus: i as u32 + 1,
-            relative_throughput: 1,
-            ..MpathPathSpec::default()
-        };
+        let spec = spec(i);
         let mut p = 0;
         let port = i as u32 + 1;
         assert_eq!(
@@ -124,7 +140,7 @@ pub(super) fn scsi_lab(groups: &[(u16, AluaState)], ports: &[u16]) -> ScsiLab {
 }
 
 /// A response as the logical unit gave it.
-fn response(tag: u64, a: &mpath_sim::scsi_target::Response) -> MpathScsiResponse {
+pub(super) fn response(tag: u64, a: &mpath_sim::scsi_target::Response) -> MpathScsiResponse {
     let mut r = MpathScsiResponse {
         tag,
         status: a.status.code(),
@@ -232,6 +248,7 @@ impl ScsiLab {
                 1 => {}
                 rc => panic!("poll_action: {rc}"),
             }
+            d.actions.push(a);
             if a.kind == MpathActionKind::Dispatch.code() {
                 let mut disp = MpathDisposition::default();
                 let ok = success();
