@@ -90,6 +90,26 @@ impl AccessState {
         )
     }
 
+    /// Whether a target port group (NVMe: a controller's ANA group) in this
+    /// state processes reservation commands. SPC-4 5.15.2.4 lists
+    /// PERSISTENT RESERVE IN and OUT among the commands of the active
+    /// states, LBA dependent and standby (5.15.2.4.4), not of unavailable,
+    /// transitioning or offline; NVMe aborts I/O commands, the reservation
+    /// commands among them, with an Asymmetric Access status in
+    /// inaccessible, persistent loss and change. A reservation command
+    /// sent there fails as a path failure, the probe finds the path up,
+    /// and the command would go again at once: the device keeps such a
+    /// path out of the coordinator's reach until its state serves them.
+    pub const fn serves_reservations(self) -> bool {
+        matches!(
+            self,
+            AccessState::Optimized
+                | AccessState::NonOptimized
+                | AccessState::LbaDependent
+                | AccessState::Standby
+        )
+    }
+
     /// Whether this state ends by itself within a deadline (ALUA transition
     /// timeout, NVMe ANATT).
     pub const fn is_transitional(self) -> bool {

@@ -1150,3 +1150,84 @@ fn the_device_sets_relative_throughput() {
         }
     }
 }
+
+/// A reservation command that fails because its path's group went
+/// unavailable (SPC-4 5.15.2.4.5: no PERSISTENT RESERVE there; NVMe's
+/// inaccessible likewise) is not sent through that path again while the
+/// group stays so: the failure takes the path down, the probe finds it
+/// up, and without the access state in the coordinator's view the command
+/// went out again at the same instant, without end. It goes out once the
+/// group serves reservation commands again (standby does).
+#[test]
+fn no_reservation_command_through_a_group_that_cannot_serve_it() {
+    let mut d = Dev::new(DataPlane::new(), Config::DEFAULT, RegistrationScope::Nexus).unwrap();
+    let unavailable = GroupAccess::new(AccessState::Unavailable);
+    let p = d
+        .add_path(
+            PathSpec::new(GroupId(1), NexusId(1))
+                .with_access(GroupAccess::new(AccessState::Optimized)),
+            1,
+            ms(0),
+        )
+        .unwrap();
+    while d.poll_action().is_some() {}
+    d.reservation(PrOp::Register(OURS), ms(1)).unwrap();
+    let Some(Action::Reservation(first)) = d.poll_action() else {
+        panic!("no REGISTER")
+    };
+    assert_eq!(first.via, p);
+    d.handle_access_state(GroupId(1), unavailable, ms(2))
+        .unwrap();
+    d.handle_reservation_reply(p, PrReply::PathFailed, ms(2))
+        .unwrap();
+    // Answer everything at this instant as the fabric would: the link is
+    // up, the group unavailable. The device must go quiet.
+    let mut sent = 0;
+    let mut quiet = false;
+    for _ in 0..100 {
+        match d.poll_action() {
+            None => {
+                quiet = true;
+                break;
+            }
+            Some(Action::Probe(q)) => d.handle_probe(q, ProbeResult::Up, ms(2)).unwrap(),
+            Some(Action::RefreshAccessState { via, .. }) => {
+                d.handle_access_state(GroupId(1), unavailable, ms(2))
+                    .unwrap();
+                d.handle_refresh_result(via, true, ms(2)).unwrap();
+            }
+            Some(Action::Reservation(pa)) => {
+                sent += 1;
+                d.handle_reservation_reply(pa.via, PrReply::PathFailed, ms(2))
+                    .unwrap();
+            }
+            Some(_) => {}
+        }
+    }
+    assert!(quiet, "the device kept asking at one instant");
+    assert_eq!(
+        sent, 0,
+        "a reservation command went to an unavailable group"
+    );
+    assert_eq!(d.coordinator().is_up(p), Some(false));
+    // Standby serves PERSISTENT RESERVE: the registration goes out.
+    d.handle_access_state(GroupId(1), GroupAccess::new(AccessState::Standby), ms(3))
+        .unwrap();
+    let mut registered = false;
+    for _ in 0..20 {
+        match d.poll_action() {
+            None => break,
+            Some(Action::Reservation(pa)) => {
+                assert_eq!(pa.via, p);
+                registered = true;
+                break;
+            }
+            Some(Action::Probe(q)) => d.handle_probe(q, ProbeResult::Up, ms(3)).unwrap(),
+            Some(_) => {}
+        }
+    }
+    assert!(
+        registered,
+        "no reservation command once the group serves them"
+    );
+}

@@ -896,9 +896,14 @@ impl Sim {
                     ),
                 );
             }
-            // Up, not failed by hand, not damped: what may carry
-            // reservation commands (and hold a reservation).
-            let reachable = f.link == Link::Up && !f.admin && f.health != Health::Damped;
+            // Up, not failed by hand, not damped, in an access state that
+            // processes reservation commands (checked against what the
+            // group was told just above): what may carry reservation
+            // commands (and hold a reservation).
+            let reachable = f.link == Link::Up
+                && !f.admin
+                && f.health != Health::Damped
+                && s.access.serves_reservations();
             if self.d.coordinator().is_up(f.path) != Some(reachable) {
                 self.fail(
                     10,

@@ -4,6 +4,7 @@
 
 use mpath_core::reservation::*;
 use mpath_core::{Action, Config, DataPlane, Device, DeviceError, DeviceEvent, Instant, PathId};
+use mpath_nvme::ana::AnaState;
 use mpath_nvme::classify::Delivery;
 use mpath_nvme::identify::{
     Anacap, Cmic, Crdt, IdentifyControllerRepr, IdentifyNamespaceRepr, Nmic, Nqn, Oncs, Rescap,
@@ -197,8 +198,14 @@ impl Rig {
             NsIdentity::new(Nqn::new(b"nqn.2014-08.org.example:subsys").unwrap(), 1).unwrap(),
         );
         let t0 = Instant::from_nanos(0);
+        // The ANA state as discovery read it: a controller whose state is
+        // not known yet is taken as inaccessible, and carries no
+        // reservation command until its ANA log is read.
         let paths = [1, 2]
-            .map(|cntlid| ad.add_path(&mut d, &nvme_path(cntlid), None, t0).unwrap())
+            .map(|cntlid| {
+                ad.add_path(&mut d, &nvme_path(cntlid), Some(AnaState::Optimized), t0)
+                    .unwrap()
+            })
             .to_vec();
         Rig {
             ad,

@@ -391,13 +391,21 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
     // ----- internal lookups -----
 
     /// The path in `slot` and whether the reservation coordinator may use
-    /// it: up, not failed by hand, and not held out by flap damping (a
-    /// damped holder's reservation moves to a steady path).
+    /// it: up, not failed by hand, not held out by flap damping (a damped
+    /// holder's reservation moves to a steady path), and in a group whose
+    /// access state processes reservation commands
+    /// ([`AccessState::serves_reservations`](crate::AccessState::serves_reservations)).
     pub(crate) fn path_reachable(&self, slot: usize) -> Option<(PathId, bool)> {
         let p = self.paths.get(slot)?.as_ref()?;
+        // The state the controller acts on (a transition past its timeout
+        // as what it is taken to be); a group not seen yet serves, as a
+        // target without ALUA does.
+        let serves = self
+            .group(p.spec.group)
+            .map_or(true, |g| g.effective().serves_reservations());
         Some((
             p.id,
-            p.link == Link::Up && !p.admin_failed && !p.flap.is_damped(),
+            p.link == Link::Up && !p.admin_failed && !p.flap.is_damped() && serves,
         ))
     }
 
