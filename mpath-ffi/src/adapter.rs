@@ -31,14 +31,15 @@ use crate::codes::{
     MpathPrReplyKind, MpathPrType, MpathRetryReason, MpathTargetError,
 };
 use crate::control_io::MpathAction;
+use crate::device::MpathDevice;
 use crate::device::{path, Dev};
-use crate::errno::{EFAULT, EINVAL, ERANGE};
+use crate::errno::{of_error, EFAULT, EINVAL, ERANGE};
 use crate::io::MpathCompletion;
 use crate::reservation::{MpathPrAction, MpathPrReply};
 use crate::{flag, u8_of};
 use core::ffi::c_int;
 use mpath_core::reservation::{PrAction, PrCommand, PrReply};
-use mpath_core::{Action, Completion, GroupId, Instant, Outcome};
+use mpath_core::{Action, Completion, GroupId, Instant, Notices, Outcome, PathId};
 
 /// The largest data-in a response carries: what a 16-bit ALLOCATION
 /// LENGTH can ask for, and the adapter's REPORT TARGET PORT GROUPS bound
@@ -249,4 +250,57 @@ impl MpathPrReply {
         out.kind = kind.code();
         out
     }
+}
+
+/// A decoded reservation response, as both adapters' `pr_reply` give it:
+/// the command to send in its place, or the answer for the device.
+pub(crate) enum PrSettled<C> {
+    /// Send this instead (SCSI: again after a unit attention; NVMe:
+    /// Replace after Register met a registration, a larger report).
+    Resend(C),
+    /// The reply to hand the device.
+    Answer(PrReply),
+}
+
+/// What both adapters do with a decoded reservation response: a resend
+/// goes back to C; an answer goes to the device (refused there, nothing
+/// changed); then the response's notices, which a path removed while its
+/// command was out has nowhere to take. `result` is the reason the data
+/// was unusable, 0 if it was not.
+pub(crate) fn settle_reservation<C>(
+    dev: &mut MpathDevice,
+    via: PathId,
+    settled: PrSettled<C>,
+    result: c_int,
+    notices: Notices,
+    now: Instant,
+) -> Result<(MpathApplied, Option<C>), c_int> {
+    let bits = u32::from(notices.bits());
+    let done = match settled {
+        PrSettled::Resend(next) => (
+            MpathApplied {
+                notices: bits,
+                ..MpathApplied::of_kind(MpathAppliedKind::ReservationResend)
+            },
+            Some(next),
+        ),
+        PrSettled::Answer(reply) => {
+            dev.dev
+                .handle_reservation_reply(via, reply, now)
+                .map_err(of_error)?;
+            (
+                MpathApplied {
+                    result,
+                    notices: bits,
+                    pr: MpathPrReply::of(reply),
+                    ..MpathApplied::of_kind(MpathAppliedKind::Reservation)
+                },
+                None,
+            )
+        }
+    };
+    if !notices.is_empty() {
+        let _ = dev.dev.handle_notices(via, notices, now);
+    }
+    Ok(done)
 }

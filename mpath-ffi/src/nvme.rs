@@ -7,6 +7,7 @@
 //! commands) is `mpath_nvme`'s, unchanged.
 
 use crate::adapter::{action, check_time, data_in, MpathApplied, MpathDataIn};
+use crate::adapter::{settle_reservation, PrSettled};
 use crate::adapter::{MPATH_ADAPTER_MAX_PENDING as PENDING, MPATH_DATA_IN_MAX};
 use crate::codes::MPATH_CODE_UNKNOWN;
 use crate::codes::{MpathAnaState, MpathAppliedKind, MpathCptpl, MpathProbeResult};
@@ -18,7 +19,6 @@ use crate::errno::{of_error, of_nvme_adapter_error as of_adapter, ENOSPC};
 use crate::io::MpathCompletion;
 use crate::nvme_wire::{MpathNvmeCommand, MpathNvmeIdentify, MpathNvmeResponse};
 use crate::pending::Pending;
-use crate::reservation::MpathPrReply;
 use crate::{found, need, ret, u32_of, Ret};
 use core::ffi::c_int;
 use core::mem::MaybeUninit;
@@ -350,36 +350,14 @@ fn apply_reservation(
 ) -> Result<Outcome, c_int> {
     let via = cmd.path();
     let d = ad.ad.pr_reply(cmd, resp).map_err(of_adapter)?;
-    let notices = u32::from(d.notices.bits());
-    let (out, next) = match d.step {
-        PrStep::Resend(next) => (
-            MpathApplied {
-                notices,
-                ..MpathApplied::of_kind(MpathAppliedKind::ReservationResend)
-            },
-            Some(next),
-        ),
+    let settled = match d.step {
+        PrStep::Resend(next) => PrSettled::Resend(next),
         PrStep::Answer(a) => {
-            let reply = a.reply_at(dev.dev.coordinator().key(), ad.host_id.as_ref());
-            dev.dev
-                .handle_reservation_reply(via, reply, now)
-                .map_err(of_error)?;
-            (
-                MpathApplied {
-                    result: d.data_error.map_or(0, of_adapter),
-                    notices,
-                    pr: MpathPrReply::of(reply),
-                    ..MpathApplied::of_kind(MpathAppliedKind::Reservation)
-                },
-                None,
-            )
+            PrSettled::Answer(a.reply_at(dev.dev.coordinator().key(), ad.host_id.as_ref()))
         }
     };
-    if !d.notices.is_empty() {
-        // As on the SCSI side: a removed path's notices go nowhere.
-        let _ = dev.dev.handle_notices(via, d.notices, now);
-    }
-    Ok((out, next))
+    let result = d.data_error.map_or(0, of_adapter);
+    settle_reservation(dev, via, settled, result, d.notices, now)
 }
 
 /// Apply the response to the command tagged `resp->tag` (its data-in: the

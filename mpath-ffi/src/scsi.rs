@@ -8,6 +8,7 @@
 
 use crate::adapter::MPATH_ADAPTER_MAX_PENDING as PENDING;
 use crate::adapter::{action, check_time, data_in, MpathApplied, MpathDataIn};
+use crate::adapter::{settle_reservation, PrSettled};
 use crate::codes::{MpathActivationResult, MpathAppliedKind, MpathProbeResult};
 use crate::codes::{MpathRegistrationScope, MPATH_CODE_UNKNOWN};
 use crate::config::MpathConfig;
@@ -18,7 +19,6 @@ use crate::errno::{of_error, of_scsi_adapter_error as of_adapter};
 use crate::io::MpathCompletion;
 use crate::paths::MpathPathSpec;
 use crate::pending::Pending;
-use crate::reservation::MpathPrReply;
 use crate::scsi_wire::{MpathScsiCommand, MpathScsiIdentity, MpathScsiResponse};
 use crate::{flag, found, need, ret, u32_of, Ret};
 use core::ffi::c_int;
@@ -337,37 +337,12 @@ fn apply_reservation(
 ) -> Result<Outcome, c_int> {
     let via = cmd.path();
     let d = ad.ad.pr_reply(cmd, resp).map_err(of_adapter)?;
-    let notices = u32::from(d.notices.bits());
-    let (out, next) = match d.step {
-        PrStep::Resend(next) => (
-            MpathApplied {
-                notices,
-                ..MpathApplied::of_kind(MpathAppliedKind::ReservationResend)
-            },
-            Some(next),
-        ),
-        PrStep::Answer(a) => {
-            let reply = a.reply(dev.dev.coordinator().key());
-            dev.dev
-                .handle_reservation_reply(via, reply, now)
-                .map_err(of_error)?;
-            (
-                MpathApplied {
-                    result: d.data_error.map_or(0, of_adapter),
-                    notices,
-                    pr: MpathPrReply::of(reply),
-                    ..MpathApplied::of_kind(MpathAppliedKind::Reservation)
-                },
-                None,
-            )
-        }
+    let settled = match d.step {
+        PrStep::Resend(next) => PrSettled::Resend(next),
+        PrStep::Answer(a) => PrSettled::Answer(a.reply(dev.dev.coordinator().key())),
     };
-    if !d.notices.is_empty() {
-        // A command that was in flight when its path went is still
-        // answered; the path's notices have nowhere to go then.
-        let _ = dev.dev.handle_notices(via, d.notices, now);
-    }
-    Ok((out, next))
+    let result = d.data_error.map_or(0, of_adapter);
+    settle_reservation(dev, via, settled, result, d.notices, now)
 }
 
 /// Apply the response to the command tagged `resp->tag` (its data-in: the
