@@ -83,26 +83,29 @@ pub(crate) struct PathInfo {
     pub(crate) relative_throughput: AtomicU8,
 }
 
-impl PathInfo {
-    // `const` where the atomics allow it (core's do, loom's do not), so
-    // that `DataPlane::EMPTY` is a constant.
-    #[cfg(not(loom))]
-    #[allow(clippy::declare_interior_mutable_const)]
-    const EMPTY: Self = PathInfo {
-        id: AtomicU32::new(0),
-        locality: AtomicU32::new(0),
-        relative_throughput: AtomicU8::new(0),
-    };
+/// A struct of atomics, all zero: a `const` item where the atomics allow
+/// it (core's do), a function under `--cfg loom` (whose atomics are not
+/// `const`), from the one field list.
+macro_rules! zeroed_atomics {
+    ($ty:ident { $($field:ident: $atomic:ident),* $(,)? }) => {
+        impl $ty {
+            #[cfg(not(loom))]
+            #[allow(clippy::declare_interior_mutable_const)]
+            const EMPTY: Self = $ty { $($field: $atomic::new(0)),* };
 
-    #[cfg(loom)]
-    fn new() -> Self {
-        PathInfo {
-            id: AtomicU32::new(0),
-            locality: AtomicU32::new(0),
-            relative_throughput: AtomicU8::new(0),
+            #[cfg(loom)]
+            fn new() -> Self {
+                $ty { $($field: $atomic::new(0)),* }
+            }
         }
-    }
+    };
 }
+
+zeroed_atomics!(PathInfo {
+    id: AtomicU32,
+    locality: AtomicU32,
+    relative_throughput: AtomicU8,
+});
 
 /// Per-path counters written per I/O by the counting selectors. Aligned so
 /// that two paths' counters never share a cache line: with queue-depth on
@@ -121,28 +124,13 @@ pub(crate) struct PathHot {
     pub(crate) sampled_ok: AtomicU32,
 }
 
-impl PathHot {
-    #[cfg(not(loom))]
-    #[allow(clippy::declare_interior_mutable_const)]
-    const EMPTY: Self = PathHot {
-        inflight: AtomicU32::new(0),
-        inflight_bytes: AtomicU64::new(0),
-        latency_ewma: AtomicU64::new(0),
-        last_sample: AtomicU64::new(0),
-        sampled_ok: AtomicU32::new(0),
-    };
-
-    #[cfg(loom)]
-    fn new() -> Self {
-        PathHot {
-            inflight: AtomicU32::new(0),
-            inflight_bytes: AtomicU64::new(0),
-            latency_ewma: AtomicU64::new(0),
-            last_sample: AtomicU64::new(0),
-            sampled_ok: AtomicU32::new(0),
-        }
-    }
-}
+zeroed_atomics!(PathHot {
+    inflight: AtomicU32,
+    inflight_bytes: AtomicU64,
+    latency_ewma: AtomicU64,
+    last_sample: AtomicU64,
+    sampled_ok: AtomicU32,
+});
 
 /// Device-wide published state, on its own cache line: read by every
 /// selection, written only by the control plane.
@@ -300,6 +288,32 @@ impl<const N: usize> Cursor<N> {
     }
 }
 
+/// An empty data plane's fields around the given path arrays, for the
+/// constant and for the loom build (`DataPlane::empty`).
+macro_rules! empty_data_plane {
+    ($info:expr, $hot:expr) => {
+        DataPlane {
+            device: DeviceId(0),
+            header: Header {
+                selectable: AtomicU64::new(0),
+                writable: AtomicU64::new(0),
+                watched: AtomicU64::new(0),
+                policy: AtomicU8::new(Policy::RoundRobin.to_u8()),
+                ewma_shift: AtomicU8::new(SelectorParams::DEFAULT.ewma_shift),
+                // The default is 1, which needs no clamping (see `publish_policy`).
+                rr_switch_ios: AtomicU32::new(SelectorParams::DEFAULT.rr_switch_ios),
+                rr_switch_bytes: AtomicU64::new(SelectorParams::DEFAULT.rr_switch_bytes),
+                stale_after: AtomicU64::new(SelectorParams::DEFAULT.stale_after.as_nanos()),
+            },
+            admission: Admission {
+                pool: AtomicI32::new(0),
+            },
+            info: $info,
+            hot: $hot,
+        }
+    };
+}
+
 impl<const N: usize> DataPlane<N> {
     /// Compile-time capacity check: one mask word holds every path.
     const CAPACITY_OK: () = assert!(N > 0 && N <= MAX_PATHS, "1..=64 paths per device");
@@ -315,61 +329,33 @@ impl<const N: usize> DataPlane<N> {
     #[allow(clippy::let_unit_value)]
     pub fn with_device_id(device: DeviceId) -> Self {
         let () = Self::CAPACITY_OK;
-        #[cfg(not(loom))]
-        let mut dp = Self::EMPTY;
-        #[cfg(loom)]
-        let mut dp = Self::loom_empty();
+        let mut dp = Self::empty();
         dp.device = device;
         dp
     }
 
-    /// [`EMPTY`](Self::EMPTY) under `--cfg loom`, whose atomics are not
-    /// `const`.
-    #[cfg(loom)]
-    fn loom_empty() -> Self {
-        DataPlane {
-            device: DeviceId(0),
-            header: Header {
-                selectable: AtomicU64::new(0),
-                writable: AtomicU64::new(0),
-                watched: AtomicU64::new(0),
-                policy: AtomicU8::new(Policy::RoundRobin.to_u8()),
-                ewma_shift: AtomicU8::new(SelectorParams::DEFAULT.ewma_shift),
-                rr_switch_ios: AtomicU32::new(SelectorParams::DEFAULT.rr_switch_ios),
-                rr_switch_bytes: AtomicU64::new(SelectorParams::DEFAULT.rr_switch_bytes),
-                stale_after: AtomicU64::new(SelectorParams::DEFAULT.stale_after.as_nanos()),
-            },
-            admission: Admission {
-                pool: AtomicI32::new(0),
-            },
-            info: core::array::from_fn(|_| PathInfo::new()),
-            hot: core::array::from_fn(|_| PathHot::new()),
+    /// An empty data plane, device id 0 (the constructors set it): the
+    /// constant [`EMPTY`](Self::EMPTY), so that writing it into caller
+    /// memory copies read-only data rather than a value built on the
+    /// stack; under `--cfg loom`, whose atomics are not `const`, built.
+    #[inline(always)]
+    fn empty() -> Self {
+        #[cfg(not(loom))]
+        {
+            Self::EMPTY
+        }
+        #[cfg(loom)]
+        {
+            empty_data_plane!(
+                core::array::from_fn(|_| PathInfo::new()),
+                core::array::from_fn(|_| PathHot::new())
+            )
         }
     }
 
-    /// An empty data plane as a constant (device id 0, replaced by the
-    /// in-place constructors): written into caller memory it is a copy
-    /// from read-only data, never a value built on the stack and moved.
     #[cfg(not(loom))]
     #[allow(clippy::declare_interior_mutable_const)]
-    const EMPTY: Self = DataPlane {
-        device: DeviceId(0),
-        header: Header {
-            selectable: AtomicU64::new(0),
-            writable: AtomicU64::new(0),
-            watched: AtomicU64::new(0),
-            policy: AtomicU8::new(Policy::RoundRobin.to_u8()),
-            ewma_shift: AtomicU8::new(SelectorParams::DEFAULT.ewma_shift),
-            rr_switch_ios: AtomicU32::new(SelectorParams::DEFAULT.rr_switch_ios),
-            rr_switch_bytes: AtomicU64::new(SelectorParams::DEFAULT.rr_switch_bytes),
-            stale_after: AtomicU64::new(SelectorParams::DEFAULT.stale_after.as_nanos()),
-        },
-        admission: Admission {
-            pool: AtomicI32::new(0),
-        },
-        info: [PathInfo::EMPTY; N],
-        hot: [PathHot::EMPTY; N],
-    };
+    const EMPTY: Self = empty_data_plane!([PathInfo::EMPTY; N], [PathHot::EMPTY; N]);
 
     /// [`with_device_id`](Self::with_device_id), built in `slot` (caller
     /// memory) inside a type of the caller's (`wrap` builds it around the
@@ -387,10 +373,7 @@ impl<const N: usize> DataPlane<N> {
         device: DeviceId,
     ) -> &mut T {
         let () = Self::CAPACITY_OK;
-        #[cfg(not(loom))]
-        let made = slot.write(wrap(Self::EMPTY));
-        #[cfg(loom)]
-        let made = slot.write(wrap(Self::loom_empty()));
+        let made = slot.write(wrap(Self::empty()));
         inner(made).device = device;
         made
     }

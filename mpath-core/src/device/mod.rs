@@ -86,13 +86,25 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
     /// port with ALL_TG_PT; NVMe: the host). Until a key is registered the
     /// coordinator is inert and every path is admitted.
     pub fn new(dp: D, cfg: Config, scope: RegistrationScope) -> Result<Self, ConfigError> {
-        Ok(Device {
-            ctl: Controller::new(dp, cfg)?,
+        cfg.validate()?;
+        let dev = Self::unpublished(dp, cfg, scope);
+        dev.ctl.publish_initial();
+        Ok(dev)
+    }
+
+    /// The device's fields for a configuration already validated, nothing
+    /// published to the data plane yet; always inlined, so that
+    /// [`new_in_wrapped`](Self::new_in_wrapped) writes them straight into
+    /// its slot.
+    #[inline(always)]
+    fn unpublished(dp: D, cfg: Config, scope: RegistrationScope) -> Self {
+        Device {
+            ctl: Controller::unpublished(dp, cfg),
             pr: Coordinator::new(scope),
             reported: [None; N],
             reported_active: None,
             own_removal_at: None,
-        })
+        }
     }
 
     /// [`new`](Self::new), built in `slot` (caller memory: a kernel
@@ -125,13 +137,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize> De
         scope: RegistrationScope,
     ) -> Result<&mut T, ConfigError> {
         cfg.validate()?;
-        let made = slot.write(wrap(Device {
-            ctl: Controller::unpublished(dp, cfg),
-            pr: Coordinator::new(scope),
-            reported: [None; N],
-            reported_active: None,
-            own_removal_at: None,
-        }));
+        let made = slot.write(wrap(Self::unpublished(dp, cfg, scope)));
         inner(made).ctl.publish_initial();
         Ok(made)
     }

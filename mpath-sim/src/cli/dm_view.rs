@@ -25,13 +25,11 @@ const SETTLE_STEP: Duration = Duration::from_millis(1);
 
 /// `<name>: 0 <sectors> multipath <params>`, as dmsetup prints a line.
 fn dm_line(s: &Scenario, params: &str) -> String {
-    let bytes = s
-        .workload
-        .slots
-        .saturating_mul(u64::from(s.workload.blocks))
-        .max(1)
-        .saturating_mul(u64::from(s.block_size));
-    format!("{}: 0 {} multipath {params}", s.name, bytes / 512)
+    format!(
+        "{}: 0 {} multipath {params}",
+        s.name,
+        super::topology::device_bytes(s) / 512
+    )
 }
 
 fn look(sim: &mut Sim, o: &mut String) {

@@ -90,15 +90,20 @@ fn human_size(bytes: u64) -> String {
     }
 }
 
-/// The topology as text.
-pub fn render(s: &Scenario) -> String {
-    let lu = LuConfig::default();
-    let bytes = s
-        .workload
+/// The size the views print for the device: the workload's range of
+/// LBAs (one host's).
+pub(crate) fn device_bytes(s: &Scenario) -> u64 {
+    s.workload
         .slots
         .saturating_mul(u64::from(s.workload.blocks))
         .max(1)
-        .saturating_mul(u64::from(s.block_size));
+        .saturating_mul(u64::from(s.block_size))
+}
+
+/// The topology as text.
+pub fn render(s: &Scenario) -> String {
+    let lu = LuConfig::default();
+    let bytes = device_bytes(s);
     let queueing = !matches!(s.no_path, NoPathPolicy::Fail);
     let mut o = String::new();
     match s.transport {

@@ -134,12 +134,7 @@ pub(crate) fn setup(scenario: &Scenario) -> Result<(NvmeStack, Devices), SetupEr
     }
     sub.add_namespace(NamespaceConfig {
         nsid: NSID,
-        blocks: scenario
-            .workload
-            .slots
-            .saturating_mul(u64::from(scenario.workload.blocks))
-            .saturating_mul(hosts as u64)
-            .max(1),
+        blocks: scenario.target_blocks(),
         block_size: scenario.block_size,
         anagrpid: ANA_GROUP,
     })

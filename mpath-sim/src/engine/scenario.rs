@@ -313,6 +313,16 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// Blocks of the logical unit (namespace) the target serves: each
+    /// host's workload range, side by side.
+    pub(crate) fn target_blocks(&self) -> u64 {
+        self.workload
+            .slots
+            .saturating_mul(u64::from(self.workload.blocks))
+            .saturating_mul(u64::from(self.hosts.max(1)))
+            .max(1)
+    }
+
     /// Two healthy paths in one active/optimized group, round-robin,
     /// queueing without a path for 5 s, 100 ms of write quiesce, 16 I/Os
     /// outstanding (70 % reads, 8 blocks of 512 bytes each) for one second.

@@ -55,12 +55,7 @@ pub(crate) fn setup(scenario: &Scenario) -> Result<(ScsiStack, Devices), SetupEr
     let hosts = usize::from(scenario.hosts.max(1));
     let mut lu = LogicalUnit::new(LuConfig {
         block_size: scenario.block_size as usize,
-        blocks: scenario
-            .workload
-            .slots
-            .saturating_mul(u64::from(scenario.workload.blocks))
-            .saturating_mul(hosts as u64)
-            .max(1),
+        blocks: scenario.target_blocks(),
         ..LuConfig::default()
     });
     for g in &scenario.groups {
