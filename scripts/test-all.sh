@@ -85,10 +85,10 @@ cargo run -q --release -p mpath-sim --example sweep -- --mode safety --count 100
 cargo run -q --release -p mpath-sim --example sweep -- --mode liveness --count 1000
 ok
 
-step "loom model check: selection against slot reuse (mpath-core/tests/loom_select.rs)"
+step "loom model checks: selection against slot reuse, load publication (mpath-core/tests/loom_select.rs, loom_load.rs)"
 # Its own target dir: --cfg loom rebuilds the core on loom's atomics.
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS=3 \
-  cargo test -p mpath-core --release --test loom_select
+  cargo test -p mpath-core --release --test loom_select --test loom_load
 ok
 
 step "the README's main job runs (mpath-sim compare delayed-path) and the failover example"

@@ -8,7 +8,10 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use mpath_benches::floor::{self, Floor, Packed, Padded, Padded128};
 use mpath_benches::reference::{NvmePolicy, NvmeRef, StRef};
-use mpath_benches::{io, Cursor, DataPlane, Device, Locality, Policy, CAP, IO_BYTES, PATH_COUNTS};
+use mpath_benches::{
+    fixed, io, io_as, Cursor, DataPlane, DeepQueue, Device, FixedPolicy, Locality, Policy, CAP,
+    IO_BYTES, PATH_COUNTS,
+};
 use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::Duration;
@@ -41,6 +44,34 @@ fn select_complete(c: &mut Criterion) {
         }
         g.finish();
     }
+}
+
+/// select + complete through `submit_as::<P>` (the policy fixed at build
+/// time), 1, 8 and 64 paths.
+fn select_complete_fixed(c: &mut Criterion) {
+    fixed_group::<fixed::RoundRobin>(c, "round-robin");
+    fixed_group::<fixed::QueueDepth>(c, "queue-depth");
+    fixed_group::<fixed::QueueBytes>(c, "queue-bytes");
+    fixed_group::<fixed::ServiceTime>(c, "service-time");
+    fixed_group::<fixed::Adaptive>(c, "adaptive");
+    fixed_group::<fixed::Locality>(c, "numa");
+}
+
+fn fixed_group<P: FixedPolicy>(c: &mut Criterion, name: &str) {
+    let mut g = c.benchmark_group(format!("select_complete_fixed/{name}"));
+    for n in [1usize, 8, 64] {
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, &n| {
+            let dp: DataPlane<CAP> = DataPlane::new();
+            let _dev = Device::new(&dp, P::POLICY, n);
+            let mut cursor: Cursor<CAP> = Cursor::new(Locality(0));
+            let mut seq = 0u64;
+            b.iter(|| {
+                seq = seq.wrapping_add(1);
+                black_box(io_as::<P>(black_box(&dp), &mut cursor, seq))
+            });
+        });
+    }
+    g.finish();
 }
 
 /// select + complete with one I/O outstanding on every path, so the counting
@@ -140,6 +171,7 @@ fn threads(c: &mut Criterion) {
     for (policy, name) in [
         (Policy::RoundRobin, "round-robin"),
         (Policy::QueueDepth, "queue-depth"),
+        (Policy::QueueBytes, "queue-bytes"),
         (Policy::ServiceTime, "service-time"),
         (Policy::Adaptive, "adaptive"),
     ] {
@@ -153,6 +185,57 @@ fn threads(c: &mut Criterion) {
         }
         g.finish();
     }
+}
+
+/// As `threads`, with each thread keeping `DEEP` I/Os outstanding (each
+/// step completes its oldest and submits one more).
+fn threads_deep(c: &mut Criterion) {
+    for (policy, name) in [
+        (Policy::QueueDepth, "queue-depth"),
+        (Policy::QueueBytes, "queue-bytes"),
+        (Policy::ServiceTime, "service-time"),
+        (Policy::Adaptive, "adaptive"),
+    ] {
+        let mut g = c.benchmark_group(format!("threads_deep_8_paths/{name}"));
+        for t in [1usize, 2] {
+            g.bench_with_input(BenchmarkId::from_parameter(t), &t, |b, &t| {
+                let dp: DataPlane<CAP> = DataPlane::new();
+                let _dev = Device::new(&dp, policy, 8);
+                b.iter_custom(|iters| run_threads_deep(&dp, t, iters));
+            });
+        }
+        g.finish();
+    }
+}
+
+fn run_threads_deep(dp: &DataPlane<CAP>, threads: usize, iters: u64) -> Duration {
+    let barrier = Barrier::new(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|k| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    let mut cursor: Cursor<CAP> = Cursor::new(Locality(0));
+                    let base = (k as u64) << 48;
+                    let mut q = DeepQueue::new(dp, &mut cursor, base | (1 << 40));
+                    barrier.wait();
+                    let t0 = std::time::Instant::now();
+                    for i in 0..iters {
+                        black_box(q.step(dp, &mut cursor, base | i));
+                    }
+                    let spent = t0.elapsed();
+                    q.drain(dp, &mut cursor);
+                    dp.park(&mut cursor);
+                    spent
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("bench thread"))
+            .max()
+            .unwrap_or_default()
+    })
 }
 
 /// Run `work` on `threads` threads started together, `iters` times each,
@@ -341,7 +424,7 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = select_complete, select_complete_loaded, floors, threads, sharing,
-        reference, reference_threads
+    targets = select_complete, select_complete_fixed, select_complete_loaded, floors, threads,
+        threads_deep, sharing, reference, reference_threads
 }
 criterion_main!(benches);

@@ -11,7 +11,9 @@
 
 use mpath_benches::floor::Floor;
 use mpath_benches::reference::{NvmePolicy, NvmeRef, StRef};
-use mpath_benches::{io, Cursor, DataPlane, Device, Locality, Policy, CAP};
+use mpath_benches::{
+    fixed, io, io_as, Cursor, DataPlane, DeepQueue, Device, FixedPolicy, Locality, Policy, CAP,
+};
 use std::hint::black_box;
 
 fn main() {
@@ -65,6 +67,44 @@ fn main() {
                 });
             }
             _ => panic!("unknown reference {kind}"),
+        }
+        return;
+    }
+    if let Some(kind) = policy.strip_prefix("fixed-") {
+        let dp: DataPlane<CAP> = DataPlane::new();
+        let mut cursor: Cursor<CAP> = Cursor::new(Locality(0));
+        macro_rules! run {
+            ($p:ty) => {{
+                let _dev = Device::new(&dp, <$p>::POLICY, paths);
+                for seq in 1..=ios {
+                    black_box(io_as::<$p>(black_box(&dp), &mut cursor, seq));
+                }
+            }};
+        }
+        match kind {
+            "round-robin" => run!(fixed::RoundRobin),
+            "queue-depth" => run!(fixed::QueueDepth),
+            "queue-bytes" => run!(fixed::QueueBytes),
+            "service-time" => run!(fixed::ServiceTime),
+            "adaptive" => run!(fixed::Adaptive),
+            "numa" => run!(fixed::Locality),
+            other => panic!("unknown policy {other}"),
+        }
+        return;
+    }
+    if let Some(kind) = policy.strip_prefix("deep-") {
+        let policy = match kind {
+            "queue-depth" => Policy::QueueDepth,
+            "service-time" => Policy::ServiceTime,
+            "adaptive" => Policy::Adaptive,
+            other => panic!("unknown policy {other}"),
+        };
+        let dp: DataPlane<CAP> = DataPlane::new();
+        let _dev = Device::new(&dp, policy, paths);
+        let mut cursor: Cursor<CAP> = Cursor::new(Locality(0));
+        let mut q = DeepQueue::new(&dp, &mut cursor, 1 << 40);
+        for seq in 1..=ios {
+            black_box(q.step(black_box(&dp), &mut cursor, seq));
         }
         return;
     }

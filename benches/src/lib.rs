@@ -13,9 +13,10 @@
 
 use std::hint::black_box;
 
+pub use mpath_core::selector::fixed;
 pub use mpath_core::{
-    Config, Controller, Cursor, DataPlane, GroupId, Instant, Io, Locality, NexusId, PathId,
-    PathSpec, Policy, Ticket,
+    Config, Controller, Cursor, DataPlane, FixedPolicy, GroupId, Instant, Io, Locality, NexusId,
+    PathId, PathSpec, Policy, Ticket,
 };
 
 /// Path capacity of every benched device (the core's maximum).
@@ -123,6 +124,90 @@ pub fn io(dp: &DataPlane<CAP>, cursor: &mut Cursor<CAP>, seq: u64) -> Io {
     match dp.complete(cursor, t, black_box(end)) {
         Ok(io) => io,
         Err(_) => panic!("a ticket of another device"),
+    }
+}
+
+/// [`io`] through `DataPlane::submit_as::<P>`: the entry point for a
+/// policy fixed when the embedder is built.
+///
+/// # Panics
+/// If no path is selectable (a bench setup bug).
+#[inline(always)]
+pub fn io_as<P: FixedPolicy>(dp: &DataPlane<CAP>, cursor: &mut Cursor<CAP>, seq: u64) -> Io {
+    let start = Instant::from_nanos(seq.wrapping_mul(STEP_NS));
+    let end = Instant::from_nanos(seq.wrapping_mul(STEP_NS).wrapping_add(LATENCY_NS));
+    let t = match dp.submit_as::<P>(
+        cursor,
+        black_box(Io::read(seq, IO_BYTES, 3)),
+        black_box(start),
+    ) {
+        Ok(t) => t,
+        Err(_) => panic!("no selectable path"),
+    };
+    match dp.complete(cursor, t, black_box(end)) {
+        Ok(io) => io,
+        Err(_) => panic!("a ticket of another device"),
+    }
+}
+
+/// A CPU that keeps `DEEP` I/Os outstanding: each step completes the
+/// oldest and submits one more, as a closed-loop workload at queue depth
+/// `DEEP` does, so the counting selectors see this CPU's own queue and
+/// publish their part of the load as it crosses the bounds.
+pub const DEEP: usize = 8;
+
+/// State of one deep-queue CPU (see [`DEEP`]).
+#[derive(Debug)]
+pub struct DeepQueue {
+    ring: std::collections::VecDeque<Ticket>,
+}
+
+impl DeepQueue {
+    /// Fill the queue: `DEEP` I/Os submitted.
+    ///
+    /// # Panics
+    /// If no path is selectable (a bench setup bug).
+    pub fn new(dp: &DataPlane<CAP>, cursor: &mut Cursor<CAP>, base: u64) -> Self {
+        let ring = (0..DEEP as u64)
+            .map(|k| {
+                let now = Instant::from_nanos((base | k).wrapping_mul(STEP_NS));
+                dp.submit(cursor, Io::read(base | k, IO_BYTES, 3), now)
+                    .unwrap_or_else(|_| panic!("no selectable path"))
+            })
+            .collect();
+        DeepQueue { ring }
+    }
+
+    /// Complete the oldest I/O and submit I/O `seq`.
+    ///
+    /// # Panics
+    /// If no path is selectable or the queue is empty (bench setup bugs).
+    #[inline(always)]
+    pub fn step(&mut self, dp: &DataPlane<CAP>, cursor: &mut Cursor<CAP>, seq: u64) -> Io {
+        let now = Instant::from_nanos(seq.wrapping_mul(STEP_NS));
+        let old = self.ring.pop_front().expect("a full queue");
+        let done = match dp.complete(cursor, old, black_box(now)) {
+            Ok(io) => io,
+            Err(_) => panic!("a ticket of another device"),
+        };
+        let t = dp
+            .submit(
+                cursor,
+                black_box(Io::read(seq, IO_BYTES, 3)),
+                black_box(now),
+            )
+            .unwrap_or_else(|_| panic!("no selectable path"));
+        self.ring.push_back(t);
+        done
+    }
+
+    /// Complete every I/O left.
+    pub fn drain(self, dp: &DataPlane<CAP>, cursor: &mut Cursor<CAP>) {
+        for t in self.ring {
+            assert!(dp
+                .complete(cursor, t, Instant::from_nanos(u64::MAX))
+                .is_ok());
+        }
     }
 }
 

@@ -44,9 +44,10 @@
 use crate::bits;
 use crate::error::{Error, Rejected};
 use crate::io::{Counted, Io, IoKind, Ticket};
+use crate::load::{self, Pending};
 use crate::path::{Locality, PathId, MAX_PATHS};
 use crate::selector::{self, Policy, SelectorParams};
-use crate::sync::{AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use crate::sync::{AtomicI32, AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use crate::time::{Duration, Instant};
 use core::fmt;
 use core::mem::MaybeUninit;
@@ -107,14 +108,18 @@ zeroed_atomics!(PathInfo {
     relative_throughput: AtomicU8,
 });
 
-/// Per-path counters written per I/O by the counting selectors. Aligned so
-/// that two paths' counters never share a cache line: with queue-depth on
-/// two CPUs, each increment would otherwise invalidate the neighbour's line.
+/// Per-path counters the counting selectors read on every I/O and write
+/// when a cursor publishes its part of the load (see [`crate::load`]).
+/// Aligned so that two paths' counters never share a cache line: a
+/// publication would otherwise invalidate the neighbour's line.
 #[derive(Debug)]
 #[repr(align(64))]
 pub(crate) struct PathHot {
-    pub(crate) inflight: AtomicU32,
-    pub(crate) inflight_bytes: AtomicU64,
+    /// Published outstanding I/Os; signed, since an I/O may end on a CPU
+    /// that publishes before the one that started it.
+    pub(crate) inflight: AtomicI32,
+    /// Published outstanding bytes, signed for the same reason.
+    pub(crate) inflight_bytes: AtomicI64,
     /// Service-time EWMA in nanoseconds (adaptive selector); 0 = no sample.
     pub(crate) latency_ewma: AtomicU64,
     /// When the last latency sample was taken, as `Instant` nanoseconds.
@@ -125,8 +130,8 @@ pub(crate) struct PathHot {
 }
 
 zeroed_atomics!(PathHot {
-    inflight: AtomicU32,
-    inflight_bytes: AtomicU64,
+    inflight: AtomicI32,
+    inflight_bytes: AtomicI64,
     latency_ewma: AtomicU64,
     last_sample: AtomicU64,
     sampled_ok: AtomicU32,
@@ -224,7 +229,17 @@ pub struct Cursor<const N: usize> {
     pub(crate) stale_scan: usize,
     /// Admission credits this cursor keeps (see `DataPlane::take_credit`).
     pub(crate) credits: u32,
+    /// When this cursor last counted a start, and an end (nanoseconds), to
+    /// tell a busy CPU from an idle one (`load::PUBLISH_IDLE`). Apart,
+    /// because a completion and the submission it frees come together.
+    pub(crate) last_start: u64,
+    pub(crate) last_end: u64,
     stats: [QueueStats; N],
+    /// This CPU's unpublished part of each slot's load (see
+    /// [`crate::load`]). Per slot, not per path: the shared counters are
+    /// per slot too, and a part must be published even after its path
+    /// left the slot so that the sums stay exact.
+    pub(crate) pending: [Pending; N],
 }
 
 impl<const N: usize> Default for Cursor<N> {
@@ -253,13 +268,26 @@ impl<const N: usize> Cursor<N> {
             local: 0,
             stale_scan: NONE,
             credits: 0,
+            last_start: 0,
+            last_end: 0,
             stats: [QueueStats {
                 generation: 0,
                 started: 0,
                 completed: 0,
                 bytes: 0,
             }; N],
+            pending: [Pending::ZERO; N],
         }
+    }
+
+    /// This cursor's unpublished outstanding I/Os and bytes on `slot`
+    /// (net: negative when it ended more I/Os there than it started).
+    /// Below [`PUBLISH_IOS`](crate::load::PUBLISH_IOS) and
+    /// [`PUBLISH_BYTES`](crate::load::PUBLISH_BYTES) either way.
+    pub fn unpublished(&self, slot: usize) -> (i32, i64) {
+        self.pending
+            .get(slot)
+            .map_or((0, 0), |p| (p.ios(), p.bytes()))
     }
 
     /// The node this cursor's CPU is on.
@@ -432,7 +460,7 @@ impl<const N: usize> DataPlane<N> {
         self.select_with(self.policy(), cursor, io, now)
     }
 
-    #[inline]
+    #[inline(always)]
     fn select_with(
         &self,
         policy: Policy,
@@ -583,7 +611,7 @@ impl<const N: usize> DataPlane<N> {
         u32::try_from(self.admission.pool.load(Ordering::Relaxed)).unwrap_or(0)
     }
 
-    #[inline]
+    #[inline(always)]
     fn start_with(
         &self,
         counted: Counted,
@@ -593,14 +621,16 @@ impl<const N: usize> DataPlane<N> {
         now: Instant,
     ) -> Ticket {
         if counted.any_counter() {
-            if let Some(hot) = self.hot.get(path.slot()) {
-                if counted.count() {
-                    hot.inflight.fetch_add(1, Ordering::Relaxed);
-                }
-                if counted.bytes() {
-                    hot.inflight_bytes
-                        .fetch_add(u64::from(io.bytes), Ordering::Relaxed);
-                }
+            if let (Some(hot), Some(p)) = (
+                self.hot.get(path.slot()),
+                cursor.pending.get_mut(path.slot()),
+            ) {
+                p.start(
+                    hot,
+                    counted,
+                    io.bytes,
+                    load::busy(&mut cursor.last_start, now),
+                );
             }
         }
         if let Some(e) = cursor.entry(path) {
@@ -617,11 +647,45 @@ impl<const N: usize> DataPlane<N> {
 
     /// [`select`](Self::select) then [`start`](Self::start); hands the I/O
     /// back when no path is selectable.
-    #[inline]
+    #[inline(always)]
     pub fn submit(&self, cursor: &mut Cursor<N>, io: Io, now: Instant) -> Result<Ticket, Io> {
         // One policy load for both halves, so a concurrent switch cannot
         // select under one policy and count under another.
-        let policy = self.policy();
+        self.submit_with(self.policy(), cursor, io, now)
+    }
+
+    /// [`submit`](Self::submit) compiled for one policy `P` fixed when the
+    /// embedder is built (see [`selector::fixed`]): no dispatch over the
+    /// policies. When the device's policy is not `P` (the control plane
+    /// switched it) this is `submit`.
+    #[inline(always)]
+    pub fn submit_as<P: selector::FixedPolicy>(
+        &self,
+        cursor: &mut Cursor<N>,
+        io: Io,
+        now: Instant,
+    ) -> Result<Ticket, Io> {
+        if self.policy() != P::POLICY {
+            return self.submit_switched(cursor, io, now);
+        }
+        self.submit_with(P::POLICY, cursor, io, now)
+    }
+
+    /// `submit` out of line, for `submit_as` after a policy switch.
+    #[cold]
+    #[inline(never)]
+    fn submit_switched(&self, cursor: &mut Cursor<N>, io: Io, now: Instant) -> Result<Ticket, Io> {
+        self.submit(cursor, io, now)
+    }
+
+    #[inline(always)]
+    fn submit_with(
+        &self,
+        policy: Policy,
+        cursor: &mut Cursor<N>,
+        io: Io,
+        now: Instant,
+    ) -> Result<Ticket, Io> {
         match self.select_with(policy, cursor, &io, now) {
             Some(path) if self.take_credit(cursor) => {
                 Ok(self.start_with(policy.counts(), cursor, path, io, now))
@@ -637,7 +701,7 @@ impl<const N: usize> DataPlane<N> {
     /// issued ([`Error::ForeignTicket`]): it is handed back and nothing
     /// changes. Failed completions go to
     /// [`Controller::handle_completion`](crate::Controller::handle_completion).
-    #[inline]
+    #[inline(always)]
     pub fn complete(
         &self,
         cursor: &mut Cursor<N>,
@@ -665,7 +729,7 @@ impl<const N: usize> DataPlane<N> {
     }
 
     /// [`complete`](Self::complete) for a ticket already checked.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn complete_own(&self, cursor: &mut Cursor<N>, ticket: Ticket, now: Instant) -> Io {
         let path = ticket.path;
         let watched = self.header.watched.load(Ordering::Relaxed) & bits::bit(path.slot()) != 0;
@@ -673,7 +737,7 @@ impl<const N: usize> DataPlane<N> {
         // shared memory here. (Folding `end` into the branch below, with
         // one "anything counted?" test first, measured 70% slower for
         // round-robin on Zen 1: keep the two tests apart.)
-        self.end(&ticket);
+        self.end(cursor, &ticket, now);
         if ticket.counted.latency() || watched {
             self.complete_shared(&ticket, watched, now);
         }
@@ -714,22 +778,33 @@ impl<const N: usize> DataPlane<N> {
         }
     }
 
-    /// Undo exactly the counters the ticket's start incremented.
-    #[inline]
-    pub(crate) fn end(&self, ticket: &Ticket) {
+    /// Undo exactly the counters the ticket's start incremented, in the
+    /// ending cursor's part of the load.
+    #[inline(always)]
+    pub(crate) fn end(&self, cursor: &mut Cursor<N>, ticket: &Ticket, now: Instant) {
         if !ticket.counted.any_counter() {
             return;
         }
-        let Some(hot) = self.hot.get(ticket.path.slot()) else {
-            return;
-        };
-        if ticket.counted.count() {
-            hot.inflight.fetch_sub(1, Ordering::Relaxed);
+        let slot = ticket.path.slot();
+        if let (Some(hot), Some(p)) = (self.hot.get(slot), cursor.pending.get_mut(slot)) {
+            p.end(
+                hot,
+                ticket.counted,
+                ticket.io.bytes,
+                load::busy(&mut cursor.last_end, now),
+            );
         }
-        if ticket.counted.bytes() {
-            hot.inflight_bytes
-                .fetch_sub(u64::from(ticket.io.bytes), Ordering::Relaxed);
+    }
+
+    /// Publish `cursor`'s part of every path's load and return the
+    /// admission credits it keeps: call it for a CPU that goes idle or
+    /// offline, so other CPUs see its outstanding I/O exactly and its
+    /// credits serve them. The cursor stays usable.
+    pub fn park(&self, cursor: &mut Cursor<N>) {
+        for (p, hot) in cursor.pending.iter_mut().zip(&self.hot) {
+            p.publish(hot);
         }
+        self.release_credits(cursor);
     }
 
     /// Whether `path` is the path currently published in its slot.
@@ -739,20 +814,46 @@ impl<const N: usize> DataPlane<N> {
             .is_some_and(|i| i.id.load(Ordering::Relaxed) == path.to_raw())
     }
 
-    /// Outstanding I/Os on a path's slot as counted by the counting
-    /// selectors (zero under round-robin and locality, which count nothing
-    /// shared).
+    /// Outstanding I/Os on a path's slot as published by the cursors of
+    /// the counting selectors (zero under round-robin and locality, which
+    /// count nothing shared). Each cursor may hold back fewer than
+    /// [`PUBLISH_IOS`](crate::load::PUBLISH_IOS) either way
+    /// ([`Cursor::unpublished`]); exact once every cursor is
+    /// [parked](Self::park). A published count below zero reads as zero.
     pub fn inflight(&self, slot: usize) -> u32 {
-        self.hot
-            .get(slot)
-            .map_or(0, |h| h.inflight.load(Ordering::Relaxed))
+        self.hot.get(slot).map_or(0, |h| {
+            u32::try_from(h.inflight.load(Ordering::Relaxed)).unwrap_or(0)
+        })
     }
 
-    /// Outstanding bytes on a path's slot (service-time and queue-bytes).
+    /// Outstanding bytes on a path's slot (service-time and queue-bytes),
+    /// as published: see [`inflight`](Self::inflight).
     pub fn inflight_bytes(&self, slot: usize) -> u64 {
-        self.hot
-            .get(slot)
-            .map_or(0, |h| h.inflight_bytes.load(Ordering::Relaxed))
+        self.hot.get(slot).map_or(0, |h| {
+            u64::try_from(h.inflight_bytes.load(Ordering::Relaxed)).unwrap_or(0)
+        })
+    }
+
+    /// The published outstanding I/Os and bytes of `slot`, signed (below
+    /// zero while an I/O's end is published before its start). Published
+    /// plus every cursor's [`unpublished`](Cursor::unpublished) part is the
+    /// exact outstanding load.
+    pub fn published_load(&self, slot: usize) -> (i32, i64) {
+        self.hot.get(slot).map_or((0, 0), |h| {
+            (
+                h.inflight.load(Ordering::Relaxed),
+                h.inflight_bytes.load(Ordering::Relaxed),
+            )
+        })
+    }
+
+    /// Outstanding I/Os and bytes on `slot` as `cursor` sees them: the
+    /// published count plus its own part (what its selections compare).
+    pub fn load_seen_by(&self, cursor: &Cursor<N>, slot: usize) -> (u64, u64) {
+        match (self.hot.get(slot), cursor.pending.get(slot)) {
+            (Some(h), Some(p)) => (p.view_ios(h), p.view_bytes(h)),
+            _ => (0, 0),
+        }
     }
 
     /// The adaptive selector's latency estimate for a slot, if sampled.

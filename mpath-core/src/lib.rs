@@ -92,6 +92,7 @@ mod group;
 mod health;
 mod inputs;
 pub mod io;
+pub mod load;
 mod multipath;
 pub mod outcome;
 pub mod path;
@@ -128,6 +129,6 @@ pub use outcome::{
 };
 pub use path::{Locality, NexusId, PathId, PathSpec, MAX_PATHS};
 pub use path_table::{PathRecord, PathTable};
-pub use selector::{Policy, SelectorParams};
+pub use selector::{FixedPolicy, Policy, SelectorParams};
 pub use tier::{Eligibility, Health, Link, Tier};
 pub use time::{Clock, Duration, Instant, TimeError};

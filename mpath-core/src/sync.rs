@@ -6,7 +6,9 @@
 #[cfg(not(loom))]
 pub(crate) use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU8, Ordering};
 #[cfg(not(loom))]
-pub(crate) use portable_atomic::AtomicU64;
+pub(crate) use portable_atomic::{AtomicI64, AtomicU64};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering};
+pub(crate) use loom::sync::atomic::{
+    AtomicI32, AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering,
+};

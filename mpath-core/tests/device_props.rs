@@ -2359,8 +2359,9 @@ impl Sim {
             }
             Op::Other { act, ua } => self.other(act, ua),
             Op::Idle => {
-                self.d.data_plane().release_credits(&mut self.cursor);
-                self.check_state("release credits");
+                self.d.data_plane().park(&mut self.cursor);
+                assert_eq!(self.cursor.unpublished(0), (0, 0), "parked");
+                self.check_state("park");
             }
             Op::Advance { ms } => {
                 self.advance_to(now.saturating_add(Duration::from_millis(ms.into())));
@@ -2669,9 +2670,17 @@ impl Sim {
                 self.fail(1, format!("I/O {tag} never ended: {:?}", r.st));
             }
         }
+        // The published counts and the two cursors' parts sum to nothing
+        // outstanding, exactly.
         let dp = self.d.data_plane();
         for slot in 0..8 {
-            assert_eq!(dp.inflight(slot), 0, "in-flight count of slot {slot}");
+            let (mut ios, mut bytes) = dp.published_load(slot);
+            for c in [&self.cursor, self.d.controller().cursor()] {
+                let (i, b) = c.unpublished(slot);
+                ios += i;
+                bytes += b;
+            }
+            assert_eq!((ios, bytes), (0, 0), "in-flight count of slot {slot}");
         }
         // Every path came back, unless another host fenced us out.
         if !self.d.coordinator().is_fenced() && !self.head_removed {

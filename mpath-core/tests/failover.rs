@@ -352,15 +352,18 @@ fn policy_switch_mid_flight_keeps_counters_balanced() {
         .unwrap();
     let mut c: Cursor<4> = Cursor::new(Locality(0));
     let t1 = dp.submit(&mut c, Io::read(1, 4096, 0), ms(1)).unwrap();
-    assert_eq!(dp.inflight(a.slot()), 1);
+    assert_eq!(dp.load_seen_by(&c, a.slot()), (1, 0));
     ctl.set_policy(Policy::ServiceTime, SelectorParams::DEFAULT, ms(2))
         .unwrap();
     let t2 = dp.submit(&mut c, Io::read(2, 4096, 0), ms(3)).unwrap();
-    assert_eq!(dp.inflight_bytes(a.slot()), 4096);
+    assert_eq!(dp.load_seen_by(&c, a.slot()), (1, 4096));
+    let s = ctl.path_snapshot(a, &[&c]).unwrap();
+    assert_eq!((s.inflight, s.inflight_bytes), (1, 4096));
     dp.complete(&mut c, t1, ms(4)).unwrap();
     dp.complete(&mut c, t2, ms(5)).unwrap();
-    assert_eq!(dp.inflight(a.slot()), 0);
-    assert_eq!(dp.inflight_bytes(a.slot()), 0);
+    assert_eq!(dp.load_seen_by(&c, a.slot()), (0, 0));
+    dp.park(&mut c);
+    assert_eq!(dp.published_load(a.slot()), (0, 0));
     let s = ctl.path_snapshot(a, &[&c]).unwrap();
     assert_eq!((s.started, s.completed, s.bytes), (2, 2, 8192));
 }

@@ -434,8 +434,8 @@ impl Model {
         assert!(self.in_flight.is_empty() && self.held.is_empty());
         let dp = self.d.controller().data_plane();
         for slot in 0..8 {
-            assert_eq!(dp.inflight(slot), 0, "in-flight count balances");
-            assert_eq!(dp.inflight_bytes(slot), 0, "in-flight bytes balance");
+            let seen = dp.load_seen_by(self.d.controller().cursor(), slot);
+            assert_eq!(seen, (0, 0), "in-flight count and bytes balance");
         }
     }
 }

@@ -750,6 +750,50 @@ static void test_selection(void)
 	}
 	CHECK(i == 4, "queue-depth keeps choosing the path with nothing in flight");
 	RC(mpath_dp_complete(r.dp, r.cursor, slots[1], now, &done), 0);
+
+	/* The build-time queue-depth entry point, on a busy CPU (three
+	 * submits at one instant): the first is published to other CPUs at
+	 * once, the next two stay in this cursor's part of the load until it
+	 * parks. */
+	now = 7 * MS;
+	for (i = 0; i < 3; i++) {
+		read.tag = 300 + i;
+		if (mpath_dp_submit_queue_depth(r.dp, r.cursor, &read, now, slots[2 + i]) != 1)
+			break;
+	}
+	CHECK(i == 3, "mpath_dp_submit_queue_depth started 3 reads");
+	CHECK(ticket_path(slots[2]) != ticket_path(slots[3]),
+	      "queue-depth spread them (%#" PRIx32 ", %#" PRIx32 ")", ticket_path(slots[2]),
+	      ticket_path(slots[3]));
+	{
+		int32_t held_ios = 0;
+		int64_t held_bytes = -1;
+		uint32_t published = 0, held = 0, s;
+
+		for (s = 0; s < 2; s++) {
+			uint32_t n = UINT32_MAX;
+
+			RC(mpath_cursor_unpublished(r.cursor, s, &held_ios, &held_bytes), 0);
+			held += (uint32_t)held_ios;
+			RC(mpath_dp_inflight(r.dp, s, &n), 0);
+			published += n;
+		}
+		CHECK(published == 1 && held == 2 && held_bytes == 0,
+		      "1 published, 2 held back (%" PRIu32 ", %" PRIu32 ")", published, held);
+		RC(mpath_dp_park(r.dp, r.cursor), 0);
+		published = 0;
+		for (s = 0; s < 2; s++) {
+			uint32_t n = UINT32_MAX;
+
+			RC(mpath_cursor_unpublished(r.cursor, s, &held_ios, &held_bytes), 0);
+			CHECK(held_ios == 0, "parked: nothing held on slot %" PRIu32, s);
+			RC(mpath_dp_inflight(r.dp, s, &n), 0);
+			published += n;
+		}
+		CHECK(published == 3, "parked: all 3 published");
+	}
+	for (i = 0; i < 3; i++)
+		RC(mpath_dp_complete(r.dp, r.cursor, slots[2 + i], now, &done), 0);
 }
 
 static void test_read_failover(void)
@@ -1163,6 +1207,8 @@ static void test_foreign_stale_time(void)
 	RC(mpath_dp_select(r.dp, other.cursor, &read, MS, &u), -EXDEV);
 	RC(mpath_dp_start(r.dp, other.cursor, a, &read, MS, spare), -EXDEV);
 	RC(mpath_dp_release_credits(r.dp, other.cursor), -EXDEV);
+	RC(mpath_dp_park(r.dp, other.cursor), -EXDEV);
+	RC(mpath_dp_submit_service_time(r.dp, other.cursor, &read, MS, spare), -EXDEV);
 	CHECK(mpath_ticket_is_live(spare) == 0, "nothing started with another device's cursor");
 	check_unchanged(&r, &before, "after another device's ticket and cursor");
 	RC(mpath_dp_complete(other.dp, other.cursor, foreign, MS, &done), 0);

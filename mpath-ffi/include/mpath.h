@@ -31,6 +31,13 @@
 // The path capacity every object in this library is built for.
 #define MPATH_MAX_PATHS 64
 
+// A cursor publishes its part of a path's outstanding I/Os to the other
+// CPUs once it reaches this many either way (`mpath_core::load`).
+#define MPATH_PUBLISH_IOS 4
+
+// ... and its part of the outstanding bytes once it reaches this many.
+#define MPATH_PUBLISH_BYTES 65536
+
 // Held I/Os per device (the requeue depth).
 #define MPATH_MAX_QUEUED 256
 
@@ -1962,6 +1969,19 @@ int mpath_cursor_credits(const struct MpathCursor *cursor, uint32_t *out);
 // plane (its credits are not this pool's).
 int mpath_dp_release_credits(const struct MpathDataPlane *dp, struct MpathCursor *cursor);
 
+// A CPU goes idle or offline: publish the cursor's part of every path's
+// load (the counting selectors' per-CPU counts, see `mpath_core::load`)
+// and return its credits to the pool. `-EXDEV` for a cursor bound to
+// another data plane. The cursor stays usable.
+int mpath_dp_park(const struct MpathDataPlane *dp, struct MpathCursor *cursor);
+
+// The cursor's part of `slot`'s load that it has not published yet: net
+// I/Os in `*out_ios` and bytes in `*out_bytes` (negative when it ended
+// more than it started there). Fewer than `MPATH_PUBLISH_IOS` I/Os and
+// `MPATH_PUBLISH_BYTES` bytes either way. `-EINVAL` for a slot past the
+// capacity.
+int mpath_cursor_unpublished(const struct MpathCursor *cursor, uint32_t slot_nr, int32_t *out_ios, int64_t *out_bytes);
+
 // Credits in the shared pool now: about how many more I/Os the device
 // admits before back-pressure.
 int mpath_dp_credits_available(const struct MpathDataPlane *dp, uint32_t *out);
@@ -1983,6 +2003,24 @@ int mpath_dp_start(const struct MpathDataPlane *dp, struct MpathCursor *cursor, 
 // stays empty; submit through `mpath_submit`, which says which).
 // `-EXDEV` for a cursor bound to another data plane.
 int mpath_dp_submit(const struct MpathDataPlane *dp, struct MpathCursor *cursor, const struct MpathIo *io, uint64_t now_ns, struct MpathTicket *ticket);
+
+// `mpath_dp_submit` compiled for `MPATH_POLICY_ROUND_ROBIN`.
+int mpath_dp_submit_round_robin(const struct MpathDataPlane *dp, struct MpathCursor *cursor, const struct MpathIo *io, uint64_t now_ns, struct MpathTicket *ticket);
+
+// `mpath_dp_submit` compiled for `MPATH_POLICY_QUEUE_DEPTH`.
+int mpath_dp_submit_queue_depth(const struct MpathDataPlane *dp, struct MpathCursor *cursor, const struct MpathIo *io, uint64_t now_ns, struct MpathTicket *ticket);
+
+// `mpath_dp_submit` compiled for `MPATH_POLICY_QUEUE_BYTES`.
+int mpath_dp_submit_queue_bytes(const struct MpathDataPlane *dp, struct MpathCursor *cursor, const struct MpathIo *io, uint64_t now_ns, struct MpathTicket *ticket);
+
+// `mpath_dp_submit` compiled for `MPATH_POLICY_SERVICE_TIME`.
+int mpath_dp_submit_service_time(const struct MpathDataPlane *dp, struct MpathCursor *cursor, const struct MpathIo *io, uint64_t now_ns, struct MpathTicket *ticket);
+
+// `mpath_dp_submit` compiled for `MPATH_POLICY_ADAPTIVE`.
+int mpath_dp_submit_adaptive(const struct MpathDataPlane *dp, struct MpathCursor *cursor, const struct MpathIo *io, uint64_t now_ns, struct MpathTicket *ticket);
+
+// `mpath_dp_submit` compiled for `MPATH_POLICY_LOCALITY`.
+int mpath_dp_submit_locality(const struct MpathDataPlane *dp, struct MpathCursor *cursor, const struct MpathIo *io, uint64_t now_ns, struct MpathTicket *ticket);
 
 // A successful completion on the fast path: takes the ticket out of the
 // slot and writes the I/O to `*out_io`. `-EXDEV` for a ticket another

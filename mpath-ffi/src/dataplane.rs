@@ -11,10 +11,22 @@ use crate::io::{MpathIo, MpathTicket};
 use crate::{found, need, ret, Ret};
 use core::ffi::c_int;
 use core::mem::MaybeUninit;
+use mpath_core::selector::fixed;
 use mpath_core::{Cursor, DataPlane, DeviceId, Instant, Locality, PathId};
 
 /// The path capacity every object in this library is built for.
 pub const MPATH_MAX_PATHS: usize = 64;
+
+/// A cursor publishes its part of a path's outstanding I/Os to the other
+/// CPUs once it reaches this many either way (`mpath_core::load`).
+pub const MPATH_PUBLISH_IOS: u32 = 4;
+/// ... and its part of the outstanding bytes once it reaches this many.
+pub const MPATH_PUBLISH_BYTES: u64 = 65536;
+
+const _: () = {
+    assert!(MPATH_PUBLISH_IOS == mpath_core::load::PUBLISH_IOS);
+    assert!(MPATH_PUBLISH_BYTES == mpath_core::load::PUBLISH_BYTES);
+};
 
 /// The shared, lock-free half of a multipath device (opaque).
 #[derive(Debug)]
@@ -178,6 +190,44 @@ pub extern "C" fn mpath_dp_release_credits(
     })())
 }
 
+/// A CPU goes idle or offline: publish the cursor's part of every path's
+/// load (the counting selectors' per-CPU counts, see `mpath_core::load`)
+/// and return its credits to the pool. `-EXDEV` for a cursor bound to
+/// another data plane. The cursor stays usable.
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn mpath_dp_park(
+    dp: Option<&MpathDataPlane>,
+    cursor: Option<&mut MpathCursor>,
+) -> c_int {
+    ret((|| -> Ret {
+        let (dp, cursor) = (need(dp)?, need(cursor)?);
+        cursor.check(dp)?;
+        dp.dp.park(&mut cursor.cursor);
+        Ok(0)
+    })())
+}
+
+/// The cursor's part of `slot`'s load that it has not published yet: net
+/// I/Os in `*out_ios` and bytes in `*out_bytes` (negative when it ended
+/// more than it started there). Fewer than `MPATH_PUBLISH_IOS` I/Os and
+/// `MPATH_PUBLISH_BYTES` bytes either way. `-EINVAL` for a slot past the
+/// capacity.
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn mpath_cursor_unpublished(
+    cursor: Option<&MpathCursor>,
+    slot_nr: u32,
+    out_ios: Option<&mut i32>,
+    out_bytes: Option<&mut i64>,
+) -> c_int {
+    ret((|| -> Ret {
+        let (cursor, ios, bytes) = (need(cursor)?, need(out_ios)?, need(out_bytes)?);
+        (*ios, *bytes) = cursor.cursor.unpublished(slot(slot_nr)?);
+        Ok(0)
+    })())
+}
+
 /// Credits in the shared pool now: about how many more I/Os the device
 /// admits before back-pressure.
 #[allow(unsafe_code)]
@@ -269,15 +319,31 @@ pub extern "C" fn mpath_dp_submit(
     now_ns: u64,
     ticket: Option<&mut MpathTicket>,
 ) -> c_int {
+    submit_through(dp, cursor, io, now_ns, ticket, DataPlane::submit)
+}
+
+/// `mpath_dp_submit` with `submit`: the general one, or one compiled for a
+/// fixed policy.
+#[inline(always)]
+fn submit_through(
+    dp: Option<&MpathDataPlane>,
+    cursor: Option<&mut MpathCursor>,
+    io: Option<&MpathIo>,
+    now_ns: u64,
+    ticket: Option<&mut MpathTicket>,
+    submit: impl FnOnce(
+        &DataPlane<MPATH_MAX_PATHS>,
+        &mut Cursor<MPATH_MAX_PATHS>,
+        mpath_core::Io,
+        Instant,
+    ) -> Result<mpath_core::Ticket, mpath_core::Io>,
+) -> c_int {
     ret((|| -> Ret {
         let (dp, cursor, slot) = (need(dp)?, need(cursor)?, need(ticket)?);
         let io = need(io)?.decode()?;
         slot.check_empty()?;
         cursor.check(dp)?;
-        match dp
-            .dp
-            .submit(cursor.bind(dp), io, Instant::from_nanos(now_ns))
-        {
+        match submit(&dp.dp, cursor.bind(dp), io, Instant::from_nanos(now_ns)) {
             Ok(t) => {
                 slot.put(t);
                 Ok(1)
@@ -286,6 +352,45 @@ pub extern "C" fn mpath_dp_submit(
         }
     })())
 }
+
+/// One `mpath_dp_submit_POLICY` per policy: `mpath_dp_submit` compiled for
+/// that policy alone, for an embedder that fixes its policy when it is
+/// built (no dispatch over the policies). A device whose policy the control
+/// plane set to another is served by the general path, so a switch is
+/// still honoured.
+macro_rules! submit_fixed {
+    ($($(#[$doc:meta])* $name:ident => $policy:ident),* $(,)?) => {
+        $(
+            $(#[$doc])*
+            #[allow(unsafe_code)]
+            #[no_mangle]
+            pub extern "C" fn $name(
+                dp: Option<&MpathDataPlane>,
+                cursor: Option<&mut MpathCursor>,
+                io: Option<&MpathIo>,
+                now_ns: u64,
+                ticket: Option<&mut MpathTicket>,
+            ) -> c_int {
+                submit_through(dp, cursor, io, now_ns, ticket, DataPlane::submit_as::<fixed::$policy>)
+            }
+        )*
+    };
+}
+
+submit_fixed!(
+    /// `mpath_dp_submit` compiled for `MPATH_POLICY_ROUND_ROBIN`.
+    mpath_dp_submit_round_robin => RoundRobin,
+    /// `mpath_dp_submit` compiled for `MPATH_POLICY_QUEUE_DEPTH`.
+    mpath_dp_submit_queue_depth => QueueDepth,
+    /// `mpath_dp_submit` compiled for `MPATH_POLICY_QUEUE_BYTES`.
+    mpath_dp_submit_queue_bytes => QueueBytes,
+    /// `mpath_dp_submit` compiled for `MPATH_POLICY_SERVICE_TIME`.
+    mpath_dp_submit_service_time => ServiceTime,
+    /// `mpath_dp_submit` compiled for `MPATH_POLICY_ADAPTIVE`.
+    mpath_dp_submit_adaptive => Adaptive,
+    /// `mpath_dp_submit` compiled for `MPATH_POLICY_LOCALITY`.
+    mpath_dp_submit_locality => Locality,
+);
 
 /// A successful completion on the fast path: takes the ticket out of the
 /// slot and writes the I/O to `*out_io`. `-EXDEV` for a ticket another

@@ -43,7 +43,7 @@ use std::path::Path;
 use mpath_core::Duration;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{GroupCfg, PathCfg, Scenario, Transport, PATHS};
+use crate::engine::{GroupCfg, PathCfg, Scenario, Transport, MAX_CPUS, PATHS};
 pub use error::{FileError, KeyPath};
 use fault::check_fault_refs;
 pub use fault::{describe_fault, fault_from_file, fault_to_file, FAULT_KINDS};
@@ -150,6 +150,9 @@ pub struct FileWorkload {
     /// Distinct I/O-sized slots the workload spreads over.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slots: Option<u64>,
+    /// CPUs submitting, each with its own cursor (1 to 64).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<u32>,
     /// How long the workload submits.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<Dur>,
@@ -480,6 +483,7 @@ impl FileScenario {
                 blocks: None,
                 io_size: Some(Size(bs * u64::from(s.workload.blocks))),
                 slots: Some(s.workload.slots),
+                cpus: (s.workload.cpus != 1).then_some(s.workload.cpus),
                 duration: Some(Dur(s.duration)),
                 drain: Some(Dur(s.drain)),
             }),
@@ -590,6 +594,12 @@ impl FileWorkload {
                 return Err(c.err(&key.key("slots"), "at least 1"));
             }
             w.slots = n;
+        }
+        if let Some(n) = self.cpus {
+            if !(1..=MAX_CPUS).contains(&n) {
+                return Err(c.err(&key.key("cpus"), format!("{n}: 1 to {MAX_CPUS}")));
+            }
+            w.cpus = n;
         }
         if let Some(Dur(d)) = self.duration {
             s.duration = d;

@@ -206,6 +206,35 @@ fn a_bad_duration_flag_is_named() {
 }
 
 #[test]
+fn a_bad_cpus_flag_is_named() {
+    for bad in ["0", "65", "many"] {
+        let o = mpath_sim(&["run", "two-paths", "--cpus", bad]);
+        assert_exit(&o, 2);
+        let err = stderr(&o);
+        assert!(err.contains("--cpus") && err.contains(bad), "{err}");
+    }
+}
+
+/// A run on several CPUs says so, and its summary counts every I/O
+/// (nothing lost on the fast path's hand-offs).
+#[test]
+fn a_run_on_several_cpus_says_so() {
+    let o = mpath_sim(&[
+        "run",
+        "zombie-path",
+        "--cpus",
+        "4",
+        "--duration",
+        "300ms",
+        "--no-progress",
+    ]);
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    assert!(out.contains("16 outstanding from 4 CPUs"), "{out}");
+    assert!(out.contains("failed upward 0, outstanding 0"), "{out}");
+}
+
+#[test]
 fn a_bad_policy_flag_lists_the_policies() {
     let o = mpath_sim(&["run", "two-paths", "--policy", "fastest"]);
     assert_exit(&o, 2);

@@ -213,6 +213,8 @@ fn serde_errors_name_line_and_key() {
         "workload.read_percent",
         "300",
     );
+    assert_error("[workload]\ncpus = 0\n", 2, "workload.cpus", "0: 1 to 64");
+    assert_error("[workload]\ncpus = 65\n", 2, "workload.cpus", "65: 1 to 64");
     assert_error(
         "[[path]]\nbandwidth = \"10\"\n",
         2,
@@ -339,4 +341,18 @@ fn relative_throughput_is_dms_range_and_reaches_the_path() {
         "path[1].relative_throughput",
         "0 to 100",
     );
+}
+
+/// `cpus` reads into the workload, and is written back only when it is not
+/// the default of one.
+#[test]
+fn cpus_reads_and_writes_back() {
+    let s = parse("[workload]\ncpus = 8\n");
+    assert_eq!(s.workload.cpus, 8);
+    let text = to_toml(&s);
+    assert!(text.contains("cpus = 8"), "{text}");
+    assert_eq!(parse(&text).workload.cpus, 8);
+    let one = parse("");
+    assert_eq!(one.workload.cpus, 1);
+    assert!(!to_toml(&one).contains("cpus"));
 }

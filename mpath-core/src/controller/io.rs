@@ -98,7 +98,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 Disposition::Done { io, result: Ok(()) }
             }
             Outcome::PathError(kind) => {
-                self.data_plane().end(&ticket);
+                self.end(&ticket, now);
                 let io = ticket.io;
                 if current {
                     self.path_error(path, kind, ticket.started, now);
@@ -121,7 +121,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 self.route(io, None, not_before, now)
             }
             Outcome::TargetError(e) => {
-                self.data_plane().end(&ticket);
+                self.end(&ticket, now);
                 self.counters.target_errors = self.counters.target_errors.saturating_add(1);
                 if let Ok(p) = self.rec_mut(path) {
                     p.counters.target_errors = p.counters.target_errors.saturating_add(1);
@@ -129,7 +129,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 self.done(ticket.io, Err(IoError::Target(e)))
             }
             Outcome::ReservationConflict => {
-                self.data_plane().end(&ticket);
+                self.end(&ticket, now);
                 self.counters.conflicts = self.counters.conflicts.saturating_add(1);
                 if let Ok(p) = self.rec_mut(path) {
                     p.counters.conflicts = p.counters.conflicts.saturating_add(1);
@@ -150,7 +150,7 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 }
             }
             Outcome::Retry { delay, .. } => {
-                self.data_plane().end(&ticket);
+                self.end(&ticket, now);
                 let mut io = ticket.io;
                 if io.retries == 0 {
                     self.counters.retries_exhausted =
@@ -202,6 +202,13 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
     ) -> Result<Io, Rejected<Ticket>> {
         let dp: &DataPlane<N> = self.dp.borrow();
         dp.complete(&mut self.cursor, ticket, now)
+    }
+
+    /// Uncount a ticket that ended other than in success, in the
+    /// controller's cursor's part of the load.
+    fn end(&mut self, ticket: &Ticket, now: Instant) {
+        let dp: &DataPlane<N> = self.dp.borrow();
+        dp.end(&mut self.cursor, ticket, now);
     }
 
     fn data_plane_complete(&mut self, ticket: Ticket, now: Instant) -> Io {

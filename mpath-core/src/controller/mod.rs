@@ -350,6 +350,13 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         self.cursor.credits()
     }
 
+    /// The controller's own cursor (the slow path's, and
+    /// [`Multipath`](crate::Multipath)'s fast path's): its statistics and
+    /// its unpublished part of each path's load.
+    pub fn cursor(&self) -> &Cursor<N> {
+        &self.cursor
+    }
+
     /// I/Os the controller holds.
     pub fn queued(&self) -> usize {
         self.requeue.len()

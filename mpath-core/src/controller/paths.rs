@@ -46,13 +46,15 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             return Err(reject(Error::DuplicateNexus(spec.nexus)));
         }
         // A slot whose previous path still has counted I/O outstanding is
-        // not reused: those completions will decrement its counters.
+        // not reused: those completions will decrement its counters. What
+        // other cursors have not published yet (fewer than `PUBLISH_IOS`
+        // each) is not seen here; a slot reused over it starts with that
+        // much load off, until those I/Os end (`crate::load`).
         let dp = self.dp.borrow();
         let slot = (0..N)
             .find(|&s| {
                 self.paths.get(s).is_some_and(Option::is_none)
-                    && dp.inflight(s) == 0
-                    && dp.inflight_bytes(s) == 0
+                    && dp.load_seen_by(&self.cursor, s) == (0, 0)
             })
             .ok_or(reject(Error::PathTableFull))?;
         if self.group(spec.group).is_none() && self.groups.is_full() {

@@ -107,9 +107,11 @@ pub struct PathSnapshot {
     pub tier: Tier,
     /// Whether selection may use it now.
     pub selectable: bool,
-    /// Outstanding I/Os (counting policies only).
+    /// Outstanding I/Os (counting policies only): the published count
+    /// plus the unpublished parts of the cursors given and the
+    /// controller's own, so exact when every cursor in use is given.
     pub inflight: u32,
-    /// Outstanding bytes (byte-counting policies only).
+    /// Outstanding bytes (byte-counting policies only), summed the same way.
     pub inflight_bytes: u64,
     /// Adaptive selector's latency estimate.
     pub latency: Option<Duration>,
@@ -164,6 +166,8 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         let health = self.eligibility(slot).map_or(Health::Healthy, |e| e.health);
         let group = self.group(p.spec.group);
         let (mut started, mut completed, mut bytes) = (0u64, 0u64, 0u64);
+        let mut inflight = i64::from(dp.published_load(slot).0);
+        let mut inflight_bytes = dp.published_load(slot).1;
         for c in cursors
             .iter()
             .copied()
@@ -174,6 +178,9 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
                 completed = completed.wrapping_add(s.completed);
                 bytes = bytes.wrapping_add(s.bytes);
             }
+            let (ios, b) = c.unpublished(slot);
+            inflight = inflight.saturating_add(i64::from(ios));
+            inflight_bytes = inflight_bytes.saturating_add(b);
         }
         Ok(PathSnapshot {
             id: path,
@@ -188,8 +195,8 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             registered: p.registered,
             tier: p.tier,
             selectable: self.published_mask & crate::bits::bit(slot) != 0,
-            inflight: dp.inflight(slot),
-            inflight_bytes: dp.inflight_bytes(slot),
+            inflight: u32::try_from(inflight).unwrap_or(0),
+            inflight_bytes: u64::try_from(inflight_bytes).unwrap_or(0),
             latency: dp.latency_estimate(slot),
             probe_interval: p.probe.interval,
             started,

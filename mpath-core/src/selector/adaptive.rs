@@ -69,7 +69,7 @@ pub(crate) fn record(
 
 #[inline]
 pub(crate) fn select<const N: usize>(
-    hot: &[PathHot],
+    hot: &[PathHot; N],
     mask: u64,
     cursor: &mut Cursor<N>,
     now: Instant,
@@ -99,9 +99,11 @@ pub(crate) fn select<const N: usize>(
     let mut best = None;
     let mut best_score = u64::MAX;
     for slot in Rotated::new(mask, cursor.last) {
-        let Some(h) = hot.get(slot) else { continue };
+        let (Some(h), Some(p)) = (hot.get(slot), cursor.pending.get(slot)) else {
+            continue;
+        };
         let ewma = h.latency_ewma.load(Ordering::Relaxed).max(1);
-        let queue = u64::from(h.inflight.load(Ordering::Relaxed)).saturating_add(1);
+        let queue = p.view_ios(h).saturating_add(1);
         let score = ewma.saturating_mul(queue);
         if score < best_score {
             best = Some(slot);

@@ -15,7 +15,7 @@ use crate::sync::Ordering;
 
 #[inline]
 pub(crate) fn select<const N: usize>(
-    info: &[PathInfo],
+    info: &[PathInfo; N],
     mask: u64,
     cursor: &mut Cursor<N>,
 ) -> Option<usize> {

@@ -9,10 +9,13 @@
 //! start counted.
 
 pub(crate) mod adaptive;
+pub mod fixed;
 pub(crate) mod locality;
 pub(crate) mod queue_depth;
 pub(crate) mod round_robin;
 pub(crate) mod service_time;
+
+pub use fixed::FixedPolicy;
 
 use crate::time::Duration;
 use core::fmt;

@@ -8,20 +8,24 @@
 
 use crate::bits::Rotated;
 use crate::dataplane::{Cursor, PathHot};
-use crate::sync::Ordering;
+use crate::load::Pending;
 
+/// The least-loaded path by `load`: the published count plus this
+/// cursor's own part (see [`crate::load`]).
 #[inline]
 fn least<const N: usize>(
-    hot: &[PathHot],
+    hot: &[PathHot; N],
     mask: u64,
     cursor: &mut Cursor<N>,
-    load: impl Fn(&PathHot) -> u64,
+    load: impl Fn(&Pending, &PathHot) -> u64,
 ) -> Option<usize> {
     let mut best = None;
     let mut best_load = u64::MAX;
     for slot in Rotated::new(mask, cursor.last) {
-        let Some(h) = hot.get(slot) else { continue };
-        let l = load(h);
+        let (Some(h), Some(p)) = (hot.get(slot), cursor.pending.get(slot)) else {
+            continue;
+        };
+        let l = load(p, h);
         if best.is_none() || l < best_load {
             best = Some(slot);
             best_load = l;
@@ -38,24 +42,20 @@ fn least<const N: usize>(
 
 #[inline]
 pub(crate) fn select_count<const N: usize>(
-    hot: &[PathHot],
+    hot: &[PathHot; N],
     mask: u64,
     cursor: &mut Cursor<N>,
 ) -> Option<usize> {
-    least(hot, mask, cursor, |h| {
-        u64::from(h.inflight.load(Ordering::Relaxed))
-    })
+    least(hot, mask, cursor, Pending::view_ios)
 }
 
 #[inline]
 pub(crate) fn select_bytes<const N: usize>(
-    hot: &[PathHot],
+    hot: &[PathHot; N],
     mask: u64,
     cursor: &mut Cursor<N>,
 ) -> Option<usize> {
-    least(hot, mask, cursor, |h| {
-        h.inflight_bytes.load(Ordering::Relaxed)
-    })
+    least(hot, mask, cursor, Pending::view_bytes)
 }
 
 #[cfg(test)]
@@ -63,12 +63,13 @@ mod tests {
     use super::*;
     use crate::dataplane::DataPlane;
     use crate::path::Locality;
+    use crate::sync::Ordering;
 
     #[test]
     fn picks_least_loaded_and_rotates_ties() {
         let dp: DataPlane<4> = DataPlane::new();
         let mut c: Cursor<4> = Cursor::new(Locality(0));
-        for (slot, n) in [(0, 3u32), (1, 1), (2, 1), (3, 0)] {
+        for (slot, n) in [(0, 3), (1, 1), (2, 1), (3, 0)] {
             dp.hot[slot].inflight.store(n, Ordering::Relaxed);
         }
         assert_eq!(select_count(&dp.hot, 0b1111, &mut c), Some(3));

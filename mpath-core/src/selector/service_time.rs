@@ -60,8 +60,8 @@ fn better(a: Load, b: Load, incoming: u64) -> bool {
 
 #[inline]
 pub(crate) fn select<const N: usize>(
-    info: &[PathInfo],
-    hot: &[PathHot],
+    info: &[PathInfo; N],
+    hot: &[PathHot; N],
     mask: u64,
     cursor: &mut Cursor<N>,
     io: &Io,
@@ -69,12 +69,13 @@ pub(crate) fn select<const N: usize>(
     let incoming = u64::from(io.bytes);
     let mut best: Option<(usize, Load)> = None;
     for slot in Rotated::new(mask, cursor.last) {
-        let (Some(i), Some(h)) = (info.get(slot), hot.get(slot)) else {
+        let (Some(i), Some(h), Some(p)) = (info.get(slot), hot.get(slot), cursor.pending.get(slot))
+        else {
             continue;
         };
         // The control plane stores throughput already clamped to 0..=100.
         let load = Load {
-            bytes: h.inflight_bytes.load(Ordering::Relaxed),
+            bytes: p.view_bytes(h),
             rt: u64::from(i.relative_throughput.load(Ordering::Relaxed)),
         };
         match best {
@@ -96,7 +97,9 @@ mod tests {
     fn dp(paths: &[(u64, u8)]) -> DataPlane<8> {
         let dp = DataPlane::new();
         for (slot, &(bytes, rt)) in paths.iter().enumerate() {
-            dp.hot[slot].inflight_bytes.store(bytes, Ordering::Relaxed);
+            dp.hot[slot]
+                .inflight_bytes
+                .store(i64::try_from(bytes).unwrap(), Ordering::Relaxed);
             dp.info[slot]
                 .relative_throughput
                 .store(rt.min(MAX_RELATIVE_THROUGHPUT), Ordering::Relaxed);

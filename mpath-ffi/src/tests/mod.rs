@@ -10,6 +10,7 @@ mod adapter_refusals;
 mod adapter_results;
 mod cursor;
 mod failover;
+mod load;
 mod nvme;
 mod refusals;
 mod reservation;

@@ -67,6 +67,12 @@ pub struct Overrides {
     /// faults after it still fire during the drain.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
+    /// CPUs the workload submits from, each with its own cursor on the
+    /// data plane (1 to 64; the scenario's, 1 unless it says, otherwise).
+    /// With more than one, the counting selectors see each other CPU's
+    /// load as published (within `PUBLISH_IOS` per CPU and path).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub cpus: Option<u32>,
 }
 
 /// `run`.

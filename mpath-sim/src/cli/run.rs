@@ -39,6 +39,9 @@ fn replay_command(a: &RunArgs) -> String {
     if let Some(d) = a.overrides.duration {
         c.push_str(&format!(" --duration {}", format_duration(d)));
     }
+    if let Some(n) = a.overrides.cpus {
+        c.push_str(&format!(" --cpus {n}"));
+    }
     if let Some(t) = &a.scenario.dm_table {
         c.push_str(&format!(" --dm-table '{t}'"));
     }

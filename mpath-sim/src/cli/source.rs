@@ -41,5 +41,8 @@ pub fn load_with(a: &ScenarioArg, o: &Overrides) -> Result<Scenario, CliError> {
     if let Some(d) = o.duration {
         s.duration = d;
     }
+    if let Some(n) = o.cpus {
+        s.workload.cpus = n;
+    }
     Ok(s)
 }

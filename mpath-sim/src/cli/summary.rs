@@ -112,6 +112,8 @@ pub struct RunSummary {
     pub no_path: String,
     /// Outstanding I/Os of the workload.
     pub queue_depth: u32,
+    /// CPUs submitting, each with its own cursor.
+    pub cpus: u32,
     /// Percentage of reads.
     pub read_percent: u8,
     /// Bytes per I/O.
@@ -214,6 +216,7 @@ impl RunSummary {
             policy: scenario.policy.name().to_owned(),
             no_path: no_path_name(scenario.no_path),
             queue_depth: scenario.workload.queue_depth,
+            cpus: scenario.workload.cpus,
             read_percent: scenario.workload.read_percent,
             io_bytes: u64::from(scenario.block_size) * u64::from(scenario.workload.blocks),
             duration_us: over.as_nanos() / 1_000,
@@ -261,8 +264,13 @@ impl RunSummary {
             self.no_path,
         ));
         o.push_str(&format!(
-            "workload: {} outstanding, {}% reads, {} I/O, for {} (virtual time covered {})\n\n",
+            "workload: {} outstanding{}, {}% reads, {} I/O, for {} (virtual time covered {})\n\n",
             self.queue_depth,
+            if self.cpus > 1 {
+                format!(" from {} CPUs", self.cpus)
+            } else {
+                String::new()
+            },
             self.read_percent,
             crate::scenario_file::units::format_size(self.io_bytes),
             us(self.duration_us),

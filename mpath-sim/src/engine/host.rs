@@ -5,15 +5,15 @@
 use hdrhistogram::Histogram;
 use mpath_core::reservation::{PrAction, PrError, PrEvent, PrOp, PrReply, PrType};
 use mpath_core::{
-    Action, DeviceEvent, Disposition, Instant, Io, IoError, NoPathPolicy, Notices, Outcome, PathId,
-    Tier,
+    Action, Cursor, DeviceEvent, Disposition, Instant, Io, IoError, Locality, NoPathPolicy,
+    Notices, Outcome, PathId, Tier,
 };
 
 use super::check::Invariant;
 use super::id_map::IdMap;
 use super::report::{HostReport, PathReport, Timeline};
 use super::scenario::{Scenario, Workload};
-use super::sim::{Dev, Event, IoRec, SetupError, Sim, OUR_HOST, OUR_KEY};
+use super::sim::{Dev, Event, IoRec, SetupError, Sim, OUR_HOST, OUR_KEY, PATHS};
 use super::stack::Stack;
 use super::wire::{Answer, Ctl, Dir, InFlight, Purpose, Stage};
 use crate::block_store::{BlockStamp, STAMP_LEN};
@@ -44,6 +44,9 @@ pub(crate) struct Host {
     pub next_tag: u64,
     pub generation: u64,
     pub held_back: Vec<Io>,
+    /// One cursor per CPU when the workload runs on more than one
+    /// ([`Workload::cpus`]); empty otherwise.
+    pub cursors: Vec<Cursor<PATHS>>,
     pub timer_at: Option<Instant>,
     pub workload_on: bool,
     pub pr_stage: u8,
@@ -109,6 +112,13 @@ impl Host {
             next_tag: 0,
             generation: 0,
             held_back: Vec::new(),
+            cursors: if s.workload.cpus > 1 {
+                (0..s.workload.cpus)
+                    .map(|_| Cursor::new(Locality(0)))
+                    .collect()
+            } else {
+                Vec::new()
+            },
             timer_at: None,
             workload_on: false,
             pr_stage: 0,
@@ -203,6 +213,20 @@ impl Sim {
 
     pub(crate) fn submit_io(&mut self, h: usize, io: Io) {
         let now = self.now;
+        // Several CPUs: the data plane's fast path on the submitting CPU's
+        // cursor; what it cannot place goes to the device.
+        let host = &mut self.hosts[h];
+        let io = match Self::cpu_of(&mut host.cursors, io.tag.0) {
+            Some(c) => match host.dev.data_plane().submit(c, io, now) {
+                Ok(t) => {
+                    self.dispatch(h, io.tag.0, t);
+                    self.drain_actions(h);
+                    return;
+                }
+                Err(io) => io,
+            },
+            None => io,
+        };
         match self.hosts[h].dev.submit(io, now) {
             Ok(d) => self.disposition(h, io.tag.0, d),
             // A time the device refuses cannot happen (the clock only
@@ -210,6 +234,16 @@ impl Sim {
             Err(r) => self.hosts[h].held_back.push(r.item),
         }
         self.drain_actions(h);
+    }
+
+    /// The cursor of the CPU that submits and completes I/O `tag`, when the
+    /// workload runs on several.
+    fn cpu_of(cursors: &mut [Cursor<PATHS>], tag: u64) -> Option<&mut Cursor<PATHS>> {
+        let n = cursors.len() as u64;
+        if n == 0 {
+            return None;
+        }
+        cursors.get_mut((tag % n) as usize)
     }
 
     /// What host `h`'s device decided for I/O `tag`.
@@ -443,6 +477,21 @@ impl Sim {
                 if ok {
                     self.check_read(h, tag, &answer.data);
                 }
+                // A plain success on the fast path, on the I/O's CPU.
+                let host = &mut self.hosts[h];
+                let ticket = match Self::cpu_of(&mut host.cursors, tag) {
+                    Some(c) if ok && completion.notices.is_empty() => {
+                        match host.dev.data_plane().complete(c, ticket, now) {
+                            Ok(io) => {
+                                self.end_io(h, io.tag.0, Ok(()));
+                                self.drain_actions(h);
+                                return;
+                            }
+                            Err(r) => r.item,
+                        }
+                    }
+                    _ => ticket,
+                };
                 match self.hosts[h].dev.handle_completion(ticket, completion, now) {
                     Ok(d) => self.disposition(h, tag, d),
                     Err(r) => self.violate(

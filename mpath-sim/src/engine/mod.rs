@@ -37,7 +37,7 @@ pub use ideal::{ideal, Ideal, PathIdeal};
 pub use queue::EventQueue;
 pub use report::{HostReport, PathReport, Report, Sample, Timeline};
 pub use scenario::{
-    alua_state, ana_state, Fault, GroupCfg, PathCfg, Scenario, Transport, Workload,
+    alua_state, ana_state, Fault, GroupCfg, PathCfg, Scenario, Transport, Workload, MAX_CPUS,
 };
 pub use sim::{SetupError, Sim, HOSTS, PATHS};
 pub use trace::Trace;

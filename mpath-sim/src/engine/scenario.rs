@@ -118,6 +118,9 @@ impl PathCfg {
     }
 }
 
+/// Most CPUs a workload submits from ([`Workload::cpus`]).
+pub const MAX_CPUS: u32 = 64;
+
 /// What the host's application does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Workload {
@@ -132,6 +135,14 @@ pub struct Workload {
     /// does not overlap its own writes), so a write landing after a newer
     /// one to the same slot is a multipath bug, not the application's.
     pub slots: u64,
+    /// CPUs the application submits from. 1: every I/O goes through the
+    /// device's own cursor, whose view of the paths' load is exact. More:
+    /// I/O `k` is submitted and, when it succeeds, completed on CPU
+    /// `k % cpus`, each CPU with a cursor of its own on the data plane's
+    /// fast path, so the counting selectors work from the published load
+    /// plus their own part (`mpath_core::load`); failures and I/O the fast
+    /// path cannot place go through the device.
+    pub cpus: u32,
 }
 
 /// Something that happens to the fabric at a moment of virtual time.
@@ -346,6 +357,7 @@ impl Scenario {
             workload: Workload {
                 queue_depth: 16,
                 read_percent: 70,
+                cpus: 1,
                 blocks: 8,
                 slots: 4096,
             },

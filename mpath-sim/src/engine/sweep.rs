@@ -268,11 +268,12 @@ fn generate<S: FnMut() -> u64>(
     };
     let quiesce = Duration::from_millis(g.range(5, 100));
     let duration = Duration::from_millis(g.range(50, 300));
-    let workload = Workload {
+    let mut workload = Workload {
         queue_depth: g.range(1, 16) as u32,
         read_percent: g.range(0, 100) as u8,
         blocks: g.range(1, 16) as u32,
         slots: g.range(8, 512),
+        cpus: 1,
     };
     let reservation = g.chance(30).then(|| g.pick(&TYPES));
     let mut faults = Vec::new();
@@ -437,6 +438,12 @@ fn generate<S: FnMut() -> u64>(
         for p in &mut paths {
             p.relative_throughput = g.range(0, 100) as u8;
         }
+    }
+    if g.chance(25) {
+        // Several CPUs on the fast path, each with its own cursor, so the
+        // counting selectors run on published load. Drawn last, so older
+        // seeds keep their scenarios.
+        workload.cpus = g.range(2, 4) as u32;
     }
     Scenario {
         name,
