@@ -74,6 +74,24 @@ fn fixed_group<P: FixedPolicy>(c: &mut Criterion, name: &str) {
     g.finish();
 }
 
+/// `DataPlane::select` alone (no start, no completion), round-robin at 1, 8
+/// and 64 paths: what compares with the round-robin floor and the
+/// reference's selection.
+fn select_only(c: &mut Criterion) {
+    let mut g = c.benchmark_group("select_only/round-robin");
+    for n in [1usize, 8, 64] {
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, &n| {
+            let dp: DataPlane<CAP> = DataPlane::new();
+            let _dev = Device::new(&dp, Policy::RoundRobin, n);
+            let mut cursor: Cursor<CAP> = Cursor::new(Locality(0));
+            let io = mpath_benches::Io::read(1, IO_BYTES, 3);
+            let now = mpath_benches::Instant::from_nanos(1);
+            b.iter(|| black_box(black_box(&dp).select(&mut cursor, black_box(&io), now)));
+        });
+    }
+    g.finish();
+}
+
 /// select + complete with one I/O outstanding on every path, so the counting
 /// selectors cannot stop their scan at an idle path.
 fn select_complete_loaded(c: &mut Criterion) {
@@ -140,20 +158,45 @@ where
 /// Run `iters` I/Os on each of `threads` threads sharing `dp`, each with its
 /// own cursor, started together; the slowest thread's time.
 fn run_threads(dp: &DataPlane<CAP>, threads: usize, iters: u64) -> Duration {
+    run_threads_with(
+        dp,
+        threads,
+        iters,
+        |_, _| (),
+        |(), cursor, seq| io(dp, cursor, seq),
+        |(), _| {},
+    )
+}
+
+/// `run_threads` with per-thread state: `setup` before the clock starts
+/// (given the thread's cursor and its I/O number base), `step` per I/O,
+/// `finish` after the clock stops.
+fn run_threads_with<S>(
+    dp: &DataPlane<CAP>,
+    threads: usize,
+    iters: u64,
+    setup: impl Fn(&mut Cursor<CAP>, u64) -> S + Sync,
+    step: impl Fn(&mut S, &mut Cursor<CAP>, u64) -> mpath_benches::Io + Sync,
+    finish: impl Fn(S, &mut Cursor<CAP>) + Sync,
+) -> Duration {
     let barrier = Barrier::new(threads);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|k| {
-                let barrier = &barrier;
+                let (barrier, setup, step, finish) = (&barrier, &setup, &step, &finish);
                 s.spawn(move || {
                     let mut cursor: Cursor<CAP> = Cursor::new(Locality(0));
                     let base = (k as u64) << 48;
+                    let mut state = setup(&mut cursor, base);
                     barrier.wait();
                     let t0 = std::time::Instant::now();
                     for i in 0..iters {
-                        black_box(io(dp, &mut cursor, base | i));
+                        black_box(step(&mut state, &mut cursor, base | i));
                     }
-                    t0.elapsed()
+                    let spent = t0.elapsed();
+                    finish(state, &mut cursor);
+                    dp.park(&mut cursor);
+                    spent
                 })
             })
             .collect();
@@ -209,33 +252,14 @@ fn threads_deep(c: &mut Criterion) {
 }
 
 fn run_threads_deep(dp: &DataPlane<CAP>, threads: usize, iters: u64) -> Duration {
-    let barrier = Barrier::new(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|k| {
-                let barrier = &barrier;
-                s.spawn(move || {
-                    let mut cursor: Cursor<CAP> = Cursor::new(Locality(0));
-                    let base = (k as u64) << 48;
-                    let mut q = DeepQueue::new(dp, &mut cursor, base | (1 << 40));
-                    barrier.wait();
-                    let t0 = std::time::Instant::now();
-                    for i in 0..iters {
-                        black_box(q.step(dp, &mut cursor, base | i));
-                    }
-                    let spent = t0.elapsed();
-                    q.drain(dp, &mut cursor);
-                    dp.park(&mut cursor);
-                    spent
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("bench thread"))
-            .max()
-            .unwrap_or_default()
-    })
+    run_threads_with(
+        dp,
+        threads,
+        iters,
+        |cursor, base| DeepQueue::new(dp, cursor, base | (1 << 40)),
+        |q, cursor, seq| q.step(dp, cursor, seq),
+        |q, cursor| q.drain(dp, cursor),
+    )
 }
 
 /// Run `work` on `threads` threads started together, `iters` times each,
@@ -424,7 +448,7 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = select_complete, select_complete_fixed, select_complete_loaded, floors, threads,
+    targets = select_complete, select_complete_fixed, select_only, select_complete_loaded, floors, threads,
         threads_deep, sharing, reference, reference_threads
 }
 criterion_main!(benches);

@@ -92,9 +92,21 @@ fn main() {
         }
         return;
     }
+    if policy == "select-round-robin" {
+        let dp: DataPlane<CAP> = DataPlane::new();
+        let _dev = Device::new(&dp, Policy::RoundRobin, paths);
+        let mut cursor: Cursor<CAP> = Cursor::new(Locality(0));
+        let io = mpath_benches::Io::read(1, mpath_benches::IO_BYTES, 3);
+        let now = mpath_benches::Instant::from_nanos(1);
+        for _ in 0..ios {
+            black_box(black_box(&dp).select(&mut cursor, black_box(&io), now));
+        }
+        return;
+    }
     if let Some(kind) = policy.strip_prefix("deep-") {
         let policy = match kind {
             "queue-depth" => Policy::QueueDepth,
+            "queue-bytes" => Policy::QueueBytes,
             "service-time" => Policy::ServiceTime,
             "adaptive" => Policy::Adaptive,
             other => panic!("unknown policy {other}"),

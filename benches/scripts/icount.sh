@@ -16,7 +16,7 @@ count() {
 printf '| %s | instructions per iteration |\n|---|---|\n' "at $paths paths"
 for p in round-robin queue-depth queue-bytes service-time adaptive numa \
   fixed-round-robin fixed-queue-depth fixed-queue-bytes fixed-service-time fixed-adaptive fixed-numa \
-  deep-queue-depth deep-service-time deep-adaptive \
+  deep-queue-depth deep-queue-bytes deep-service-time deep-adaptive select-round-robin \
   floor-round-robin floor-queue-depth floor-service-time floor-adaptive \
   ref-round-robin ref-queue-depth ref-service-time; do
   a=$(count "$p" 100000)

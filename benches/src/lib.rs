@@ -111,20 +111,7 @@ impl<'a> Device<'a> {
 /// If no path is selectable (a bench setup bug).
 #[inline(always)]
 pub fn io(dp: &DataPlane<CAP>, cursor: &mut Cursor<CAP>, seq: u64) -> Io {
-    let start = Instant::from_nanos(seq.wrapping_mul(STEP_NS));
-    let end = Instant::from_nanos(seq.wrapping_mul(STEP_NS).wrapping_add(LATENCY_NS));
-    let t = match dp.submit(
-        cursor,
-        black_box(Io::read(seq, IO_BYTES, 3)),
-        black_box(start),
-    ) {
-        Ok(t) => t,
-        Err(_) => panic!("no selectable path"),
-    };
-    match dp.complete(cursor, t, black_box(end)) {
-        Ok(io) => io,
-        Err(_) => panic!("a ticket of another device"),
-    }
+    io_via(dp, cursor, seq, DataPlane::submit)
 }
 
 /// [`io`] through `DataPlane::submit_as::<P>`: the entry point for a
@@ -134,9 +121,20 @@ pub fn io(dp: &DataPlane<CAP>, cursor: &mut Cursor<CAP>, seq: u64) -> Io {
 /// If no path is selectable (a bench setup bug).
 #[inline(always)]
 pub fn io_as<P: FixedPolicy>(dp: &DataPlane<CAP>, cursor: &mut Cursor<CAP>, seq: u64) -> Io {
+    io_via(dp, cursor, seq, DataPlane::submit_as::<P>)
+}
+
+#[inline(always)]
+fn io_via(
+    dp: &DataPlane<CAP>,
+    cursor: &mut Cursor<CAP>,
+    seq: u64,
+    submit: impl FnOnce(&DataPlane<CAP>, &mut Cursor<CAP>, Io, Instant) -> Result<Ticket, Io>,
+) -> Io {
     let start = Instant::from_nanos(seq.wrapping_mul(STEP_NS));
     let end = Instant::from_nanos(seq.wrapping_mul(STEP_NS).wrapping_add(LATENCY_NS));
-    let t = match dp.submit_as::<P>(
+    let t = match submit(
+        dp,
         cursor,
         black_box(Io::read(seq, IO_BYTES, 3)),
         black_box(start),

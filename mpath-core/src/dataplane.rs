@@ -6,14 +6,18 @@
 //! A [`DataPlane`] is shared by every CPU that submits or completes I/O. Its
 //! methods take `&self`, never block, never loop on contention, and touch only
 //! atomics: the published selectable-path masks (one `AtomicU64` for reads
-//! and one for writes, one load per selection), read-mostly per-path facts (id, locality,
-//! relative throughput), and per-path hot counters, each path's on its own
-//! cache line, that only the counting selectors write.
+//! and one for writes, one load per selection), read-mostly per-path facts
+//! (id, locality, relative throughput), and per-path shared load counters,
+//! each path's on its own cache line, that the counting selectors read and
+//! that a CPU writes only when it publishes its part of the load
+//! ([`crate::load`]).
 //!
 //! Per-CPU (or per hardware queue) state lives in a [`Cursor`] the caller owns
-//! and passes by `&mut`: the round-robin position, the locality cache and the
-//! per-queue I/O statistics. No I/O ever writes memory another CPU's cursor
-//! uses, which is why round-robin scales with CPUs.
+//! and passes by `&mut`: the round-robin position, the locality cache, the
+//! per-queue I/O statistics, and this CPU's unpublished part of each path's
+//! load. No I/O ever writes memory another CPU's cursor uses, and a busy
+//! CPU's I/O writes no shared line at all, which is why every policy scales
+//! with CPUs. Park a cursor ([`DataPlane::park`]) when its CPU goes idle.
 //!
 //! Exactly one control plane ([`Controller`](crate::Controller)) writes the
 //! published state, from `&mut self` under whatever serialisation the

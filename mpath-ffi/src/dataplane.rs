@@ -181,11 +181,20 @@ pub extern "C" fn mpath_dp_release_credits(
     dp: Option<&MpathDataPlane>,
     cursor: Option<&mut MpathCursor>,
 ) -> c_int {
+    // An unbound cursor holds no credits: nothing to bind it for.
+    on_own_cursor(dp, cursor, DataPlane::release_credits)
+}
+
+/// `f` on the data plane and a cursor that is not bound to another one.
+fn on_own_cursor(
+    dp: Option<&MpathDataPlane>,
+    cursor: Option<&mut MpathCursor>,
+    f: impl FnOnce(&DataPlane<MPATH_MAX_PATHS>, &mut Cursor<MPATH_MAX_PATHS>),
+) -> c_int {
     ret((|| -> Ret {
         let (dp, cursor) = (need(dp)?, need(cursor)?);
         cursor.check(dp)?;
-        // An unbound cursor holds no credits: nothing to bind it for.
-        dp.dp.release_credits(&mut cursor.cursor);
+        f(&dp.dp, &mut cursor.cursor);
         Ok(0)
     })())
 }
@@ -200,12 +209,7 @@ pub extern "C" fn mpath_dp_park(
     dp: Option<&MpathDataPlane>,
     cursor: Option<&mut MpathCursor>,
 ) -> c_int {
-    ret((|| -> Ret {
-        let (dp, cursor) = (need(dp)?, need(cursor)?);
-        cursor.check(dp)?;
-        dp.dp.park(&mut cursor.cursor);
-        Ok(0)
-    })())
+    on_own_cursor(dp, cursor, DataPlane::park)
 }
 
 /// The cursor's part of `slot`'s load that it has not published yet: net

@@ -67,25 +67,26 @@ pub(crate) fn select<const N: usize>(
     io: &Io,
 ) -> Option<usize> {
     let incoming = u64::from(io.bytes);
-    let mut best: Option<(usize, Load)> = None;
-    for slot in Rotated::new(mask, cursor.last) {
-        let (Some(i), Some(h), Some(p)) = (info.get(slot), hot.get(slot), cursor.pending.get(slot))
-        else {
-            continue;
-        };
-        // The control plane stores throughput already clamped to 0..=100.
-        let load = Load {
+    let pending = &cursor.pending;
+    // The control plane stores throughput already clamped to 0..=100.
+    let load = |slot: usize| -> Option<Load> {
+        let (i, h, p) = (info.get(slot)?, hot.get(slot)?, pending.get(slot)?);
+        Some(Load {
             bytes: p.view_bytes(h),
             rt: u64::from(i.relative_throughput.load(Ordering::Relaxed)),
-        };
-        match best {
-            Some((_, b)) if !better(load, b, incoming) => {}
-            _ => best = Some((slot, load)),
+        })
+    };
+    let mut slots = Rotated::new(mask, cursor.last);
+    let (mut best_slot, mut best) = slots.find_map(|s| Some((s, load(s)?)))?;
+    for slot in slots {
+        if let Some(l) = load(slot) {
+            if better(l, best, incoming) {
+                (best_slot, best) = (slot, l);
+            }
         }
     }
-    let (slot, _) = best?;
-    cursor.last = slot;
-    Some(slot)
+    cursor.last = best_slot;
+    Some(best_slot)
 }
 
 #[cfg(test)]
