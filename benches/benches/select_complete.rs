@@ -10,7 +10,7 @@ use mpath_benches::floor::{self, Floor, Packed, Padded, Padded128};
 use mpath_benches::reference::{NvmePolicy, NvmeRef, StRef};
 use mpath_benches::{
     fixed, io, io_as, Cursor, DataPlane, DeepQueue, Device, FixedPolicy, Locality, Policy, CAP,
-    IO_BYTES, PATH_COUNTS,
+    DEEP, IO_BYTES, PATH_COUNTS,
 };
 use std::hint::black_box;
 use std::sync::Barrier;
@@ -256,7 +256,7 @@ fn run_threads_deep(dp: &DataPlane<CAP>, threads: usize, iters: u64) -> Duration
         dp,
         threads,
         iters,
-        |cursor, base| DeepQueue::new(dp, cursor, base | (1 << 40)),
+        |cursor, base| DeepQueue::new(dp, cursor, base | (1 << 40), DEEP),
         |q, cursor, seq| q.step(dp, cursor, seq),
         |q, cursor| q.drain(dp, cursor),
     )

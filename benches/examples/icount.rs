@@ -13,6 +13,7 @@ use mpath_benches::floor::Floor;
 use mpath_benches::reference::{NvmePolicy, NvmeRef, StRef};
 use mpath_benches::{
     fixed, io, io_as, Cursor, DataPlane, DeepQueue, Device, FixedPolicy, Locality, Policy, CAP,
+    DEEP,
 };
 use std::hint::black_box;
 
@@ -114,7 +115,7 @@ fn main() {
         let dp: DataPlane<CAP> = DataPlane::new();
         let _dev = Device::new(&dp, policy, paths);
         let mut cursor: Cursor<CAP> = Cursor::new(Locality(0));
-        let mut q = DeepQueue::new(&dp, &mut cursor, 1 << 40);
+        let mut q = DeepQueue::new(&dp, &mut cursor, 1 << 40, DEEP);
         for seq in 1..=ios {
             black_box(q.step(black_box(&dp), &mut cursor, seq));
         }

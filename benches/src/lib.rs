@@ -161,12 +161,12 @@ pub struct DeepQueue {
 }
 
 impl DeepQueue {
-    /// Fill the queue: `DEEP` I/Os submitted.
+    /// Fill the queue: `depth` I/Os submitted.
     ///
     /// # Panics
     /// If no path is selectable (a bench setup bug).
-    pub fn new(dp: &DataPlane<CAP>, cursor: &mut Cursor<CAP>, base: u64) -> Self {
-        let ring = (0..DEEP as u64)
+    pub fn new(dp: &DataPlane<CAP>, cursor: &mut Cursor<CAP>, base: u64, depth: usize) -> Self {
+        let ring = (0..depth as u64)
             .map(|k| {
                 let now = Instant::from_nanos((base | k).wrapping_mul(STEP_NS));
                 dp.submit(cursor, Io::read(base | k, IO_BYTES, 3), now)
@@ -182,8 +182,23 @@ impl DeepQueue {
     /// If no path is selectable or the queue is empty (bench setup bugs).
     #[inline(always)]
     pub fn step(&mut self, dp: &DataPlane<CAP>, cursor: &mut Cursor<CAP>, seq: u64) -> Io {
+        self.step_at(dp, cursor, seq, 0)
+    }
+
+    /// Complete the `k`-th oldest I/O (out of order) and submit I/O `seq`.
+    ///
+    /// # Panics
+    /// If no path is selectable or `k` is past the queue (bench setup bugs).
+    #[inline(always)]
+    pub fn step_at(
+        &mut self,
+        dp: &DataPlane<CAP>,
+        cursor: &mut Cursor<CAP>,
+        seq: u64,
+        k: usize,
+    ) -> Io {
         let now = Instant::from_nanos(seq.wrapping_mul(STEP_NS));
-        let old = self.ring.pop_front().expect("a full queue");
+        let old = self.ring.remove(k).expect("an I/O at k");
         let done = match dp.complete(cursor, old, black_box(now)) {
             Ok(io) => io,
             Err(_) => panic!("a ticket of another device"),

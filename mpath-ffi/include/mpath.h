@@ -1852,7 +1852,9 @@ typedef struct MpathPathSnapshot {
   uint32_t access;
   // [`MpathTier`] code.
   uint32_t tier;
-  // Outstanding I/Os (counting policies only).
+  // Outstanding I/Os (counting policies only): as published, plus the
+  // device's own cursor's part; each busy CPU cursor may hold back
+  // fewer than `MPATH_PUBLISH_IOS` more (`mpath_dp_park` publishes).
   uint32_t inflight;
   // Failed by hand.
   uint8_t admin_failed;
@@ -1862,7 +1864,8 @@ typedef struct MpathPathSnapshot {
   uint8_t registered;
   // Selection may use it now.
   uint8_t selectable;
-  // Outstanding bytes (byte-counting policies only).
+  // Outstanding bytes (byte-counting policies only), counted as
+  // `inflight` is.
   uint64_t inflight_bytes;
   // Adaptive selector's latency estimate, if `has_latency`.
   uint64_t latency_ns;
@@ -2044,10 +2047,14 @@ int mpath_dp_params(const struct MpathDataPlane *dp, struct MpathSelectorParams 
 // `1` if `path` is the path currently published in its slot, else `0`.
 int mpath_dp_is_current(const struct MpathDataPlane *dp, uint32_t path);
 
-// Outstanding I/Os on a path slot (counting policies only).
+// Outstanding I/Os on a path slot (counting policies only), as the CPUs'
+// cursors have published them: each may hold back fewer than
+// `MPATH_PUBLISH_IOS` either way (`mpath_cursor_unpublished`); exact once
+// every cursor is parked.
 int mpath_dp_inflight(const struct MpathDataPlane *dp, uint32_t slot_nr, uint32_t *out);
 
-// Outstanding bytes on a path slot (byte-counting policies only).
+// Outstanding bytes on a path slot (byte-counting policies only), as
+// published: see `mpath_dp_inflight`.
 int mpath_dp_inflight_bytes(const struct MpathDataPlane *dp, uint32_t slot_nr, uint64_t *out);
 
 // The adaptive selector's latency estimate for a slot in nanoseconds: `1`

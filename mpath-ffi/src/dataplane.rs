@@ -483,7 +483,10 @@ pub extern "C" fn mpath_dp_is_current(dp: Option<&MpathDataPlane>, path: u32) ->
     ret(need(dp).map(|dp| found(dp.dp.is_current(PathId::from_raw(path)))))
 }
 
-/// Outstanding I/Os on a path slot (counting policies only).
+/// Outstanding I/Os on a path slot (counting policies only), as the CPUs'
+/// cursors have published them: each may hold back fewer than
+/// `MPATH_PUBLISH_IOS` either way (`mpath_cursor_unpublished`); exact once
+/// every cursor is parked.
 #[allow(unsafe_code)]
 #[no_mangle]
 pub extern "C" fn mpath_dp_inflight(
@@ -497,7 +500,8 @@ pub extern "C" fn mpath_dp_inflight(
     })())
 }
 
-/// Outstanding bytes on a path slot (byte-counting policies only).
+/// Outstanding bytes on a path slot (byte-counting policies only), as
+/// published: see `mpath_dp_inflight`.
 #[allow(unsafe_code)]
 #[no_mangle]
 pub extern "C" fn mpath_dp_inflight_bytes(

@@ -182,7 +182,9 @@ pub struct MpathPathSnapshot {
     pub access: u32,
     /// [`MpathTier`] code.
     pub tier: u32,
-    /// Outstanding I/Os (counting policies only).
+    /// Outstanding I/Os (counting policies only): as published, plus the
+    /// device's own cursor's part; each busy CPU cursor may hold back
+    /// fewer than `MPATH_PUBLISH_IOS` more (`mpath_dp_park` publishes).
     pub inflight: u32,
     /// Failed by hand.
     pub admin_failed: u8,
@@ -192,7 +194,8 @@ pub struct MpathPathSnapshot {
     pub registered: u8,
     /// Selection may use it now.
     pub selectable: u8,
-    /// Outstanding bytes (byte-counting policies only).
+    /// Outstanding bytes (byte-counting policies only), counted as
+    /// `inflight` is.
     pub inflight_bytes: u64,
     /// Adaptive selector's latency estimate, if `has_latency`.
     pub latency_ns: u64,
