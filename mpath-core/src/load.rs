@@ -9,12 +9,22 @@
 //! next: a miss on every CPU for every I/O, and two CPUs doing I/O on one
 //! device did less in total than one alone (`benches/README.md`).
 //!
-//! Here a cursor counts its own starts and ends per path in [`Pending`]
-//! and adds them to the shared counter only when they reach
-//! [`PUBLISH_IOS`] I/Os or [`PUBLISH_BYTES`] bytes either way. A CPU that
-//! keeps a steady queue on a path (fewer than `PUBLISH_IOS` outstanding
-//! there, or balanced starts and ends) writes no shared memory at all; a
-//! burst writes once per `PUBLISH_IOS` I/Os.
+//! Here a cursor counts its own starts and ends per path (`Pending`) and
+//! adds them to the shared counter only:
+//!
+//! - when they reach [`PUBLISH_IOS`] I/Os or [`PUBLISH_BYTES`] bytes
+//!   either way;
+//! - at once when the cursor is not busy: its previous start (for a start)
+//!   or end (for an end) was [`PUBLISH_IDLE`] or more ago. A CPU doing
+//!   little I/O pays nothing worth saving for a shared write, and with
+//!   many such CPUs the parts held back would otherwise be most of the
+//!   load;
+//! - when the cursor is parked ([`DataPlane::park`](crate::DataPlane::park)).
+//!
+//! A busy CPU that keeps a steady queue on a path (fewer than
+//! `PUBLISH_IOS` outstanding there, or starts and ends in balance, which
+//! the counting selectors themselves keep) writes no shared memory at all;
+//! a burst writes once per `PUBLISH_IOS` I/Os.
 //!
 //! # Staleness bound
 //!
@@ -24,10 +34,10 @@
 //! either way. A selecting cursor adds its own pending part, so its view of
 //! a path differs from the truth by at most `(PUBLISH_IOS - 1)` I/Os and
 //! `PUBLISH_BYTES - 1` bytes per *other* cursor that has used the path since
-//! it last published. With one cursor (the simulator, a single-queue
-//! device) the view is exact. [`DataPlane::park`](crate::DataPlane::park)
-//! publishes a cursor's part (a CPU going idle or offline); once every
-//! cursor is parked the shared counters are exact.
+//! it last published. With one cursor (the simulator's default, a
+//! single-queue device) the view is exact. Park a cursor when its CPU goes
+//! idle or offline; once every cursor is parked the shared counters are
+//! exact.
 //!
 //! An I/O may end on another CPU than the one that started it: the starting
 //! cursor's part stays positive and the ending one's goes negative until
@@ -164,6 +174,7 @@ mod tests {
     use super::*;
     use crate::dataplane::DataPlane;
     use crate::selector::Policy;
+    use crate::time::Instant;
 
     /// A cursor publishes when its part reaches the bound either way, and
     /// not before; the shared counter plus the part is always the truth.
@@ -219,6 +230,12 @@ mod tests {
         // goes below zero and reads as zero.
         let mut r = Pending::ZERO;
         r.end(hot, counted, 4096, true);
+        assert_eq!(r.bytes(), -4096, "an end is held back as a start is");
+        r.end(hot, counted, 60 * 1024 - 1, true);
+        assert_eq!(r.bytes(), -(64 * 1024 - 1), "one byte short of the bound");
+        r.end(hot, counted, 1, true);
+        assert_eq!(r.bytes(), 0, "published at the bound");
+        r.end(hot, counted, 4096, true);
         hot.inflight_bytes.store(0, Ordering::Relaxed);
         assert_eq!(r.view_bytes(hot), 0);
         hot.inflight.store(-3, Ordering::Relaxed);
@@ -230,6 +247,31 @@ mod tests {
         assert_eq!(s.view_ios(hot), 0, "-3 + 3");
         s.start(hot, Policy::QueueDepth.counts(), 0, true);
         assert_eq!(s.view_ios(hot), 1);
+    }
+
+    /// A busy cursor holds its part back; one whose previous start (or
+    /// end) was `PUBLISH_IDLE` or more ago publishes at once. Starts and
+    /// ends are timed apart.
+    #[test]
+    fn an_idle_cursor_publishes_at_once() {
+        let at = |us: u64| Instant::from_nanos(1_000_000 + us * 1000);
+        let mut last = 0;
+        assert!(!busy(&mut last, at(0)), "the first ever");
+        assert!(busy(&mut last, at(9)), "9 µs later");
+        assert!(busy(&mut last, at(18)), "9 µs after that");
+        assert!(!busy(&mut last, at(28)), "exactly 10 µs later");
+        assert!(!busy(&mut last, at(5)), "a clock behind reads as idle");
+        assert_eq!(last, at(5).as_nanos());
+        let dp: DataPlane<1> = DataPlane::new();
+        let hot = &dp.hot[0];
+        let qd = Policy::QueueDepth.counts();
+        let mut p = Pending::ZERO;
+        p.start(hot, qd, 512, false);
+        assert_eq!((p.ios(), hot.inflight.load(Ordering::Relaxed)), (0, 1));
+        p.start(hot, qd, 512, true);
+        assert_eq!((p.ios(), hot.inflight.load(Ordering::Relaxed)), (1, 1));
+        p.end(hot, qd, 512, false);
+        assert_eq!((p.ios(), hot.inflight.load(Ordering::Relaxed)), (0, 1));
     }
 
     /// Round-robin and locality tickets count nothing, here either.

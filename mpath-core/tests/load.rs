@@ -22,11 +22,27 @@ type Ctl<'a> = Controller<&'a DataPlane<PATHS>, PATHS, 256, 4>;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Submit { cpu: usize, kib: u32 },
-    Complete { pick: usize, cpu: usize },
-    Fail { pick: usize },
-    Park { cpu: usize },
-    Policy { pick: usize },
+    Submit {
+        cpu: usize,
+        kib: u32,
+    },
+    Complete {
+        pick: usize,
+        cpu: usize,
+    },
+    Fail {
+        pick: usize,
+    },
+    Park {
+        cpu: usize,
+    },
+    Policy {
+        pick: usize,
+    },
+    /// Time passes: a few µs (CPUs stay busy) or past `PUBLISH_IDLE`.
+    Advance {
+        us: u64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -37,6 +53,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<usize>().prop_map(|pick| Op::Fail { pick }),
         1 => (0..CPUS).prop_map(|cpu| Op::Park { cpu }),
         1 => any::<usize>().prop_map(|pick| Op::Policy { pick }),
+        3 => prop_oneof![Just(1u64), Just(5), Just(10), Just(50)].prop_map(|us| Op::Advance { us }),
     ]
 }
 
@@ -67,7 +84,7 @@ fn run(ops: Vec<Op>) {
     let mut cfg = Config::DEFAULT;
     cfg.policy = Policy::QueueDepth;
     let mut ctl: Ctl<'_> = Controller::new(&dp, cfg).unwrap();
-    let t0 = Instant::from_nanos(1);
+    let mut t0 = Instant::from_nanos(1);
     let ids: Vec<PathId> = (0..PATHS as u32)
         .map(|n| {
             ctl.add_path(PathSpec::new(GroupId(1), NexusId(n)), t0)
@@ -114,6 +131,7 @@ fn run(ops: Vec<Op>) {
                 policy = COUNTING[pick % COUNTING.len()];
                 ctl.set_policy(policy, SelectorParams::DEFAULT, t0).unwrap();
             }
+            Op::Advance { us } => t0 = t0 + Duration::from_micros(us),
             _ => {}
         }
         check(&dp, &ctl, &cpus, &live, &ids);
@@ -131,6 +149,12 @@ fn run(ops: Vec<Op>) {
             ctl.cursor().unpublished(slot).map_neg(),
             "slot {slot}: published + the controller's part = 0"
         );
+    }
+    // The published counts as `inflight` reads them: never below zero.
+    for slot in 0..PATHS {
+        let (ios, bytes) = dp.published_load(slot);
+        assert_eq!(i64::from(dp.inflight(slot)), i64::from(ios).max(0));
+        assert_eq!(dp.inflight_bytes(slot) as i64, bytes.max(0));
     }
 }
 
