@@ -96,24 +96,27 @@ pub(crate) fn select<const N: usize>(
             }
         }
     }
-    let mut best = None;
-    let mut best_score = u64::MAX;
-    for slot in Rotated::new(mask, cursor.last) {
-        let (Some(h), Some(p)) = (hot.get(slot), cursor.pending.get(slot)) else {
-            continue;
-        };
+    // The first path is the one to beat, whatever its score: a score may
+    // saturate (an estimate near `u64::MAX`, after a clock that jumped),
+    // and a selectable path must still be chosen.
+    let pending = &cursor.pending;
+    let score = |slot: usize| -> Option<u64> {
+        let (h, p) = (hot.get(slot)?, pending.get(slot)?);
         let ewma = h.latency_ewma.load(Ordering::Relaxed).max(1);
         let queue = p.view_ios(h).saturating_add(1);
-        let score = ewma.saturating_mul(queue);
-        if score < best_score {
-            best = Some(slot);
-            best_score = score;
+        Some(ewma.saturating_mul(queue))
+    };
+    let mut slots = Rotated::new(mask, cursor.last);
+    let (mut best, mut best_score) = slots.find_map(|s| Some((s, score(s)?)))?;
+    for slot in slots {
+        if let Some(sc) = score(slot) {
+            if sc < best_score {
+                (best, best_score) = (slot, sc);
+            }
         }
     }
-    if let Some(s) = best {
-        cursor.last = s;
-    }
-    best
+    cursor.last = best;
+    Some(best)
 }
 
 #[cfg(test)]
@@ -225,6 +228,25 @@ mod tests {
         // 100 x 4 = 400 > 300 x 1.
         dp.hot[0].inflight.store(3, Ordering::Relaxed);
         assert_eq!(select(&dp.hot, 0b11, &mut c, now, stale), Some(1));
+    }
+
+    /// Estimates so large that every score saturates (a completion whose
+    /// clock jumped far ahead): a selectable path is still chosen, and ties
+    /// rotate.
+    #[test]
+    fn saturated_scores_still_choose_a_path() {
+        let dp: DataPlane<3> = DataPlane::new();
+        for h in &dp.hot {
+            h.latency_ewma.store(u64::MAX / 2, Ordering::Relaxed);
+            h.last_sample.store(1, Ordering::Relaxed);
+            h.inflight.store(5, Ordering::Relaxed);
+        }
+        let mut c: Cursor<3> = Cursor::new(Locality(0));
+        let now = Instant::from_nanos(2);
+        let picks: [Option<usize>; 3] =
+            core::array::from_fn(|_| select(&dp.hot, 0b110, &mut c, now, STALE));
+        assert_eq!(picks, [Some(1), Some(2), Some(1)]);
+        assert_eq!(select(&dp.hot, 0, &mut c, now, STALE), None);
     }
 
     #[test]
