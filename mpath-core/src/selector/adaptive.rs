@@ -27,6 +27,14 @@ use crate::dataplane::{Cursor, PathHot};
 use crate::sync::Ordering;
 use crate::time::{Duration, Instant};
 
+/// The longest latency sample taken as it is: 2^36 ns, about 69 s, past
+/// any command timeout. A longer one (a completion whose clock ran far
+/// ahead of its start's) counts as this long, so one bad timestamp cannot
+/// push an estimate near `u64::MAX`, where it would take hundreds of
+/// samples to come back, and a score (estimate x (queue + 1)) cannot
+/// saturate below 2^28 outstanding I/Os.
+pub(crate) const MAX_SAMPLE_NS: u64 = 1 << 36;
+
 /// Fold one latency sample into a path's estimate.
 ///
 /// Writes only what changed, and the sample time only at a sixteenth of
@@ -46,7 +54,7 @@ pub(crate) fn record(
     shift: u8,
     stale_after: Duration,
 ) {
-    let sample = latency.as_nanos().max(1);
+    let sample = latency.as_nanos().clamp(1, MAX_SAMPLE_NS);
     let old = hot.latency_ewma.load(Ordering::Relaxed);
     let shift = u32::from(shift.min(16));
     let new = if old == 0 {
@@ -171,6 +179,45 @@ mod tests {
         c.stale_scan = crate::dataplane::NONE;
         assert_eq!(select(&dp.hot, 0b111, &mut c, later, STALE), Some(0));
         assert_eq!(dp.hot[0].last_sample.load(Ordering::Relaxed), 101_000_001);
+    }
+
+    /// A sample from a clock far ahead counts as `MAX_SAMPLE_NS`, and the
+    /// estimate comes back with ordinary samples.
+    #[test]
+    fn an_absurd_sample_is_clamped() {
+        let dp: DataPlane<1> = DataPlane::new();
+        let h = &dp.hot[0];
+        record(
+            h,
+            Duration::from_nanos(u64::MAX),
+            Instant::from_nanos(1),
+            3,
+            STALE,
+        );
+        assert_eq!(h.latency_ewma.load(Ordering::Relaxed), MAX_SAMPLE_NS);
+        for i in 0..400 {
+            record(
+                h,
+                Duration::from_nanos(1000),
+                Instant::from_nanos(2 + i),
+                3,
+                STALE,
+            );
+        }
+        let v = h.latency_ewma.load(Ordering::Relaxed);
+        assert!(v < 2_000, "back near 1 µs: {v}");
+        record(
+            h,
+            Duration::from_nanos(MAX_SAMPLE_NS - 1),
+            Instant::from_nanos(500),
+            0,
+            STALE,
+        );
+        assert_eq!(
+            h.latency_ewma.load(Ordering::Relaxed),
+            MAX_SAMPLE_NS - 1,
+            "taken as it is"
+        );
     }
 
     #[test]
