@@ -261,6 +261,22 @@ impl<const N: usize> Cursor<N> {
         self.credits
     }
 
+    /// A fresh cursor on node 0, as a constant: writing it into memory
+    /// copies read-only data instead of building 3 KiB (at 64 paths) on
+    /// the stack first, which a kernel stack cannot spare (then
+    /// [`set_node`](Self::set_node)).
+    pub const FRESH: Self = Self::new(Locality(0));
+
+    /// Set the node this cursor's CPU is on: for a cursor written from
+    /// [`FRESH`](Self::FRESH) in place. The locality selector prefers the
+    /// new node's paths from the next I/O on.
+    pub fn set_node(&mut self, node: Locality) {
+        if self.node != node {
+            self.node = node;
+            self.local = 0;
+        }
+    }
+
     /// A fresh cursor for a CPU on `node`.
     pub const fn new(node: Locality) -> Self {
         Cursor {
@@ -1083,6 +1099,34 @@ mod tests {
             .unwrap();
         assert_eq!(dp.latency_estimate(0), None, "the new path starts clean");
         assert_eq!(dp.latency_estimate(7), None);
+    }
+
+    /// A cursor written from `FRESH` is `new(Locality(0))`; moved to
+    /// another node, its locality cache follows at once.
+    #[test]
+    fn a_fresh_cursor_takes_its_node() {
+        let mut c: Cursor<4> = Cursor::FRESH;
+        assert_eq!(
+            format!("{c:?}"),
+            format!("{:?}", Cursor::<4>::new(Locality(0)))
+        );
+        let dp: DataPlane<4> = DataPlane::new();
+        dp.publish_path(PathId::new(0, 1), Locality(0), 1);
+        dp.publish_path(PathId::new(1, 1), Locality(1), 1);
+        dp.publish_selectable(0b11);
+        dp.publish_policy(Policy::Locality, &SelectorParams::DEFAULT);
+        let io = Io::read(1, 512, 0);
+        let now = Instant::from_nanos(1);
+        assert_eq!(dp.select(&mut c, &io, now), Some(PathId::new(0, 1)));
+        c.set_node(Locality(1));
+        assert_eq!(c.node(), Locality(1));
+        assert_eq!(
+            dp.select(&mut c, &io, now),
+            Some(PathId::new(1, 1)),
+            "the cache follows"
+        );
+        c.set_node(Locality(1));
+        assert_eq!(dp.select(&mut c, &io, now), Some(PathId::new(1, 1)));
     }
 
     #[test]

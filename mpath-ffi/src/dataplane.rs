@@ -118,10 +118,15 @@ pub extern "C" fn mpath_cursor_init(
     mem: Option<&mut MaybeUninit<MpathCursor>>,
     node: u32,
 ) -> Option<&mut MpathCursor> {
-    Some(mem?.write(MpathCursor {
-        cursor: Cursor::new(Locality(node)),
+    // From a constant, so the 3 KiB are copied from read-only data into
+    // `mem` rather than built on the stack first.
+    const FRESH: MpathCursor = MpathCursor {
+        cursor: Cursor::FRESH,
         bound: None,
-    }))
+    };
+    let made = mem?.write(FRESH);
+    made.cursor.set_node(Locality(node));
+    Some(made)
 }
 
 /// The node the cursor's CPU is on.

@@ -35,7 +35,7 @@ use crate::error::Error;
 use crate::group::{GroupRec, Retry};
 use crate::health::{FlapDamper, MarginalState, ProbeSchedule};
 use crate::io::{Io, IoError, Ticket};
-use crate::path::{Locality, PathId, PathSpec};
+use crate::path::{PathId, PathSpec};
 use crate::requeue::Requeue;
 use crate::tier::{Link, Tier};
 use crate::time::{Clock, Instant};
@@ -286,7 +286,9 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
             generations: [1; N],
             groups: heapless::Vec::new(),
             requeue: Requeue::new(),
-            cursor: Cursor::new(Locality(0)),
+            // The constant, not `Cursor::new`: 3 KiB the device's
+            // construction in caller memory must not build on the stack.
+            cursor: Cursor::FRESH,
             head: HeadState::Waiting,
             head_live_report: false,
             head_removed_report: false,
