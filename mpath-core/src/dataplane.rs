@@ -271,10 +271,8 @@ impl<const N: usize> Cursor<N> {
     /// [`FRESH`](Self::FRESH) in place. The locality selector prefers the
     /// new node's paths from the next I/O on.
     pub fn set_node(&mut self, node: Locality) {
-        if self.node != node {
-            self.node = node;
-            self.local = 0;
-        }
+        self.node = node;
+        self.local = 0;
     }
 
     /// A fresh cursor for a CPU on `node`.
@@ -841,17 +839,13 @@ impl<const N: usize> DataPlane<N> {
     /// ([`Cursor::unpublished`]); exact once every cursor is
     /// [parked](Self::park). A published count below zero reads as zero.
     pub fn inflight(&self, slot: usize) -> u32 {
-        self.hot.get(slot).map_or(0, |h| {
-            u32::try_from(h.inflight.load(Ordering::Relaxed)).unwrap_or(0)
-        })
+        u32::try_from(self.published_load(slot).0).unwrap_or(0)
     }
 
     /// Outstanding bytes on a path's slot (service-time and queue-bytes),
     /// as published: see [`inflight`](Self::inflight).
     pub fn inflight_bytes(&self, slot: usize) -> u64 {
-        self.hot.get(slot).map_or(0, |h| {
-            u64::try_from(h.inflight_bytes.load(Ordering::Relaxed)).unwrap_or(0)
-        })
+        u64::try_from(self.published_load(slot).1).unwrap_or(0)
     }
 
     /// The published outstanding I/Os and bytes of `slot`, signed (below

@@ -166,8 +166,8 @@ impl<D: Borrow<DataPlane<N>>, const N: usize, const Q: usize, const G: usize>
         let health = self.eligibility(slot).map_or(Health::Healthy, |e| e.health);
         let group = self.group(p.spec.group);
         let (mut started, mut completed, mut bytes) = (0u64, 0u64, 0u64);
-        let mut inflight = i64::from(dp.published_load(slot).0);
-        let mut inflight_bytes = dp.published_load(slot).1;
+        let (published_ios, mut inflight_bytes) = dp.published_load(slot);
+        let mut inflight = i64::from(published_ios);
         for c in cursors
             .iter()
             .copied()

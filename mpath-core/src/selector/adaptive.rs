@@ -22,7 +22,6 @@
 //! selector sees both. Concurrent completions may overwrite each other's EWMA
 //! update (load then store, no lock); a lost sample only slows convergence.
 
-use crate::bits::Rotated;
 use crate::dataplane::{Cursor, PathHot};
 use crate::sync::Ordering;
 use crate::time::{Duration, Instant};
@@ -104,9 +103,8 @@ pub(crate) fn select<const N: usize>(
             }
         }
     }
-    // The first path is the one to beat, whatever its score: a score may
-    // saturate (an estimate near `u64::MAX`, after a clock that jumped),
-    // and a selectable path must still be chosen.
+    // Least score; `best_of` still chooses a path when every score
+    // saturates.
     let pending = &cursor.pending;
     let score = |slot: usize| -> Option<u64> {
         let (h, p) = (hot.get(slot)?, pending.get(slot)?);
@@ -114,17 +112,7 @@ pub(crate) fn select<const N: usize>(
         let queue = p.view_ios(h).saturating_add(1);
         Some(ewma.saturating_mul(queue))
     };
-    let mut slots = Rotated::new(mask, cursor.last);
-    let (mut best, mut best_score) = slots.find_map(|s| Some((s, score(s)?)))?;
-    for slot in slots {
-        if let Some(sc) = score(slot) {
-            if sc < best_score {
-                (best, best_score) = (slot, sc);
-            }
-        }
-    }
-    cursor.last = best;
-    Some(best)
+    super::best_of(mask, &mut cursor.last, score, |a, b| a < b)
 }
 
 #[cfg(test)]

@@ -17,8 +17,35 @@ pub(crate) mod service_time;
 
 pub use fixed::FixedPolicy;
 
+use crate::bits::Rotated;
 use crate::time::Duration;
 use core::fmt;
+
+/// The slot of `mask`, scanned from the one after `*last`, whose `value`
+/// `better` prefers to every other's, and `*last` set to it. The first
+/// slot with a value is the one to beat, whatever that value (a score may
+/// saturate and must still choose a path), and a later one replaces it
+/// only when strictly better, so ties rotate with `*last`. The full scan
+/// of service-time and adaptive.
+#[inline(always)]
+pub(crate) fn best_of<T: Copy>(
+    mask: u64,
+    last: &mut usize,
+    value: impl Fn(usize) -> Option<T>,
+    better: impl Fn(T, T) -> bool,
+) -> Option<usize> {
+    let mut slots = Rotated::new(mask, *last);
+    let (mut best_slot, mut best) = slots.find_map(|s| Some((s, value(s)?)))?;
+    for slot in slots {
+        if let Some(v) = value(slot) {
+            if better(v, best) {
+                (best_slot, best) = (slot, v);
+            }
+        }
+    }
+    *last = best_slot;
+    Some(best_slot)
+}
 
 /// Which selector the data plane runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

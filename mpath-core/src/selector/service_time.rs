@@ -17,7 +17,6 @@
 //! the caller's last choice instead of going to the first path in list order.
 //! [`better`] shows why the four rules are one lexicographic comparison.
 
-use crate::bits::Rotated;
 use crate::dataplane::{Cursor, PathHot, PathInfo};
 use crate::io::Io;
 use crate::sync::Ordering;
@@ -76,17 +75,7 @@ pub(crate) fn select<const N: usize>(
             rt: u64::from(i.relative_throughput.load(Ordering::Relaxed)),
         })
     };
-    let mut slots = Rotated::new(mask, cursor.last);
-    let (mut best_slot, mut best) = slots.find_map(|s| Some((s, load(s)?)))?;
-    for slot in slots {
-        if let Some(l) = load(slot) {
-            if better(l, best, incoming) {
-                (best_slot, best) = (slot, l);
-            }
-        }
-    }
-    cursor.last = best_slot;
-    Some(best_slot)
+    super::best_of(mask, &mut cursor.last, load, |a, b| better(a, b, incoming))
 }
 
 #[cfg(test)]

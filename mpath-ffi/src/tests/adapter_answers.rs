@@ -41,15 +41,7 @@ fn scsi_drive_tampered(
             break;
         }
         if a.kind == MpathActionKind::Dispatch.code() {
-            let mut d = MpathDisposition::default();
-            let rc = mpath_handle_completion(
-                Some(l.r.dev),
-                Some(slot),
-                Some(&success()),
-                now,
-                Some(&mut d),
-            );
-            assert_eq!(rc, 0);
+            complete_dispatched(&mut l.r, slot, now);
             continue;
         }
         let Some(mut cmd) = l.map(&a) else { continue };
@@ -81,15 +73,7 @@ fn nvme_drive_tampered(
             break;
         }
         if a.kind == MpathActionKind::Dispatch.code() {
-            let mut d = MpathDisposition::default();
-            let rc = mpath_handle_completion(
-                Some(l.r.dev),
-                Some(slot),
-                Some(&success()),
-                now,
-                Some(&mut d),
-            );
-            assert_eq!(rc, 0);
+            complete_dispatched(&mut l.r, slot, now);
             continue;
         }
         let Some(mut cmd) = l.map(&a) else { continue };

@@ -151,6 +151,14 @@ pub(super) struct Drained {
     pub events: Vec<MpathEvent>,
 }
 
+/// The I/O a dispatch action put in `slot`, completed with success at
+/// `now` (the adapter labs' drive loops).
+pub(super) fn complete_dispatched(r: &mut Rig, slot: &mut MpathTicket, now: u64) {
+    let mut d = MpathDisposition::default();
+    let rc = mpath_handle_completion(Some(r.dev), Some(slot), Some(&success()), now, Some(&mut d));
+    assert_eq!(rc, 0);
+}
+
 /// Carry out every action at `now` as a transport would: reservation
 /// commands on `t`, probes answered by whether `t` reaches the path,
 /// dispatched I/O completed (a path error on a path `t` cannot reach).

@@ -231,15 +231,7 @@ impl NvmeLab {
                 rc => panic!("poll_action: {rc}"),
             }
             if a.kind == MpathActionKind::Dispatch.code() {
-                let (mut d, ok) = (MpathDisposition::default(), success());
-                let rc = mpath_handle_completion(
-                    Some(self.r.dev),
-                    Some(slot),
-                    Some(&ok),
-                    now,
-                    Some(&mut d),
-                );
-                assert_eq!(rc, 0);
+                complete_dispatched(&mut self.r, slot, now);
                 continue;
             }
             let mut cmd = MpathNvmeCommand::default();

@@ -250,16 +250,7 @@ impl ScsiLab {
             }
             d.actions.push(a);
             if a.kind == MpathActionKind::Dispatch.code() {
-                let mut disp = MpathDisposition::default();
-                let ok = success();
-                let rc = mpath_handle_completion(
-                    Some(self.r.dev),
-                    Some(slot),
-                    Some(&ok),
-                    now,
-                    Some(&mut disp),
-                );
-                assert_eq!(rc, 0);
+                complete_dispatched(&mut self.r, slot, now);
                 continue;
             }
             let mut cmd = MpathScsiCommand::default();

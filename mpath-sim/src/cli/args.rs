@@ -71,7 +71,7 @@ pub struct Overrides {
     /// data plane (1 to 64; the scenario's, 1 unless it says, otherwise).
     /// With more than one, the counting selectors see each other CPU's
     /// load as published (within `PUBLISH_IOS` per CPU and path).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::engine::MAX_CPUS)))]
     pub cpus: Option<u32>,
 }
 
